@@ -1,0 +1,3 @@
+//! One test binary for the cross-crate integration tests; one module per scenario.
+
+mod architecture;
