@@ -152,7 +152,7 @@ impl Args {
     /// Decodes an argument string faithfully, as a client reads the tracker's `OK` lines.
     ///
     /// Pieces are split on `&` (empty pieces skipped), each at its first `=` (a piece without `=`
-    /// has an empty value), then unescaped with [`unescape`]. Empty values and duplicate names
+    /// has an empty value), then unescaped with [`unescape`](crate::unescape). Empty values and duplicate names
     /// are kept as they are.
     pub fn decode(src: &[u8]) -> Self {
         // One pass over the line, copying runs of plain bytes: this is the hot path of every
