@@ -356,6 +356,7 @@ fn faulty_body(
         sent: 0,
         limit,
         after,
+        yields: 0,
     };
     StreamBody::new(stream.map_ok(Frame::data)).boxed_unsync()
 }
@@ -374,13 +375,24 @@ struct Limited<S> {
     sent: u64,
     limit: u64,
     after: After,
+    /// Turns given to hyper before acting, so it flushes what it buffered (the head included):
+    /// on a body error hyper drops the connection without flushing.
+    yields: u8,
 }
+
+/// How many times the body yields before a reset or abort.
+const FLUSH_YIELDS: u8 = 3;
 
 impl<S: Stream<Item = io::Result<Bytes>> + Unpin> Stream for Limited<S> {
     type Item = io::Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if self.sent >= self.limit {
+            if !matches!(self.after, After::End) && self.yields < FLUSH_YIELDS {
+                self.yields += 1;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             return match &self.after {
                 After::End => Poll::Ready(None),
                 // Never woken: the node's connection task is aborted when the node stops.
