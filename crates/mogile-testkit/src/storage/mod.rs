@@ -6,6 +6,7 @@
 //! request bytes.
 
 mod fault;
+mod faulty_body;
 mod handler;
 mod node;
 mod peer;
@@ -14,3 +15,6 @@ mod response;
 pub use fault::{Fault, FaultRule, RecordedRequest};
 pub use node::StorageNode;
 pub use peer::{FaultPeer, PeerConn};
+
+#[cfg(test)]
+mod tests;
