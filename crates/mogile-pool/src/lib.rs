@@ -81,6 +81,7 @@
 //! A background reaper runs every `reap_interval` and closes idle connections:
 //! - returned longer ago than `idle_timeout`;
 //! - opened longer ago than `max_lifetime`, if set;
+//! - no longer reported open by [`Connector::is_open`] (the peer hung up);
 //! - beyond `max_idle` per endpoint, the **least recently returned** first.
 //!
 //! Connections in use are never touched. The same age limits are checked again at checkout,

@@ -183,6 +183,19 @@ async fn a_connection_reported_closed_is_discarded_without_a_probe() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_reaper_drops_idle_connections_the_peer_closed() {
+    let (pool, toy, ep) = pool();
+    let a = pool.get(&ep).await.unwrap();
+    Pooled::release(a);
+    toy.peer(0).closed.store(true, Ordering::SeqCst);
+    // The reaper runs every 5 s (the default), long before the idle timeout.
+    advance(Duration::from_secs_f64(5.5)).await;
+    let s = pool.status().endpoint(&ep).unwrap().clone();
+    assert_eq!((s.open, s.idle), (0, 0));
+    assert_eq!(toy.live.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_connection_closed_during_use_is_not_returned_by_release() {
     let (pool, toy, ep) = pool();
     let a = pool.get(&ep).await.unwrap();
