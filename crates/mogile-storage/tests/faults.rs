@@ -54,6 +54,13 @@ async fn stall_before_headers_trips_the_headers_timeout() {
         .unwrap_err();
     assert!(is_timeout(&err, TimeoutPhase::Headers), "{err:?}");
     assert_eq!(node.requests()[1].body_bytes, 3);
+    // With a long headers timeout, the I/O idle timeout catches the same silence.
+    let idle_client = self::client(SHORT, LONG);
+    let err = idle_client
+        .get(&url, &GetOptions::default())
+        .await
+        .unwrap_err();
+    assert!(is_timeout(&err, TimeoutPhase::Idle), "{err:?}");
 }
 
 #[tokio::test]
