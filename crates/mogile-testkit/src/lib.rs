@@ -8,3 +8,4 @@
     )
 )]
 //! `mogile-testkit`: see the crate README (work in progress).
+pub mod storage;
