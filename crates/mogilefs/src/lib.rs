@@ -7,4 +7,14 @@
         clippy::print_stderr
     )
 )]
-//! `mogilefs`: see the crate README (work in progress).
+//! `mogilefs`: work in progress; the pure parts (paging, resume, options) land first.
+// The client that uses these parts lands once the lower crates' APIs do.
+#![allow(dead_code)]
+
+mod options;
+mod paging;
+mod resume;
+
+pub use options::{
+    ChecksumPolicy, DeleteOptions, GetOptions, ListOptions, PathsOptions, Progress, PutOptions,
+};
