@@ -18,6 +18,9 @@ use super::model::Model;
 use super::stats::{Stats, WireLine};
 use super::wire::{Reply, ReqArgs};
 
+use bytes::BytesMut;
+use mogile_protocol::Request;
+
 /// State shared by the accept loop, the connections and the [`FakeTracker`] handle.
 #[derive(Debug)]
 struct Inner {
@@ -331,32 +334,22 @@ fn count(inner: &Inner, command: &str) {
         .or_insert(0) += 1;
 }
 
-/// Splits a request line the way the query worker does: `^\s*(\w+)\s*(.*)`, command lower-cased.
-/// `None` when no command word starts the line (a whitespace-only line).
-fn split_command(line: &[u8]) -> Option<(String, &[u8])> {
-    let line = line.trim_ascii_start();
-    let end = line
-        .iter()
-        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-        .unwrap_or(line.len());
-    if end == 0 {
-        return None;
-    }
-    let cmd = String::from_utf8_lossy(&line[..end]).to_ascii_lowercase();
-    Some((cmd, line[end..].trim_ascii_start()))
-}
-
 async fn handle_line(inner: &Inner, stream: &mut TcpStream, id: u64, raw: &[u8]) -> Flow {
     let line = record(inner, id, raw);
     if line.is_empty() {
         return Flow::Continue; // blank lines are skipped without a reply
     }
-    if line.first() == Some(&b'!') {
-        return admin_line(inner, stream, line).await;
+    if line.trim_ascii_start().first() == Some(&b'!') {
+        return admin_line(inner, stream, line.trim_ascii_start()).await;
     }
-    let (cmd, args) = match split_command(line) {
-        Some((cmd, rest)) => (cmd, ReqArgs::decode(rest)),
-        None => (String::new(), ReqArgs::default()),
+    // `^\s*(\w+)\s*(.*)`, command lower-cased; no command word (a whitespace-only line) gives an
+    // empty command, answered with `unknown_command`.
+    let (cmd, args) = match Request::decode_line(line) {
+        Ok(Some(req)) => {
+            let (cmd, args) = req.into_parts();
+            (cmd, ReqArgs::from(args))
+        }
+        Ok(None) | Err(_) => (String::new(), ReqArgs::default()),
     };
     count(inner, &cmd);
     let fault = faults::take(&mut lock(&inner.faults), &cmd);
@@ -367,9 +360,9 @@ async fn handle_line(inner: &Inner, stream: &mut TcpStream, id: u64, raw: &[u8])
         } else {
             dispatch::execute(&inner.model, &cmd, &args, inner.http_timeout).await
         };
-        let mut out = Vec::new();
+        let mut out = BytesMut::new();
         reply.encode(callid.as_deref(), &mut out);
-        out
+        out.to_vec()
     };
     let Some((action, execute)) = fault else {
         return write(stream, &run().await).await;
