@@ -17,6 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 /// A raw tracker connection.
+#[derive(Debug)]
 pub struct Conn {
     io: BufReader<TcpStream>,
 }
@@ -100,6 +101,7 @@ pub fn pairs(line: &str) -> HashMap<String, String> {
 }
 
 /// A minimal storage node: an in-memory map of path -> body, answering HEAD and GET (404 otherwise).
+#[derive(Debug)]
 pub struct Storage {
     pub addr: SocketAddr,
     pub files: Arc<Mutex<HashMap<String, Vec<u8>>>>,
@@ -175,6 +177,7 @@ impl Storage {
 
 /// The captures' cluster, one host: storeA on a fake storage node with devices 1 and 2 (or only 1),
 /// domain `testdom`, class `c2` (mindevcount 2).
+#[derive(Debug)]
 pub struct Cluster {
     pub model: Arc<Model>,
     pub tracker: FakeTracker,
