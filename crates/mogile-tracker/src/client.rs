@@ -108,7 +108,9 @@ impl TrackerClient {
             idempotent: C::IDEMPOTENT,
             request: cmd.request(),
         };
-        let Reply { tracker, response } = self.inner.execute(&call).await?;
+        // Boxed: the attempt loop, the pool checkout and the exchange make a large future, and
+        // callers nest it in their own.
+        let Reply { tracker, response } = Box::pin(self.inner.execute(&call)).await?;
         C::parse_reply(response).map_err(|e| match e {
             ReplyError::Tracker(err) => TrackerError::Server {
                 tracker,
@@ -146,7 +148,9 @@ impl TrackerClient {
             idempotent: false,
             request,
         };
-        let Reply { tracker, response } = self.inner.execute(&call).await?;
+        // Boxed: the attempt loop, the pool checkout and the exchange make a large future, and
+        // callers nest it in their own.
+        let Reply { tracker, response } = Box::pin(self.inner.execute(&call)).await?;
         match response {
             Response::Ok(mut args) => {
                 args.remove("callid");

@@ -137,7 +137,8 @@ impl TrackerConnection {
             .await
             .map_err(ExchangeError::Write)?;
         self.progress = Progress::Written;
-        let mut chunk = [0u8; READ_CHUNK];
+        // On the heap: a buffer in the future's state would make every caller's future larger.
+        let mut chunk = vec![0u8; READ_CHUNK];
         loop {
             if let Some(response) = self
                 .decoder
