@@ -40,6 +40,12 @@ impl KeyPager {
         }
     }
 
+    /// Starts the listing after `after` (exclusive), if given.
+    pub(crate) fn starting_after(mut self, after: Option<Vec<u8>>) -> Self {
+        self.after = after.filter(|a| !a.is_empty());
+        self
+    }
+
     /// The request for the next page, or `None` once the listing is complete.
     pub(crate) fn next_request(&self) -> Option<PageRequest> {
         if self.done {
@@ -172,6 +178,12 @@ mod tests {
         assert_eq!(got, vec!["lk(a"]);
         assert!(p.is_done());
         assert_eq!(p.next_request(), None);
+    }
+
+    #[test]
+    fn can_start_after_a_key() {
+        let p = KeyPager::new("lk(").starting_after(Some(b"lk(a".to_vec()));
+        assert_eq!(req(&p), (Some("lk".into()), Some("lk(a".into())));
     }
 
     #[test]

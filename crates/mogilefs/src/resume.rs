@@ -94,6 +94,7 @@ impl Resume {
     }
 
     /// Bytes delivered so far.
+    #[cfg(test)]
     pub(crate) fn delivered(&self) -> u64 {
         self.delivered
     }
