@@ -76,6 +76,26 @@ async fn class_without_hashtype_has_no_checksum_available() {
         .unwrap_err();
     assert!(matches!(err, Error::ChecksumUnavailable { .. }), "{err:?}");
     assert!(!matches!(err, Error::ChecksumMismatch { .. }));
+    // A range cannot be verified either, when verification is asked for.
+    let err = client
+        .get_opts(
+            "p",
+            &GetOptions::new().range(1, Some(2)).verify_checksum(true),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ChecksumUnavailable { .. }), "{err:?}");
+    // The client-wide policy verifies what it can and fetches the rest unverified.
+    let verifying = h
+        .builder()
+        .checksum(ChecksumPolicy::StoreAndVerify)
+        .build()
+        .unwrap();
+    assert_eq!(verifying.get_bytes("p").await.unwrap(), &b"plain"[..]);
+    assert_eq!(
+        verifying.get_range("p", 1, Some(2)).await.unwrap(),
+        &b"la"[..]
+    );
 }
 
 #[tokio::test]

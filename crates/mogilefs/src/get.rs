@@ -47,6 +47,10 @@ impl Client {
         let name = key.to_string();
         let cfg = self.config();
         let verify_length = opts.verify_length.unwrap_or(true);
+        // Asked for in this call: "no checksum available" is an error. Only the client's default
+        // policy: verify when the tracker has an MD5, skip otherwise (a policy must not make every
+        // fetch from a class without hashtype fail).
+        let explicit = opts.verify_checksum == Some(true);
         let verify_checksum = opts.verify_checksum.unwrap_or(cfg.checksum.verify());
         let paths_cmd = self.get_paths_cmd(key.clone(), &opts.paths);
         let paths = self.call(paths_cmd, Ctx::key(&name));
@@ -64,10 +68,15 @@ impl Client {
             });
         }
         let total = info.as_ref().filter(|_| verify_length).map(|i| i.length);
-        let expected = if verify_checksum {
-            Some(expected_md5(info.as_ref(), opts, &name)?)
-        } else {
-            None
+        let expected = match expected_md5(info.as_ref(), opts, &name) {
+            Ok(c) if verify_checksum => Some(c),
+            Err(e) if explicit => return Err(e),
+            Ok(_) | Err(_) => {
+                if verify_checksum {
+                    tracing::debug!(key = %name, "no MD5 to verify against; fetching unverified");
+                }
+                None
+            }
         };
         let resume = Resume::new(opts.offset, opts.len, total);
         let len = total.map(|t| {

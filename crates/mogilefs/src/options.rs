@@ -24,7 +24,8 @@ pub enum ChecksumPolicy {
     Off,
     /// Stores compute an MD5 while streaming and pass it to `create_close`.
     Store,
-    /// As `Store`, and fetches of whole files verify the MD5 the tracker has.
+    /// As `Store`, and fetches of whole files verify the MD5 the tracker has (files without one
+    /// are fetched unverified).
     StoreAndVerify,
 }
 
@@ -154,8 +155,10 @@ pub struct GetOptions {
     pub len: Option<u64>,
     /// Check the number of bytes against `file_info`'s length (default on).
     pub verify_length: Option<bool>,
-    /// Verify the file's checksum against `file_info` (`None`: the client's [`ChecksumPolicy`]).
-    /// Only whole-file fetches can be verified.
+    /// Verify the file's checksum against `file_info`. `Some(true)` fails with
+    /// [`Error::ChecksumUnavailable`](crate::Error::ChecksumUnavailable) when there is nothing to
+    /// verify against (class without hashtype, `MISSING`, or a range fetch); `None` follows the
+    /// client's [`ChecksumPolicy`], which verifies whole files that have an MD5 and skips the rest.
     pub verify_checksum: Option<bool>,
     /// How `get_paths` is asked.
     pub paths: PathsOptions,
