@@ -8,3 +8,5 @@
     )
 )]
 //! `mogile-testkit`: see the crate README (work in progress).
+
+pub mod cluster;
