@@ -11,14 +11,15 @@ use super::error::ClusterError;
 
 /// The path of a replica relative to the docroot: `dev<devid>/<d1>/<d3a>/<d3b>/<fid10>.fid`.
 pub(crate) fn replica_relpath(devid: u64, fid: u64) -> String {
-    let fid10 = format!("{fid:010}");
-    // A fid above 9_999_999_999 has more than 10 digits; like the real tracker we still split the
-    // first 10 characters 1/3/3/3 and keep the whole number as the file name.
+    let n = format!("{fid:010}");
+    // The tracker's regex is `(\d+)(\d{3})(\d{3})(\d{3})`: a fid of more than 10 digits puts the
+    // extra digits in the first directory.
+    let len = n.len();
     format!(
-        "dev{devid}/{}/{}/{}/{fid10}.fid",
-        &fid10[0..1],
-        &fid10[1..4],
-        &fid10[4..7]
+        "dev{devid}/{}/{}/{}/{n}.fid",
+        &n[..len - 9],
+        &n[len - 9..len - 6],
+        &n[len - 6..len - 3]
     )
 }
 
@@ -95,6 +96,10 @@ mod tests {
         assert_eq!(
             replica_relpath(1, 1_234_567_890),
             "dev1/1/234/567/1234567890.fid"
+        );
+        assert_eq!(
+            replica_relpath(3, 12_345_678_901),
+            "dev3/12/345/678/12345678901.fid"
         );
     }
 

@@ -56,6 +56,14 @@ pub enum ClusterError {
         /// The device asked for.
         devid: u64,
     },
+    /// There is no tracker or storage node with this index.
+    #[error("no {kind} with index {index}")]
+    UnknownServer {
+        /// `tracker` or `storage node`.
+        kind: &'static str,
+        /// The index asked for.
+        index: usize,
+    },
     /// The replica is empty, so it cannot be corrupted without changing its length.
     #[error("replica of file {fid} on device {devid} is empty and cannot be corrupted in place")]
     EmptyReplica {
@@ -79,7 +87,10 @@ impl ClusterError {
     pub fn is_not_found(&self) -> bool {
         matches!(
             self,
-            Self::UnknownKey { .. } | Self::NoReplica { .. } | Self::UnknownDevice { .. }
+            Self::UnknownKey { .. }
+                | Self::NoReplica { .. }
+                | Self::UnknownDevice { .. }
+                | Self::UnknownServer { .. }
         )
     }
 }
