@@ -111,11 +111,20 @@ impl IdleTimeoutIo {
     }
 
     /// Records the outcome of an inner poll: progress disarms the timer; `Pending` arms it (once)
-    /// and fails with a timeout error if it has already run out.
-    fn check<T>(&mut self, cx: &mut Context<'_>, res: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    /// and fails with a timeout error if it has already run out. Only moved bytes (or an
+    /// end/error) count as progress: hyper flushes on every turn, and a no-op flush must not
+    /// keep a stalled read alive.
+    fn check<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        res: Poll<io::Result<T>>,
+        progress: fn(&io::Result<T>) -> bool,
+    ) -> Poll<io::Result<T>> {
         match res {
             Poll::Ready(r) => {
-                self.armed = false;
+                if progress(&r) {
+                    self.armed = false;
+                }
                 Poll::Ready(r)
             }
             Poll::Pending => {
@@ -137,7 +146,7 @@ impl Read for IdleTimeoutIo {
         buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
         let res = Pin::new(&mut self.inner).poll_read(cx, buf);
-        self.check(cx, res)
+        self.check(cx, res, |_| true)
     }
 }
 
@@ -148,17 +157,17 @@ impl Write for IdleTimeoutIo {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let res = Pin::new(&mut self.inner).poll_write(cx, buf);
-        self.check(cx, res)
+        self.check(cx, res, wrote)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let res = Pin::new(&mut self.inner).poll_flush(cx);
-        self.check(cx, res)
+        self.check(cx, res, |r| r.is_err())
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let res = Pin::new(&mut self.inner).poll_shutdown(cx);
-        self.check(cx, res)
+        self.check(cx, res, |r| r.is_err())
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -171,8 +180,13 @@ impl Write for IdleTimeoutIo {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.check(cx, res)
+        self.check(cx, res, wrote)
     }
+}
+
+/// A write made progress if it moved bytes (or failed, which ends the connection anyway).
+fn wrote(res: &io::Result<usize>) -> bool {
+    !matches!(res, Ok(0))
 }
 
 impl Connection for IdleTimeoutIo {

@@ -9,16 +9,31 @@
 )]
 //! Streaming HTTP transfers to and from MogileFS storage nodes, on hyper 1.x.
 //!
-//! ```no_run
-//! use mogile_storage::{GetOptions, Payload, PutOptions, StorageClient};
+//! ```
+//! use mogile_storage::{ByteRange, GetOptions, OneShotBody, Payload, PutOptions, StorageClient};
+//! # use mogile_testkit::storage::StorageNode;
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let node = StorageNode::start(dir.path()).await?; // a mogstored-like node for the example
+//! # node.add_device(1).await?;
+//! # let url = node.url("/dev1/0/000/000/0000000001.fid");
 //! let client = StorageClient::builder().build()?;
-//! let url = "http://127.0.0.1:7500/dev1/0/000/000/0000000001.fid";
-//! let sent = client.put(url, &Payload::from("hello"), &PutOptions::default()).await?;
-//! assert_eq!(sent.bytes_sent, 5);
-//! let body = client.get(url, &GetOptions::default()).await?.bytes().await?;
-//! assert_eq!(&body[..], b"hello");
+//!
+//! // A replayable body: bytes or a file, sent with Content-Length.
+//! let sent = client.put(&url, &Payload::from("hello world"), &PutOptions::default()).await?;
+//! assert_eq!(sent.bytes_sent, 11);
+//!
+//! // A one-shot stream of unknown length: chunked, on a fresh connection.
+//! let chunks = futures_util::stream::iter(["hello ", "again"].map(|s| Ok(s.into())));
+//! let body = OneShotBody::from_stream(chunks, None);
+//! client.put_stream(&url, body, &PutOptions::default()).await?;
+//!
+//! let resp = client.get(&url, &GetOptions::default().range(ByteRange::from_offset(6))).await?;
+//! assert!(resp.range_honoured());
+//! assert_eq!(&resp.bytes().await?[..], b"again");
+//! assert_eq!(client.head(&url).await?.content_length, Some(11));
 //! # Ok(())
 //! # }
 //! ```

@@ -11,6 +11,10 @@
 //!
 //! - [`tracker`]: a fake tracker ([`tracker::FakeTracker`]) serving an in-memory [`tracker::Model`],
 //!   with fault switches, counters and a log of the bytes it received.
+//! - [`storage`]: a directory-backed storage node ([`storage::StorageNode`]) that behaves like mogstored,
+//!   with fault switches.
+//! - [`cluster`]: a whole local cluster ([`TestCluster`]): fake trackers sharing one model, storage
+//!   nodes, registered hosts, devices, domain and classes, and deterministic replication.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -33,4 +37,8 @@
 //! # }
 //! ```
 
+pub mod cluster;
+pub mod storage;
 pub mod tracker;
+
+pub use cluster::TestCluster;

@@ -5,8 +5,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::http::{self, Probe};
-use super::model::{DeletedFile, DeviceState, File, Model, State, TempFile};
+use super::model::{File, Model, State, TempFile};
 use super::placement::UrlKind;
+use super::spec::{DeletedFile, DeviceState};
 use super::wire::{Pairs, Reply, ReqArgs};
 
 /// `min_free_space`: devices with less known free space take no new files.
