@@ -44,7 +44,9 @@ pub(crate) async fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
+                // e.g. out of file descriptors: back off instead of spinning
                 tracing::debug!(error = %e, "fake tracker: accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             }
         };
@@ -216,6 +218,7 @@ async fn handle_line(inner: &Inner, stream: &mut TcpStream, id: u64, raw: &[u8])
             line.extend_from_slice(b"\r\n");
             write(stream, &line).await
         }
+        FaultAction::Rerun => write(stream, &run().await).await,
         FaultAction::StrayLine(extra) => {
             let mut out = reply;
             out.extend_from_slice(&extra);
