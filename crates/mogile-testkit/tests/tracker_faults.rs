@@ -68,6 +68,8 @@ async fn hanging_tracker_reads_but_never_answers() {
     // the request was still received and recorded
     let log = t.wire_log();
     assert_eq!(log.last().unwrap().bytes, b"noop callid=1\r\n");
+    assert_eq!(t.requests("noop"), 1);
+    assert_eq!(t.requests("noop"), 1);
     t.set_mode(ConnectionMode::Normal);
     c.expect("noop callid=2", "OK callid=2\r\n").await;
 }

@@ -98,7 +98,11 @@ async fn serve(inner: &Inner, mut stream: TcpStream, id: u64) {
             let line: Vec<u8> = buf.drain(..scanned + pos + 1).collect();
             scanned = 0;
             let flow = if muted || *mode.borrow() == ConnectionMode::Hang {
-                record(inner, id, &line);
+                // read, recorded and counted, never answered
+                let line = record(inner, id, &line);
+                if !line.is_empty() {
+                    count(inner, &command_name(line));
+                }
                 Flow::Continue
             } else {
                 tokio::select! {
@@ -151,6 +155,22 @@ fn record<'a>(inner: &Inner, id: u64, line: &'a [u8]) -> &'a [u8] {
     });
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The name a line is counted under: the lower-cased command, or the first word of a `!` line.
+fn command_name(line: &[u8]) -> String {
+    let trimmed = line.trim_ascii_start();
+    if trimmed.first() == Some(&b'!') {
+        let word = trimmed
+            .split(|b| b.is_ascii_whitespace())
+            .next()
+            .unwrap_or_default();
+        return String::from_utf8_lossy(word).to_ascii_lowercase();
+    }
+    match Request::decode_line(line) {
+        Ok(Some(req)) => req.command().to_owned(),
+        Ok(None) | Err(_) => String::new(),
+    }
 }
 
 fn count(inner: &Inner, command: &str) {
@@ -228,11 +248,7 @@ async fn handle_line(inner: &Inner, stream: &mut TcpStream, id: u64, raw: &[u8])
 }
 
 async fn admin_line(inner: &Inner, stream: &mut TcpStream, line: &[u8]) -> Flow {
-    let word = line
-        .split(|b| b.is_ascii_whitespace())
-        .next()
-        .unwrap_or_default();
-    let word = String::from_utf8_lossy(word).to_ascii_lowercase();
+    let word = command_name(line);
     count(inner, &word);
     if let Some((action, _)) = faults::take(&mut lock(&inner.faults), &word) {
         match action {
