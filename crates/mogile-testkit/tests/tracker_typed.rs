@@ -150,3 +150,25 @@ async fn multi_dest_copies_the_not_on_hosts_bug() {
         "{seen:?}"
     );
 }
+
+#[tokio::test]
+async fn files_inserted_into_the_model_are_served() {
+    let c = Cluster::start(&[1, 2]).await;
+    let fid = c
+        .model
+        .insert_file("testdom", "direct", Some("c2"), 42, &[2, 1])
+        .unwrap();
+    let mut t = c.conn().await;
+    let (paths, _) = call(&mut t, &GetPaths::new("testdom", "direct").noverify(true)).await;
+    let mut paths: Vec<String> = paths
+        .unwrap()
+        .into_iter()
+        .map(|p| p.as_str().to_owned())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, vec![c.url(1, fid), c.url(2, fid)]);
+    let (info, _) = call(&mut t, &FileInfo::new("testdom", "direct")).await;
+    assert_eq!(info.unwrap().length, 42);
+    assert!(c.model.insert_file("nope", "k", None, 1, &[1]).is_err());
+    assert!(c.model.insert_file("testdom", "k", None, 1, &[9]).is_err());
+}
