@@ -119,7 +119,7 @@ impl<C: Connector> PoolBuilder<C> {
     }
 
     /// Longest [`Pool::get`] waits for a free slot when `max_size` connections are in use
-    /// (default 5 s).
+    /// (default 5 s; zero fails at once).
     pub fn wait_timeout(mut self, wait_timeout: Duration) -> Self {
         self.config.wait_timeout = wait_timeout;
         self

@@ -40,3 +40,27 @@ pub trait Connector: Send + Sync + 'static {
         conn: &mut Self::Connection,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
+
+/// A shared connector works too, so a caller can keep a handle on the one it gave the pool.
+impl<C: Connector> Connector for std::sync::Arc<C> {
+    type Connection = C::Connection;
+    type Error = C::Error;
+
+    fn connect(
+        &self,
+        endpoint: &Endpoint,
+    ) -> impl Future<Output = Result<Self::Connection, Self::Error>> + Send {
+        (**self).connect(endpoint)
+    }
+
+    fn is_open(&self, conn: &Self::Connection) -> bool {
+        (**self).is_open(conn)
+    }
+
+    fn probe(
+        &self,
+        conn: &mut Self::Connection,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        (**self).probe(conn)
+    }
+}

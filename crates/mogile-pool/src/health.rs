@@ -1,8 +1,11 @@
 //! Endpoint health: the active flag, the counters `status()` reports, and probing.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use crate::config::Config;
+use crate::pool::Inner;
 use crate::{Connector, Endpoint};
 
 /// Everything one endpoint shares between the pool, its connections and the background tasks.
@@ -121,5 +124,28 @@ async fn probe_once<C: Connector>(
         Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => Err(format!("probe failed: {error}")),
         Err(_) => Err("probe timed out".to_owned()),
+    }
+}
+
+/// Every `period`, probes every endpoint, active ones included (the seed checks each tracker);
+/// stops once the pool is gone. The probes run concurrently in a `JoinSet` owned by this task,
+/// so aborting the task aborts them.
+pub(crate) async fn run_prober<C: Connector>(inner: Weak<Inner<C>>, period: Duration) {
+    let start = tokio::time::Instant::now() + period;
+    let mut ticks = tokio::time::interval_at(start, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let mut probes = tokio::task::JoinSet::new();
+        {
+            let Some(inner) = inner.upgrade() else { return };
+            for entry in &inner.endpoints {
+                let connector = Arc::clone(&inner.connector);
+                let state = Arc::clone(&entry.state);
+                let config = inner.config;
+                probes.spawn(async move { probe(&*connector, &state, &config).await });
+            }
+        }
+        while probes.join_next().await.is_some() {}
     }
 }

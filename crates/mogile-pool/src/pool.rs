@@ -134,7 +134,7 @@ impl<C: Connector> Pool<C> {
                 .abort_handle(),
             inner
                 .runtime
-                .spawn(run_prober(weak, config.probe_interval))
+                .spawn(health::run_prober(weak, config.probe_interval))
                 .abort_handle(),
         ];
         *inner.tasks.lock().unwrap_or_else(PoisonError::into_inner) = tasks;
@@ -299,28 +299,5 @@ impl<C: Connector> Pool<C> {
     /// Whether [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
         self.inner.closed.load(Ordering::Acquire)
-    }
-}
-
-/// Every `period`, probes every endpoint, active ones included (the seed checks each tracker);
-/// stops once the pool is gone. The probes run concurrently in a `JoinSet` owned by this task,
-/// so aborting the task aborts them.
-async fn run_prober<C: Connector>(inner: std::sync::Weak<Inner<C>>, period: std::time::Duration) {
-    let start = tokio::time::Instant::now() + period;
-    let mut ticks = tokio::time::interval_at(start, period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let mut probes = tokio::task::JoinSet::new();
-        {
-            let Some(inner) = inner.upgrade() else { return };
-            for entry in &inner.endpoints {
-                let connector = Arc::clone(&inner.connector);
-                let state = Arc::clone(&entry.state);
-                let config = inner.config;
-                probes.spawn(async move { health::probe(&*connector, &state, &config).await });
-            }
-        }
-        while probes.join_next().await.is_some() {}
     }
 }

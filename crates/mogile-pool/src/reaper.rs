@@ -18,27 +18,37 @@ pub(crate) async fn run<C: Connector>(inner: Weak<Inner<C>>, period: Duration) {
         ticks.tick().await;
         let Some(inner) = inner.upgrade() else { return };
         for entry in &inner.endpoints {
-            reap(&entry.pool, &inner.config, &entry.state.endpoint);
+            reap(
+                &entry.pool,
+                &*inner.connector,
+                &inner.config,
+                &entry.state.endpoint,
+            );
         }
     }
 }
 
-/// Closes the idle connections past `idle_timeout` or `max_lifetime`, then, while more than
-/// `max_idle` remain, the least recently returned ones. Checked-out connections are not in the
-/// idle stack, so they are never touched.
+/// Closes the idle connections past `idle_timeout` or `max_lifetime` and those the connector
+/// no longer reports open, then, while more than `max_idle` remain, the least recently
+/// returned ones. Checked-out connections are not in the idle stack, so they are never touched.
 pub(crate) fn reap<C: Connector>(
     pool: &EndpointPool<C>,
+    connector: &C,
     config: &Config,
     endpoint: &crate::Endpoint,
 ) {
     let now = Instant::now();
     let mut kept = Vec::new();
-    let expired = pool.retain(|slot, _| match slot.expired(config, now) {
-        Some(reason) => {
+    // `retain` holds `deadpool`'s lock while it runs; `is_open` is cheap and non-blocking by
+    // the `Connector` contract, so it can run under it.
+    let expired = pool.retain(|slot, _| {
+        if let Some(reason) = slot.expired(config, now) {
             tracing::debug!(%endpoint, reason, "expire");
             false
-        }
-        None => {
+        } else if !connector.is_open(&slot.conn) {
+            tracing::debug!(%endpoint, reason = "closed", "discard");
+            false
+        } else {
             kept.push(slot.return_seq);
             true
         }
