@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use super::http::{self, Probe};
-use super::model::{DeviceState, Model, State};
+use super::model::{Model, State};
 use super::placement::UrlKind;
+use super::spec::DeviceState;
 use super::wire::{Pairs, Reply, ReqArgs};
 
 /// One replica as `get_paths` sees it.

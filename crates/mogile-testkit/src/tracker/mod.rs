@@ -10,19 +10,21 @@ mod admin;
 mod dispatch;
 mod faults;
 mod files;
+mod handle;
+mod hosts;
 mod http;
 mod listing;
 mod model;
 mod placement;
 mod server;
 mod settings;
+mod spec;
 mod stats;
 mod upload;
 mod wire;
 
 pub use faults::{ConnectionMode, Fault, FaultAction};
-pub use model::{
-    DeletedFile, DeviceSpec, DeviceState, FileRecord, HostSpec, Model, ModelBuilder, ModelError,
-};
-pub use server::{FakeTracker, FakeTrackerBuilder};
+pub use handle::{FakeTracker, FakeTrackerBuilder};
+pub use model::{Model, ModelBuilder};
+pub use spec::{DeletedFile, DeviceSpec, DeviceState, FileRecord, HostSpec, ModelError};
 pub use stats::WireLine;

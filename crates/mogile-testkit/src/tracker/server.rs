@@ -1,8 +1,7 @@
 //! The TCP side: accept loop, per-connection line loop, fault application.
 
 use std::collections::HashMap;
-use std::io;
-use std::net::SocketAddr;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -10,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::{AbortHandle, JoinHandle};
+use tokio::task::AbortHandle;
 
 use super::dispatch;
 use super::faults::{self, ConnectionMode, Fault, FaultAction};
@@ -23,204 +22,31 @@ use mogile_protocol::Request;
 
 /// State shared by the accept loop, the connections and the [`FakeTracker`] handle.
 #[derive(Debug)]
-struct Inner {
-    model: Arc<Model>,
-    mode: watch::Sender<ConnectionMode>,
-    faults: Mutex<Vec<Fault>>,
-    stats: Mutex<Stats>,
-    conns: Mutex<HashMap<u64, AbortHandle>>,
-    next_conn: AtomicU64,
-    http_timeout: Duration,
-    max_line_len: usize,
+pub(crate) struct Inner {
+    pub(crate) model: Arc<Model>,
+    pub(crate) mode: watch::Sender<ConnectionMode>,
+    pub(crate) faults: Mutex<Vec<Fault>>,
+    pub(crate) stats: Mutex<Stats>,
+    pub(crate) conns: Mutex<HashMap<u64, AbortHandle>>,
+    pub(crate) next_conn: AtomicU64,
+    pub(crate) http_timeout: Duration,
+    pub(crate) max_line_len: usize,
 }
 
 /// Locks a mutex of this module; a panicking holder cannot leave counters or rules inconsistent in a
 /// way that matters, so poisoning is ignored.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Builds and starts a [`FakeTracker`].
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct FakeTrackerBuilder {
-    model: Option<Arc<Model>>,
-    http_timeout: Duration,
-    max_line_len: usize,
-}
-
-impl FakeTrackerBuilder {
-    /// The model to serve (default: a new empty one). Several trackers may share one model.
-    pub fn model(mut self, model: Arc<Model>) -> Self {
-        self.model = Some(model);
-        self
-    }
-
-    /// The timeout of the tracker's own HTTP requests to storage nodes (default 5 s).
-    pub fn http_timeout(mut self, timeout: Duration) -> Self {
-        self.http_timeout = timeout;
-        self
-    }
-
-    /// The longest request line buffered before the connection is closed (default 64 MiB; the real
-    /// tracker has no limit, a test double needs one to bound memory).
-    pub fn max_line_len(mut self, len: usize) -> Self {
-        self.max_line_len = len;
-        self
-    }
-
-    /// Binds `127.0.0.1:0` and starts serving on the current tokio runtime.
-    pub async fn start(self) -> io::Result<FakeTracker> {
-        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
-        let inner = Arc::new(Inner {
-            model: self.model.unwrap_or_default(),
-            mode: watch::Sender::new(ConnectionMode::Normal),
-            faults: Mutex::new(Vec::new()),
-            stats: Mutex::new(Stats::new()),
-            conns: Mutex::new(HashMap::new()),
-            next_conn: AtomicU64::new(1),
-            http_timeout: self.http_timeout,
-            max_line_len: self.max_line_len,
-        });
-        let accept = tokio::spawn(accept_loop(listener, Arc::clone(&inner)));
-        Ok(FakeTracker {
-            addr,
-            inner,
-            accept,
-        })
-    }
-}
-
-/// A fake MogileFS 2.73 tracker on `127.0.0.1:<random port>`, serving a [`Model`] with the real
-/// server's replies and quirks, with fault switches, counters and a log of the received bytes.
-///
-/// Dropping it stops the listener and closes every connection.
-#[derive(Debug)]
-pub struct FakeTracker {
-    addr: SocketAddr,
-    inner: Arc<Inner>,
-    accept: JoinHandle<()>,
-}
-
-impl Drop for FakeTracker {
-    fn drop(&mut self) {
-        self.accept.abort();
-        for (_, conn) in lock(&self.inner.conns).drain() {
-            conn.abort();
-        }
-    }
-}
-
-impl FakeTracker {
-    /// Starts a tracker serving `model` with default settings.
-    pub async fn start(model: Arc<Model>) -> io::Result<Self> {
-        Self::builder().model(model).start().await
-    }
-
-    /// A builder for non-default settings.
-    pub fn builder() -> FakeTrackerBuilder {
-        FakeTrackerBuilder {
-            model: None,
-            http_timeout: Duration::from_secs(5),
-            max_line_len: 64 << 20,
-        }
-    }
-
-    /// The address clients connect to.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The served model.
-    pub fn model(&self) -> &Arc<Model> {
-        &self.inner.model
-    }
-
-    /// Switches the connection mode; open connections follow at once.
-    pub fn set_mode(&self, mode: ConnectionMode) {
-        self.inner.mode.send_replace(mode);
-    }
-
-    /// The current connection mode.
-    pub fn mode(&self) -> ConnectionMode {
-        *self.inner.mode.borrow()
-    }
-
-    /// "Kills" the tracker: [`ConnectionMode::Refuse`].
-    pub fn kill(&self) {
-        self.set_mode(ConnectionMode::Refuse);
-    }
-
-    /// "Restarts" it on the same port: [`ConnectionMode::Normal`].
-    pub fn restart(&self) {
-        self.set_mode(ConnectionMode::Normal);
-    }
-
-    /// Adds a fault rule (after the existing ones).
-    pub fn inject(&self, fault: Fault) {
-        lock(&self.inner.faults).push(fault);
-    }
-
-    /// Removes every fault rule.
-    pub fn clear_faults(&self) {
-        lock(&self.inner.faults).clear();
-    }
-
-    /// Connections accepted so far (including refused ones).
-    pub fn connections_accepted(&self) -> u64 {
-        lock(&self.inner.stats).accepted
-    }
-
-    /// Connections currently open.
-    pub fn connections_open(&self) -> u64 {
-        lock(&self.inner.stats).open
-    }
-
-    /// Requests received for `command` (lower case; `!` lines by their first word, e.g. `!version`).
-    pub fn requests(&self, command: &str) -> u64 {
-        lock(&self.inner.stats)
-            .requests
-            .get(command)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// Requests received in total (blank lines are not requests).
-    pub fn total_requests(&self) -> u64 {
-        lock(&self.inner.stats).requests.values().sum()
-    }
-
-    /// Every line received so far, in arrival order.
-    pub fn wire_log(&self) -> Vec<WireLine> {
-        lock(&self.inner.stats).log.clone()
-    }
-
-    /// The bytes of every complete line received on `connection`, concatenated.
-    pub fn received(&self, connection: u64) -> Vec<u8> {
-        let stats = lock(&self.inner.stats);
-        stats
-            .log
-            .iter()
-            .filter(|l| l.connection == connection)
-            .flat_map(|l| l.bytes.iter().copied())
-            .collect()
-    }
-
-    /// Forgets the wire log and the request counters (connection counters stay).
-    pub fn clear_log(&self) {
-        let mut stats = lock(&self.inner.stats);
-        stats.log.clear();
-        stats.requests.clear();
-    }
-}
-
-async fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
+pub(crate) async fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
+                // e.g. out of file descriptors: back off instead of spinning
                 tracing::debug!(error = %e, "fake tracker: accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             }
         };
@@ -272,7 +98,11 @@ async fn serve(inner: &Inner, mut stream: TcpStream, id: u64) {
             let line: Vec<u8> = buf.drain(..scanned + pos + 1).collect();
             scanned = 0;
             let flow = if muted || *mode.borrow() == ConnectionMode::Hang {
-                record(inner, id, &line);
+                // read, recorded and counted, never answered
+                let line = record(inner, id, &line);
+                if !line.is_empty() {
+                    count(inner, &command_name(line));
+                }
                 Flow::Continue
             } else {
                 tokio::select! {
@@ -325,6 +155,22 @@ fn record<'a>(inner: &Inner, id: u64, line: &'a [u8]) -> &'a [u8] {
     });
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The name a line is counted under: the lower-cased command, or the first word of a `!` line.
+fn command_name(line: &[u8]) -> String {
+    let trimmed = line.trim_ascii_start();
+    if trimmed.first() == Some(&b'!') {
+        let word = trimmed
+            .split(|b| b.is_ascii_whitespace())
+            .next()
+            .unwrap_or_default();
+        return String::from_utf8_lossy(word).to_ascii_lowercase();
+    }
+    match Request::decode_line(line) {
+        Ok(Some(req)) => req.command().to_owned(),
+        Ok(None) | Err(_) => String::new(),
+    }
 }
 
 fn count(inner: &Inner, command: &str) {
@@ -392,6 +238,7 @@ async fn handle_line(inner: &Inner, stream: &mut TcpStream, id: u64, raw: &[u8])
             line.extend_from_slice(b"\r\n");
             write(stream, &line).await
         }
+        FaultAction::Rerun => write(stream, &run().await).await,
         FaultAction::StrayLine(extra) => {
             let mut out = reply;
             out.extend_from_slice(&extra);
@@ -401,11 +248,7 @@ async fn handle_line(inner: &Inner, stream: &mut TcpStream, id: u64, raw: &[u8])
 }
 
 async fn admin_line(inner: &Inner, stream: &mut TcpStream, line: &[u8]) -> Flow {
-    let word = line
-        .split(|b| b.is_ascii_whitespace())
-        .next()
-        .unwrap_or_default();
-    let word = String::from_utf8_lossy(word).to_ascii_lowercase();
+    let word = command_name(line);
     count(inner, &word);
     if let Some((action, _)) = faults::take(&mut lock(&inner.faults), &word) {
         match action {
