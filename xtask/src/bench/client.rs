@@ -1,0 +1,151 @@
+//! The measuring processes, started by the orchestrator from the release build:
+//!
+//! - `bench client --tracker ADDR --domain D [--quick] [--only tracker|small]`: parts 1 and 2, the
+//!   client and its raw baseline alternating in this process, figures on stdout;
+//! - `bench stream-put KEY FILE` / `bench stream-get KEY`: one streaming transfer through the
+//!   facade, alone in its process so that its peak RSS is the client's.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use mogilefs::{Client, PutOptions};
+
+use super::{ROUND_TRIP_KEYS, round_trip_key, small_files, tracker_rt};
+
+/// What the measuring process runs.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub(crate) tracker: String,
+    pub(crate) domain: String,
+    pub(crate) rounds: usize,
+    pub(crate) round: Duration,
+    pub(crate) tracker_concurrency: Vec<usize>,
+    pub(crate) small_concurrency: Vec<usize>,
+    pub(crate) small_sizes: Vec<usize>,
+}
+
+impl Plan {
+    fn new(tracker: String, domain: String, quick: bool) -> Self {
+        Self {
+            tracker,
+            domain,
+            rounds: if quick { 3 } else { 5 },
+            round: Duration::from_millis(if quick { 250 } else { 800 }),
+            tracker_concurrency: vec![1, 16, 128],
+            small_concurrency: vec![1, 32],
+            small_sizes: vec![1024, 64 * 1024],
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    // Two workers: the machine has two cores, as a service using the client would.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))
+}
+
+fn finish(result: Result<(), String>, what: &str) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask bench {what}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `bench client ...`.
+pub(crate) fn run(args: &[String]) -> ExitCode {
+    let result = (|| {
+        let mut it = args.iter();
+        let (mut tracker, mut domain, mut quick, mut only) = (None, None, false, None);
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--tracker" => tracker = it.next().cloned(),
+                "--domain" => domain = it.next().cloned(),
+                "--only" => only = it.next().cloned(),
+                "--quick" => quick = true,
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        let plan = Plan::new(
+            tracker.ok_or("--tracker is required")?,
+            domain.ok_or("--domain is required")?,
+            quick,
+        );
+        runtime()?.block_on(async {
+            let keys: Vec<String> = (0..ROUND_TRIP_KEYS).map(round_trip_key).collect();
+            let mut figures = Vec::new();
+            if only.as_deref().is_none_or(|o| o == "tracker") {
+                figures.extend(tracker_rt::run(&plan, &keys).await?);
+            }
+            if only.as_deref().is_none_or(|o| o == "small") {
+                figures.extend(small_files::run(&plan).await?);
+            }
+            for f in figures {
+                println!("{}", f.encode());
+            }
+            Ok(())
+        })
+    })();
+    finish(result, "client")
+}
+
+fn facade(tracker: &str, domain: &str) -> Result<Client, String> {
+    Client::builder()
+        .trackers([tracker])
+        .domain(domain)
+        .build()
+        .map_err(|e| format!("facade client: {e}"))
+}
+
+/// `bench stream-put TRACKER DOMAIN KEY FILE`: stores FILE, prints the seconds it took.
+pub(crate) fn stream_put(args: &[String]) -> ExitCode {
+    let result = (|| {
+        let [tracker, domain, key, file] = args else {
+            return Err("usage: stream-put TRACKER DOMAIN KEY FILE".to_owned());
+        };
+        runtime()?.block_on(async {
+            let client = facade(tracker, domain)?;
+            let start = Instant::now();
+            client
+                .put_file(key.as_str(), file, &PutOptions::new())
+                .await
+                .map_err(|e| format!("put: {e}"))?;
+            println!("seconds={}", start.elapsed().as_secs_f64());
+            client.close().await;
+            Ok(())
+        })
+    })();
+    finish(result, "stream-put")
+}
+
+/// `bench stream-get TRACKER DOMAIN KEY`: fetches KEY, discarding the bytes as `curl -o /dev/null`
+/// does; prints the byte count and the seconds it took.
+pub(crate) fn stream_get(args: &[String]) -> ExitCode {
+    let result = (|| {
+        let [tracker, domain, key] = args else {
+            return Err("usage: stream-get TRACKER DOMAIN KEY".to_owned());
+        };
+        runtime()?.block_on(async {
+            let client = facade(tracker, domain)?;
+            let start = Instant::now();
+            let mut stream = client
+                .get(key.as_str())
+                .await
+                .map_err(|e| format!("get: {e}"))?;
+            let mut total = 0u64;
+            while let Some(chunk) = stream.next().await {
+                total += chunk.map_err(|e| format!("get: {e}"))?.len() as u64;
+            }
+            println!("bytes={total} seconds={}", start.elapsed().as_secs_f64());
+            client.close().await;
+            Ok(())
+        })
+    })();
+    finish(result, "stream-get")
+}

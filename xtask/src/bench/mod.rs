@@ -1,0 +1,222 @@
+//! `cargo xtask bench [--quick]`: the client against raw baselines, side by side in one run, and
+//! `docs/benchmarks.md` regenerated from the figures.
+//!
+//! The orchestrator (this process, whatever profile `cargo xtask` built) builds the release
+//! binaries, then starts them: `xtask bench serve` runs the cluster, `xtask bench client` runs
+//! parts 1 and 2 (each client figure alternating with its raw baseline in the same process), and
+//! part 3 runs one process per transfer (`xtask bench stream-put` / `stream-get`, and `curl`).
+//! Part 4 is the protocol crate's criterion bench.
+
+mod client;
+mod codec;
+mod docs;
+mod measure;
+mod raw;
+mod report;
+mod serve;
+mod small_files;
+mod streaming;
+mod tracker_rt;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::Instant;
+
+use report::Figure;
+
+/// Keys preloaded on the fake tracker for the round trips.
+const ROUND_TRIP_KEYS: usize = 1000;
+
+fn round_trip_key(i: usize) -> String {
+    format!("rt/{i:05}")
+}
+
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--no-docs]";
+
+/// Entry point of `cargo xtask bench ...` (and of the internal subcommands the release build runs).
+pub(crate) fn run(args: &[String]) -> ExitCode {
+    match args.first().map(String::as_str) {
+        Some("serve") => serve::run(),
+        Some("client") => client::run(&args[1..]),
+        Some("stream-put") => client::stream_put(&args[1..]),
+        Some("stream-get") => client::stream_get(&args[1..]),
+        _ => {
+            let (mut quick, mut write_docs) = (false, true);
+            for a in args {
+                match a.as_str() {
+                    "--quick" => quick = true,
+                    "--no-docs" => write_docs = false,
+                    _ => {
+                        eprintln!("{USAGE}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            match orchestrate(quick, write_docs) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("xtask bench: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn release_exe(root: &Path) -> PathBuf {
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    target.join("release").join("xtask")
+}
+
+fn orchestrate(quick: bool, write_docs: bool) -> Result<(), String> {
+    let started = Instant::now();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let root = workspace_root();
+    std::env::set_current_dir(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    let load_before = docs::load_average();
+    eprintln!("xtask bench: building release binaries (load average {load_before})");
+    let status = Command::new(&cargo)
+        .args(["build", "--release", "-p", "xtask"])
+        .status()
+        .map_err(|e| format!("cargo build: {e}"))?;
+    if !status.success() {
+        return Err("cargo build --release failed".to_owned());
+    }
+    codec::build(&cargo)?;
+    let exe = release_exe(&root);
+    let build_secs = started.elapsed().as_secs();
+    let measured = Instant::now();
+
+    let mut server = Server::start(&exe)?;
+    let mut figures = Vec::new();
+    let mut cmd = Command::new(&exe);
+    cmd.args([
+        "bench",
+        "client",
+        "--tracker",
+        &server.tracker,
+        "--domain",
+        &server.domain,
+    ]);
+    if quick {
+        cmd.arg("--quick");
+    }
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("bench client: {e}"))?;
+    if !out.status.success() {
+        return Err("the measuring process failed".to_owned());
+    }
+    figures.extend(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(Figure::decode),
+    );
+
+    let sizes: &[u64] = if quick {
+        &[64 << 20]
+    } else {
+        &[64 << 20, 1 << 30]
+    };
+    figures.extend(streaming::run(&streaming::Setup {
+        exe: &exe,
+        tracker: &server.tracker,
+        domain: &server.domain,
+        sizes,
+        rounds: 3,
+    })?);
+    server.stop()?;
+    figures.extend(codec::run(&cargo, quick)?);
+
+    let run = docs::RunInfo {
+        quick,
+        load_before,
+        load_after: docs::load_average(),
+        measured_secs: measured.elapsed().as_secs(),
+        build_secs,
+    };
+    let missed: Vec<&Figure> = figures.iter().filter(|f| f.met == Some(false)).collect();
+    eprintln!(
+        "\nxtask bench: {} figures in {} s (+{} s build), {} target(s) missed",
+        figures.len(),
+        run.measured_secs,
+        run.build_secs,
+        missed.len()
+    );
+    for f in &missed {
+        eprintln!("  missed: {}", f.line);
+    }
+    if write_docs {
+        let path = root.join("docs").join("benchmarks.md");
+        std::fs::write(&path, docs::render(&run, &figures))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("xtask bench: wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// The cluster process; stopped (its stdin closed) on drop, which removes its directories.
+struct Server {
+    child: Child,
+    tracker: String,
+    domain: String,
+}
+
+impl Server {
+    fn start(exe: &Path) -> Result<Self, String> {
+        let mut child = Command::new(exe)
+            .args(["bench", "serve"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("starting the cluster: {e}"))?;
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            BufReader::new(out)
+                .read_line(&mut line)
+                .map_err(|e| format!("reading the cluster's address: {e}"))?;
+        }
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .map(str::to_owned)
+        };
+        let (Some(tracker), Some(domain)) = (field("tracker="), field("domain=")) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("the cluster did not start (it said {line:?})"));
+        };
+        eprintln!("xtask bench: cluster up, tracker {tracker}, domain {domain}");
+        Ok(Self {
+            child,
+            tracker,
+            domain,
+        })
+    }
+
+    fn stop(&mut self) -> Result<(), String> {
+        drop(self.child.stdin.take());
+        self.child
+            .wait()
+            .map(drop)
+            .map_err(|e| format!("stopping the cluster: {e}"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.child.stdin.is_some() {
+            let _ = self.stop();
+        }
+    }
+}

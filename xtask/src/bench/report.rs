@@ -1,0 +1,226 @@
+//! One figure of the benchmark: its console line, its table row, and how it travels from the
+//! measuring process to the one writing `docs/benchmarks.md`.
+
+use std::fmt::Write as _;
+
+/// The four parts of the benchmark, in report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Section {
+    Tracker,
+    Small,
+    Stream,
+    Codec,
+}
+
+impl Section {
+    pub(crate) const ALL: [Self; 4] = [Self::Tracker, Self::Small, Self::Stream, Self::Codec];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Tracker => "tracker",
+            Self::Small => "small",
+            Self::Stream => "stream",
+            Self::Codec => "codec",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.name() == s)
+    }
+
+    /// The heading and the table's column names.
+    pub(crate) fn table(self) -> (&'static str, &'static [&'static str]) {
+        match self {
+            Self::Tracker => (
+                "1. Tracker round trips (`mogile-tracker` vs raw sockets)",
+                &[
+                    "command",
+                    "concurrency",
+                    "sockets",
+                    "client ops/s",
+                    "raw ops/s",
+                    "ratio",
+                    "client p50 / p99 µs",
+                    "raw p50 / p99 µs",
+                    "client CPU µs/op",
+                    "raw CPU µs/op",
+                    "target",
+                ],
+            ),
+            Self::Small => (
+                "2. Small files (`mogilefs` facade vs raw tracker lines + hand-written HTTP/1.1)",
+                &[
+                    "operation",
+                    "size",
+                    "concurrency",
+                    "client ops/s",
+                    "raw ops/s",
+                    "ratio",
+                    "client p50 / p99 µs",
+                    "client CPU µs/op",
+                    "raw CPU µs/op",
+                ],
+            ),
+            Self::Stream => (
+                "3. Streaming (`mogilefs` facade in its own process vs `curl`, same node, same file)",
+                &[
+                    "direction",
+                    "size",
+                    "client MB/s",
+                    "curl MB/s",
+                    "ratio",
+                    "client peak RSS",
+                    "curl peak RSS",
+                    "target",
+                ],
+            ),
+            Self::Codec => (
+                "4. Codec (`mogile-protocol` criterion bench, `cargo bench -p mogile-protocol`)",
+                &["benchmark", "operations/s", "time per operation", "target"],
+            ),
+        }
+    }
+}
+
+/// One measured figure.
+#[derive(Debug, Clone)]
+pub(crate) struct Figure {
+    pub(crate) section: Section,
+    /// The one line printed while the benchmark runs.
+    pub(crate) line: String,
+    /// The table row, in the order of [`Section::table`].
+    pub(crate) cells: Vec<String>,
+    /// Whether the figure meets its target (`None`: it has none).
+    pub(crate) met: Option<bool>,
+}
+
+const TAG: &str = "BENCH-FIGURE";
+
+impl Figure {
+    /// One line of text, for the pipe from a measuring process; no field holds a tab or newline.
+    pub(crate) fn encode(&self) -> String {
+        let met = match self.met {
+            None => "-",
+            Some(true) => "met",
+            Some(false) => "missed",
+        };
+        let mut out = format!(
+            "{TAG}\t{}\t{met}\t{}",
+            self.section.name(),
+            clean(&self.line)
+        );
+        for c in &self.cells {
+            let _ = write!(out, "\t{}", clean(c));
+        }
+        out
+    }
+
+    /// Reads a line written by [`encode`](Self::encode); other lines give `None`.
+    pub(crate) fn decode(line: &str) -> Option<Self> {
+        let mut f = line.trim_end_matches(['\r', '\n']).split('\t');
+        if f.next()? != TAG {
+            return None;
+        }
+        let section = Section::parse(f.next()?)?;
+        let met = match f.next()? {
+            "met" => Some(true),
+            "missed" => Some(false),
+            _ => None,
+        };
+        let line = f.next()?.to_owned();
+        Some(Self {
+            section,
+            line,
+            cells: f.map(str::to_owned).collect(),
+            met,
+        })
+    }
+}
+
+fn clean(s: &str) -> String {
+    s.replace(['\t', '\n', '\r'], " ")
+}
+
+/// `0.97x (>= 0.95)` and whether it is met.
+pub(crate) fn ratio_target(ratio: f64, min: f64) -> (String, bool) {
+    let met = ratio >= min;
+    (
+        format!("{} >= {min:.2}x", if met { "met:" } else { "MISSED:" }),
+        met,
+    )
+}
+
+/// Formats a rate with thousands separators for readability (`123456.7` -> `123,457`).
+pub(crate) fn rate(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".to_owned();
+    }
+    let n = v.round() as u64;
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A microsecond figure with sensible precision.
+pub(crate) fn us(v: f64) -> String {
+    if !v.is_finite() {
+        "-".to_owned()
+    } else if v < 10.0 {
+        format!("{v:.2}")
+    } else if v < 1000.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// Renders one section's table in Markdown.
+pub(crate) fn table(section: Section, figures: &[Figure]) -> String {
+    let (title, cols) = section.table();
+    let mut out = format!("## {title}\n\n| {} |\n|", cols.join(" | "));
+    for _ in cols.iter() {
+        out.push_str(" --- |");
+    }
+    out.push('\n');
+    for f in figures.iter().filter(|f| f.section == section) {
+        let _ = writeln!(out, "| {} |", f.cells.join(" | "));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_figure_survives_the_pipe() {
+        let f = Figure {
+            section: Section::Small,
+            line: "put 1 KiB\tc=1".to_owned(),
+            cells: vec!["put".into(), "1 KiB".into()],
+            met: Some(false),
+        };
+        let back = Figure::decode(&f.encode()).unwrap();
+        assert_eq!(back.section, Section::Small);
+        assert_eq!(back.line, "put 1 KiB c=1");
+        assert_eq!(back.cells, f.cells);
+        assert_eq!(back.met, Some(false));
+        assert!(Figure::decode("some other output").is_none());
+    }
+
+    #[test]
+    fn numbers_format_for_people() {
+        assert_eq!(rate(1234567.4), "1,234,567");
+        assert_eq!(rate(999.0), "999");
+        assert_eq!(us(4.567), "4.57");
+        assert_eq!(us(123.45), "123.5");
+        assert!(ratio_target(0.96, 0.95).1);
+        assert!(!ratio_target(0.9, 0.95).1);
+    }
+}

@@ -1,0 +1,246 @@
+//! Part 2: small-file store and fetch through the `mogilefs` facade, against a raw baseline that
+//! does the same wire work by hand: `create_open` / PUT / `create_close`, and `get_paths` +
+//! `file_info` (written together on one socket) / GET, over one tracker socket and one keep-alive
+//! HTTP connection per worker.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use mogile_protocol::{CreateClose, CreateOpen, FileInfo, GetPaths, StoragePath};
+use mogilefs::Client;
+use tokio::sync::Mutex;
+
+use super::client::Plan;
+use super::measure::{Round, Summary, run_round, timed};
+use super::raw::{HttpConn, LineConn, request_line, split_url};
+use super::report::{Figure, Section, rate, us};
+
+/// Keys per worker that puts cycle over (overwriting), and keys fetched.
+const KEYS_PER_WORKER: usize = 8;
+const GET_KEYS: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Put,
+    Get,
+}
+
+/// One raw worker's connections, kept across rounds like the client's pools.
+#[derive(Debug)]
+struct RawWorker {
+    tracker: LineConn,
+    http: Option<HttpConn>,
+    body: Vec<u8>,
+}
+
+pub(crate) async fn run(plan: &Plan) -> Result<Vec<Figure>, String> {
+    let mut figures = Vec::new();
+    for &size in &plan.small_sizes {
+        let payload = Bytes::from((0..size).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+        for op in [Op::Put, Op::Get] {
+            for &conc in &plan.small_concurrency {
+                let f = one(plan, op, &payload, conc).await?;
+                eprintln!("{}", f.line);
+                figures.push(f);
+            }
+        }
+    }
+    Ok(figures)
+}
+
+fn size_name(size: usize) -> String {
+    if size >= 1024 && size.is_multiple_of(1024) {
+        format!("{} KiB", size / 1024)
+    } else {
+        format!("{size} B")
+    }
+}
+
+async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure, String> {
+    let client = Client::builder()
+        .trackers([plan.tracker.as_str()])
+        .domain(plan.domain.as_str())
+        .pool_size(conc)
+        .build()
+        .map_err(|e| format!("facade client: {e}"))?;
+    let size = payload.len();
+    let prefix: Arc<str> = Arc::from(format!("small/{size}"));
+    if op == Op::Get {
+        for j in 0..GET_KEYS {
+            client
+                .put(format!("{prefix}/get/{j}"), payload.clone())
+                .await
+                .map_err(|e| format!("preparing the files to fetch: {e}"))?;
+        }
+    }
+    let key = move |prefix: &str, worker: usize, n: usize| match op {
+        Op::Put => format!("{prefix}/put/{worker}/{}", n % KEYS_PER_WORKER),
+        Op::Get => format!("{prefix}/get/{}", (worker + n * conc) % GET_KEYS),
+    };
+
+    let client_round = |d: Duration| {
+        let (client, prefix, payload) = (client.clone(), Arc::clone(&prefix), payload.clone());
+        run_round(conc, d, move |i, stop| {
+            let (client, prefix, payload) = (client.clone(), Arc::clone(&prefix), payload.clone());
+            async move {
+                let mut lat = Vec::new();
+                let mut n = 0;
+                while !stop.is_set() {
+                    let k = key(&prefix, i, n);
+                    n += 1;
+                    timed(&mut lat, async {
+                        match op {
+                            Op::Put => client
+                                .put(k, payload.clone())
+                                .await
+                                .map(drop)
+                                .map_err(|e| format!("facade put: {e}")),
+                            Op::Get => {
+                                let got = client
+                                    .get_bytes(k)
+                                    .await
+                                    .map_err(|e| format!("facade get: {e}"))?;
+                                if got.len() == size {
+                                    Ok(())
+                                } else {
+                                    Err(format!("fetched {} bytes, expected {size}", got.len()))
+                                }
+                            }
+                        }
+                    })
+                    .await?;
+                }
+                Ok(lat)
+            }
+        })
+    };
+
+    let mut workers = Vec::with_capacity(conc);
+    for _ in 0..conc {
+        workers.push(Mutex::new(RawWorker {
+            tracker: LineConn::connect(&plan.tracker).await?,
+            http: None,
+            body: Vec::new(),
+        }));
+    }
+    let workers = Arc::new(workers);
+    let domain: Arc<str> = Arc::from(plan.domain.as_str());
+    let raw_round = |d: Duration| {
+        let (workers, prefix, payload, domain) = (
+            Arc::clone(&workers),
+            Arc::clone(&prefix),
+            payload.clone(),
+            Arc::clone(&domain),
+        );
+        run_round(conc, d, move |i, stop| {
+            let (workers, prefix, payload, domain) = (
+                Arc::clone(&workers),
+                Arc::clone(&prefix),
+                payload.clone(),
+                Arc::clone(&domain),
+            );
+            async move {
+                let mut w = workers[i].lock().await;
+                let mut lat = Vec::new();
+                let mut n = 0;
+                while !stop.is_set() {
+                    let k = key(&prefix, i, n);
+                    n += 1;
+                    match op {
+                        Op::Put => timed(&mut lat, raw_put(&mut w, &domain, &k, &payload)).await?,
+                        Op::Get => timed(&mut lat, raw_get(&mut w, &domain, &k, size)).await?,
+                    }
+                }
+                Ok(lat)
+            }
+        })
+    };
+
+    client_round(plan.round / 4).await?;
+    raw_round(plan.round / 4).await?;
+    let (mut ours, mut raw): (Vec<Round>, Vec<Round>) = (Vec::new(), Vec::new());
+    for r in 0..plan.rounds {
+        if r % 2 == 0 {
+            ours.push(client_round(plan.round).await?);
+            raw.push(raw_round(plan.round).await?);
+        } else {
+            raw.push(raw_round(plan.round).await?);
+            ours.push(client_round(plan.round).await?);
+        }
+    }
+    client.close().await;
+    let (o, b) = (Summary::of(&ours), Summary::of(&raw));
+    let ratio = o.ops_per_sec / b.ops_per_sec;
+    let name = if op == Op::Put { "put" } else { "get" };
+    Ok(Figure {
+        section: Section::Small,
+        line: format!(
+            "small   {name} {:>6} c={conc:<3} client {:>7} ops/s  raw {:>7} ops/s  ratio {ratio:.2}x  CPU/op {} vs {} µs  p50 {} µs",
+            size_name(size),
+            rate(o.ops_per_sec),
+            rate(b.ops_per_sec),
+            us(o.cpu_us_per_op),
+            us(b.cpu_us_per_op),
+            us(o.p50_us),
+        ),
+        cells: vec![
+            format!("`{name}`"),
+            size_name(size),
+            conc.to_string(),
+            rate(o.ops_per_sec),
+            rate(b.ops_per_sec),
+            format!("**{ratio:.2}x**"),
+            format!("{} / {}", us(o.p50_us), us(o.p99_us)),
+            us(o.cpu_us_per_op),
+            us(b.cpu_us_per_op),
+        ],
+        met: None,
+    })
+}
+
+async fn raw_put(w: &mut RawWorker, domain: &str, key: &str, body: &[u8]) -> Result<(), String> {
+    w.tracker
+        .write(&request_line(
+            &CreateOpen::new(domain).key(key).multi_dest(true),
+        ))
+        .await?;
+    let open = w.tracker.read_reply::<CreateOpen>().await?;
+    let dest = open
+        .destinations
+        .into_iter()
+        .next()
+        .ok_or("create_open gave no destination")?;
+    let (host, path) = split_url(dest.path.as_str())?;
+    HttpConn::to(&mut w.http, host)
+        .await?
+        .put(path, body)
+        .await?;
+    let close = CreateClose::new(domain, open.fid, dest.devid, dest.path.clone())
+        .key(key)
+        .size(body.len() as u64);
+    w.tracker.write(&request_line(&close)).await?;
+    w.tracker.read_reply::<CreateClose>().await.map(drop)
+}
+
+async fn raw_get(w: &mut RawWorker, domain: &str, key: &str, size: usize) -> Result<(), String> {
+    let mut lines = request_line(&GetPaths::new(domain, key).noverify(true).pathcount(3));
+    lines.extend_from_slice(&request_line(&FileInfo::new(domain, key)));
+    w.tracker.write(&lines).await?;
+    let paths: Vec<StoragePath> = w.tracker.read_reply::<GetPaths>().await?;
+    let info = w.tracker.read_reply::<FileInfo>().await?;
+    let first = paths.first().ok_or("get_paths gave no path")?;
+    let (host, path) = split_url(first.as_str())?;
+    HttpConn::to(&mut w.http, host)
+        .await?
+        .get(path, &mut w.body)
+        .await?;
+    if w.body.len() as u64 != info.length || w.body.len() != size {
+        return Err(format!(
+            "fetched {} bytes, expected {}",
+            w.body.len(),
+            info.length
+        ));
+    }
+    Ok(())
+}

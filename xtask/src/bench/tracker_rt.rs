@@ -1,0 +1,172 @@
+//! Part 1: `get_paths` and `file_info` round trips through `mogile-tracker`, against raw sockets
+//! (as many as the client's pool opened) that write the same request bytes and read a line.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mogile_protocol::{FileInfo, GetPaths};
+use mogile_tracker::TrackerClient;
+use tokio::sync::Mutex;
+
+use super::client::Plan;
+use super::measure::{Round, Summary, run_round, timed};
+use super::raw::{LineConn, request_line};
+use super::report::{Figure, Section, rate, ratio_target, us};
+
+/// The target of this part: the client reaches this fraction of the raw baseline's ops/s.
+const TARGET: f64 = 0.95;
+
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    GetPaths,
+    FileInfo,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Self::GetPaths => "get_paths",
+            Self::FileInfo => "file_info",
+        }
+    }
+}
+
+/// Measures both commands at every concurrency of the plan.
+pub(crate) async fn run(plan: &Plan, keys: &[String]) -> Result<Vec<Figure>, String> {
+    let mut figures = Vec::new();
+    for op in [Op::GetPaths, Op::FileInfo] {
+        for &conc in &plan.tracker_concurrency {
+            let f = one(plan, keys, op, conc).await?;
+            eprintln!("{}", f.line);
+            figures.push(f);
+        }
+    }
+    Ok(figures)
+}
+
+async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure, String> {
+    let client = TrackerClient::builder()
+        .trackers([plan.tracker.as_str()])
+        .pool_size(conc)
+        .build()
+        .map_err(|e| format!("tracker client: {e}"))?;
+    let keys: Arc<Vec<String>> = Arc::new(keys.to_vec());
+    let domain: Arc<str> = Arc::from(plan.domain.as_str());
+    let lines: Arc<Vec<Vec<u8>>> = Arc::new(
+        keys.iter()
+            .map(|k| match op {
+                Op::GetPaths => request_line(&GetPaths::new(&*domain, k.as_str()).noverify(true)),
+                Op::FileInfo => request_line(&FileInfo::new(&*domain, k.as_str())),
+            })
+            .collect(),
+    );
+
+    let client_round = |d: Duration| {
+        let (client, keys, domain) = (client.clone(), Arc::clone(&keys), Arc::clone(&domain));
+        run_round(conc, d, move |i, stop| {
+            let (client, keys, domain) = (client.clone(), Arc::clone(&keys), Arc::clone(&domain));
+            async move {
+                let mut lat = Vec::new();
+                let mut k = i;
+                while !stop.is_set() {
+                    let key = keys[k % keys.len()].as_str();
+                    k += conc;
+                    let done = match op {
+                        Op::GetPaths => timed(
+                            &mut lat,
+                            client.get_paths(GetPaths::new(&*domain, key).noverify(true)),
+                        )
+                        .await
+                        .map(drop),
+                        Op::FileInfo => {
+                            timed(&mut lat, client.file_info(FileInfo::new(&*domain, key)))
+                                .await
+                                .map(drop)
+                        }
+                    };
+                    done.map_err(|e| format!("{}: {e}", op.name()))?;
+                }
+                Ok(lat)
+            }
+        })
+    };
+
+    // Warm up the client: its pool opens its connections, which fixes the raw socket count.
+    client_round(plan.round / 4).await?;
+    let sockets = client
+        .status()
+        .endpoints
+        .first()
+        .map_or(conc, |s| s.open)
+        .max(1);
+    let mut conns = Vec::with_capacity(sockets);
+    for _ in 0..sockets {
+        conns.push(Mutex::new(LineConn::connect(&plan.tracker).await?));
+    }
+    let conns = Arc::new(conns);
+    let raw_round = |d: Duration| {
+        let (conns, lines) = (Arc::clone(&conns), Arc::clone(&lines));
+        run_round(sockets, d, move |i, stop| {
+            let (conns, lines) = (Arc::clone(&conns), Arc::clone(&lines));
+            async move {
+                let mut conn = conns[i].lock().await;
+                let mut lat = Vec::new();
+                let mut k = i;
+                while !stop.is_set() {
+                    let line = &lines[k % lines.len()];
+                    k += sockets;
+                    timed(&mut lat, async {
+                        conn.write(line).await?;
+                        conn.read_line().await.map(drop)
+                    })
+                    .await?;
+                }
+                Ok(lat)
+            }
+        })
+    };
+    raw_round(plan.round / 4).await?;
+
+    let (mut ours, mut raw): (Vec<Round>, Vec<Round>) = (Vec::new(), Vec::new());
+    for r in 0..plan.rounds {
+        // Alternate which side goes first so that drift in machine load hits both alike.
+        if r % 2 == 0 {
+            ours.push(client_round(plan.round).await?);
+            raw.push(raw_round(plan.round).await?);
+        } else {
+            raw.push(raw_round(plan.round).await?);
+            ours.push(client_round(plan.round).await?);
+        }
+    }
+    client.close();
+    let (o, b) = (Summary::of(&ours), Summary::of(&raw));
+    let ratio = o.ops_per_sec / b.ops_per_sec;
+    let (target, met) = ratio_target(ratio, TARGET);
+    Ok(Figure {
+        section: Section::Tracker,
+        line: format!(
+            "tracker {:<9} c={conc:<3} sockets={sockets:<3} client {:>9} ops/s  raw {:>9} ops/s  ratio {ratio:.2}x  CPU/op {} vs {} µs  p50 {} vs {} µs  ({target})",
+            op.name(),
+            rate(o.ops_per_sec),
+            rate(b.ops_per_sec),
+            us(o.cpu_us_per_op),
+            us(b.cpu_us_per_op),
+            us(o.p50_us),
+            us(b.p50_us),
+        ),
+        cells: vec![
+            format!("`{}`", op.name()),
+            conc.to_string(),
+            sockets.to_string(),
+            rate(o.ops_per_sec),
+            rate(b.ops_per_sec),
+            format!("**{ratio:.2}x**"),
+            format!("{} / {}", us(o.p50_us), us(o.p99_us)),
+            format!("{} / {}", us(b.p50_us), us(b.p99_us)),
+            us(o.cpu_us_per_op),
+            us(b.cpu_us_per_op),
+            target,
+        ],
+        met: Some(met),
+    })
+}
