@@ -234,6 +234,12 @@ async fn accept_loop(listener: TcpListener, state: Arc<NodeState>) {
             let _ = stream.set_zero_linger();
             continue;
         }
+        // Without TCP_NODELAY a small response (head, then a body write) waits for the client's
+        // delayed ACK: ~40 ms per small GET, which would make every small-file figure measure the
+        // node instead of the client.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "storage node: TCP_NODELAY failed");
+        }
         let reset = Arc::new(AtomicBool::new(false));
         let io = TokioIo::new(ResettableStream {
             stream,
