@@ -77,7 +77,7 @@ async fn unknown_class() {
         matches!(&err, Error::UnknownClass { class } if class == "nosuchclass"),
         "{err:?}"
     );
-    assert_eq!(h.tracker.requests("create_close"), 0);
+    assert_eq!(h.tracker().requests("create_close"), 0);
 
     client.put("k", &b"x"[..]).await.unwrap();
     let err = client.update_class("k", "nosuchclass").await.unwrap_err();
@@ -94,7 +94,7 @@ async fn paths_zero_is_no_usable_path_not_not_found() {
     let client = h.client();
     client.put("k", &b"x"[..]).await.unwrap();
     let (fid, _) = h.replicas("k");
-    h.model.remove_replica(fid, 1).unwrap();
+    h.model().remove_replica(fid, 1).unwrap();
     let err = client.get_bytes("k").await.unwrap_err();
     assert!(
         matches!(&err, Error::NoUsablePath { attempts, .. } if attempts.is_empty()),

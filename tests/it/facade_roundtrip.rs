@@ -132,7 +132,7 @@ async fn keys_that_need_escaping_round_trip() {
         );
         let info = client.file_info(key.clone()).await.unwrap();
         assert_eq!(info.key.as_bytes(), &key[..]);
-        assert!(h.model.file(mogile_tests::DOMAIN, key).is_some());
+        assert!(h.model().file(mogile_tests::DOMAIN, key).is_some());
     }
     let mut listed: Vec<Vec<u8>> = client
         .keys("")
@@ -155,7 +155,7 @@ async fn strict_policy_refuses_nul_before_sending_anything() {
         .unwrap();
     let err = client.put(&b"a\0b"[..], &b"x"[..]).await.unwrap_err();
     assert!(matches!(err, mogilefs::Error::KeyPolicy { .. }), "{err:?}");
-    assert_eq!(h.tracker.requests("create_open"), 0);
+    assert_eq!(h.tracker().requests("create_open"), 0);
 }
 
 #[tokio::test]
@@ -166,7 +166,7 @@ async fn overwrite_replaces_content_and_with_domain_shares_pools() {
     client.put("k", &b"two two"[..]).await.unwrap();
     assert_eq!(client.get_bytes("k").await.unwrap(), &b"two two"[..]);
 
-    h.model.create_domain("other").unwrap();
+    h.model().create_domain("other").unwrap();
     let other = client.with_domain("other").unwrap();
     other.put("k", &b"elsewhere"[..]).await.unwrap();
     assert_eq!(other.get_bytes("k").await.unwrap(), &b"elsewhere"[..]);
