@@ -7,4 +7,67 @@
         clippy::print_stderr
     )
 )]
-//! `mogile-protocol`: see the crate README (work in progress).
+//! A sans-IO codec for the MogileFS tracker line protocol, client and server side.
+//!
+//! No sockets, no runtime, no clocks: you feed bytes in and get typed values out, and the other
+//! way round. The byte-level rules (escaping, argument quirks, `OK `/`ERR` lines) are those of
+//! a real MogileFS 2.73 tracker, checked against captured traffic.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use mogile_protocol::{Command, GetPaths, ResponseDecoder};
+//!
+//! // Client side: encode a request ...
+//! let cmd = GetPaths::new("media", "photos/cat 1.jpg").noverify(true);
+//! let mut out = BytesMut::new();
+//! cmd.request().encode(&mut out);
+//! assert_eq!(&out[..], b"get_paths domain=media&key=photos/cat+1.jpg&noverify=1\r\n");
+//!
+//! // ... and decode the reply, which may arrive in pieces.
+//! let mut decoder = ResponseDecoder::new();
+//! let mut buf = BytesMut::from(&b"OK paths=1&path1=http://10.0.0.1:7500/dev1/0/000/000/0000000001.fid"[..]);
+//! assert!(decoder.decode(&mut buf)?.is_none()); // no newline yet: need more bytes
+//! buf.extend_from_slice(b"\r\n");
+//! let reply = decoder.decode(&mut buf)?.expect("a complete line");
+//! let paths = GetPaths::parse_reply(reply)?;
+//! assert_eq!(paths[0].as_str(), "http://10.0.0.1:7500/dev1/0/000/000/0000000001.fid");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Layout
+//! - [`args`](Args): [`Args`] (ordered name/value pairs) and the Perl escaping ([`escape`],
+//!   [`unescape`]); [`Args::decode_server`] mirrors the tracker's parsing quirks.
+//! - [`Key`] and [`KeyPolicy`]: keys are bytes; the 255-byte/no-NUL rule is a store-time policy.
+//! - [`Fid`], [`DevId`], [`StoragePath`] (kept verbatim), [`Checksum`].
+//! - [`Request`] (client encoder, server parser) and [`RequestDecoder`].
+//! - [`Response`], [`TrackerErr`], [`ErrorCode`] and [`ResponseDecoder`].
+//! - [`AdminReplyDecoder`]: the multi-line replies of `!` commands.
+//! - [`Command`] and one struct per tracker command ([`CreateOpen`], [`GetPaths`], ...).
+//!
+//! # Behaviour worth knowing
+//! - Decoders return `Ok(None)` and consume nothing until a line is complete, and fail with
+//!   [`DecodeError::LineTooLong`] instead of buffering past their limit.
+//! - `OK` pairs come in random order from a real tracker; nothing here depends on order.
+//! - `get_paths` may succeed with no path; `list_keys` signals an empty page with
+//!   `ERR none_match`, which [`ListKeys`] turns into an empty [`KeyPage`].
+
+mod admin_reply;
+mod args;
+mod command;
+mod error;
+mod error_code;
+mod key;
+mod line;
+mod request;
+mod response;
+mod types;
+
+pub use admin_reply::{AdminReply, AdminReplyDecoder};
+pub use args::{Args, escape, unescape};
+pub use command::*;
+pub use error::{DecodeError, ReplyError, RequestError};
+pub use error_code::ErrorCode;
+pub use key::{Key, KeyError, KeyPolicy};
+pub use request::{Request, RequestDecoder, ServerLine};
+pub use response::{DEFAULT_MAX_LINE_LEN, Response, ResponseDecoder, TrackerErr};
+pub use types::{Checksum, ChecksumState, DevId, Fid, HashType, ParseChecksumError, StoragePath};

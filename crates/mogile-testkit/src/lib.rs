@@ -7,5 +7,33 @@
         clippy::print_stderr
     )
 )]
-//! `mogile-testkit`: see the crate README (work in progress).
+//! `mogile-testkit`: test doubles for MogileFS, faithful to MogileFS 2.73 as captured on the wire.
+//!
+//! - [`tracker`]: a fake tracker ([`tracker::FakeTracker`]) serving an in-memory [`tracker::Model`],
+//!   with fault switches, counters and a log of the bytes it received.
+//! - [`storage`]: a storage node ([`storage::StorageNode`]) that behaves like `mogstored` over a
+//!   directory, with fault switches, and a scripted raw-TCP HTTP peer ([`storage::FaultPeer`]).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use mogile_testkit::tracker::{FakeTracker, Model};
+//! use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let model = Arc::new(Model::new());
+//! model.create_domain("testdom")?;
+//! let tracker = FakeTracker::start(Arc::clone(&model)).await?;
+//!
+//! let mut conn = BufReader::new(tokio::net::TcpStream::connect(tracker.addr()).await?);
+//! conn.get_mut().write_all(b"get_paths domain=testdom&key=nope\r\n").await?;
+//! let mut line = String::new();
+//! conn.read_line(&mut line).await?;
+//! assert_eq!(line, "ERR unknown_key unknown_key\r\n");
+//! assert_eq!(tracker.requests("get_paths"), 1);
+//! # Ok(())
+//! # }
+//! ```
+
 pub mod storage;
+pub mod tracker;

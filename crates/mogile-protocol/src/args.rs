@@ -1,0 +1,558 @@
+//! Argument lists (`name=value&name=value`) and the Perl escaping rules.
+
+use std::fmt;
+use std::str::FromStr;
+
+use bytes::{BufMut, BytesMut};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
+
+use crate::error::DecodeError;
+
+/// Bytes that the Perl client and the tracker escape as `%XX`: everything except
+/// `[A-Za-z0-9_,\-./\\:]` and the space (which becomes `+` in a second step).
+const PERL_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b',')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'/')
+    .remove(b'\\')
+    .remove(b':')
+    .remove(b' ');
+
+/// Appends `src` to `dst` escaped exactly as the tracker and the Perl client do it.
+///
+/// `[A-Za-z0-9_,\-./\\:]` stay as they are, a space becomes `+`, every other byte (including
+/// `+ & = %`, control bytes, NUL and every byte >= 0x80) becomes `%XX` with upper-case hex.
+///
+/// ```
+/// let mut out = bytes::BytesMut::new();
+/// mogile_protocol::escape(b"a b+c/d&\xff", &mut out);
+/// assert_eq!(&out[..], b"a+b%2Bc/d%26%FF");
+/// ```
+pub fn escape(src: &[u8], dst: &mut BytesMut) {
+    dst.reserve(src.len());
+    for chunk in percent_encode(src, PERL_ESCAPED) {
+        let chunk = chunk.as_bytes();
+        // Unescaped runs may hold spaces, which the wire carries as `+`.
+        if chunk.contains(&b' ') {
+            dst.extend(chunk.iter().map(|&b| if b == b' ' { b'+' } else { b }));
+        } else {
+            dst.put_slice(chunk);
+        }
+    }
+}
+
+/// Decodes an escaped name or value: `+` becomes a space, then `%HH` (either case) becomes the
+/// byte. A `%` not followed by two hex digits is kept literally.
+///
+/// ```
+/// assert_eq!(mogile_protocol::unescape(b"a+b%2Bc%zz%4a"), b"a b+c%zzJ");
+/// ```
+pub fn unescape(src: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(src.len());
+    unescape_into(src, &mut out);
+    out
+}
+
+/// [`unescape`] appending to `out`.
+pub(crate) fn unescape_into(src: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < src.len() {
+        let run = i;
+        while i < src.len() && !ESCAPES[usize::from(src[i])] {
+            i += 1;
+        }
+        out.extend_from_slice(&src[run..i]);
+        if i < src.len() {
+            i += unescape_one(src, i, out);
+        }
+    }
+}
+
+/// Bytes that start an escape: `+` and `%`.
+const ESCAPES: [bool; 256] = byte_table(b"+%");
+/// Bytes that end a run while decoding an argument string: escapes, `&` and `=`.
+const ARG_SPECIAL: [bool; 256] = byte_table(b"+%&=");
+
+const fn byte_table(bytes: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
+/// The end of the run of bytes from `from` that are none of `+ % & =`.
+///
+/// Skips whole machine words while none of their bytes is special (the "has zero byte" trick on
+/// the word XORed with each special byte), then finishes byte by byte; URL-heavy replies are
+/// mostly long plain runs.
+fn plain_run_end(src: &[u8], from: usize) -> usize {
+    const WORD: usize = size_of::<usize>();
+    const LO: usize = usize::from_ne_bytes([0x01; WORD]);
+    const HI: usize = usize::from_ne_bytes([0x80; WORD]);
+    const fn splat(b: u8) -> usize {
+        usize::from_ne_bytes([b; WORD])
+    }
+    const fn has_zero(x: usize) -> bool {
+        x.wrapping_sub(LO) & !x & HI != 0
+    }
+    let mut i = from;
+    while let Some(chunk) = src.get(i..i + WORD) {
+        let mut bytes = [0u8; WORD];
+        bytes.copy_from_slice(chunk);
+        let w = usize::from_ne_bytes(bytes);
+        if has_zero(w ^ splat(b'+'))
+            || has_zero(w ^ splat(b'%'))
+            || has_zero(w ^ splat(b'&'))
+            || has_zero(w ^ splat(b'='))
+        {
+            break;
+        }
+        i += WORD;
+    }
+    while i < src.len() && !ARG_SPECIAL[usize::from(src[i])] {
+        i += 1;
+    }
+    i
+}
+
+/// Decodes the `+` or `%` at `src[i]` into `out`; returns the number of bytes used.
+fn unescape_one(src: &[u8], i: usize, out: &mut Vec<u8>) -> usize {
+    if src[i] == b'+' {
+        out.push(b' ');
+        return 1;
+    }
+    match (src.get(i + 1).and_then(hex), src.get(i + 2).and_then(hex)) {
+        (Some(hi), Some(lo)) => {
+            out.push(hi << 4 | lo);
+            3
+        }
+        // A malformed escape stays literal, as on the tracker.
+        _ => {
+            out.push(b'%');
+            1
+        }
+    }
+}
+
+fn hex(b: &u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Perl truthiness of a decoded value: the empty string and `0` are false.
+fn perl_true(value: &[u8]) -> bool {
+    !(value.is_empty() || value == b"0")
+}
+
+/// One pair inside [`Args`]: the name is `buf[start..mid]`, the value `buf[mid..end]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: usize,
+    mid: usize,
+    end: usize,
+}
+
+/// An ordered list of `name=value` pairs, names and values being arbitrary bytes.
+///
+/// The pairs live in one buffer, so decoding a line costs two allocations however many pairs it
+/// holds. Names need not be unique; [`Args::get`] returns the first match.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Args {
+    buf: Vec<u8>,
+    spans: Vec<Span>,
+}
+
+impl Args {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a pair.
+    pub fn push(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(name.as_ref());
+        let mid = self.buf.len();
+        self.buf.extend_from_slice(value.as_ref());
+        self.spans.push(Span {
+            start,
+            mid,
+            end: self.buf.len(),
+        });
+    }
+
+    /// Appends a pair, builder style.
+    #[must_use]
+    pub fn with(mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Self {
+        self.push(name, value);
+        self
+    }
+
+    /// The value of the first pair called `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.iter()
+            .find(|(n, _)| *n == name.as_bytes())
+            .map(|(_, v)| v)
+    }
+
+    /// The value of `name` as UTF-8 text.
+    ///
+    /// # Errors
+    /// [`DecodeError::BadField`] when the value is not UTF-8.
+    pub fn str(&self, name: &str) -> Result<Option<&str>, DecodeError> {
+        self.get(name)
+            .map(|v| std::str::from_utf8(v).map_err(|_| DecodeError::bad_field(name, v)))
+            .transpose()
+    }
+
+    /// The value of `name`, which must be present.
+    ///
+    /// # Errors
+    /// [`DecodeError::MissingField`] when absent.
+    pub fn required(&self, name: &str) -> Result<&[u8], DecodeError> {
+        self.get(name).ok_or_else(|| DecodeError::missing(name))
+    }
+
+    /// The value of `name`, which must be present, as UTF-8 text.
+    ///
+    /// # Errors
+    /// [`DecodeError::MissingField`] or [`DecodeError::BadField`].
+    pub fn required_str(&self, name: &str) -> Result<&str, DecodeError> {
+        self.str(name)?.ok_or_else(|| DecodeError::missing(name))
+    }
+
+    /// The value of `name` parsed with [`FromStr`].
+    ///
+    /// # Errors
+    /// [`DecodeError::MissingField`] when absent, [`DecodeError::BadField`] when it does not parse.
+    pub fn parse<T: FromStr>(&self, name: &str) -> Result<T, DecodeError> {
+        parse_value(name, self.required(name)?)
+    }
+
+    /// Like [`Args::parse`], but an absent or empty value is `None`.
+    ///
+    /// # Errors
+    /// [`DecodeError::BadField`] when a non-empty value does not parse.
+    pub fn parse_opt<T: FromStr>(&self, name: &str) -> Result<Option<T>, DecodeError> {
+        match self.get(name) {
+            None | Some(b"") => Ok(None),
+            Some(v) => parse_value(name, v).map(Some),
+        }
+    }
+
+    /// The pairs in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> + '_ {
+        self.spans
+            .iter()
+            .map(|s| (&self.buf[s.start..s.mid], &self.buf[s.mid..s.end]))
+    }
+
+    /// The number of pairs.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there is no pair.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Removes every pair called `name` and returns the first one's value.
+    pub fn remove(&mut self, name: &str) -> Option<Vec<u8>> {
+        let first = self.get(name).map(<[u8]>::to_vec);
+        if first.is_some() {
+            let buf = &self.buf;
+            self.spans
+                .retain(|s| &buf[s.start..s.mid] != name.as_bytes());
+        }
+        first
+    }
+
+    /// Appends `n=v&n=v` to `dst`, escaped as the Perl client does ([`escape`]).
+    pub fn encode_into(&self, dst: &mut BytesMut) {
+        for (i, (name, value)) in self.iter().enumerate() {
+            if i > 0 {
+                dst.put_u8(b'&');
+            }
+            escape(name, dst);
+            dst.put_u8(b'=');
+            escape(value, dst);
+        }
+    }
+
+    /// Decodes an argument string faithfully, as a client reads the tracker's `OK` lines.
+    ///
+    /// Pieces are split on `&` (empty pieces skipped), each at its first `=` (a piece without `=`
+    /// has an empty value), then unescaped with [`unescape`]. Empty values and duplicate names
+    /// are kept as they are.
+    pub fn decode(src: &[u8]) -> Self {
+        // One pass over the line, copying runs of plain bytes: this is the hot path of every
+        // reply, so it avoids splitting first and scanning each piece again.
+        let mut args = Self {
+            buf: Vec::with_capacity(src.len()),
+            spans: Vec::with_capacity(8),
+        };
+        let mut piece_start = 0; // in `src`
+        let mut start = 0; // in `buf`
+        let mut mid = None;
+        let mut i = 0;
+        loop {
+            let run = i;
+            i = plain_run_end(src, i);
+            args.buf.extend_from_slice(&src[run..i]);
+            if i == src.len() || src[i] == b'&' {
+                if i > piece_start {
+                    let end = args.buf.len();
+                    args.spans.push(Span {
+                        start,
+                        mid: mid.unwrap_or(end),
+                        end,
+                    });
+                }
+                if i == src.len() {
+                    return args;
+                }
+                i += 1;
+                piece_start = i;
+                start = args.buf.len();
+                mid = None;
+            } else if src[i] == b'=' {
+                match mid {
+                    None => mid = Some(args.buf.len()),
+                    Some(_) => args.buf.push(b'='),
+                }
+                i += 1;
+            } else {
+                i += unescape_one(src, i, &mut args.buf);
+            }
+        }
+    }
+
+    /// Decodes an argument string exactly as the 2.73 tracker does (`protocol.md` 2.4), so that a
+    /// fake tracker mirrors the real one.
+    ///
+    /// - pieces that are empty or exactly `0` are dropped (Perl truthiness);
+    /// - a value ends at a second raw `=` (`key=a=b` gives `a`);
+    /// - names are unescaped too (`k%65y` is `key`);
+    /// - a repeated name appends to the first value, joined with NUL when that value was true
+    ///   in Perl (not empty, not `0`), directly otherwise (`key=0&key=x` gives `0x`).
+    pub fn decode_server(src: &[u8]) -> Self {
+        let mut args = Self::new();
+        let mut name = Vec::new();
+        let mut value = Vec::new();
+        for piece in src.split(|&b| b == b'&').filter(|p| perl_true(p)) {
+            let mut fields = piece.split(|&b| b == b'=');
+            name.clear();
+            value.clear();
+            unescape_into(fields.next().unwrap_or_default(), &mut name);
+            unescape_into(fields.next().unwrap_or_default(), &mut value);
+            args.append_server(&name, &value);
+        }
+        args
+    }
+
+    /// The `.=` of the tracker's `decode_url_args`.
+    fn append_server(&mut self, name: &[u8], value: &[u8]) {
+        let Some(idx) = self
+            .spans
+            .iter()
+            .position(|s| &self.buf[s.start..s.mid] == name)
+        else {
+            self.push(name, value);
+            return;
+        };
+        let span = self.spans[idx];
+        let mut joined = self.buf[span.mid..span.end].to_vec();
+        if perl_true(&joined) {
+            joined.push(0);
+        }
+        joined.extend_from_slice(value);
+        // Rewrite the value at the end of the buffer; the old bytes become unreachable.
+        let start = self.buf.len();
+        self.buf.extend_from_slice(name);
+        let mid = self.buf.len();
+        self.buf.extend_from_slice(&joined);
+        self.spans[idx] = Span {
+            start,
+            mid,
+            end: self.buf.len(),
+        };
+    }
+}
+
+fn parse_value<T: FromStr>(name: &str, value: &[u8]) -> Result<T, DecodeError> {
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| DecodeError::bad_field(name, value))
+}
+
+impl fmt::Debug for Args {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.iter().map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            }))
+            .finish()
+    }
+}
+
+impl<N: AsRef<[u8]>, V: AsRef<[u8]>> FromIterator<(N, V)> for Args {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Self {
+        let mut args = Self::new();
+        for (n, v) in iter {
+            args.push(n, v);
+        }
+        args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn esc(src: &[u8]) -> String {
+        let mut out = BytesMut::new();
+        escape(src, &mut out);
+        String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn escape_uses_the_perl_set() {
+        let all: Vec<u8> = (0..=255).collect();
+        let out = esc(&all);
+        let mut expected = String::new();
+        for b in 0..=255u8 {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => expected.push(b as char),
+                b'_' | b',' | b'-' | b'.' | b'/' | b'\\' | b':' => expected.push(b as char),
+                b' ' => expected.push('+'),
+                _ => expected.push_str(&format!("%{b:02X}")),
+            }
+        }
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn unescape_plus_then_percent() {
+        assert_eq!(unescape(b"%2B+"), b"+ ");
+        assert_eq!(unescape(b"%c3%A9"), "é".as_bytes());
+        assert_eq!(unescape(b"100%"), b"100%");
+        assert_eq!(unescape(b"%4"), b"%4");
+        assert_eq!(unescape(b"%%41"), b"%A");
+        assert_eq!(unescape(b""), b"");
+    }
+
+    #[test]
+    fn decode_keeps_empty_values_and_order() {
+        let args = Args::decode(b"b=&a=1&c&&d=x=y");
+        let pairs: Vec<_> = args.iter().collect();
+        assert_eq!(
+            pairs,
+            vec![
+                (&b"b"[..], &b""[..]),
+                (&b"a"[..], &b"1"[..]),
+                (&b"c"[..], &b""[..]),
+                (&b"d"[..], &b"x=y"[..])
+            ]
+        );
+        assert_eq!(args.get("b"), Some(&b""[..]));
+        assert_eq!(args.parse_opt::<u32>("b"), Ok(None));
+        assert_eq!(args.parse::<u32>("a"), Ok(1));
+        assert_eq!(
+            args.parse::<u32>("z"),
+            Err(DecodeError::MissingField("z".into()))
+        );
+        assert!(matches!(
+            args.parse::<u32>("d"),
+            Err(DecodeError::BadField { .. })
+        ));
+    }
+
+    /// The straightforward split-then-unescape reading, against which the one-pass decoder is
+    /// checked with special bytes at every offset (the word-at-a-time scan has edge cases).
+    fn naive_decode(src: &[u8]) -> Args {
+        src.split(|&b| b == b'&')
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.iter().position(|&b| b == b'=') {
+                Some(eq) => (unescape(&p[..eq]), unescape(&p[eq + 1..])),
+                None => (unescape(p), Vec::new()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_pass_decode_matches_naive_at_every_offset() {
+        for special in [&b"+"[..], b"%", b"%4", b"%41", b"&", b"=", b"&&", b"=="] {
+            for len in 0..24 {
+                for pos in 0..=len {
+                    let mut line = b"k=".to_vec();
+                    line.extend(std::iter::repeat_n(b'x', len));
+                    line.splice(2 + pos..2 + pos, special.iter().copied());
+                    assert_eq!(Args::decode(&line), naive_decode(&line), "{line:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn encode_roundtrip() {
+        let args = Args::new()
+            .with("key", "a b+c&d=e%f\r\n\0")
+            .with("domain", "");
+        let mut out = BytesMut::new();
+        args.encode_into(&mut out);
+        assert_eq!(&out[..], b"key=a+b%2Bc%26d%3De%25f%0D%0A%00&domain=");
+        assert_eq!(Args::decode(&out), args);
+    }
+
+    #[test]
+    fn server_quirks() {
+        let args = Args::decode_server(b"a=1&0&&k%65y=x=y&flag&key=0&key=z&n=p&n=q&n=");
+        let pairs: Vec<_> = args.iter().map(|(n, v)| (n.to_vec(), v.to_vec())).collect();
+        assert_eq!(
+            pairs,
+            vec![
+                (b"a".to_vec(), b"1".to_vec()),
+                (b"key".to_vec(), b"x\x000\x00z".to_vec()),
+                (b"flag".to_vec(), b"".to_vec()),
+                (b"n".to_vec(), b"p\0q\0".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn server_join_after_false_value_is_direct() {
+        assert_eq!(
+            Args::decode_server(b"key=0&key=x").get("key"),
+            Some(&b"0x"[..])
+        );
+        assert_eq!(
+            Args::decode_server(b"key=&key=x").get("key"),
+            Some(&b"x"[..])
+        );
+    }
+
+    #[test]
+    fn remove_drops_all_matches() {
+        let mut args = Args::new()
+            .with("callid", "1")
+            .with("a", "b")
+            .with("callid", "2");
+        assert_eq!(args.remove("callid"), Some(b"1".to_vec()));
+        assert_eq!(args.len(), 1);
+        assert_eq!(args.remove("callid"), None);
+    }
+}

@@ -1,0 +1,307 @@
+//! `create_open` and `create_close`: the two tracker halves of an upload.
+
+use super::{Command, CommandKind, push_flag, push_num, push_opt};
+use crate::args::Args;
+use crate::error::DecodeError;
+use crate::key::Key;
+use crate::types::{Checksum, DevId, Fid, StoragePath};
+
+/// `create_open`: allocate a fid and one or more destinations for an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CreateOpen {
+    /// The domain.
+    pub domain: String,
+    /// The key the file will get (the one given to `create_close` wins).
+    pub key: Option<Key>,
+    /// The class; the tracker uses `default` when absent.
+    pub class: Option<String>,
+    /// Ask for up to three destinations.
+    pub multi_dest: bool,
+    /// An explicit fid (migrations); the tracker allocates one when absent.
+    pub fid: Option<Fid>,
+    /// The expected size, so devices without room are skipped (2.61+).
+    pub size: Option<u64>,
+    /// `zone=alt`: use the hosts' alternate IPs.
+    pub zone: Option<String>,
+}
+
+impl CreateOpen {
+    /// An upload into `domain`.
+    pub fn new(domain: impl Into<String>) -> Self {
+        Self {
+            domain: domain.into(),
+            key: None,
+            class: None,
+            multi_dest: false,
+            fid: None,
+            size: None,
+            zone: None,
+        }
+    }
+
+    /// Sets the key.
+    #[must_use]
+    pub fn key(mut self, key: impl Into<Key>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Sets the class.
+    #[must_use]
+    pub fn class(mut self, class: impl Into<String>) -> Self {
+        self.class = Some(class.into());
+        self
+    }
+
+    /// Asks for several destinations.
+    #[must_use]
+    pub fn multi_dest(mut self, multi_dest: bool) -> Self {
+        self.multi_dest = multi_dest;
+        self
+    }
+
+    /// Sets an explicit fid.
+    #[must_use]
+    pub fn fid(mut self, fid: Fid) -> Self {
+        self.fid = Some(fid);
+        self
+    }
+
+    /// Sets the expected size.
+    #[must_use]
+    pub fn size(mut self, size: u64) -> Self {
+        self.size = Some(size);
+        self
+    }
+
+    /// Sets the zone (`alt`).
+    #[must_use]
+    pub fn zone(mut self, zone: impl Into<String>) -> Self {
+        self.zone = Some(zone.into());
+        self
+    }
+}
+
+/// One place to upload to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    /// The device.
+    pub devid: DevId,
+    /// The URL to PUT to, verbatim.
+    pub path: StoragePath,
+}
+
+/// The answer to `create_open`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateOpenOutput {
+    /// The allocated fid.
+    pub fid: Fid,
+    /// The destinations, in the tracker's order of preference.
+    pub destinations: Vec<Destination>,
+}
+
+impl Command for CreateOpen {
+    const NAME: &'static str = "create_open";
+    const KIND: CommandKind = CommandKind::File;
+    const IDEMPOTENT: bool = false;
+    type Output = CreateOpenOutput;
+
+    fn write_args(&self, args: &mut Args) {
+        args.push("domain", &self.domain);
+        push_opt(args, "key", self.key.as_ref());
+        push_opt(args, "class", self.class.as_ref());
+        push_flag(args, "multi_dest", self.multi_dest);
+        push_opt(args, "fid", self.fid.map(|f| f.to_string()));
+        push_opt(args, "size", self.size.map(|s| s.to_string()));
+        push_opt(args, "zone", self.zone.as_ref());
+    }
+
+    /// Reads both forms: `devid`/`path`, and `dev_count` with `devid_N`/`path_N`.
+    fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {
+        let fid = args.parse("fid")?;
+        let destinations = if args.get("dev_count").is_some() {
+            let count = super::count(args, "dev_count")?;
+            let mut devids = vec![None; count];
+            let mut paths = vec![None; count];
+            for (name, value) in args.iter() {
+                let (slot, is_path) = if let Some(i) = name.strip_prefix(b"devid_") {
+                    (i, false)
+                } else if let Some(i) = name.strip_prefix(b"path_") {
+                    (i, true)
+                } else {
+                    continue;
+                };
+                let Some(i) = std::str::from_utf8(slot)
+                    .ok()
+                    .and_then(|s| s.parse::<usize>().ok())
+                else {
+                    continue;
+                };
+                let Some(i) = i.checked_sub(1).filter(|i| *i < count) else {
+                    continue;
+                };
+                if is_path {
+                    paths[i] = Some(value)
+                } else {
+                    devids[i] = Some(value)
+                }
+            }
+            devids
+                .into_iter()
+                .zip(paths)
+                .enumerate()
+                .map(|(i, (devid, path))| {
+                    let devid_name = format!("devid_{}", i + 1);
+                    let path_name = format!("path_{}", i + 1);
+                    let devid = devid.ok_or_else(|| DecodeError::missing(&devid_name))?;
+                    let path = path.ok_or_else(|| DecodeError::missing(&path_name))?;
+                    Ok(Destination {
+                        devid: parse_bytes(&devid_name, devid)?,
+                        path: path_of(&path_name, path)?,
+                    })
+                })
+                .collect::<Result<_, DecodeError>>()?
+        } else {
+            vec![Destination {
+                devid: args.parse("devid")?,
+                path: path_of("path", args.required("path")?)?,
+            }]
+        };
+        Ok(CreateOpenOutput { fid, destinations })
+    }
+
+    /// One destination gives the single form, several the `dev_count` form.
+    fn encode_output(out: &Self::Output, args: &mut Args) {
+        push_num(args, "fid", out.fid);
+        if let [only] = out.destinations.as_slice() {
+            push_num(args, "devid", only.devid);
+            args.push("path", only.path.as_str());
+            return;
+        }
+        push_num(args, "dev_count", out.destinations.len());
+        for (i, d) in out.destinations.iter().enumerate() {
+            push_num(args, &format!("devid_{}", i + 1), d.devid);
+            args.push(format!("path_{}", i + 1), d.path.as_str());
+        }
+    }
+}
+
+fn parse_bytes<T: std::str::FromStr>(field: &str, v: &[u8]) -> Result<T, DecodeError> {
+    std::str::from_utf8(v)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| DecodeError::bad_field(field, v))
+}
+
+/// A storage path field, which must be UTF-8.
+pub(crate) fn path_of(field: &str, v: &[u8]) -> Result<StoragePath, DecodeError> {
+    std::str::from_utf8(v)
+        .map(StoragePath::from)
+        .map_err(|_| DecodeError::bad_field(field, v))
+}
+
+/// `create_close`: commit an upload (or abandon it, without a key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CreateClose {
+    /// The domain.
+    pub domain: String,
+    /// The final key; `None` abandons the upload (the tracker deletes the temp file).
+    pub key: Option<Key>,
+    /// The fid from `create_open`.
+    pub fid: Fid,
+    /// The destination actually written.
+    pub devid: DevId,
+    /// The URL actually written, exactly as `create_open` returned it.
+    pub path: StoragePath,
+    /// The size written; the tracker HEADs the file and compares. `None` skips the check.
+    pub size: Option<u64>,
+    /// The checksum of the content.
+    pub checksum: Option<Checksum>,
+    /// Ask the tracker to re-read the file and verify the checksum (slow).
+    pub checksum_verify: bool,
+    /// `zone=alt`.
+    pub zone: Option<String>,
+}
+
+impl CreateClose {
+    /// Closes the upload of `fid` written to `devid` at `path`.
+    pub fn new(domain: impl Into<String>, fid: Fid, devid: DevId, path: StoragePath) -> Self {
+        Self {
+            domain: domain.into(),
+            key: None,
+            fid,
+            devid,
+            path,
+            size: None,
+            checksum: None,
+            checksum_verify: false,
+            zone: None,
+        }
+    }
+
+    /// Sets the final key.
+    #[must_use]
+    pub fn key(mut self, key: impl Into<Key>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Sets the size to verify.
+    #[must_use]
+    pub fn size(mut self, size: u64) -> Self {
+        self.size = Some(size);
+        self
+    }
+
+    /// Sets the checksum.
+    #[must_use]
+    pub fn checksum(mut self, checksum: Checksum) -> Self {
+        self.checksum = Some(checksum);
+        self
+    }
+
+    /// Asks for server-side checksum verification.
+    #[must_use]
+    pub fn checksum_verify(mut self, verify: bool) -> Self {
+        self.checksum_verify = verify;
+        self
+    }
+
+    /// Sets the zone.
+    #[must_use]
+    pub fn zone(mut self, zone: impl Into<String>) -> Self {
+        self.zone = Some(zone.into());
+        self
+    }
+}
+
+impl Command for CreateClose {
+    const NAME: &'static str = "create_close";
+    const KIND: CommandKind = CommandKind::File;
+    const IDEMPOTENT: bool = false;
+    type Output = ();
+
+    fn write_args(&self, args: &mut Args) {
+        args.push("domain", &self.domain);
+        push_opt(args, "key", self.key.as_ref());
+        push_num(args, "fid", self.fid);
+        push_num(args, "devid", self.devid);
+        args.push("path", self.path.as_str());
+        push_opt(args, "size", self.size.map(|s| s.to_string()));
+        push_opt(
+            args,
+            "checksum",
+            self.checksum.as_ref().map(|c| c.to_string()),
+        );
+        push_flag(args, "checksumverify", self.checksum_verify);
+        push_opt(args, "zone", self.zone.as_ref());
+    }
+
+    fn parse_ok(_args: &Args) -> Result<(), DecodeError> {
+        Ok(())
+    }
+
+    fn encode_output(_out: &(), _args: &mut Args) {}
+}
