@@ -100,7 +100,12 @@ impl Inner {
                 tracing::debug!(?pause, "every tracker is inactive; backing off");
                 tokio::time::sleep(pause).await;
             }
-            for tracker in self.pool.candidates() {
+            let candidates = self.pool.candidates();
+            // The pool never offers an empty list; if it did, looping would never end.
+            if candidates.is_empty() {
+                break;
+            }
+            for tracker in candidates {
                 if attempts == budget {
                     break;
                 }
@@ -134,7 +139,7 @@ impl Inner {
                 attempts,
                 last: Box::new(last),
             },
-            // Unreachable: the budget is at least 1 and the pool never offers an empty list.
+            // Only reachable with an empty candidate list, which the pool never gives.
             None => TrackerError::Closed,
         })
     }
