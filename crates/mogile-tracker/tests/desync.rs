@@ -52,6 +52,7 @@ async fn a_reply_delayed_past_the_timeout_is_never_handed_to_the_next_request() 
         .unwrap();
     assert_eq!((key.as_str(), value.as_str()), ("schema_version", "17"));
     // And after the late reply was written (to the dropped connection), still its own.
+    // Paused clock: moves virtual time past the 2 s delay, so the late reply has been written.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (key, value) = admin
         .server_setting(ServerSetting::new("memcache_servers"))
