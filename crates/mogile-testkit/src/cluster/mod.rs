@@ -31,6 +31,7 @@
 //! delay, and [`TestCluster::replication_settled`] is the hook tests wait on (never a sleep).
 
 mod builder;
+mod delete;
 mod disk;
 mod error;
 mod faults;
