@@ -55,31 +55,87 @@ pub fn unescape(src: &[u8]) -> Vec<u8> {
     out
 }
 
-/// [`unescape`] appending to `out`; the hot path of every decode.
+/// [`unescape`] appending to `out`.
 pub(crate) fn unescape_into(src: &[u8], out: &mut Vec<u8>) {
-    // Most names and values carry no escapes at all: copy them in one go.
-    if !src.iter().any(|&b| b == b'+' || b == b'%') {
-        out.extend_from_slice(src);
-        return;
-    }
     let mut i = 0;
     while i < src.len() {
-        let b = src[i];
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                if let (Some(hi), Some(lo)) =
-                    (src.get(i + 1).and_then(hex), src.get(i + 2).and_then(hex))
-                {
-                    out.push(hi << 4 | lo);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            _ => out.push(b),
+        let run = i;
+        while i < src.len() && !ESCAPES[usize::from(src[i])] {
+            i += 1;
         }
+        out.extend_from_slice(&src[run..i]);
+        if i < src.len() {
+            i += unescape_one(src, i, out);
+        }
+    }
+}
+
+/// Bytes that start an escape: `+` and `%`.
+const ESCAPES: [bool; 256] = byte_table(b"+%");
+/// Bytes that end a run while decoding an argument string: escapes, `&` and `=`.
+const ARG_SPECIAL: [bool; 256] = byte_table(b"+%&=");
+
+const fn byte_table(bytes: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
         i += 1;
+    }
+    table
+}
+
+/// The end of the run of bytes from `from` that are none of `+ % & =`.
+///
+/// Skips whole machine words while none of their bytes is special (the "has zero byte" trick on
+/// the word XORed with each special byte), then finishes byte by byte; URL-heavy replies are
+/// mostly long plain runs.
+fn plain_run_end(src: &[u8], from: usize) -> usize {
+    const WORD: usize = size_of::<usize>();
+    const LO: usize = usize::from_ne_bytes([0x01; WORD]);
+    const HI: usize = usize::from_ne_bytes([0x80; WORD]);
+    const fn splat(b: u8) -> usize {
+        usize::from_ne_bytes([b; WORD])
+    }
+    const fn has_zero(x: usize) -> bool {
+        x.wrapping_sub(LO) & !x & HI != 0
+    }
+    let mut i = from;
+    while let Some(chunk) = src.get(i..i + WORD) {
+        let mut bytes = [0u8; WORD];
+        bytes.copy_from_slice(chunk);
+        let w = usize::from_ne_bytes(bytes);
+        if has_zero(w ^ splat(b'+'))
+            || has_zero(w ^ splat(b'%'))
+            || has_zero(w ^ splat(b'&'))
+            || has_zero(w ^ splat(b'='))
+        {
+            break;
+        }
+        i += WORD;
+    }
+    while i < src.len() && !ARG_SPECIAL[usize::from(src[i])] {
+        i += 1;
+    }
+    i
+}
+
+/// Decodes the `+` or `%` at `src[i]` into `out`; returns the number of bytes used.
+fn unescape_one(src: &[u8], i: usize, out: &mut Vec<u8>) -> usize {
+    if src[i] == b'+' {
+        out.push(b' ');
+        return 1;
+    }
+    match (src.get(i + 1).and_then(hex), src.get(i + 2).and_then(hex)) {
+        (Some(hi), Some(lo)) => {
+            out.push(hi << 4 | lo);
+            3
+        }
+        // A malformed escape stays literal, as on the tracker.
+        _ => {
+            out.push(b'%');
+            1
+        }
     }
 }
 
@@ -239,26 +295,46 @@ impl Args {
     /// has an empty value), then unescaped with [`unescape`]. Empty values and duplicate names
     /// are kept as they are.
     pub fn decode(src: &[u8]) -> Self {
+        // One pass over the line, copying runs of plain bytes: this is the hot path of every
+        // reply, so it avoids splitting first and scanning each piece again.
         let mut args = Self {
             buf: Vec::with_capacity(src.len()),
             spans: Vec::with_capacity(8),
         };
-        for piece in src.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-            let (name, value) = match piece.iter().position(|&b| b == b'=') {
-                Some(eq) => (&piece[..eq], &piece[eq + 1..]),
-                None => (piece, &[][..]),
-            };
-            let start = args.buf.len();
-            unescape_into(name, &mut args.buf);
-            let mid = args.buf.len();
-            unescape_into(value, &mut args.buf);
-            args.spans.push(Span {
-                start,
-                mid,
-                end: args.buf.len(),
-            });
+        let mut piece_start = 0; // in `src`
+        let mut start = 0; // in `buf`
+        let mut mid = None;
+        let mut i = 0;
+        loop {
+            let run = i;
+            i = plain_run_end(src, i);
+            args.buf.extend_from_slice(&src[run..i]);
+            if i == src.len() || src[i] == b'&' {
+                if i > piece_start {
+                    let end = args.buf.len();
+                    args.spans.push(Span {
+                        start,
+                        mid: mid.unwrap_or(end),
+                        end,
+                    });
+                }
+                if i == src.len() {
+                    return args;
+                }
+                i += 1;
+                piece_start = i;
+                start = args.buf.len();
+                mid = None;
+            } else if src[i] == b'=' {
+                match mid {
+                    None => mid = Some(args.buf.len()),
+                    Some(_) => args.buf.push(b'='),
+                }
+                i += 1;
+            } else {
+                i += unescape_one(src, i, &mut args.buf);
+            }
         }
-        args
     }
 
     /// Decodes an argument string exactly as the 2.73 tracker does (`protocol.md` 2.4), so that a
@@ -403,6 +479,32 @@ mod tests {
             args.parse::<u32>("d"),
             Err(DecodeError::BadField { .. })
         ));
+    }
+
+    /// The straightforward split-then-unescape reading, against which the one-pass decoder is
+    /// checked with special bytes at every offset (the word-at-a-time scan has edge cases).
+    fn naive_decode(src: &[u8]) -> Args {
+        src.split(|&b| b == b'&')
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.iter().position(|&b| b == b'=') {
+                Some(eq) => (unescape(&p[..eq]), unescape(&p[eq + 1..])),
+                None => (unescape(p), Vec::new()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_pass_decode_matches_naive_at_every_offset() {
+        for special in [&b"+"[..], b"%", b"%4", b"%41", b"&", b"=", b"&&", b"=="] {
+            for len in 0..24 {
+                for pos in 0..=len {
+                    let mut line = b"k=".to_vec();
+                    line.extend(std::iter::repeat_n(b'x', len));
+                    line.splice(2 + pos..2 + pos, special.iter().copied());
+                    assert_eq!(Args::decode(&line), naive_decode(&line), "{line:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `list_keys` and `list_fids`: paging through a domain or through all files.
 
-use super::{Command, CommandKind, indexed_values, key, push_num, push_opt, rows};
+use super::{Command, CommandKind, indexed_map, key, push_num, push_opt, rows};
 use crate::args::Args;
 use crate::error::{DecodeError, ReplyError};
 use crate::error_code::ErrorCode;
@@ -78,8 +78,7 @@ impl Command for ListKeys {
     }
 
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {
-        let keys = indexed_values(args, "key_count", "key_")?;
-        let keys: Vec<Key> = keys.into_iter().map(Key::from).collect();
+        let keys = indexed_map(args, "key_count", "key_", |_, v| Ok(Key::from(v)))?;
         let next_after = match args.get("next_after") {
             Some(_) => Some(key(args, "next_after")?),
             None if keys.is_empty() => None,

@@ -1,7 +1,7 @@
 //! `get_paths`, `delete`, `rename` and `updateclass`: commands on one existing key.
 
 use super::file_create::path_of;
-use super::{Command, CommandKind, indexed_values, push_flag, push_num, push_opt};
+use super::{Command, CommandKind, indexed_map, push_flag, push_num, push_opt};
 use crate::args::Args;
 use crate::error::DecodeError;
 use crate::key::Key;
@@ -74,11 +74,11 @@ impl Command for GetPaths {
     }
 
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {
-        indexed_values(args, "paths", "path")?
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| path_of(&format!("path{}", i + 1), v))
-            .collect()
+        // The hot path of every read: no per-path formatting unless a path is bad.
+        indexed_map(args, "paths", "path", |i, v| match std::str::from_utf8(v) {
+            Ok(s) => Ok(StoragePath::from(s)),
+            Err(_) => path_of(&format!("path{}", i + 1), v),
+        })
     }
 
     fn encode_output(out: &Self::Output, args: &mut Args) {
