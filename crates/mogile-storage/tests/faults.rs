@@ -54,6 +54,13 @@ async fn stall_before_headers_trips_the_headers_timeout() {
         .unwrap_err();
     assert!(is_timeout(&err, TimeoutPhase::Headers), "{err:?}");
     assert_eq!(node.requests()[1].body_bytes, 3);
+    // With a long headers timeout, the I/O idle timeout catches the same silence.
+    let idle_client = self::client(SHORT, LONG);
+    let err = idle_client
+        .get(&url, &GetOptions::default())
+        .await
+        .unwrap_err();
+    assert!(is_timeout(&err, TimeoutPhase::Idle), "{err:?}");
 }
 
 #[tokio::test]
@@ -352,4 +359,95 @@ async fn endless_body_streams_with_back_pressure_until_dropped() {
         got += stream.next().await.unwrap().unwrap().len();
     }
     drop(stream);
+}
+
+#[tokio::test]
+async fn a_206_must_start_where_asked() {
+    let peer = FaultPeer::start(|mut conn| async move {
+        conn.read_head().await?;
+        // Asked for bytes=6-, answers from 0 (what a suffix-range bug would look like).
+        conn.write(b"HTTP/1.0 206 Partial Content\r\nContent-Range: bytes 0-3/14\r\nContent-Length: 4\r\n\r\nhell")
+            .await?;
+        conn.drain_until_closed().await;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let opts = GetOptions::default().range(mogile_storage::ByteRange::from_offset(6));
+    let err = client(LONG, LONG)
+        .get(&peer.url("/dev1/x.fid"), &opts)
+        .await
+        .unwrap_err();
+    match err {
+        StorageError::RangeNotHonoured {
+            start,
+            content_range,
+            ..
+        } => {
+            assert_eq!(start, 6);
+            assert_eq!(content_range.as_deref(), Some("bytes 0-3/14"));
+        }
+        other => panic!("expected RangeNotHonoured, got {other:?}"),
+    }
+    let received = String::from_utf8(peer.received(0)).unwrap();
+    assert!(received.contains("range: bytes=6-\r\n"), "{received}");
+}
+
+#[derive(Default)]
+struct Restarts {
+    bytes: AtomicUsize,
+    restarts: AtomicUsize,
+}
+
+impl mogile_storage::TransferObserver for Restarts {
+    fn on_bytes(&self, chunk: &[u8]) {
+        self.bytes.fetch_add(chunk.len(), Ordering::SeqCst);
+    }
+    fn on_restart(&self) {
+        self.restarts.fetch_add(1, Ordering::SeqCst);
+        self.bytes.store(0, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn reader_bodies_and_the_observer_across_a_resend() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let peer = {
+        let seen = seen.clone();
+        FaultPeer::start(move |mut conn| {
+            let first = seen.fetch_add(1, Ordering::SeqCst) == 0;
+            async move {
+                if first {
+                    let (_, body) = conn.read_request().await?;
+                    assert_eq!(body.len(), 100_000, "the chunked attempt sent everything");
+                    return conn
+                        .write(b"HTTP/1.1 411 Length Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        .await;
+                }
+                conn.read_request().await?;
+                conn.write(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n").await?;
+                conn.drain_until_closed().await;
+                Ok(())
+            }
+        })
+        .await
+        .unwrap()
+    };
+    let observer = Arc::new(Restarts::default());
+    let opts = PutOptions::default().observer(observer.clone());
+    let reader = std::io::Cursor::new(vec![9u8; 100_000]);
+    let body = OneShotBody::from_reader(reader, None);
+    let out = client(LONG, LONG)
+        .put_stream(&peer.url("/dev1/r.fid"), body, &opts)
+        .await
+        .unwrap();
+    assert_eq!(out.bytes_sent, 100_000);
+    assert_eq!(observer.restarts.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        observer.bytes.load(Ordering::SeqCst),
+        100_000,
+        "fed again from the start"
+    );
+    let resend = peer.received(1);
+    assert!(String::from_utf8_lossy(&resend).contains("content-length: 100000\r\n"));
 }

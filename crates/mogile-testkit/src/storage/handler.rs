@@ -32,12 +32,19 @@ type Answer = Result<Response<NodeBody>, io::Error>;
 
 /// Handles one request. An `Err` makes hyper drop the connection without an answer.
 pub(crate) async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Answer {
-    let keep_alive = req.version() == Version::HTTP_11
-        && !req
-            .headers()
+    let has_token = |token: &[u8]| {
+        req.headers()
             .get_all(CONNECTION)
             .iter()
-            .any(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+            .any(|v| v.as_bytes().eq_ignore_ascii_case(token))
+    };
+    // HTTP/1.1 stays open unless told to close; HTTP/1.0 only with `Connection: keep-alive`
+    // (which is how hyper sends its next request after mogstored's 1.0 reply).
+    let keep_alive = match req.version() {
+        Version::HTTP_11 => !has_token(b"close"),
+        Version::HTTP_10 => has_token(b"keep-alive"),
+        _ => false,
+    };
     let target = req
         .uri()
         .path_and_query()

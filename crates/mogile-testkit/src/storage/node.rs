@@ -80,6 +80,21 @@ impl StorageNode {
     /// # Errors
     /// `root` is not a directory, or binding the listener failed.
     pub async fn start(root: impl Into<PathBuf>) -> io::Result<Self> {
+        Self::start_at(root, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Like [`start`](Self::start) but on `addr`: to bring a stopped node back on the port it had
+    /// ([`addr`](Self::addr)), so a cluster sees it return. Use port 0 for a first start.
+    ///
+    /// # Errors
+    /// `root` is not a directory, `addr` is not a loopback address, or binding failed.
+    pub async fn start_at(root: impl Into<PathBuf>, addr: SocketAddr) -> io::Result<Self> {
+        if !addr.ip().is_loopback() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "test storage nodes listen on loopback only",
+            ));
+        }
         let root = root.into();
         if !tokio::fs::metadata(&root).await?.is_dir() {
             return Err(io::Error::new(
@@ -87,7 +102,7 @@ impl StorageNode {
                 "root is not a directory",
             ));
         }
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(NodeState {
             root,

@@ -416,3 +416,30 @@ async fn fault_peer_records_exact_bytes_and_decodes_chunked() {
     assert_eq!(peer.connection_count(), 1);
     assert!(peer.received(7).is_empty());
 }
+
+#[tokio::test]
+async fn a_stopped_node_refuses_and_can_come_back_on_its_port() {
+    let (dir, node) = node().await;
+    std::fs::write(node.file_path("/dev1/x.fid"), "abc").unwrap();
+    let addr = node.addr();
+    node.shutdown().await;
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "connection refused while down"
+    );
+    let node = StorageNode::start_at(dir.path(), addr).await.unwrap();
+    let mut c = connect(&node).await;
+    let (head, body) = exchange(
+        &mut c,
+        b"GET /dev1/x.fid HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    )
+    .await;
+    assert_eq!(status_line(&head), "HTTP/1.0 200 OK");
+    assert_eq!(body, b"abc");
+    assert!(
+        StorageNode::start_at(dir.path(), "10.0.0.1:0".parse().unwrap())
+            .await
+            .is_err()
+    );
+}

@@ -1,0 +1,151 @@
+//! Endpoint health: the active flag, the counters `status()` reports, and probing.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::pool::Inner;
+use crate::{Connector, Endpoint};
+
+/// Everything one endpoint shares between the pool, its connections and the background tasks.
+#[derive(Debug)]
+pub(crate) struct EndpointState {
+    pub(crate) endpoint: Endpoint,
+    active: AtomicBool,
+    /// With a single endpoint there is nothing to fail over to, so it is never marked inactive
+    /// (the seed's rule).
+    can_deactivate: bool,
+    pub(crate) in_use: AtomicUsize,
+    pub(crate) waiters: AtomicUsize,
+    pub(crate) probes_in_flight: AtomicUsize,
+    pub(crate) probe_failures: AtomicU64,
+    next_return_seq: AtomicU64,
+}
+
+impl EndpointState {
+    pub(crate) fn new(endpoint: Endpoint, can_deactivate: bool) -> Self {
+        Self {
+            endpoint,
+            active: AtomicBool::new(true),
+            can_deactivate,
+            in_use: AtomicUsize::new(0),
+            waiters: AtomicUsize::new(0),
+            probes_in_flight: AtomicUsize::new(0),
+            probe_failures: AtomicU64::new(0),
+            next_return_seq: AtomicU64::new(1),
+        }
+    }
+
+    pub(crate) fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// Marks the endpoint inactive, unless it is the only one.
+    pub(crate) fn mark_inactive(&self, reason: &str) {
+        if self.can_deactivate && self.active.swap(false, Ordering::AcqRel) {
+            tracing::warn!(endpoint = %self.endpoint, reason, "mark inactive");
+        }
+    }
+
+    pub(crate) fn mark_active(&self) {
+        if !self.active.swap(true, Ordering::AcqRel) {
+            tracing::info!(endpoint = %self.endpoint, "mark active");
+        }
+    }
+
+    /// The next release sequence number: orders idle connections by return.
+    pub(crate) fn next_return_seq(&self) -> u64 {
+        self.next_return_seq.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Counts an activity (a waiting checkout, a probe) for as long as the guard lives, so a
+/// cancelled future cannot leave the count behind.
+pub(crate) struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    pub(crate) fn enter(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(counter)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Probes `state`'s endpoint on a connection of its own, outside `max_size`, and marks the
+/// endpoint active or inactive by the answer. At most one probe per endpoint runs at a time.
+pub(crate) async fn probe<C: Connector>(connector: &C, state: &EndpointState, config: &Config) {
+    if state
+        .probes_in_flight
+        .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return;
+    }
+    struct Done<'a>(&'a AtomicUsize);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.store(0, Ordering::Release);
+        }
+    }
+    let _done = Done(&state.probes_in_flight);
+
+    match probe_once(connector, &state.endpoint, config).await {
+        Ok(()) => {
+            tracing::trace!(endpoint = %state.endpoint, "probe ok");
+            state.mark_active();
+        }
+        Err(reason) => {
+            tracing::debug!(endpoint = %state.endpoint, %reason, "probe failed");
+            state.probe_failures.fetch_add(1, Ordering::Relaxed);
+            state.mark_inactive(&reason);
+        }
+    }
+    // The probe connection is dropped here: it never joins the pool.
+}
+
+async fn probe_once<C: Connector>(
+    connector: &C,
+    endpoint: &Endpoint,
+    config: &Config,
+) -> Result<(), String> {
+    let mut conn =
+        match tokio::time::timeout(config.connect_timeout, connector.connect(endpoint)).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(error)) => return Err(format!("connect failed: {error}")),
+            Err(_) => return Err("connect timed out".to_owned()),
+        };
+    match tokio::time::timeout(config.probe_timeout, connector.probe(&mut conn)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(format!("probe failed: {error}")),
+        Err(_) => Err("probe timed out".to_owned()),
+    }
+}
+
+/// Every `period`, probes every endpoint, active ones included (the seed checks each tracker);
+/// stops once the pool is gone. The probes run concurrently in a `JoinSet` owned by this task,
+/// so aborting the task aborts them.
+pub(crate) async fn run_prober<C: Connector>(inner: Weak<Inner<C>>, period: Duration) {
+    let start = tokio::time::Instant::now() + period;
+    let mut ticks = tokio::time::interval_at(start, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let mut probes = tokio::task::JoinSet::new();
+        {
+            let Some(inner) = inner.upgrade() else { return };
+            for entry in &inner.endpoints {
+                let connector = Arc::clone(&inner.connector);
+                let state = Arc::clone(&entry.state);
+                let config = inner.config;
+                probes.spawn(async move { probe(&*connector, &state, &config).await });
+            }
+        }
+        while probes.join_next().await.is_some() {}
+    }
+}

@@ -1,0 +1,303 @@
+//! The pool handle: checkout, endpoint selection, health marks, status and shutdown.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use deadpool::Runtime;
+use deadpool::managed::{self, QueueMode, TimeoutType};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use tokio::runtime::Handle;
+use tokio::task::AbortHandle;
+
+use crate::config::Config;
+use crate::health::{self, Counted, EndpointState};
+use crate::manager::{EndpointPool, Manager};
+use crate::status::{EndpointStatus, PoolStatus};
+use crate::{BuildError, Connector, Endpoint, PoolBuilder, PoolError, Pooled, reaper};
+
+/// A set of endpoints, each with its own LIFO pool of connections, plus their health.
+///
+/// Cloning is cheap and shares the pool. The background reaper and prober stop when the last
+/// clone is dropped (or on [`close`](Self::close)). See the [crate docs](crate) for the
+/// semantics.
+pub struct Pool<C: Connector> {
+    inner: Arc<Inner<C>>,
+}
+
+impl<C: Connector> Clone for Pool<C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<C: Connector> std::fmt::Debug for Pool<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("config", &self.inner.config)
+            .field("status", &self.status())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner<C: Connector> {
+    pub(crate) connector: Arc<C>,
+    pub(crate) config: Config,
+    pub(crate) endpoints: Vec<EndpointEntry<C>>,
+    rng: Mutex<StdRng>,
+    runtime: Handle,
+    tasks: Mutex<Vec<AbortHandle>>,
+    closed: AtomicBool,
+}
+
+pub(crate) struct EndpointEntry<C: Connector> {
+    pub(crate) pool: EndpointPool<C>,
+    pub(crate) state: Arc<EndpointState>,
+}
+
+impl<C: Connector> Inner<C> {
+    fn abort_tasks(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        for task in tasks {
+            task.abort();
+        }
+    }
+}
+
+impl<C: Connector> Drop for Inner<C> {
+    fn drop(&mut self) {
+        // The tasks hold only a `Weak`, so they would stop at their next tick anyway; aborting
+        // stops them now, including any probe still waiting on a slow endpoint.
+        self.abort_tasks();
+    }
+}
+
+impl<C: Connector> Pool<C> {
+    /// Starts building a pool over `endpoints` (host:port strings), opening connections with
+    /// `connector`.
+    pub fn builder<E: Into<Endpoint>>(
+        connector: C,
+        endpoints: impl IntoIterator<Item = E>,
+    ) -> PoolBuilder<C> {
+        PoolBuilder::new(connector, endpoints.into_iter().map(Into::into).collect())
+    }
+
+    pub(crate) fn start(
+        connector: C,
+        endpoints: Vec<Endpoint>,
+        config: Config,
+        rng_seed: Option<u64>,
+        runtime: Handle,
+    ) -> Result<Self, BuildError> {
+        let connector = Arc::new(connector);
+        let can_deactivate = endpoints.len() > 1;
+        let mut entries = Vec::with_capacity(endpoints.len());
+        for endpoint in endpoints {
+            let manager = Manager {
+                connector: Arc::clone(&connector),
+                endpoint: endpoint.clone(),
+                config,
+            };
+            let pool = managed::Pool::builder(manager)
+                .max_size(config.max_size)
+                .queue_mode(QueueMode::Lifo)
+                .wait_timeout(Some(config.wait_timeout))
+                .create_timeout(Some(config.connect_timeout))
+                .runtime(Runtime::Tokio1)
+                .build()
+                // Only fails for timeouts without a runtime, and the runtime is set above.
+                .map_err(|_| BuildError::NoRuntime)?;
+            let state = Arc::new(EndpointState::new(endpoint, can_deactivate));
+            entries.push(EndpointEntry { pool, state });
+        }
+        let rng = match rng_seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        let inner = Arc::new(Inner {
+            connector,
+            config,
+            endpoints: entries,
+            rng: Mutex::new(rng),
+            runtime,
+            tasks: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        });
+        let weak = Arc::downgrade(&inner);
+        let tasks = vec![
+            inner
+                .runtime
+                .spawn(reaper::run(weak.clone(), config.reap_interval))
+                .abort_handle(),
+            inner
+                .runtime
+                .spawn(health::run_prober(weak, config.probe_interval))
+                .abort_handle(),
+        ];
+        *inner.tasks.lock().unwrap_or_else(PoisonError::into_inner) = tasks;
+        Ok(Self { inner })
+    }
+
+    fn entry(&self, endpoint: &Endpoint) -> Option<&EndpointEntry<C>> {
+        self.inner
+            .endpoints
+            .iter()
+            .find(|entry| &entry.state.endpoint == endpoint)
+    }
+
+    /// The order a request should try endpoints in: the active ones in random order; if none
+    /// is active, all of them in random order. Never empty.
+    pub fn candidates(&self) -> Vec<Endpoint> {
+        let mut list: Vec<Endpoint> = self
+            .inner
+            .endpoints
+            .iter()
+            .filter(|entry| entry.state.is_active())
+            .map(|entry| entry.state.endpoint.clone())
+            .collect();
+        if list.is_empty() {
+            // Failing without trying would turn a blip on every endpoint into an outage.
+            list = self.endpoints();
+        }
+        let mut rng = self
+            .inner
+            .rng
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        list.shuffle(&mut *rng);
+        list
+    }
+
+    /// Every configured endpoint, in the order the pool was built with.
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        self.inner
+            .endpoints
+            .iter()
+            .map(|entry| entry.state.endpoint.clone())
+            .collect()
+    }
+
+    /// Checks out a connection to `endpoint`.
+    ///
+    /// Takes the most recently returned idle connection (LIFO), probing it first if it sat
+    /// idle longer than `probe_idle_after`; an expired, closed or unanswering one is discarded
+    /// and the next tried. With none idle it opens one, within `connect_timeout`. With
+    /// `max_size` connections in use it waits up to `wait_timeout` for one to be released or
+    /// discarded. Dropping the future at any point leaks nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::WaitTimeout`], [`PoolError::ConnectTimeout`], [`PoolError::Connect`] (the
+    /// two connect errors also mark the endpoint inactive when more than one is configured),
+    /// [`PoolError::Closed`] and [`PoolError::UnknownEndpoint`].
+    pub async fn get(&self, endpoint: &Endpoint) -> Result<Pooled<C>, PoolError<C::Error>> {
+        if self.is_closed() {
+            return Err(PoolError::Closed);
+        }
+        let entry = self
+            .entry(endpoint)
+            .ok_or_else(|| PoolError::UnknownEndpoint {
+                endpoint: endpoint.clone(),
+            })?;
+        let state = &entry.state;
+        let waiting = Counted::enter(&state.waiters);
+        let result = entry.pool.get().await;
+        drop(waiting);
+        let endpoint = state.endpoint.clone();
+        match result {
+            Ok(obj) => Ok(Pooled::new(
+                obj,
+                Arc::clone(state),
+                Arc::clone(&self.inner.connector),
+            )),
+            Err(managed::PoolError::Timeout(TimeoutType::Wait)) => {
+                tracing::debug!(%endpoint, "wait timeout");
+                Err(PoolError::WaitTimeout { endpoint })
+            }
+            Err(managed::PoolError::Timeout(TimeoutType::Create)) => {
+                state.mark_inactive("connect timed out");
+                Err(PoolError::ConnectTimeout { endpoint })
+            }
+            Err(managed::PoolError::Backend(source)) => {
+                state.mark_inactive("connect failed");
+                Err(PoolError::Connect { endpoint, source })
+            }
+            // `Closed` after `close()`. The rest cannot happen: no recycle timeout or hooks are
+            // configured and the runtime is always set; treat them as a pool out of service.
+            Err(_) => Err(PoolError::Closed),
+        }
+    }
+
+    /// Reports a connection failure the caller saw on `endpoint` (refused, reset, or closed
+    /// before any reply byte). Marks it inactive when more than one endpoint is configured.
+    /// A slow reply is not a connection failure: use [`probe_now`](Self::probe_now).
+    pub fn mark_failed(&self, endpoint: &Endpoint) {
+        if let Some(entry) = self.entry(endpoint) {
+            entry.state.mark_inactive("connection failure reported");
+        }
+    }
+
+    /// Probes `endpoint` now, in the background, as the periodic prober would: only a failed
+    /// probe marks it inactive, and a successful one marks it active. Does nothing if a probe
+    /// of it is already running or the pool is closed.
+    pub fn probe_now(&self, endpoint: &Endpoint) {
+        let Some(entry) = self.entry(endpoint) else {
+            return;
+        };
+        if self.is_closed() {
+            return;
+        }
+        let connector = Arc::clone(&self.inner.connector);
+        let state = Arc::clone(&entry.state);
+        let config = self.inner.config;
+        // Bounded by `connect_timeout + probe_timeout`, so it cannot keep a process alive.
+        drop(self.inner.runtime.spawn(async move {
+            health::probe(&*connector, &state, &config).await;
+        }));
+    }
+
+    /// A snapshot of every endpoint's state.
+    pub fn status(&self) -> PoolStatus {
+        let endpoints = self
+            .inner
+            .endpoints
+            .iter()
+            .map(|entry| {
+                let state = &entry.state;
+                let pool = entry.pool.status();
+                EndpointStatus {
+                    endpoint: state.endpoint.clone(),
+                    active: state.is_active(),
+                    max_size: self.inner.config.max_size,
+                    open: pool.size,
+                    // `retain` keeping everything is the one exact count of the idle queue.
+                    idle: entry.pool.retain(|_, _| true).retained,
+                    in_use: state.in_use.load(Ordering::Acquire),
+                    waiters: state.waiters.load(Ordering::Acquire),
+                    probes_in_flight: state.probes_in_flight.load(Ordering::Acquire),
+                    probe_failures: state.probe_failures.load(Ordering::Relaxed),
+                }
+            })
+            .collect();
+        PoolStatus { endpoints }
+    }
+
+    /// Closes the pool: idle connections are closed, waiting and future checkouts fail with
+    /// [`PoolError::Closed`], checked-out connections are discarded when released, and the
+    /// background tasks stop.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        for entry in &self.inner.endpoints {
+            entry.pool.close();
+        }
+        self.inner.abort_tasks();
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+}

@@ -1,0 +1,132 @@
+//! A checked-out connection.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use deadpool::managed;
+use tokio::time::Instant;
+
+use crate::health::EndpointState;
+use crate::manager::{Object, Slot};
+use crate::{Connector, Endpoint};
+
+/// A connection checked out of a [`Pool`](crate::Pool).
+///
+/// It dereferences to the connector's connection type.
+///
+/// **Dropping a `Pooled` discards the connection** (closes it). Discard is the default on every
+/// error path, and it is what a cancelled request does: a connection abandoned halfway through
+/// an exchange is never handed out again. Only [`Pooled::release`], called after a complete,
+/// successful exchange, puts it back on the idle stack.
+pub struct Pooled<C: Connector> {
+    /// `None` only once `release` or `detach` has moved the connection out.
+    obj: Option<Object<C>>,
+    state: Arc<EndpointState>,
+    connector: Arc<C>,
+}
+
+impl<C: Connector> Pooled<C> {
+    pub(crate) fn new(obj: Object<C>, state: Arc<EndpointState>, connector: Arc<C>) -> Self {
+        // Counted here and uncounted in `Drop`, so every path keeps `in_use` right.
+        state.in_use.fetch_add(1, Ordering::AcqRel);
+        Self {
+            obj: Some(obj),
+            state,
+            connector,
+        }
+    }
+
+    /// Returns the connection to the top of its endpoint's idle stack, stamped with the return
+    /// time; the next checkout of that endpoint gets it first (LIFO).
+    ///
+    /// Call it only after a complete, successful exchange. A connection the connector no longer
+    /// reports open, or one returned after [`Pool::close`](crate::Pool::close) or after the
+    /// pool is gone, is discarded instead.
+    pub fn release(mut this: Self) {
+        let Some(mut obj) = this.obj.take() else {
+            return;
+        };
+        let pool_open = managed::Object::pool(&obj).is_some_and(|pool| !pool.is_closed());
+        if !pool_open {
+            discard(obj, &this.state.endpoint, "pool closed");
+        } else if !this.connector.is_open(&obj.conn) {
+            discard(obj, &this.state.endpoint, "closed");
+        } else {
+            obj.returned = Instant::now();
+            obj.return_seq = this.state.next_return_seq();
+            // Dropping a `deadpool` object pushes it on the back of the idle queue, which the
+            // pool pops first (`QueueMode::Lifo`).
+            drop(obj);
+        }
+    }
+
+    /// Takes the connection out of the pool for good, freeing its slot.
+    // `this` is owned, so neither `release` nor `detach` has emptied it yet.
+    #[allow(clippy::expect_used)]
+    pub fn detach(mut this: Self) -> C::Connection {
+        let obj = this
+            .obj
+            .take()
+            .expect("Pooled holds its connection until consumed");
+        managed::Object::take(obj).conn
+    }
+
+    /// The endpoint this connection is open to.
+    pub fn endpoint(this: &Self) -> &Endpoint {
+        &this.state.endpoint
+    }
+
+    // `obj` is `Some` from construction until `release`/`detach`, which consume `self`, or
+    // `drop`; no `&self` method can observe `None`.
+    #[allow(clippy::expect_used)]
+    fn slot(&self) -> &Slot<C::Connection> {
+        self.obj
+            .as_ref()
+            .expect("Pooled holds its connection until consumed")
+    }
+
+    #[allow(clippy::expect_used)]
+    fn slot_mut(&mut self) -> &mut Slot<C::Connection> {
+        self.obj
+            .as_mut()
+            .expect("Pooled holds its connection until consumed")
+    }
+}
+
+/// Closes a checked-out connection and frees its slot in the endpoint's pool.
+fn discard<C: Connector>(obj: Object<C>, endpoint: &Endpoint, reason: &'static str) {
+    tracing::debug!(%endpoint, reason, "discard");
+    drop(managed::Object::take(obj));
+}
+
+impl<C: Connector> Drop for Pooled<C> {
+    fn drop(&mut self) {
+        if let Some(obj) = self.obj.take() {
+            discard(obj, &self.state.endpoint, "dropped without release");
+        }
+        self.state.in_use.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl<C: Connector> Deref for Pooled<C> {
+    type Target = C::Connection;
+
+    fn deref(&self) -> &C::Connection {
+        &self.slot().conn
+    }
+}
+
+impl<C: Connector> DerefMut for Pooled<C> {
+    fn deref_mut(&mut self) -> &mut C::Connection {
+        &mut self.slot_mut().conn
+    }
+}
+
+impl<C: Connector> std::fmt::Debug for Pooled<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pooled")
+            .field("endpoint", &self.state.endpoint)
+            .finish_non_exhaustive()
+    }
+}

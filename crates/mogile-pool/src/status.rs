@@ -1,0 +1,47 @@
+//! A snapshot of the pool for observability.
+
+use crate::Endpoint;
+
+/// A snapshot of every endpoint, from [`Pool::status`](crate::Pool::status).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStatus {
+    /// One entry per endpoint, in the order the pool was built with.
+    pub endpoints: Vec<EndpointStatus>,
+}
+
+impl PoolStatus {
+    /// The entry for `endpoint`, if it is configured.
+    pub fn endpoint(&self, endpoint: &Endpoint) -> Option<&EndpointStatus> {
+        self.endpoints.iter().find(|s| &s.endpoint == endpoint)
+    }
+}
+
+/// The state of one endpoint.
+///
+/// When no checkout is in progress, `open == idle + in_use` and `open <= max_size`. Probe
+/// connections are not counted in `open`: they are outside `max_size` and reported in
+/// `probes_in_flight`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EndpointStatus {
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// Whether selection currently favours it (see [`Pool::candidates`](crate::Pool::candidates)).
+    pub active: bool,
+    /// The most connections it may have open.
+    pub max_size: usize,
+    /// Pooled connections open: idle, in use, or being vetted for a checkout.
+    pub open: usize,
+    /// Connections on the idle stack.
+    pub idle: usize,
+    /// Connections checked out (live [`Pooled`](crate::Pooled) values).
+    pub in_use: usize,
+    /// [`Pool::get`](crate::Pool::get) calls in progress: waiting for a slot, vetting an idle
+    /// connection or connecting.
+    pub waiters: usize,
+    /// Health probes running now (at most one per endpoint).
+    pub probes_in_flight: usize,
+    /// Health probes that have failed since the pool was built.
+    pub probe_failures: u64,
+}

@@ -1,0 +1,315 @@
+//! Endpoint health: connection failures mark an endpoint inactive (only when there is another
+//! to fail over to), the background prober checks every endpoint and restores or demotes it,
+//! and `candidates()` prefers the active ones but never returns an empty list.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use mogile_pool::{Connector, Endpoint, Pool, PoolError, Pooled};
+
+#[derive(Debug)]
+struct Refused;
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection refused")
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// One toy server's behaviour, switchable by the test.
+#[derive(Default)]
+struct Server {
+    /// Connections are refused.
+    down: AtomicBool,
+    /// Connections open but probes never answer.
+    silent: AtomicBool,
+    connects: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Toy {
+    servers: HashMap<Endpoint, Server>,
+}
+
+impl Toy {
+    fn new(endpoints: &[&str]) -> Arc<Self> {
+        Arc::new(Self {
+            servers: endpoints
+                .iter()
+                .map(|e| (Endpoint::from(*e), Server::default()))
+                .collect(),
+        })
+    }
+
+    fn server(&self, ep: &str) -> &Server {
+        &self.servers[&Endpoint::from(ep)]
+    }
+}
+
+impl Connector for Toy {
+    type Connection = Endpoint;
+    type Error = Refused;
+
+    async fn connect(&self, ep: &Endpoint) -> Result<Endpoint, Refused> {
+        let server = &self.servers[ep];
+        server.connects.fetch_add(1, Ordering::SeqCst);
+        if server.down.load(Ordering::SeqCst) {
+            Err(Refused)
+        } else {
+            Ok(ep.clone())
+        }
+    }
+
+    fn is_open(&self, _: &Endpoint) -> bool {
+        true
+    }
+
+    async fn probe(&self, ep: &mut Endpoint) -> Result<(), Refused> {
+        if self.servers[&*ep].silent.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        Ok(())
+    }
+}
+
+const A: &str = "127.0.0.1:7001";
+const B: &str = "127.0.0.1:7002";
+const C: &str = "127.0.0.1:7003";
+
+/// A pool probing every 5 s with a 1 s probe timeout.
+fn pool(toy: &Arc<Toy>, endpoints: &[&str]) -> Pool<Arc<Toy>> {
+    Pool::builder(Arc::clone(toy), endpoints.iter().copied())
+        .probe_interval(Duration::from_secs(5))
+        .probe_timeout(Duration::from_secs(1))
+        .connect_timeout(Duration::from_secs(1))
+        .rng_seed(7)
+        .build()
+        .unwrap()
+}
+
+fn active(pool: &Pool<Arc<Toy>>, ep: &str) -> bool {
+    pool.status().endpoint(&Endpoint::from(ep)).unwrap().active
+}
+
+/// Jumps the paused clock, running every timer due on the way; no real time passes.
+async fn advance(secs: f64) {
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_failure_marks_the_endpoint_inactive() {
+    let toy = Toy::new(&[A, B, C]);
+    let pool = pool(&toy, &[A, B, C]);
+    toy.server(B).down.store(true, Ordering::SeqCst);
+
+    let err = pool.get(&Endpoint::from(B)).await.unwrap_err();
+    assert!(err.is_connect());
+    assert!(matches!(&err, PoolError::Connect { endpoint, .. } if endpoint.as_str() == B));
+    assert_eq!(err.to_string(), format!("cannot connect to {B}"));
+    assert_eq!(
+        std::error::Error::source(&err).unwrap().to_string(),
+        "connection refused"
+    );
+    assert!(!active(&pool, B));
+    assert!(active(&pool, A) && active(&pool, C));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reported_failure_marks_the_endpoint_inactive() {
+    let toy = Toy::new(&[A, B]);
+    let pool = pool(&toy, &[A, B]);
+    pool.mark_failed(&Endpoint::from(A));
+    assert!(!active(&pool, A));
+    assert!(active(&pool, B));
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_a_single_endpoint_nothing_is_marked_inactive() {
+    let toy = Toy::new(&[A]);
+    let pool = pool(&toy, &[A]);
+    toy.server(A).down.store(true, Ordering::SeqCst);
+    assert!(pool.get(&Endpoint::from(A)).await.is_err());
+    pool.mark_failed(&Endpoint::from(A));
+    assert!(active(&pool, A));
+    // The prober fails too, and still leaves the only endpoint in place.
+    advance(5.5).await;
+    let status = pool.status();
+    let s = status.endpoint(&Endpoint::from(A)).unwrap();
+    assert!(s.active);
+    assert_eq!(s.probe_failures, 1);
+    assert_eq!(pool.candidates(), vec![Endpoint::from(A)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_probe_restores_an_endpoint_that_recovered() {
+    let toy = Toy::new(&[A, B]);
+    let pool = pool(&toy, &[A, B]);
+    toy.server(B).down.store(true, Ordering::SeqCst);
+    assert!(pool.get(&Endpoint::from(B)).await.is_err());
+    assert!(!active(&pool, B));
+
+    // Still down at the 5 s probe: stays inactive.
+    advance(5.5).await;
+    assert!(!active(&pool, B));
+    let failures = pool
+        .status()
+        .endpoint(&Endpoint::from(B))
+        .unwrap()
+        .probe_failures;
+    assert_eq!(failures, 1);
+
+    // Back up before the 10 s probe: active again.
+    toy.server(B).down.store(false, Ordering::SeqCst);
+    advance(5.0).await;
+    assert!(active(&pool, B));
+    assert!(pool.candidates().contains(&Endpoint::from(B)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_probe_catches_an_active_endpoint_that_stopped_answering() {
+    let toy = Toy::new(&[A, B]);
+    let pool = pool(&toy, &[A, B]);
+    assert!(active(&pool, B));
+    // Connections still open, but nothing answers.
+    toy.server(B).silent.store(true, Ordering::SeqCst);
+
+    // The probe starts at 5 s and times out at 6 s.
+    advance(5.5).await;
+    assert!(active(&pool, B));
+    assert_eq!(
+        pool.status()
+            .endpoint(&Endpoint::from(B))
+            .unwrap()
+            .probes_in_flight,
+        1
+    );
+    advance(1.0).await;
+    let status = pool.status();
+    let s = status.endpoint(&Endpoint::from(B)).unwrap();
+    assert!(!s.active);
+    assert_eq!((s.probes_in_flight, s.probe_failures), (0, 1));
+    // A, probed at the same time, answered.
+    assert!(active(&pool, A));
+}
+
+#[tokio::test(start_paused = true)]
+async fn probe_now_demotes_only_on_a_failed_probe() {
+    let toy = Toy::new(&[A, B]);
+    let pool = pool(&toy, &[A, B]);
+    let b = Endpoint::from(B);
+
+    // A slow reply prompts a probe; the probe answers, so B stays active.
+    pool.probe_now(&b);
+    advance(0.5).await;
+    assert!(active(&pool, B));
+    assert_eq!(toy.server(B).connects.load(Ordering::SeqCst), 1);
+
+    toy.server(B).silent.store(true, Ordering::SeqCst);
+    pool.probe_now(&b);
+    advance(1.5).await;
+    assert!(!active(&pool, B));
+}
+
+#[tokio::test(start_paused = true)]
+async fn probes_use_their_own_connection_outside_max_size() {
+    let toy = Toy::new(&[A, B]);
+    let pool = Pool::builder(Arc::clone(&toy), [A, B])
+        .max_size(1)
+        .probe_interval(Duration::from_secs(5))
+        .probe_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let a = Endpoint::from(A);
+    let held = pool.get(&a).await.unwrap();
+    toy.server(A).silent.store(true, Ordering::SeqCst);
+
+    advance(5.5).await;
+    let status = pool.status();
+    let s = status.endpoint(&a).unwrap();
+    // The probe opened a second connection although the pool's only slot is taken, and it
+    // is not counted among the pool's connections.
+    assert_eq!(toy.server(A).connects.load(Ordering::SeqCst), 2);
+    assert_eq!((s.open, s.in_use, s.probes_in_flight), (1, 1, 1));
+    Pooled::release(held);
+}
+
+#[tokio::test(start_paused = true)]
+async fn selection_is_random_among_the_active_endpoints() {
+    let toy = Toy::new(&[A, B, C]);
+    let pool = pool(&toy, &[A, B, C]);
+    let mut first = HashMap::new();
+    for _ in 0..60 {
+        let order = pool.candidates();
+        assert_eq!(order.len(), 3);
+        *first.entry(order[0].clone()).or_insert(0) += 1;
+    }
+    assert_eq!(
+        first.len(),
+        3,
+        "every endpoint comes first sometimes: {first:?}"
+    );
+
+    pool.mark_failed(&Endpoint::from(B));
+    let mut first = HashMap::new();
+    for _ in 0..60 {
+        let order = pool.candidates();
+        assert_eq!(order.len(), 2);
+        assert!(!order.contains(&Endpoint::from(B)));
+        *first.entry(order[0].clone()).or_insert(0) += 1;
+    }
+    assert_eq!(first.len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_seeded_pool_orders_candidates_reproducibly() {
+    let toy = Toy::new(&[A, B, C]);
+    let one = pool(&toy, &[A, B, C]);
+    let two = pool(&toy, &[A, B, C]);
+    for _ in 0..10 {
+        assert_eq!(one.candidates(), two.candidates());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_every_endpoint_inactive_selection_still_tries_them_all() {
+    let toy = Toy::new(&[A, B, C]);
+    let pool = pool(&toy, &[A, B, C]);
+    for ep in [A, B, C] {
+        pool.mark_failed(&Endpoint::from(ep));
+    }
+    assert!(pool.status().endpoints.iter().all(|s| !s.active));
+    let mut first = HashMap::new();
+    for _ in 0..60 {
+        let mut order = pool.candidates();
+        *first.entry(order[0].clone()).or_insert(0) += 1;
+        order.sort();
+        assert_eq!(
+            order,
+            vec![Endpoint::from(A), Endpoint::from(B), Endpoint::from(C)]
+        );
+    }
+    assert_eq!(first.len(), 3, "in random order: {first:?}");
+    // And a checkout to an inactive endpoint is still attempted.
+    assert!(pool.get(&Endpoint::from(A)).await.is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_background_tasks_stop_with_the_last_pool_handle() {
+    let toy = Toy::new(&[A, B]);
+    let pool = pool(&toy, &[A, B]);
+    let clone = pool.clone();
+    drop(pool);
+    advance(5.5).await;
+    // A clone keeps the prober running.
+    assert_eq!(toy.server(A).connects.load(Ordering::SeqCst), 1);
+
+    drop(clone);
+    advance(60.0).await;
+    assert_eq!(toy.server(A).connects.load(Ordering::SeqCst), 1);
+    // Nothing holds the connector any more: the tasks are gone.
+    assert_eq!(Arc::strong_count(&toy), 1);
+}
