@@ -66,6 +66,15 @@ pub(crate) async fn remove(path: &Path) -> Result<(), ClusterError> {
         .map_err(|e| ClusterError::io(path, e))
 }
 
+/// Deletes a replica file if it exists; `Ok(false)` when there was none.
+pub(crate) async fn remove_if_present(path: &Path) -> Result<bool, ClusterError> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(ClusterError::io(path, e)),
+    }
+}
+
 /// The length of a replica file, or `None` when it is missing.
 pub(crate) async fn len(path: &Path) -> Option<u64> {
     tokio::fs::metadata(path)
@@ -121,6 +130,8 @@ mod tests {
         assert_ne!(bad, b"hello");
         remove(&dst).await.unwrap();
         assert_eq!(len(&dst).await, None);
-        assert_eq!(len(&src).await, Some(5));
+        assert!(remove(&dst).await.is_err());
+        assert!(!remove_if_present(&dst).await.unwrap());
+        assert!(remove_if_present(&src).await.unwrap());
     }
 }

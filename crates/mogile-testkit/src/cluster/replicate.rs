@@ -50,12 +50,14 @@ impl TestCluster {
         let floor = bg.started.load(Ordering::SeqCst);
         let mut rx = bg.rounds.clone();
         loop {
-            let settled = {
-                let round = rx.borrow_and_update();
-                round.index > floor && round.copies == 0
-            };
-            if settled {
-                return Ok(());
+            let round = *rx.borrow_and_update();
+            if round.index > floor {
+                match round.copies {
+                    Some(0) => return Ok(()),
+                    Some(_) => {}
+                    // The round failed: run one here so the caller gets the error itself.
+                    None => return self.replicate_all().await.map(drop),
+                }
             }
             if rx.changed().await.is_err() {
                 // The task is gone (the cluster is shutting down): finish the work here.
@@ -149,11 +151,12 @@ impl Inner {
     }
 }
 
-/// The last finished background round: its index (1-based, in start order) and its copy count.
+/// The last finished background round: its index (1-based, in start order) and its copy count
+/// (`None` when it failed).
 #[derive(Debug, Clone, Copy, Default)]
 struct Round {
     index: u64,
-    copies: usize,
+    copies: Option<usize>,
 }
 
 /// The background replication task; aborted when dropped.
@@ -175,12 +178,11 @@ impl Background {
                 // wait on `replication_settled`, which watches the rounds.
                 tokio::time::sleep(delay).await;
                 let index = counter.fetch_add(1, Ordering::SeqCst) + 1;
-                let copies = match inner.replicate_all().await {
-                    Ok(report) => report.copies,
+                let copies = match inner.background_round().await {
+                    Ok(copies) => Some(copies),
                     Err(e) => {
                         tracing::warn!(error = %e, "background replication round failed");
-                        // Not settled: a waiter should see the next round.
-                        usize::MAX
+                        None
                     }
                 };
                 if tx.send(Round { index, copies }).is_err() {
