@@ -50,6 +50,22 @@ impl Args {
         });
     }
 
+    /// Appends a pair whose value is formatted in place (numbers), without a temporary string.
+    pub(crate) fn push_display(&mut self, name: impl AsRef<[u8]>, value: impl fmt::Display) {
+        use std::io::Write as _;
+        let start = self.buf.len();
+        self.buf.extend_from_slice(name.as_ref());
+        let mid = self.buf.len();
+        // Writing into a Vec cannot fail; a Display impl that errors would leave a partial
+        // value, which no number type does.
+        let _ = write!(self.buf, "{value}");
+        self.spans.push(Span {
+            start,
+            mid,
+            end: self.buf.len(),
+        });
+    }
+
     /// Appends a pair, builder style.
     #[must_use]
     pub fn with(mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Self {
@@ -152,7 +168,7 @@ impl Args {
     /// Decodes an argument string faithfully, as a client reads the tracker's `OK` lines.
     ///
     /// Pieces are split on `&` (empty pieces skipped), each at its first `=` (a piece without `=`
-    /// has an empty value), then unescaped with [`unescape`]. Empty values and duplicate names
+    /// has an empty value), then unescaped with [`unescape`](crate::unescape). Empty values and duplicate names
     /// are kept as they are.
     pub fn decode(src: &[u8]) -> Self {
         // One pass over the line, copying runs of plain bytes: this is the hot path of every

@@ -7,4 +7,78 @@
         clippy::print_stderr
     )
 )]
-//! `mogile-storage`: see the crate README (work in progress).
+//! Streaming HTTP transfers to and from MogileFS storage nodes, on hyper 1.x.
+//!
+//! ```
+//! use mogile_storage::{ByteRange, GetOptions, OneShotBody, Payload, PutOptions, StorageClient};
+//! # use mogile_testkit::storage::StorageNode;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let node = StorageNode::start(dir.path()).await?; // a mogstored-like node for the example
+//! # node.add_device(1).await?;
+//! # let url = node.url("/dev1/0/000/000/0000000001.fid");
+//! let client = StorageClient::builder().build()?;
+//!
+//! // A replayable body: bytes or a file, sent with Content-Length.
+//! let sent = client.put(&url, &Payload::from("hello world"), &PutOptions::default()).await?;
+//! assert_eq!(sent.bytes_sent, 11);
+//!
+//! // A one-shot stream of unknown length: chunked, on a fresh connection.
+//! let chunks = futures_util::stream::iter(["hello ", "again"].map(|s| Ok(s.into())));
+//! let body = OneShotBody::from_stream(chunks, None);
+//! client.put_stream(&url, body, &PutOptions::default()).await?;
+//!
+//! let resp = client.get(&url, &GetOptions::default().range(ByteRange::from_offset(6))).await?;
+//! assert!(resp.range_honoured());
+//! assert_eq!(&resp.bytes().await?[..], b"again");
+//! assert_eq!(client.head(&url).await?.content_length, Some(11));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The crate knows nothing of MogileFS beyond "a URL to PUT to or GET from", and never retries:
+//! failover between replicas is the caller's ([`StorageError::try_another_replica`] helps).
+//!
+//! # Behaviour
+//! - **Uploads** of a replayable [`Payload`] (bytes, a file) or a one-shot [`OneShotBody`] (a
+//!   stream or reader). Known lengths go out with `Content-Length` on pooled keep-alive
+//!   connections; unknown lengths go chunked on a fresh connection (mogstored's `HTTP/1.0`
+//!   replies would otherwise make hyper send the next request as HTTP/1.0, without framing, and
+//!   the node would store an empty file). `411`/`501` to a chunked body: the body is spooled to
+//!   a temporary file and resent with a length. Never `Expect: 100-continue`; any 2xx is success.
+//! - **Downloads** as a [`ByteStream`] with back-pressure, as bytes, or into a file (temporary
+//!   name, fsync, rename). Ranges never use suffix form; the received length is checked.
+//! - **Timeouts**: connect, an I/O-level idle timeout (a stalled read *or* write fails), a
+//!   per-chunk timer on download bodies, and a time-to-headers timeout. Pooled connections
+//!   expire after 20 s idle, below mogstored's keep-alive of 30 s.
+//! - **Redirects** are never followed ([`StorageError::Redirect`]).
+//!
+//! # Layout
+//! `client.rs` (the client, shared plumbing, `head`/`delete`), `builder.rs`, `put.rs`, `get.rs`,
+//! `download.rs` (`get_to_file`), `stream.rs` ([`ByteStream`]), `body.rs` (request bodies),
+//! `req_body.rs` (the body type hyper sees), `connector.rs` (idle-timeout connections),
+//! `options.rs`, `error.rs`.
+
+mod body;
+mod builder;
+mod client;
+mod connector;
+mod download;
+mod error;
+mod get;
+mod options;
+mod put;
+mod req_body;
+mod stream;
+
+pub use body::{OneShotBody, Payload};
+pub use builder::StorageClientBuilder;
+pub use client::StorageClient;
+pub use error::{BuildError, PutStreamError, StorageError, TimeoutPhase};
+pub use get::GetResponse;
+pub use options::{
+    ByteRange, ContentRange, GetOptions, HeadInfo, PutOptions, PutOutcome, TransferObserver,
+};
+pub use stream::ByteStream;

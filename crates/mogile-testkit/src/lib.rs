@@ -11,6 +11,8 @@
 //!
 //! - [`tracker`]: a fake tracker ([`tracker::FakeTracker`]) serving an in-memory [`tracker::Model`],
 //!   with fault switches, counters and a log of the bytes it received.
+//! - [`storage`]: a storage node ([`storage::StorageNode`]) that behaves like `mogstored` over a
+//!   directory, with fault switches, and a scripted raw-TCP HTTP peer ([`storage::FaultPeer`]).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -33,4 +35,5 @@
 //! # }
 //! ```
 
+pub mod storage;
 pub mod tracker;

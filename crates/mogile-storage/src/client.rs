@@ -1,0 +1,244 @@
+//! [`StorageClient`] and the plumbing its operations share: URL checks, the pooled send with the
+//! headers timeout, and turning a non-success response into an error.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{CONTENT_LENGTH, LOCATION};
+use http::{Method, Request, Response, Uri};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use tokio::sync::oneshot;
+
+use crate::builder::{Config, StorageClientBuilder};
+use crate::connector::TimeoutConnector;
+use crate::error::{StorageError, TimeoutPhase};
+use crate::options::HeadInfo;
+use crate::req_body::ReqBody;
+
+/// An HTTP client for storage nodes: `PUT`, `GET`, `HEAD` and `DELETE` of whole files, streamed.
+///
+/// Cheap to clone (an `Arc` inside); clones share the connection pool. It never retries on its
+/// own: failover between replicas and destinations is the caller's.
+#[derive(Clone)]
+pub struct StorageClient {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) http: Client<TimeoutConnector, ReqBody>,
+    pub(crate) connector: TimeoutConnector,
+    pub(crate) config: Config,
+}
+
+impl fmt::Debug for StorageClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StorageClient")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StorageClient {
+    /// A builder with the default settings.
+    pub fn builder() -> StorageClientBuilder {
+        StorageClientBuilder::new()
+    }
+
+    /// `HEAD url`: the file's size and existence.
+    ///
+    /// # Errors
+    /// A missing file is [`StorageError::Status`] with [`is_not_found`](StorageError::is_not_found);
+    /// see [`StorageError`] for the rest.
+    pub async fn head(&self, url: &str) -> Result<HeadInfo, StorageError> {
+        let resp = self.send_bodiless(url, Method::HEAD, None).await?;
+        if !resp.status().is_success() {
+            return Err(self.error_for_status(url, resp).await);
+        }
+        Ok(HeadInfo {
+            content_length: content_length(&resp),
+            status: resp.status().as_u16(),
+        })
+    }
+
+    /// `DELETE url`. Any 2xx is success.
+    ///
+    /// # Errors
+    /// A missing file is reported as not found ([`StorageError::is_not_found`]), for the caller to
+    /// decide whether that counts as success.
+    pub async fn delete(&self, url: &str) -> Result<(), StorageError> {
+        let resp = self.send_bodiless(url, Method::DELETE, None).await?;
+        if !resp.status().is_success() {
+            return Err(self.error_for_status(url, resp).await);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Sends a request without a body on a pooled connection.
+    pub(crate) async fn send_bodiless(
+        &self,
+        url: &str,
+        method: Method,
+        range: Option<String>,
+    ) -> Result<Response<Incoming>, StorageError> {
+        let uri = parse_url(url)?;
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(range) = range {
+            req = req.header(http::header::RANGE, range);
+        }
+        let req = build(url, req, ReqBody::empty())?;
+        self.send_pooled(url, req, None).await
+    }
+
+    /// Sends `req` on a pooled connection. The headers timeout starts when `body_done` fires (the
+    /// last body byte was handed over), or at once if there is no body.
+    pub(crate) async fn send_pooled(
+        &self,
+        url: &str,
+        req: Request<ReqBody>,
+        body_done: Option<oneshot::Receiver<()>>,
+    ) -> Result<Response<Incoming>, StorageError> {
+        let fut = self.inner.http.request(req);
+        with_headers_timeout(url, self.config().headers_timeout, body_done, async {
+            fut.await
+                .map_err(|e| StorageError::from_http(url, Box::new(e)))
+        })
+        .await
+    }
+
+    /// The error for a response that is not a success: a redirect (never followed) or a status
+    /// error carrying the start of the body.
+    pub(crate) async fn error_for_status(
+        &self,
+        url: &str,
+        resp: Response<Incoming>,
+    ) -> StorageError {
+        let status = resp.status().as_u16();
+        if resp.status().is_redirection() {
+            let location = resp
+                .headers()
+                .get(LOCATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            return StorageError::Redirect {
+                url: url.to_owned(),
+                status,
+                location,
+            };
+        }
+        let cfg = self.config();
+        let body_snippet =
+            read_snippet(resp.into_body(), cfg.error_body_limit, cfg.idle_timeout).await;
+        StorageError::Status {
+            url: url.to_owned(),
+            status,
+            body_snippet,
+        }
+    }
+}
+
+/// Runs `fut`, failing with a headers timeout `timeout` after `body_done` fired (or after the
+/// start when there is no body). If the body never finishes, `fut` itself ends (with an error).
+pub(crate) async fn with_headers_timeout<T>(
+    url: &str,
+    timeout: Duration,
+    body_done: Option<oneshot::Receiver<()>>,
+    fut: impl Future<Output = Result<T, StorageError>>,
+) -> Result<T, StorageError> {
+    let deadline = async move {
+        if let Some(done) = body_done {
+            if done.await.is_err() {
+                // The body was dropped unfinished: the request is failing and `fut` will say why.
+                std::future::pending::<()>().await;
+            }
+        }
+        tokio::time::sleep(timeout).await;
+    };
+    tokio::select! {
+        res = fut => res,
+        () = deadline => Err(StorageError::Timeout {
+            url: url.to_owned(),
+            phase: TimeoutPhase::Headers,
+        }),
+    }
+}
+
+/// Reads at most `limit` bytes of an error body, best effort: a stalled or broken body just ends
+/// the snippet.
+pub(crate) async fn read_snippet(mut body: Incoming, limit: usize, idle: Duration) -> String {
+    let mut buf = Vec::new();
+    while buf.len() < limit {
+        match tokio::time::timeout(idle, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    let take = data.len().min(limit - buf.len());
+                    buf.extend_from_slice(&data[..take]);
+                }
+            }
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Checks that `url` is an absolute `http://` URL with a host.
+pub(crate) fn parse_url(url: &str) -> Result<Uri, StorageError> {
+    let invalid = |reason| StorageError::InvalidUrl {
+        url: url.to_owned(),
+        reason,
+    };
+    let uri: Uri = url.parse().map_err(|_| invalid("not a valid URI"))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some(_) => return Err(invalid("only http:// is supported")),
+        None => return Err(invalid("not an absolute URL")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(invalid("no host"));
+    }
+    Ok(uri)
+}
+
+/// Finishes a request builder; a failure here means a header value we built was invalid.
+pub(crate) fn build(
+    url: &str,
+    req: http::request::Builder,
+    body: ReqBody,
+) -> Result<Request<ReqBody>, StorageError> {
+    req.body(body).map_err(|_| StorageError::InvalidUrl {
+        url: url.to_owned(),
+        reason: "cannot form a request",
+    })
+}
+
+/// The `Content-Length` header, if present and valid.
+pub(crate) fn content_length<B>(resp: &Response<B>) -> Option<u64> {
+    resp.headers()
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_checks() {
+        assert!(parse_url("http://127.0.0.1:7500/dev1/0/000/000/0000000001.fid").is_ok());
+        for bad in ["https://h/x", "/dev1/x", "not a url", "http:///x"] {
+            let err = parse_url(bad).unwrap_err();
+            assert!(matches!(err, StorageError::InvalidUrl { .. }), "{bad}");
+            assert_eq!(err.url(), bad);
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Downloads: `GET` as a stream, as bytes, or into a file.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use http::Method;
+use http::header::CONTENT_RANGE;
+use hyper::body::Incoming;
+
+use crate::client::{StorageClient, content_length};
+use crate::error::StorageError;
+use crate::options::{ContentRange, GetOptions, TransferObserver};
+use crate::stream::ByteStream;
+
+/// Largest capacity reserved up front by [`GetResponse::bytes`] on the word of `Content-Length`.
+const MAX_PREALLOC: u64 = 8 * 1024 * 1024;
+
+impl StorageClient {
+    /// `GET url`, optionally a byte range. The body is not read yet: use
+    /// [`GetResponse::into_stream`] or [`GetResponse::bytes`].
+    ///
+    /// A range goes out as `bytes=start-end` or `bytes=start-` (never a suffix range, which
+    /// mogstored gets wrong). A `206` is accepted only with a `Content-Range` that starts at the
+    /// requested byte; a `200` means the node ignored the range
+    /// ([`range_honoured`](GetResponse::range_honoured) is then false and the body is the whole
+    /// file).
+    ///
+    /// # Errors
+    /// Non-2xx statuses, redirects (not followed), connection failures and timeouts; see
+    /// [`StorageError`].
+    pub async fn get(&self, url: &str, opts: &GetOptions) -> Result<GetResponse, StorageError> {
+        let range = match opts.range {
+            None => None,
+            Some(r) => Some(r.header_value().ok_or_else(|| StorageError::InvalidRange {
+                url: url.to_owned(),
+                reason: "empty or overflowing range",
+            })?),
+        };
+        let resp = self.send_bodiless(url, Method::GET, range).await?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(self.error_for_status(url, resp).await);
+        }
+        let content_length = content_length(&resp);
+        let raw_range = resp
+            .headers()
+            .get(CONTENT_RANGE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let content_range = raw_range.as_deref().and_then(ContentRange::parse);
+        let range_honoured = match opts.range {
+            None => true,
+            Some(_) if status != http::StatusCode::PARTIAL_CONTENT => false,
+            Some(asked) => {
+                let fits = content_range.is_some_and(|cr| {
+                    cr.start == asked.start
+                        && asked.len.is_none_or(|l| cr.len() <= l)
+                        && content_length.is_none_or(|cl| cl == cr.len())
+                });
+                if !fits {
+                    return Err(StorageError::RangeNotHonoured {
+                        url: url.to_owned(),
+                        start: asked.start,
+                        content_range: raw_range,
+                    });
+                }
+                true
+            }
+        };
+        Ok(GetResponse {
+            url: url.to_owned(),
+            status: status.as_u16(),
+            content_length,
+            content_range,
+            range_honoured,
+            body: resp.into_body(),
+            idle: self.config().idle_timeout,
+            observer: opts.observer.clone(),
+        })
+    }
+}
+
+/// A successful `GET` whose body has not been read yet.
+pub struct GetResponse {
+    url: String,
+    status: u16,
+    content_length: Option<u64>,
+    content_range: Option<ContentRange>,
+    range_honoured: bool,
+    body: Incoming,
+    idle: std::time::Duration,
+    observer: Option<Arc<dyn TransferObserver>>,
+}
+
+impl GetResponse {
+    /// The URL fetched.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The 2xx status (`200`, or `206` for an honoured range).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The body length promised by `Content-Length`.
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    /// The parsed `Content-Range` of a `206`.
+    pub fn content_range(&self) -> Option<ContentRange> {
+        self.content_range
+    }
+
+    /// True if the body starts at the requested byte: always without a range; with one, only for
+    /// a `206` whose `Content-Range` starts there. False means the node ignored the range and the
+    /// body is the whole file.
+    pub fn range_honoured(&self) -> bool {
+        self.range_honoured
+    }
+
+    /// The body as a stream of chunks (see [`ByteStream`]).
+    pub fn into_stream(self) -> ByteStream {
+        ByteStream::new(
+            self.url,
+            self.body,
+            self.idle,
+            self.content_length,
+            self.observer,
+        )
+    }
+
+    /// The whole body in memory.
+    ///
+    /// # Errors
+    /// As for [`ByteStream`]: timeouts, broken connections, length mismatches.
+    pub async fn bytes(self) -> Result<Bytes, StorageError> {
+        let cap = self.content_length.unwrap_or(0).min(MAX_PREALLOC);
+        // `cap` is at most 8 MiB, so the conversion cannot truncate.
+        let mut buf = BytesMut::with_capacity(usize::try_from(cap).unwrap_or(0));
+        let mut stream = self.into_stream();
+        while let Some(chunk) = stream.next().await {
+            buf.extend_from_slice(&chunk?);
+        }
+        Ok(buf.freeze())
+    }
+}
+
+impl fmt::Debug for GetResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GetResponse")
+            .field("url", &self.url)
+            .field("status", &self.status)
+            .field("content_length", &self.content_length)
+            .field("content_range", &self.content_range)
+            .field("range_honoured", &self.range_honoured)
+            .finish_non_exhaustive()
+    }
+}

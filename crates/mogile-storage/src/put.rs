@@ -1,0 +1,313 @@
+//! Uploads: `PUT` of a replayable [`Payload`] or a one-shot [`OneShotBody`].
+//!
+//! Bodies of known length go out with `Content-Length` on a pooled connection. A body of unknown
+//! length must be chunked, and chunked framing needs HTTP/1.1; but mogstored answers with
+//! `HTTP/1.0` status lines, after which hyper sends the next request on that pooled connection
+//! as HTTP/1.0, with no body framing at all, and the node stores an empty file
+//! (`conformance/mogstored_hyper_http10.txt`). So those bodies go over a fresh, non-pooled
+//! connection, one request each ([`StorageClient::put_chunked`]).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use http::header::{CONTENT_LENGTH, HOST};
+use http::{Method, Request, Response, Uri};
+use hyper::body::Incoming;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::ReaderStream;
+
+use crate::body::{OneShotBody, Payload, PayloadKind, READ_CHUNK};
+use crate::client::{StorageClient, build, parse_url, with_headers_timeout};
+use crate::error::{PutStreamError, StorageError};
+use crate::options::{PutOptions, PutOutcome, TransferObserver};
+use crate::req_body::{ReqBody, SharedBody, Source, Spool};
+
+impl StorageClient {
+    /// `PUT url` with a replayable body, sent with `Content-Length` (never `Expect:
+    /// 100-continue`). Any 2xx is success.
+    ///
+    /// A 2xx is not proof that every byte was stored: report
+    /// [`PutOutcome::bytes_sent`] to the tracker, which checks the size.
+    ///
+    /// # Errors
+    /// Non-2xx statuses (with a snippet of the body), redirects (not followed), connection
+    /// failures, timeouts, and a file payload that changed size ([`StorageError::Body`]).
+    pub async fn put(
+        &self,
+        url: &str,
+        body: &Payload,
+        opts: &PutOptions,
+    ) -> Result<PutOutcome, StorageError> {
+        let uri = parse_url(url)?;
+        let source = match body.kind() {
+            PayloadKind::Bytes(chunks, _) => Source::Chunks {
+                chunks: chunks.clone(),
+                next: 0,
+            },
+            PayloadKind::File(path, len) => {
+                let file =
+                    tokio::fs::File::open(&**path)
+                        .await
+                        .map_err(|source| StorageError::Body {
+                            url: url.to_owned(),
+                            source,
+                        })?;
+                file_source(file, *len)
+            }
+        };
+        self.put_known(url, uri, source, body.len(), opts.observer.clone())
+            .await
+    }
+
+    /// `PUT url` with a one-shot body.
+    ///
+    /// With a known length it goes out with `Content-Length` on a pooled connection and must
+    /// produce exactly that many bytes. With an unknown length it is sent chunked on a fresh
+    /// connection of its own; if the node refuses chunked bodies (`411`/`501`), the body is
+    /// copied into a temporary file (never memory; see
+    /// [`spool_limit`](crate::StorageClientBuilder::spool_limit)) and sent again with a length.
+    ///
+    /// The body cannot be sent twice: on failure it is handed back in [`PutStreamError::body`]
+    /// only if no frame was ever taken from it.
+    ///
+    /// # Errors
+    /// As for [`put`](Self::put); a failing body stream is [`StorageError::Body`].
+    pub async fn put_stream(
+        &self,
+        url: &str,
+        body: OneShotBody,
+        opts: &PutOptions,
+    ) -> Result<PutOutcome, PutStreamError> {
+        let uri = match parse_url(url) {
+            Ok(uri) => uri,
+            Err(error) => {
+                return Err(PutStreamError {
+                    error,
+                    body: Some(body),
+                });
+            }
+        };
+        let Some(len) = body.declared_len() else {
+            return self.put_chunked(url, uri, body, opts).await;
+        };
+        let shared = SharedBody::new(body, None, 0);
+        let source = Source::Shared(shared.clone());
+        self.put_known(url, uri, source, len, opts.observer.clone())
+            .await
+            .map_err(|error| PutStreamError {
+                error,
+                body: SharedBody::reclaim(&shared),
+            })
+    }
+
+    /// A `PUT` with `Content-Length` on a pooled connection.
+    async fn put_known(
+        &self,
+        url: &str,
+        uri: Uri,
+        source: Source,
+        len: u64,
+        observer: Option<Arc<dyn TransferObserver>>,
+    ) -> Result<PutOutcome, StorageError> {
+        let counter = Arc::new(AtomicU64::new(0));
+        let (body, done) = ReqBody::new(source, Some(len), observer, Some(counter.clone()));
+        let req = Request::builder()
+            .method(Method::PUT)
+            .uri(uri)
+            .header(CONTENT_LENGTH, len);
+        let req = build(url, req, body)?;
+        let resp = self.send_pooled(url, req, Some(done)).await?;
+        self.outcome(url, resp, counter.load(Ordering::Relaxed))
+            .await
+    }
+
+    async fn outcome(
+        &self,
+        url: &str,
+        resp: Response<Incoming>,
+        bytes_sent: u64,
+    ) -> Result<PutOutcome, StorageError> {
+        if resp.status().is_success() {
+            return Ok(PutOutcome {
+                bytes_sent,
+                status: resp.status().as_u16(),
+            });
+        }
+        Err(self.error_for_status(url, resp).await)
+    }
+
+    /// A chunked `PUT` on a fresh connection, with the `411`/`501` fallback.
+    async fn put_chunked(
+        &self,
+        url: &str,
+        uri: Uri,
+        body: OneShotBody,
+        opts: &PutOptions,
+    ) -> Result<PutOutcome, PutStreamError> {
+        let spool = self.create_spool().await;
+        let shared = SharedBody::new(body, spool, self.config().spool_limit);
+        let observer = opts.observer.clone();
+        let error = match self.send_fresh(url, &uri, shared.clone(), observer).await {
+            Ok(outcome) => return Ok(outcome),
+            Err(e) if matches!(e.status(), Some(411 | 501)) => e,
+            Err(error) => {
+                let body = SharedBody::reclaim(&shared);
+                return Err(PutStreamError { error, body });
+            }
+        };
+        tracing::debug!(url, status = ?error.status(), "node refused a chunked body; resending with a length");
+        let spooled = match self.finish_spool(url, &shared).await {
+            Ok(Some(spooled)) => spooled,
+            Ok(None) => {
+                let body = SharedBody::reclaim(&shared);
+                return Err(PutStreamError { error, body });
+            }
+            Err(error) => return Err(PutStreamError { error, body: None }),
+        };
+        let (file, len) = spooled;
+        if let Some(obs) = &opts.observer {
+            obs.on_restart();
+        }
+        self.put_known(url, uri, file_source(file, len), len, opts.observer.clone())
+            .await
+            .map_err(|error| PutStreamError { error, body: None })
+    }
+
+    /// Sends the shared body chunked, as the only request of a fresh connection.
+    async fn send_fresh(
+        &self,
+        url: &str,
+        uri: &Uri,
+        shared: Arc<Mutex<SharedBody>>,
+        observer: Option<Arc<dyn TransferObserver>>,
+    ) -> Result<PutOutcome, StorageError> {
+        let io = self
+            .inner
+            .connector
+            .connect(uri.clone())
+            .await
+            .map_err(|e| StorageError::from_connect(url, e))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| StorageError::from_http(url, Box::new(e)))?;
+        let counter = Arc::new(AtomicU64::new(0));
+        let (body, done) = ReqBody::new(
+            Source::Shared(shared),
+            None,
+            observer,
+            Some(counter.clone()),
+        );
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let mut req = Request::builder().method(Method::PUT).uri(path);
+        if let Some(authority) = uri.authority() {
+            req = req.header(HOST, authority.as_str());
+        }
+        let req = build(url, req, body)?;
+        let cfg = self.config();
+        let exchange = async {
+            sender
+                .ready()
+                .await
+                .map_err(|e| StorageError::from_http(url, Box::new(e)))?;
+            let resp = with_headers_timeout(url, cfg.headers_timeout, Some(done), async {
+                sender
+                    .send_request(req)
+                    .await
+                    .map_err(|e| StorageError::from_http(url, Box::new(e)))
+            })
+            .await?;
+            self.outcome(url, resp, counter.load(Ordering::Relaxed))
+                .await
+        };
+        let mut exchange = Box::pin(exchange);
+        let mut conn = Box::pin(conn);
+        // The connection task runs here, not spawned: when this returns the connection (and with
+        // it hyper's hold on the body) is gone, so the body can be reclaimed without a race.
+        tokio::select! {
+            res = &mut exchange => res,
+            _ = &mut conn => {
+                drop(conn);
+                exchange.await
+            }
+        }
+    }
+
+    async fn create_spool(&self) -> Option<Spool> {
+        if self.config().spool_limit == 0 {
+            return None;
+        }
+        let dir = self.config().spool_dir.clone();
+        let made = tokio::task::spawn_blocking(move || match dir {
+            Some(dir) => tempfile::tempfile_in(dir),
+            None => tempfile::tempfile(),
+        })
+        .await;
+        match made {
+            Ok(Ok(file)) => Some(Spool {
+                file: tokio::fs::File::from_std(file),
+                len: 0,
+            }),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot create upload spool; no 411/501 fallback");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// After a `411`/`501`: completes the spool with the rest of the body and rewinds it.
+    /// `Ok(None)` if the spool does not hold every byte already sent.
+    async fn finish_spool(
+        &self,
+        url: &str,
+        shared: &Mutex<SharedBody>,
+    ) -> Result<Option<(tokio::fs::File, u64)>, StorageError> {
+        let (spool, pending, body) = {
+            let mut g = shared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !g.spool_complete {
+                return Ok(None);
+            }
+            let pending = g.pending.take();
+            match (g.spool.take(), g.body.take()) {
+                (Some(spool), Some(body)) => (spool, pending, body),
+                (spool, body) => {
+                    g.spool = spool;
+                    g.body = body;
+                    return Ok(None);
+                }
+            }
+        };
+        let io_err = |source| StorageError::Io {
+            url: url.to_owned(),
+            source,
+        };
+        let Spool { mut file, mut len } = spool;
+        if let Some((chunk, off)) = pending {
+            file.write_all(&chunk[off..]).await.map_err(io_err)?;
+            len += chunk.len() as u64;
+        }
+        let mut body = body;
+        while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+            let chunk = chunk.map_err(|source| StorageError::Body {
+                url: url.to_owned(),
+                source,
+            })?;
+            file.write_all(&chunk).await.map_err(io_err)?;
+            len += chunk.len() as u64;
+        }
+        file.flush().await.map_err(io_err)?;
+        file.rewind().await.map_err(io_err)?;
+        Ok(Some((file, len)))
+    }
+}
+
+/// A body source reading the first `len` bytes of `file`.
+fn file_source(file: tokio::fs::File, len: u64) -> Source {
+    use tokio::io::AsyncReadExt;
+    Source::Stream(Box::pin(ReaderStream::with_capacity(
+        file.take(len),
+        READ_CHUNK,
+    )))
+}

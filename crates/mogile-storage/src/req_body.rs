@@ -1,0 +1,243 @@
+//! The request body type handed to hyper: counts and observes every byte, checks a declared
+//! length, signals when the last byte was handed over (to start the headers timeout) and, for
+//! one-shot bodies, keeps the source reclaimable and optionally tees it into a spool file.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use tokio::io::AsyncWrite;
+use tokio::sync::oneshot;
+
+use crate::body::{BoxByteStream, OneShotBody};
+use crate::error::BodySourceError;
+use crate::options::TransferObserver;
+
+/// Where the bytes come from.
+pub(crate) enum Source {
+    Empty,
+    Chunks { chunks: Arc<[Bytes]>, next: usize },
+    Stream(BoxByteStream),
+    Shared(Arc<Mutex<SharedBody>>),
+}
+
+/// A one-shot body shared between hyper (which polls it) and the upload code (which takes it back
+/// if untouched after a failure, or takes its spool after a `411`/`501`).
+pub(crate) struct SharedBody {
+    pub(crate) body: Option<OneShotBody>,
+    pub(crate) spool: Option<Spool>,
+    /// Bytes may be teed into the spool while its length stays within this limit.
+    pub(crate) spool_limit: u64,
+    /// False once a chunk went out without a copy in the spool (limit exceeded or write failed).
+    pub(crate) spool_complete: bool,
+    /// A chunk being copied into the spool before it is handed to hyper, and how much of it is.
+    pub(crate) pending: Option<(Bytes, usize)>,
+}
+
+/// A temporary file (already unlinked) holding a copy of the bytes sent so far.
+pub(crate) struct Spool {
+    pub(crate) file: tokio::fs::File,
+    pub(crate) len: u64,
+}
+
+impl SharedBody {
+    pub(crate) fn new(
+        body: OneShotBody,
+        spool: Option<Spool>,
+        spool_limit: u64,
+    ) -> Arc<Mutex<Self>> {
+        Arc::new(Mutex::new(Self {
+            body: Some(body),
+            spool_complete: spool.is_some(),
+            spool,
+            spool_limit,
+            pending: None,
+        }))
+    }
+
+    /// Takes the body back if no frame was ever taken from it.
+    pub(crate) fn reclaim(this: &Mutex<Self>) -> Option<OneShotBody> {
+        let mut g = this.lock().unwrap_or_else(PoisonError::into_inner);
+        if g.body.as_ref().is_some_and(OneShotBody::is_untouched) {
+            g.body.take()
+        } else {
+            None
+        }
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        loop {
+            if let Some((chunk, off)) = &mut self.pending {
+                if let Some(spool) = self.spool.as_mut() {
+                    while *off < chunk.len() {
+                        match ready!(Pin::new(&mut spool.file).poll_write(cx, &chunk[*off..])) {
+                            Ok(0) | Err(_) => {
+                                // The spool is only insurance for a 411/501 fallback: losing it
+                                // must not fail an upload that is otherwise going fine.
+                                tracing::warn!("upload spool write failed; fallback disabled");
+                                self.spool_complete = false;
+                                break;
+                            }
+                            Ok(n) => *off += n,
+                        }
+                    }
+                    if self.spool_complete {
+                        spool.len += chunk.len() as u64;
+                    }
+                }
+                let (chunk, _) = self.pending.take().unwrap_or_default();
+                return Poll::Ready(Some(Ok(chunk)));
+            }
+            let Some(body) = self.body.as_mut() else {
+                return Poll::Ready(Some(Err(io::Error::other("request body was taken back"))));
+            };
+            match ready!(body.poll_chunk(cx)) {
+                Some(Ok(chunk)) => {
+                    if self.spool_complete {
+                        let spooled = self.spool.as_ref().map_or(0, |s| s.len);
+                        if spooled + chunk.len() as u64 <= self.spool_limit {
+                            self.pending = Some((chunk, 0));
+                            continue;
+                        }
+                        self.spool_complete = false;
+                    }
+                    return Poll::Ready(Some(Ok(chunk)));
+                }
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+}
+
+/// The body of every request this crate sends.
+pub(crate) struct ReqBody {
+    source: Source,
+    declared: Option<u64>,
+    sent: u64,
+    counter: Arc<AtomicU64>,
+    observer: Option<Arc<dyn TransferObserver>>,
+    done: Option<oneshot::Sender<()>>,
+    finished: bool,
+}
+
+impl ReqBody {
+    /// A body with no bytes (GET, HEAD, DELETE).
+    pub(crate) fn empty() -> Self {
+        Self::new(Source::Empty, Some(0), None, None).0
+    }
+
+    /// A body from `source`; `declared` is its exact length if known. Returns the body, a counter
+    /// of bytes handed over, and a receiver told when the last byte was handed over.
+    pub(crate) fn new(
+        source: Source,
+        declared: Option<u64>,
+        observer: Option<Arc<dyn TransferObserver>>,
+        counter: Option<Arc<AtomicU64>>,
+    ) -> (Self, oneshot::Receiver<()>) {
+        let (tx, rx) = oneshot::channel();
+        let mut body = Self {
+            source,
+            declared,
+            sent: 0,
+            counter: counter.unwrap_or_default(),
+            observer,
+            done: Some(tx),
+            finished: false,
+        };
+        if declared == Some(0) {
+            // hyper never polls a body that is empty from the start.
+            body.finish();
+        }
+        (body, rx)
+    }
+
+    fn finish(&mut self) {
+        self.finished = true;
+        if let Some(tx) = self.done.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    fn poll_source(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        match &mut self.source {
+            Source::Empty => Poll::Ready(None),
+            Source::Chunks { chunks, next } => {
+                let chunk = chunks.get(*next).cloned();
+                *next += 1;
+                Poll::Ready(chunk.map(Ok))
+            }
+            Source::Stream(s) => s.as_mut().poll_next(cx),
+            Source::Shared(shared) => shared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .poll_chunk(cx),
+        }
+    }
+}
+
+impl Body for ReqBody {
+    type Data = Bytes;
+    type Error = BodySourceError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodySourceError>>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        loop {
+            let chunk = match ready!(self.poll_source(cx)) {
+                Some(Ok(chunk)) => chunk,
+                Some(Err(e)) => {
+                    self.finished = true;
+                    return Poll::Ready(Some(Err(BodySourceError(e))));
+                }
+                None => {
+                    self.finished = true;
+                    if let Some(declared) = self.declared.filter(|d| self.sent < *d) {
+                        let msg = format!("body ended after {} of {declared} bytes", self.sent);
+                        let e = io::Error::new(io::ErrorKind::UnexpectedEof, msg);
+                        return Poll::Ready(Some(Err(BodySourceError(e))));
+                    }
+                    self.finish();
+                    return Poll::Ready(None);
+                }
+            };
+            if chunk.is_empty() {
+                continue;
+            }
+            let len = chunk.len() as u64;
+            if let Some(declared) = self.declared.filter(|d| self.sent + len > *d) {
+                self.finished = true;
+                let msg = format!("body produced more than its declared {declared} bytes");
+                let e = io::Error::new(io::ErrorKind::InvalidData, msg);
+                return Poll::Ready(Some(Err(BodySourceError(e))));
+            }
+            self.sent += len;
+            self.counter.store(self.sent, Ordering::Relaxed);
+            if let Some(obs) = &self.observer {
+                obs.on_bytes(&chunk);
+            }
+            if self.declared == Some(self.sent) {
+                self.finish();
+            }
+            return Poll::Ready(Some(Ok(Frame::data(chunk))));
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.declared == Some(self.sent)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.declared {
+            Some(d) => SizeHint::with_exact(d - self.sent),
+            None => SizeHint::default(),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! [`ByteStream`]: a download body as a stream of `Bytes`, with a per-frame idle timer and length
+//! verification.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use http_body::Body;
+use hyper::body::Incoming;
+use tokio::time::{Instant, Sleep};
+
+use crate::error::{StorageError, TimeoutPhase};
+use crate::options::TransferObserver;
+
+/// The body of a download, chunk by chunk, with back-pressure (nothing is read ahead beyond
+/// hyper's buffer).
+///
+/// Yields an error, and then ends, if no chunk arrives within the idle timeout, if the connection
+/// breaks, or if the byte count does not match `Content-Length` (a short body is never a
+/// success).
+pub struct ByteStream {
+    url: String,
+    body: Incoming,
+    idle: Duration,
+    timer: Pin<Box<Sleep>>,
+    received: u64,
+    expected: Option<u64>,
+    observer: Option<Arc<dyn TransferObserver>>,
+    /// The timer runs only while we wait: a slow consumer between polls is not a stalled node.
+    armed: bool,
+    done: bool,
+}
+
+impl ByteStream {
+    pub(crate) fn new(
+        url: String,
+        body: Incoming,
+        idle: Duration,
+        expected: Option<u64>,
+        observer: Option<Arc<dyn TransferObserver>>,
+    ) -> Self {
+        Self {
+            url,
+            body,
+            idle,
+            timer: Box::pin(tokio::time::sleep(idle)),
+            received: 0,
+            expected,
+            observer,
+            armed: false,
+            done: false,
+        }
+    }
+
+    /// Bytes received so far.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// The length promised by `Content-Length`, if any.
+    pub fn expected_len(&self) -> Option<u64> {
+        self.expected
+    }
+
+    fn fail(&mut self, err: StorageError) -> Poll<Option<Result<Bytes, StorageError>>> {
+        self.done = true;
+        Poll::Ready(Some(Err(err)))
+    }
+
+    fn mismatch(&self) -> StorageError {
+        StorageError::LengthMismatch {
+            url: self.url.clone(),
+            expected: self.expected.unwrap_or_default(),
+            actual: self.received,
+        }
+    }
+}
+
+impl fmt::Debug for ByteStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ByteStream")
+            .field("url", &self.url)
+            .field("received", &self.received)
+            .field("expected", &self.expected)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for ByteStream {
+    type Item = Result<Bytes, StorageError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        loop {
+            match Pin::new(&mut this.body).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    let Ok(data) = frame.into_data() else {
+                        continue; // trailers carry no file bytes
+                    };
+                    if data.is_empty() {
+                        continue;
+                    }
+                    this.received += data.len() as u64;
+                    if this.expected.is_some_and(|e| this.received > e) {
+                        let err = this.mismatch();
+                        return this.fail(err);
+                    }
+                    this.armed = false;
+                    if let Some(obs) = &this.observer {
+                        obs.on_bytes(&data);
+                    }
+                    return Poll::Ready(Some(Ok(data)));
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    let err = match StorageError::from_http(&this.url, Box::new(e)) {
+                        StorageError::Transport { .. }
+                            if this.expected.is_some_and(|e| this.received < e) =>
+                        {
+                            this.mismatch()
+                        }
+                        other => other,
+                    };
+                    return this.fail(err);
+                }
+                Poll::Ready(None) => {
+                    if this.expected.is_some_and(|e| this.received != e) {
+                        let err = this.mismatch();
+                        return this.fail(err);
+                    }
+                    this.done = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => {
+                    if !this.armed {
+                        this.armed = true;
+                        this.timer.as_mut().reset(Instant::now() + this.idle);
+                    }
+                    if this.timer.as_mut().poll(cx).is_ready() {
+                        let err = StorageError::Timeout {
+                            url: this.url.clone(),
+                            phase: TimeoutPhase::Idle,
+                        };
+                        return this.fail(err);
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
