@@ -186,3 +186,31 @@ async fn corrupt_and_remove_replicas() {
     assert!(no_dev.is_not_found(), "{no_dev}");
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn classes_created_through_a_tracker_are_honoured() {
+    let cluster = TestCluster::builder()
+        .trackers(1)
+        .storage_nodes(3)
+        .devices_per_node(1)
+        .start()
+        .await
+        .unwrap();
+    let dom = cluster.domain().to_owned();
+    let mut t = Tracker::connect(&cluster.tracker_addrs()[0]).await;
+    t.ok(
+        "create_class",
+        &[
+            ("domain", dom.as_bytes()),
+            ("class", b"three"),
+            ("mindevcount", b"3"),
+        ],
+    )
+    .await;
+    t.store(&dom, "three", "k3", b"x").await;
+    t.store(&dom, "default", "kd", b"y").await;
+    assert_eq!(cluster.replicate_all().await.unwrap().copies, 3);
+    assert_eq!(cluster.replica_devids("k3").unwrap(), vec![1, 2, 3]);
+    assert_eq!(cluster.replica_devids("kd").unwrap().len(), 2);
+    cluster.shutdown().await;
+}

@@ -72,7 +72,7 @@ impl Inner {
         let _round = self.replication.lock().await;
         let mut report = ReplicationReport::default();
         let candidates = self.candidates();
-        'files: for file in setup::committed_files(&self.model, &self.classes) {
+        'files: for file in setup::committed_files(&self.model) {
             let want = file.mindevcount as usize;
             if file.devids.len() >= want {
                 continue;
