@@ -112,7 +112,15 @@ async fn md5_class_keeps_its_checksum_through_replication() {
         ],
     )
     .await;
-    cluster.replicate_all().await.unwrap();
+    // A corrupted only replica is not spread: replication checks the MD5 of its source.
+    let only = cluster.replica_devids("sum").unwrap()[0];
+    cluster.corrupt_replica("sum", only).await.unwrap();
+    let report = cluster.replicate_all().await.unwrap();
+    assert_eq!(report.copies, 0);
+    assert_eq!(report.short, vec![open["fid"].parse::<u64>().unwrap()]);
+    cluster.corrupt_replica("sum", only).await.unwrap(); // flipped back
+
+    assert_eq!(cluster.replicate_all().await.unwrap().copies, 1);
     let info = t
         .ok("file_info", &[("domain", dom.as_bytes()), ("key", b"sum")])
         .await;

@@ -20,6 +20,8 @@ pub(super) struct FileView {
     pub(super) length: u64,
     pub(super) devids: Vec<u64>,
     pub(super) mindevcount: u32,
+    /// `HASH:hex`, when the file has a checksum.
+    pub(super) checksum: Option<String>,
 }
 
 /// The `mindevcount` of `class` in `domain` as the model has it now (classes created or updated
@@ -152,6 +154,7 @@ fn view(model: &Model, f: FileRecord) -> FileView {
         fid: f.fid,
         length: f.length,
         devids: f.devids,
+        checksum: f.checksum,
     }
 }
 
