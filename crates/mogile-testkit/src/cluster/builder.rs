@@ -189,6 +189,21 @@ impl TestClusterBuilder {
 mod tests {
     use super::*;
 
+    fn send_sync<T: Send + Sync>(_: &T) {}
+
+    #[test]
+    fn cluster_and_its_futures_are_send_and_sync() {
+        // Compile-time check: tests may share a cluster across tasks of a multi-threaded runtime.
+        #[allow(dead_code)]
+        fn check(cluster: &TestCluster) {
+            send_sync(cluster);
+            send_sync(&cluster.replicate_all());
+            send_sync(&cluster.replication_settled());
+            send_sync(&cluster.seed("k", None, b""));
+            send_sync(&TestCluster::builder().start());
+        }
+    }
+
     #[test]
     fn invalid_settings_are_rejected() {
         let b = TestCluster::builder;
