@@ -101,7 +101,7 @@ pub use client::Client;
 pub use error::{Attempt, AttemptError, Error, Result};
 pub use fetch::FetchStream;
 pub use mogile_protocol::{
-    Checksum, ChecksumState, DevId, Fid, HashType, Key, KeyPolicy, StoragePath,
+    Checksum, ChecksumState, DevId, ErrorCode, Fid, HashType, Key, KeyPolicy, StoragePath,
 };
 pub use mogile_protocol::{FidRow, FileDebugInfo, FileInfoOutput, KeyPage};
 pub use mogile_storage::{OneShotBody, Payload};
