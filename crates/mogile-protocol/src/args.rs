@@ -50,6 +50,22 @@ impl Args {
         });
     }
 
+    /// Appends a pair whose value is formatted in place (numbers), without a temporary string.
+    pub(crate) fn push_display(&mut self, name: impl AsRef<[u8]>, value: impl fmt::Display) {
+        use std::io::Write as _;
+        let start = self.buf.len();
+        self.buf.extend_from_slice(name.as_ref());
+        let mid = self.buf.len();
+        // Writing into a Vec cannot fail; a Display impl that errors would leave a partial
+        // value, which no number type does.
+        let _ = write!(self.buf, "{value}");
+        self.spans.push(Span {
+            start,
+            mid,
+            end: self.buf.len(),
+        });
+    }
+
     /// Appends a pair, builder style.
     #[must_use]
     pub fn with(mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Self {

@@ -41,8 +41,9 @@
 //!   reply line. The connection goes back to the pool only after a clean exchange; after any
 //!   I/O error, timeout, protocol error or cancellation it is closed, so a late reply can never
 //!   be read as the answer to another request. Every request carries a `callid` (from a
-//!   counter, [`callid_start`](TrackerClientBuilder::callid_start)) and a reply that echoes
-//!   another one is refused as out of step.
+//!   counter, [`callid_start`](TrackerClientBuilder::callid_start)); a reply that echoes
+//!   another one, or none once the tracker has echoed one on that connection, is refused as
+//!   out of step. Bytes after a reply line also retire the connection.
 //! - **Timeouts per command class**: file commands 10 s, admin commands 25 s by default, both
 //!   below the tracker's 30 s watchdog, past which the tracker silently re-runs the query and
 //!   never answers.

@@ -90,6 +90,7 @@ async fn a_cancelled_request_drops_its_connection() {
         .await
         .unwrap();
     assert_eq!(key, "schema_version");
+    // Paused clock: moves virtual time past the 2 s delay, so the late reply has been written.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (key, value) = client
         .admin()

@@ -141,3 +141,80 @@ async fn a_rename_on_a_connection_dropped_by_the_server_bug_has_an_unknown_outco
     // Not executed (the fault did not run it), and nothing was resent: `a` is still there.
     assert!(ts[0].model().file("testdom", "a").is_some());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_mutation_has_an_unknown_outcome_and_only_a_probe_judges_the_tracker() {
+    let (ts, _storage) = cluster().await;
+    let client = common::builder(&[&ts[0], &ts[1]])
+        .file_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    store(&client, "a").await;
+    for t in &ts {
+        // Runs the rename, answers too late.
+        t.inject(Fault::new(FaultAction::Delay(Duration::from_secs(3))).command("rename"));
+    }
+    let err = client
+        .rename(Rename::new("testdom", "a", "b"))
+        .await
+        .unwrap_err();
+    assert!(err.outcome_unknown() && err.is_timeout(), "{err:?}");
+    let TrackerError::OutcomeUnknown { source, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(matches!(
+        **source,
+        TrackerError::Timeout {
+            request_sent: true,
+            ..
+        }
+    ));
+    let sent: u64 = ts.iter().map(|t| t.requests("rename")).sum();
+    assert_eq!(sent, 1, "not resent");
+    // The timeout triggered a probe; the tracker answers `noop` at once, so it stays active.
+    let probed = |ts: &[FakeTracker]| {
+        ts.iter()
+            .any(|t| t.wire_log().iter().any(|l| l.bytes == b"noop\r\n"))
+    };
+    let mut waited = 0;
+    while !(probed(&ts)
+        && client
+            .status()
+            .endpoints
+            .iter()
+            .all(|e| e.probes_in_flight == 0))
+    {
+        assert!(waited < 100, "the probe ran");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    assert!(
+        client
+            .status()
+            .endpoints
+            .iter()
+            .all(|e| e.active && e.probe_failures == 0)
+    );
+    // It did run: the outcome really was unknown to the client, not "failed".
+    assert!(ts[0].model().file("testdom", "b").is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_over_long_request_is_refused_before_sending() {
+    let model = common::model();
+    let ts = common::trackers(&model, 1).await;
+    let client = common::builder(&[&ts[0]])
+        .max_request_line(256)
+        .build()
+        .unwrap();
+    let key = "k".repeat(300);
+    let err = client
+        .get_paths(GetPaths::new("testdom", key.as_str()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, TrackerError::RequestTooLong { limit: 256, .. }),
+        "{err:?}"
+    );
+    assert_eq!(ts[0].connections_accepted(), 0, "nothing sent");
+}

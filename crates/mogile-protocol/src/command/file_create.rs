@@ -1,6 +1,6 @@
 //! `create_open` and `create_close`: the two tracker halves of an upload.
 
-use super::{Command, CommandKind, indexed_map, push_flag, push_num, push_opt};
+use super::{Command, CommandKind, indexed_map, push_flag, push_num, push_opt, push_opt_num};
 use crate::args::Args;
 use crate::error::DecodeError;
 use crate::key::Key;
@@ -112,8 +112,8 @@ impl Command for CreateOpen {
         push_opt(args, "key", self.key.as_ref());
         push_opt(args, "class", self.class.as_ref());
         push_flag(args, "multi_dest", self.multi_dest);
-        push_opt(args, "fid", self.fid.map(|f| f.to_string()));
-        push_opt(args, "size", self.size.map(|s| s.to_string()));
+        push_opt_num(args, "fid", self.fid);
+        push_opt_num(args, "size", self.size);
         push_opt(args, "zone", self.zone.as_ref());
     }
 
@@ -265,7 +265,7 @@ impl Command for CreateClose {
         push_num(args, "fid", self.fid);
         push_num(args, "devid", self.devid);
         args.push("path", self.path.as_str());
-        push_opt(args, "size", self.size.map(|s| s.to_string()));
+        push_opt_num(args, "size", self.size);
         push_opt(
             args,
             "checksum",

@@ -149,9 +149,16 @@ pub(crate) fn push_flag(args: &mut Args, name: &str, flag: bool) {
     }
 }
 
+/// Appends `name=<number>` when set.
+pub(crate) fn push_opt_num(args: &mut Args, name: &str, value: Option<impl std::fmt::Display>) {
+    if let Some(value) = value {
+        args.push_display(name, value);
+    }
+}
+
 /// Appends a number.
 pub(crate) fn push_num(args: &mut Args, name: &str, value: impl std::fmt::Display) {
-    args.push(name, value.to_string());
+    args.push_display(name, value);
 }
 
 /// An owned UTF-8 field.

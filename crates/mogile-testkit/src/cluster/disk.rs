@@ -3,25 +3,11 @@
 //!
 //! A storage node serves its directory as the docroot, so the replica of fid F on device D is the
 //! file `<node dir>/dev<D>/<d1>/<d3a>/<d3b>/<fid10>.fid` (`protocol.md` 3 and 11.2), the same path
-//! as in the URL the tracker hands out.
+//! as in the URL the tracker hands out: [`fid_path`](crate::tracker::fid_path).
 
 use std::path::{Path, PathBuf};
 
 use super::error::ClusterError;
-
-/// The path of a replica relative to the docroot: `dev<devid>/<d1>/<d3a>/<d3b>/<fid10>.fid`.
-pub(crate) fn replica_relpath(devid: u64, fid: u64) -> String {
-    let n = format!("{fid:010}");
-    // The tracker's regex is `(\d+)(\d{3})(\d{3})(\d{3})`: a fid of more than 10 digits puts the
-    // extra digits in the first directory.
-    let len = n.len();
-    format!(
-        "dev{devid}/{}/{}/{}/{n}.fid",
-        &n[..len - 9],
-        &n[len - 9..len - 6],
-        &n[len - 6..len - 3]
-    )
-}
 
 /// Copies one replica to another device's directory.
 ///
@@ -41,6 +27,22 @@ pub(crate) async fn copy_replica(src: &Path, dst: &Path) -> Result<u64, ClusterE
         .await
         .map_err(|e| ClusterError::io(dst, e))?;
     Ok(copied)
+}
+
+/// Writes a new replica file (and its directories) in one go, through a temporary name.
+pub(crate) async fn write_replica(dst: &Path, bytes: &[u8]) -> Result<(), ClusterError> {
+    if let Some(parent) = dst.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| ClusterError::io(parent, e))?;
+    }
+    let tmp = tmp_name(dst);
+    tokio::fs::write(&tmp, bytes)
+        .await
+        .map_err(|e| ClusterError::io(&tmp, e))?;
+    tokio::fs::rename(&tmp, dst)
+        .await
+        .map_err(|e| ClusterError::io(dst, e))
 }
 
 /// Flips the bits of the first byte of a replica: same length, different content, so only a
@@ -66,6 +68,32 @@ pub(crate) async fn remove(path: &Path) -> Result<(), ClusterError> {
         .map_err(|e| ClusterError::io(path, e))
 }
 
+/// Deletes a replica file if it exists; `Ok(false)` when there was none.
+pub(crate) async fn remove_if_present(path: &Path) -> Result<bool, ClusterError> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(ClusterError::io(path, e)),
+    }
+}
+
+/// The MD5 of a replica file as lower-case hex, or `None` when it cannot be read.
+pub(crate) async fn md5_hex(path: &Path) -> Option<String> {
+    use md5::{Digest, Md5};
+    use tokio::io::AsyncReadExt;
+
+    let mut file = tokio::fs::File::open(path).await.ok()?;
+    let mut hasher = Md5::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return Some(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
 /// The length of a replica file, or `None` when it is missing.
 pub(crate) async fn len(path: &Path) -> Option<u64> {
     tokio::fs::metadata(path)
@@ -88,21 +116,6 @@ fn tmp_name(dst: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    #[test]
-    fn relpath_matches_the_real_layout() {
-        assert_eq!(replica_relpath(2, 148_056), "dev2/0/000/148/0000148056.fid");
-        assert_eq!(replica_relpath(2, 90_014), "dev2/0/000/090/0000090014.fid");
-        assert_eq!(replica_relpath(11, 1), "dev11/0/000/000/0000000001.fid");
-        assert_eq!(
-            replica_relpath(1, 1_234_567_890),
-            "dev1/1/234/567/1234567890.fid"
-        );
-        assert_eq!(
-            replica_relpath(3, 12_345_678_901),
-            "dev3/12/345/678/12345678901.fid"
-        );
-    }
-
     #[tokio::test]
     async fn copy_corrupt_remove() {
         let dir = tempfile::tempdir().unwrap();
@@ -115,12 +128,18 @@ mod tests {
         assert_eq!(copy_replica(&src, &dst).await.unwrap(), 5);
         assert_eq!(tokio::fs::read(&dst).await.unwrap(), b"hello");
         assert!(!tmp_name(&dst).exists());
+        assert_eq!(
+            md5_hex(&dst).await.as_deref(),
+            Some("5d41402abc4b2a76b9719d911017c592")
+        );
         assert!(corrupt(&dst).await.unwrap());
         let bad = tokio::fs::read(&dst).await.unwrap();
         assert_eq!(bad.len(), 5);
         assert_ne!(bad, b"hello");
         remove(&dst).await.unwrap();
         assert_eq!(len(&dst).await, None);
-        assert_eq!(len(&src).await, Some(5));
+        assert!(remove(&dst).await.is_err());
+        assert!(!remove_if_present(&dst).await.unwrap());
+        assert!(remove_if_present(&src).await.unwrap());
     }
 }
