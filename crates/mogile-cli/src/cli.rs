@@ -14,7 +14,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// Exit status: 0 success, 1 an operation failed, 2 usage error, 3 key not found.
 #[derive(Debug, Parser)]
-#[command(name = "mogile", version, max_term_width = 100)]
+// A repeated option takes its last value, so wrappers and scripts can append flags.
+#[command(
+    name = "mogile",
+    version,
+    max_term_width = 100,
+    args_override_self = true
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,
@@ -101,6 +107,9 @@ pub(crate) enum Command {
         /// Write raw keys, each followed by a NUL byte, instead of escaped lines
         #[arg(short = '0')]
         null: bool,
+        /// Keys per tracker page (tests and debugging)
+        #[arg(long, hide = true, value_name = "N")]
+        page_size: Option<u32>,
     },
     /// Show what the tracker knows of KEY (file_info)
     Info {
@@ -207,12 +216,15 @@ pub(crate) enum ClassCmd {
     /// List classes (of every domain, or of DOMAIN)
     List {
         /// Only this domain's classes
-        domain: Option<String>,
+        // Not `domain`: that id is the global `--domain`, and clap would merge the two.
+        #[arg(value_name = "DOMAIN")]
+        domain_name: Option<String>,
     },
     /// Create a class
     Create {
         /// Domain of the class
-        domain: String,
+        #[arg(value_name = "DOMAIN")]
+        domain_name: String,
         /// Class name
         class: String,
         #[command(flatten)]
@@ -221,7 +233,8 @@ pub(crate) enum ClassCmd {
     /// Change a class (an omitted --mindevcount keeps the current value)
     Update {
         /// Domain of the class
-        domain: String,
+        #[arg(value_name = "DOMAIN")]
+        domain_name: String,
         /// Class name
         class: String,
         #[command(flatten)]
@@ -230,7 +243,8 @@ pub(crate) enum ClassCmd {
     /// Delete a class that holds no files
     Delete {
         /// Domain of the class
-        domain: String,
+        #[arg(value_name = "DOMAIN")]
+        domain_name: String,
         /// Class name
         class: String,
     },

@@ -72,6 +72,16 @@ impl Bar {
     }
 }
 
+impl mogilefs::Progress for Bar {
+    fn on_bytes(&self, chunk: &[u8]) {
+        self.inc(chunk.len() as u64);
+    }
+
+    fn restart(&self) {
+        Self::restart(self);
+    }
+}
+
 /// Whether bars are drawn: stderr is a terminal and `--quiet` is off.
 pub(crate) fn wanted(quiet: bool, stderr_is_terminal: bool) -> bool {
     stderr_is_terminal && !quiet
