@@ -1,7 +1,7 @@
 //! Checksums: MD5 sent on store and shown by `file_info`, corruption detected on fetch, and
 //! "no checksum available" for classes without a hashtype.
 
-use mogile_tests::{Harness, MD5_CLASS, PLAIN_CLASS, fid_path};
+use mogile_tests::{Harness, MD5_CLASS, PLAIN_CLASS};
 use mogilefs::{ChecksumPolicy, ChecksumState, Error, GetOptions, PutOptions};
 
 #[tokio::test]
@@ -47,8 +47,7 @@ async fn corrupted_replica_is_detected_when_verifying() {
         .put_opts("m", vec![7u8; 50_000], &PutOptions::new().class(MD5_CLASS))
         .await
         .unwrap();
-    let (fid, _) = h.replicas("m");
-    h.node(1).corrupt(&fid_path(1, fid));
+    h.cluster.corrupt_replica("m", 1).await.unwrap();
     let err = client.get_bytes("m").await.unwrap_err();
     assert!(matches!(err, Error::ChecksumMismatch { .. }), "{err:?}");
     // Without verification the (same-length) corruption goes unnoticed.
@@ -110,7 +109,7 @@ async fn checksum_verify_on_close_rejects_nothing_for_good_uploads() {
         )
         .await
         .unwrap();
-    let log = h.tracker.wire_log();
+    let log = h.tracker().wire_log();
     let close = log
         .iter()
         .map(|l| String::from_utf8_lossy(&l.bytes).into_owned())

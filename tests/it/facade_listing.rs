@@ -33,7 +33,7 @@ async fn keys_pages_through_2500_keys() {
     let got = keys(&client, "many/").await;
     assert_eq!(got, expected);
     // Three full pages of 1000 at most, and the final empty page.
-    assert!(h.tracker.requests("list_keys") >= 3);
+    assert!(h.tracker().requests("list_keys") >= 3);
 
     let page = client
         .list_keys(&ListOptions::new().prefix("many/").limit(10))
@@ -122,7 +122,7 @@ async fn a_reply_line_too_long_is_asked_again_with_a_smaller_page() {
     let client = h.builder().tracker_retry_budget(1).build().unwrap();
     client.put("a", bytes::Bytes::new()).await.unwrap();
     // Longer than the tracker client's default reply limit (1 MiB).
-    h.tracker.inject(
+    h.tracker().inject(
         Fault::new(FaultAction::LongLine(2 << 20))
             .command("list_keys")
             .times(1),
@@ -130,7 +130,7 @@ async fn a_reply_line_too_long_is_asked_again_with_a_smaller_page() {
     let page = client.list_keys(&ListOptions::new()).await.unwrap();
     assert_eq!(page.keys.len(), 1);
     let limits: Vec<String> = h
-        .tracker
+        .tracker()
         .wire_log()
         .iter()
         .map(|l| String::from_utf8_lossy(&l.bytes).into_owned())

@@ -4,60 +4,57 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::Method;
+use mogile_testkit::storage::{Fault as NodeFault, FaultRule};
 use mogile_testkit::tracker::{Fault, FaultAction};
-use mogile_tests::{Behaviour, DOMAIN, Harness, fid_path, pattern};
+use mogile_tests::{DOMAIN, Harness, pattern};
 use mogilefs::{Error, PutOptions};
 
-async fn first_destination_fails(behaviour: Behaviour) {
-    let h = Harness::start(3).await;
+/// Stores with the first destination (device 1) failing as `h` was set up to.
+async fn first_destination_fails(h: Harness) {
     let client = h.client();
-    h.node(1).set_put(behaviour);
     let data = pattern(300_000);
     let r = client.put("k", data.clone()).await.unwrap();
     // The file landed on the next destination, and only there.
     assert_eq!(r.devid.0, 2);
     assert_eq!(r.attempts, 1);
-    let (fid, devids) = h.replicas("k");
-    assert_eq!(devids, vec![2]);
-    assert_eq!(h.node(2).file(&fid_path(2, fid)).unwrap(), data);
-    assert_eq!(h.node(1).puts(), 1);
-    assert_eq!(h.tracker.requests("create_open"), 1);
-    assert_eq!(h.tracker.requests("create_close"), 1);
+    assert_eq!(h.replicas("k").1, vec![2]);
+    let on_disk = std::fs::read(h.cluster.replica_file("k", 2).unwrap()).unwrap();
+    assert!(on_disk == data);
+    assert_eq!(h.tracker().requests("create_open"), 1);
+    assert_eq!(h.tracker().requests("create_close"), 1);
     assert_eq!(client.get_bytes("k").await.unwrap(), data);
 }
 
 #[tokio::test]
 async fn refused_destination_fails_over() {
-    first_destination_fails(Behaviour::Refuse).await;
+    let h = Harness::start(3).await;
+    h.node(1).set_refusing(true);
+    first_destination_fails(h).await;
 }
 
 #[tokio::test]
 async fn destination_answering_500_fails_over() {
-    first_destination_fails(Behaviour::Error500).await;
+    let h = Harness::start(3).await;
+    h.fault(1, Method::PUT, NodeFault::Status(500));
+    first_destination_fails(h).await;
 }
 
 #[tokio::test]
 async fn stalled_destination_fails_over() {
-    // The stall is detected by the storage idle timeout (2 s in the harness): real time.
-    first_destination_fails(Behaviour::Stall).await;
+    // The stall is detected by the storage response timeout (2 s in the harness): real time.
+    let h = Harness::start(3).await;
+    h.fault(1, Method::PUT, NodeFault::StallBeforeHeaders);
+    first_destination_fails(h).await;
 }
 
 #[tokio::test]
 async fn one_shot_body_fails_over_before_its_first_byte() {
     let h = Harness::start(2).await;
     let client = h.client();
-    // The first destination's port has nothing listening: the connection is refused before the
-    // stream was read, so the stream can go to the next destination. (A node that accepts and then
+    // The first destination's node is down: the connection is refused before the stream was read, so the stream can go to the next destination. (A node that accepts and then
     // resets may already have taken the first chunk: that case is `one_shot_body_with_spooling...`.)
-    let dead_port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    client
-        .admin()
-        .update_host(mogilefs::lower::protocol::UpdateHost::new("node0").port(dead_port))
-        .await
-        .unwrap();
+    h.cluster.kill_node(0).unwrap();
     let data = pattern(10_000);
     let stream = futures::stream::iter(vec![Ok::<_, std::io::Error>(data.clone())]);
     let r = client
@@ -73,7 +70,7 @@ async fn one_shot_body_with_spooling_survives_a_mid_body_failure() {
     let h = Harness::start(2).await;
     let client = h.client();
     // The first node reads the whole body and then fails: a plain one-shot body would be lost.
-    h.node(1).set_put(Behaviour::Error500);
+    h.fault(1, Method::PUT, NodeFault::Status(500));
     let data = pattern(200_000);
     let chunks = || {
         let v: Vec<std::io::Result<Bytes>> = data
@@ -87,8 +84,8 @@ async fn one_shot_body_with_spooling_survives_a_mid_body_failure() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Storage { .. }), "{err:?}");
-    assert_eq!(h.tracker.requests("create_close"), 0);
-    assert!(h.model.file(DOMAIN, "plain").is_none());
+    assert_eq!(h.tracker().requests("create_close"), 0);
+    assert!(h.model().file(DOMAIN, "plain").is_none());
 
     let r = client
         .put_stream("spooled", chunks(), None, &PutOptions::new().spool(true))
@@ -103,9 +100,9 @@ async fn every_destination_failing_restarts_then_gives_a_typed_error_and_never_c
     let h = Harness::start(3).await;
     let client = h.client();
     client.put("k", &b"old content"[..]).await.unwrap();
-    let closes_before = h.tracker.requests("create_close");
-    for n in &h.nodes {
-        n.set_put(Behaviour::Error500);
+    let closes_before = h.tracker().requests("create_close");
+    for devid in 1..=3 {
+        h.fault(devid, Method::PUT, NodeFault::Status(500));
     }
     let err = client.put("k", pattern(5000)).await.unwrap_err();
     let Error::NoUsablePath { attempts, .. } = &err else {
@@ -113,24 +110,28 @@ async fn every_destination_failing_restarts_then_gives_a_typed_error_and_never_c
     };
     // Two attempts (the default upload_attempts), three destinations each.
     assert_eq!(attempts.len(), 6);
-    assert_eq!(h.tracker.requests("create_open"), 1 + 2);
-    assert_eq!(h.tracker.requests("create_close"), closes_before);
+    assert_eq!(h.tracker().requests("create_open"), 1 + 2);
+    assert_eq!(h.tracker().requests("create_close"), closes_before);
     // Nothing half-written became visible: the key keeps its previous content.
     assert_eq!(client.get_bytes("k").await.unwrap(), &b"old content"[..]);
 }
 
 #[tokio::test]
-async fn close_rejected_for_size_restarts_with_a_new_create_open() {
+async fn close_rejected_for_size_verification_restarts_with_a_new_create_open() {
     let h = Harness::start(2).await;
     let client = h.client();
-    // The first PUT is silently truncated by the node: the tracker's size check rejects the close
-    // (and deletes the upload), so the client starts over.
-    h.node(1).set_put_times(Behaviour::Truncated, 1);
+    // The tracker's size check (a HEAD on the stored file) fails once: it answers
+    // size_verify_error and deletes the upload, so the client starts over with a new create_open.
+    h.node(1).inject(
+        FaultRule::new(NodeFault::Status(404))
+            .method(Method::HEAD)
+            .times(1),
+    );
     let data = pattern(4096);
     let r = client.put("k", data.clone()).await.unwrap();
     assert_eq!(r.attempts, 2);
-    assert_eq!(h.tracker.requests("create_open"), 2);
-    assert_eq!(h.tracker.requests("create_close"), 2);
+    assert_eq!(h.tracker().requests("create_open"), 2);
+    assert_eq!(h.tracker().requests("create_close"), 2);
     assert_eq!(client.get_bytes("k").await.unwrap(), data);
 }
 
@@ -138,18 +139,19 @@ async fn close_rejected_for_size_restarts_with_a_new_create_open() {
 async fn upload_attempts_is_a_budget() {
     let h = Harness::start(1).await;
     let client = h.builder().upload_attempts(1).build().unwrap();
-    h.node(1).set_put(Behaviour::Truncated);
+    h.node(1)
+        .inject(FaultRule::new(NodeFault::Status(404)).method(Method::HEAD));
     let err = client.put("k", pattern(100)).await.unwrap_err();
     assert!(matches!(err, Error::UploadRejected { .. }), "{err:?}");
-    assert_eq!(err.code().map(|c| c.as_str()), Some("size_mismatch"));
-    assert_eq!(h.tracker.requests("create_open"), 1);
+    assert_eq!(err.code().map(|c| c.as_str()), Some("size_verify_error"));
+    assert_eq!(h.tracker().requests("create_open"), 1);
 }
 
 #[tokio::test]
 async fn lost_close_reply_is_reconciled_to_ok_when_it_committed() {
     let h = Harness::start(1).await;
     let client = h.client();
-    h.tracker.inject(
+    h.tracker().inject(
         Fault::new(FaultAction::Drop)
             .command("create_close")
             .execute(true)
@@ -157,7 +159,7 @@ async fn lost_close_reply_is_reconciled_to_ok_when_it_committed() {
     );
     let r = client.put("k", &b"committed"[..]).await.unwrap();
     assert_eq!(h.replicas("k").0, r.fid.0);
-    assert_eq!(h.tracker.requests("file_info"), 1);
+    assert_eq!(h.tracker().requests("file_info"), 1);
     assert_eq!(client.get_bytes("k").await.unwrap(), &b"committed"[..]);
 }
 
@@ -165,7 +167,7 @@ async fn lost_close_reply_is_reconciled_to_ok_when_it_committed() {
 async fn lost_close_reply_is_outcome_unknown_when_it_did_not_commit() {
     let h = Harness::start(1).await;
     let client = h.client();
-    h.tracker.inject(
+    h.tracker().inject(
         Fault::new(FaultAction::Drop)
             .command("create_close")
             .execute(false)
@@ -177,24 +179,43 @@ async fn lost_close_reply_is_outcome_unknown_when_it_did_not_commit() {
     };
     assert!(fid.0 > 0);
     assert!(err.is_outcome_unknown());
-    assert!(h.model.file(DOMAIN, "k").is_none());
+    assert!(h.model().file(DOMAIN, "k").is_none());
 }
+
+/// `ERR no_temp_file` as the tracker writes it, echoing callid 2: a fresh client's second request
+/// (create_open is 1, create_close is 2).
+const NO_TEMP_FILE: &[u8] = b"ERR no_temp_file No+tempfile+or+file+already+closed 2\r\n";
 
 #[tokio::test]
 async fn no_temp_file_after_a_committed_close_is_reconciled() {
     let h = Harness::start(1).await;
     let client = h.client();
     // The tracker re-ran the close after a worker died: it committed, then answered no_temp_file.
-    h.tracker.inject(
-        Fault::new(FaultAction::Garbage(
-            b"ERR no_temp_file No+tempfile+or+file+already+closed\r\n".to_vec(),
-        ))
-        .command("create_close")
-        .execute(true)
-        .times(1),
+    h.tracker().inject(
+        Fault::new(FaultAction::Garbage(NO_TEMP_FILE.to_vec()))
+            .command("create_close")
+            .execute(true)
+            .times(1),
     );
     let r = client.put("k", &b"twice"[..]).await.unwrap();
     assert_eq!(h.replicas("k").0, r.fid.0);
+    assert_eq!(h.tracker().requests("file_info"), 1);
+}
+
+#[tokio::test]
+async fn no_temp_file_without_a_commit_is_outcome_unknown_even_on_the_first_attempt() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    h.tracker().inject(
+        Fault::new(FaultAction::Garbage(NO_TEMP_FILE.to_vec()))
+            .command("create_close")
+            .times(1),
+    );
+    let err = client.put("k", &b"lost"[..]).await.unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    assert_eq!(err.code().map(|c| c.as_str()), Some("no_temp_file"));
+    // Never a definite failure, and never a second close.
+    assert_eq!(h.tracker().requests("create_close"), 1);
 }
 
 #[tokio::test]
@@ -205,12 +226,12 @@ async fn no_devices_is_retried_with_backoff_then_reported() {
         .no_devices_retry(2, Duration::from_millis(5))
         .build()
         .unwrap();
-    h.model
+    h.model()
         .set_device_state(1, mogile_testkit::tracker::DeviceState::Readonly)
         .unwrap();
     let err = client.put("k", &b"x"[..]).await.unwrap_err();
     assert!(matches!(err, Error::NoWritableDevices { .. }), "{err:?}");
-    assert_eq!(h.tracker.requests("create_open"), 3);
+    assert_eq!(h.tracker().requests("create_open"), 3);
 }
 
 #[tokio::test]
@@ -225,7 +246,7 @@ async fn dropped_writer_commits_nothing() {
     w.abort();
     // The body ended without finish(): the upload can only fail, so no close is ever sent.
     assert_eq!(client.get_bytes("k").await.unwrap(), &b"previous"[..]);
-    assert_eq!(h.tracker.requests("create_close"), 1);
+    assert_eq!(h.tracker().requests("create_close"), 1);
 }
 
 #[tokio::test]
@@ -244,7 +265,7 @@ async fn md5_is_computed_while_streaming_and_sent_with_the_close() {
         r.checksum.unwrap().to_string(),
         "MD5:5eb63bbbe01eeed093cb22bb8f5acdc3"
     );
-    let rec = h.model.file(DOMAIN, "m").unwrap();
+    let rec = h.model().file(DOMAIN, "m").unwrap();
     assert_eq!(
         rec.checksum.as_deref(),
         Some("MD5:5eb63bbbe01eeed093cb22bb8f5acdc3")
@@ -262,8 +283,8 @@ async fn uploads_outliving_the_restart_deadline_restart_instead_of_closing() {
         .unwrap();
     let err = client.put("k", &b"slow"[..]).await.unwrap_err();
     assert!(matches!(err, Error::UploadTooSlow { .. }), "{err:?}");
-    assert_eq!(h.tracker.requests("create_open"), 2);
-    assert_eq!(h.tracker.requests("create_close"), 0);
+    assert_eq!(h.tracker().requests("create_open"), 2);
+    assert_eq!(h.tracker().requests("create_close"), 0);
 }
 
 #[tokio::test]
@@ -273,7 +294,7 @@ async fn the_zone_goes_on_create_open_create_close_and_get_paths() {
     client.put("z", &b"zoned"[..]).await.unwrap();
     assert_eq!(client.get_bytes("z").await.unwrap(), &b"zoned"[..]);
     let lines: Vec<String> = h
-        .tracker
+        .tracker()
         .wire_log()
         .iter()
         .map(|l| String::from_utf8_lossy(&l.bytes).into_owned())

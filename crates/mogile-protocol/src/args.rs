@@ -1,96 +1,12 @@
-//! Argument lists (`name=value&name=value`) and the Perl escaping rules.
+//! Argument lists (`name=value&name=value`): the client and server readings.
 
 use std::fmt;
 use std::str::FromStr;
 
 use bytes::{BufMut, BytesMut};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 
 use crate::error::DecodeError;
-
-/// Bytes that the Perl client and the tracker escape as `%XX`: everything except
-/// `[A-Za-z0-9_,\-./\\:]` and the space (which becomes `+` in a second step).
-const PERL_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'_')
-    .remove(b',')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'/')
-    .remove(b'\\')
-    .remove(b':')
-    .remove(b' ');
-
-/// Appends `src` to `dst` escaped exactly as the tracker and the Perl client do it.
-///
-/// `[A-Za-z0-9_,\-./\\:]` stay as they are, a space becomes `+`, every other byte (including
-/// `+ & = %`, control bytes, NUL and every byte >= 0x80) becomes `%XX` with upper-case hex.
-///
-/// ```
-/// let mut out = bytes::BytesMut::new();
-/// mogile_protocol::escape(b"a b+c/d&\xff", &mut out);
-/// assert_eq!(&out[..], b"a+b%2Bc/d%26%FF");
-/// ```
-pub fn escape(src: &[u8], dst: &mut BytesMut) {
-    dst.reserve(src.len());
-    for chunk in percent_encode(src, PERL_ESCAPED) {
-        let chunk = chunk.as_bytes();
-        // Unescaped runs may hold spaces, which the wire carries as `+`.
-        if chunk.contains(&b' ') {
-            dst.extend(chunk.iter().map(|&b| if b == b' ' { b'+' } else { b }));
-        } else {
-            dst.put_slice(chunk);
-        }
-    }
-}
-
-/// Decodes an escaped name or value: `+` becomes a space, then `%HH` (either case) becomes the
-/// byte. A `%` not followed by two hex digits is kept literally.
-///
-/// ```
-/// assert_eq!(mogile_protocol::unescape(b"a+b%2Bc%zz%4a"), b"a b+c%zzJ");
-/// ```
-pub fn unescape(src: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(src.len());
-    unescape_into(src, &mut out);
-    out
-}
-
-/// [`unescape`] appending to `out`; the hot path of every decode.
-pub(crate) fn unescape_into(src: &[u8], out: &mut Vec<u8>) {
-    // Most names and values carry no escapes at all: copy them in one go.
-    if !src.iter().any(|&b| b == b'+' || b == b'%') {
-        out.extend_from_slice(src);
-        return;
-    }
-    let mut i = 0;
-    while i < src.len() {
-        let b = src[i];
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                if let (Some(hi), Some(lo)) =
-                    (src.get(i + 1).and_then(hex), src.get(i + 2).and_then(hex))
-                {
-                    out.push(hi << 4 | lo);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            _ => out.push(b),
-        }
-        i += 1;
-    }
-}
-
-fn hex(b: &u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
+use crate::escape::{escape, plain_run_end, unescape_into, unescape_one};
 
 /// Perl truthiness of a decoded value: the empty string and `0` are false.
 fn perl_true(value: &[u8]) -> bool {
@@ -127,6 +43,22 @@ impl Args {
         self.buf.extend_from_slice(name.as_ref());
         let mid = self.buf.len();
         self.buf.extend_from_slice(value.as_ref());
+        self.spans.push(Span {
+            start,
+            mid,
+            end: self.buf.len(),
+        });
+    }
+
+    /// Appends a pair whose value is formatted in place (numbers), without a temporary string.
+    pub(crate) fn push_display(&mut self, name: impl AsRef<[u8]>, value: impl fmt::Display) {
+        use std::io::Write as _;
+        let start = self.buf.len();
+        self.buf.extend_from_slice(name.as_ref());
+        let mid = self.buf.len();
+        // Writing into a Vec cannot fail; a Display impl that errors would leave a partial
+        // value, which no number type does.
+        let _ = write!(self.buf, "{value}");
         self.spans.push(Span {
             start,
             mid,
@@ -236,29 +168,49 @@ impl Args {
     /// Decodes an argument string faithfully, as a client reads the tracker's `OK` lines.
     ///
     /// Pieces are split on `&` (empty pieces skipped), each at its first `=` (a piece without `=`
-    /// has an empty value), then unescaped with [`unescape`]. Empty values and duplicate names
+    /// has an empty value), then unescaped with [`unescape`](crate::unescape). Empty values and duplicate names
     /// are kept as they are.
     pub fn decode(src: &[u8]) -> Self {
+        // One pass over the line, copying runs of plain bytes: this is the hot path of every
+        // reply, so it avoids splitting first and scanning each piece again.
         let mut args = Self {
             buf: Vec::with_capacity(src.len()),
             spans: Vec::with_capacity(8),
         };
-        for piece in src.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-            let (name, value) = match piece.iter().position(|&b| b == b'=') {
-                Some(eq) => (&piece[..eq], &piece[eq + 1..]),
-                None => (piece, &[][..]),
-            };
-            let start = args.buf.len();
-            unescape_into(name, &mut args.buf);
-            let mid = args.buf.len();
-            unescape_into(value, &mut args.buf);
-            args.spans.push(Span {
-                start,
-                mid,
-                end: args.buf.len(),
-            });
+        let mut piece_start = 0; // in `src`
+        let mut start = 0; // in `buf`
+        let mut mid = None;
+        let mut i = 0;
+        loop {
+            let run = i;
+            i = plain_run_end(src, i);
+            args.buf.extend_from_slice(&src[run..i]);
+            if i == src.len() || src[i] == b'&' {
+                if i > piece_start {
+                    let end = args.buf.len();
+                    args.spans.push(Span {
+                        start,
+                        mid: mid.unwrap_or(end),
+                        end,
+                    });
+                }
+                if i == src.len() {
+                    return args;
+                }
+                i += 1;
+                piece_start = i;
+                start = args.buf.len();
+                mid = None;
+            } else if src[i] == b'=' {
+                match mid {
+                    None => mid = Some(args.buf.len()),
+                    Some(_) => args.buf.push(b'='),
+                }
+                i += 1;
+            } else {
+                i += unescape_one(src, i, &mut args.buf);
+            }
         }
-        args
     }
 
     /// Decodes an argument string exactly as the 2.73 tracker does (`protocol.md` 2.4), so that a
@@ -346,38 +298,7 @@ impl<N: AsRef<[u8]>, V: AsRef<[u8]>> FromIterator<(N, V)> for Args {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn esc(src: &[u8]) -> String {
-        let mut out = BytesMut::new();
-        escape(src, &mut out);
-        String::from_utf8(out.to_vec()).unwrap()
-    }
-
-    #[test]
-    fn escape_uses_the_perl_set() {
-        let all: Vec<u8> = (0..=255).collect();
-        let out = esc(&all);
-        let mut expected = String::new();
-        for b in 0..=255u8 {
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => expected.push(b as char),
-                b'_' | b',' | b'-' | b'.' | b'/' | b'\\' | b':' => expected.push(b as char),
-                b' ' => expected.push('+'),
-                _ => expected.push_str(&format!("%{b:02X}")),
-            }
-        }
-        assert_eq!(out, expected);
-    }
-
-    #[test]
-    fn unescape_plus_then_percent() {
-        assert_eq!(unescape(b"%2B+"), b"+ ");
-        assert_eq!(unescape(b"%c3%A9"), "é".as_bytes());
-        assert_eq!(unescape(b"100%"), b"100%");
-        assert_eq!(unescape(b"%4"), b"%4");
-        assert_eq!(unescape(b"%%41"), b"%A");
-        assert_eq!(unescape(b""), b"");
-    }
+    use crate::escape::unescape;
 
     #[test]
     fn decode_keeps_empty_values_and_order() {
@@ -403,6 +324,32 @@ mod tests {
             args.parse::<u32>("d"),
             Err(DecodeError::BadField { .. })
         ));
+    }
+
+    /// The straightforward split-then-unescape reading, against which the one-pass decoder is
+    /// checked with special bytes at every offset (the word-at-a-time scan has edge cases).
+    fn naive_decode(src: &[u8]) -> Args {
+        src.split(|&b| b == b'&')
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.iter().position(|&b| b == b'=') {
+                Some(eq) => (unescape(&p[..eq]), unescape(&p[eq + 1..])),
+                None => (unescape(p), Vec::new()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_pass_decode_matches_naive_at_every_offset() {
+        for special in [&b"+"[..], b"%", b"%4", b"%41", b"&", b"=", b"&&", b"=="] {
+            for len in 0..24 {
+                for pos in 0..=len {
+                    let mut line = b"k=".to_vec();
+                    line.extend(std::iter::repeat_n(b'x', len));
+                    line.splice(2 + pos..2 + pos, special.iter().copied());
+                    assert_eq!(Args::decode(&line), naive_decode(&line), "{line:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl fmt::Display for Key {
             Some(s) => f.write_str(s),
             None => {
                 let mut out = BytesMut::new();
-                crate::args::escape(&self.0, &mut out);
+                crate::escape::escape(&self.0, &mut out);
                 f.write_str(&String::from_utf8_lossy(&out))
             }
         }

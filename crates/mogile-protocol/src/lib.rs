@@ -35,8 +35,9 @@
 //! ```
 //!
 //! # Layout
-//! - [`args`](Args): [`Args`] (ordered name/value pairs) and the Perl escaping ([`escape`],
-//!   [`unescape`]); [`Args::decode_server`] mirrors the tracker's parsing quirks.
+//! - [`escape`] / [`unescape`]: the Perl escaping set, byte-identical to the tracker's.
+//! - [`Args`]: ordered name/value pairs of bytes; [`Args::decode`] reads replies faithfully,
+//!   [`Args::decode_server`] mirrors the tracker's request-parsing quirks.
 //! - [`Key`] and [`KeyPolicy`]: keys are bytes; the 255-byte/no-NUL rule is a store-time policy.
 //! - [`Fid`], [`DevId`], [`StoragePath`] (kept verbatim), [`Checksum`].
 //! - [`Request`] (client encoder, server parser) and [`RequestDecoder`].
@@ -56,6 +57,7 @@ mod args;
 mod command;
 mod error;
 mod error_code;
+mod escape;
 mod key;
 mod line;
 mod request;
@@ -63,10 +65,11 @@ mod response;
 mod types;
 
 pub use admin_reply::{AdminReply, AdminReplyDecoder};
-pub use args::{Args, escape, unescape};
+pub use args::Args;
 pub use command::*;
 pub use error::{DecodeError, ReplyError, RequestError};
 pub use error_code::ErrorCode;
+pub use escape::{escape, unescape};
 pub use key::{Key, KeyError, KeyPolicy};
 pub use request::{Request, RequestDecoder, ServerLine};
 pub use response::{DEFAULT_MAX_LINE_LEN, Response, ResponseDecoder, TrackerErr};

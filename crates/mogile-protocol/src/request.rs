@@ -1,5 +1,7 @@
 //! Request lines: the client-side builder and encoder, and the server-side parser.
 
+use std::borrow::Cow;
+
 use bytes::{Buf, BufMut, BytesMut};
 
 use crate::args::Args;
@@ -22,7 +24,8 @@ use crate::response::{DEFAULT_MAX_LINE_LEN, next_line};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    command: String,
+    // Typed commands borrow their static name: no allocation per request.
+    command: Cow<'static, str>,
     args: Args,
 }
 
@@ -43,7 +46,7 @@ impl Request {
             return Err(RequestError::InvalidCommand(command));
         }
         Ok(Self {
-            command,
+            command: Cow::Owned(command),
             args: Args::new(),
         })
     }
@@ -55,7 +58,7 @@ impl Request {
             "invalid built-in command name {command}"
         );
         Self {
-            command: command.to_owned(),
+            command: Cow::Borrowed(command),
             args,
         }
     }
@@ -84,7 +87,7 @@ impl Request {
 
     /// Splits into the command name and the arguments.
     pub fn into_parts(self) -> (String, Args) {
-        (self.command, self.args)
+        (self.command.into_owned(), self.args)
     }
 
     /// Appends the request line: `<command> <args>\r\n`.
@@ -129,7 +132,10 @@ impl Request {
         } else {
             Args::decode_server(line[word..].trim_ascii_start())
         };
-        Ok(Some(Self { command, args }))
+        Ok(Some(Self {
+            command: Cow::Owned(command),
+            args,
+        }))
     }
 }
 

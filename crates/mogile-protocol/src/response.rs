@@ -4,9 +4,10 @@ use std::fmt;
 
 use bytes::{Buf, BufMut, BytesMut};
 
-use crate::args::{Args, escape, unescape};
+use crate::args::Args;
 use crate::error::DecodeError;
 use crate::error_code::ErrorCode;
+use crate::escape::{escape, unescape};
 use crate::line::{LineScanner, trim_terminator};
 
 /// One tracker response.

@@ -219,6 +219,27 @@ fn check_exchange(file: &str, ex: &Exchange) {
                 canonical(line),
                 "{file}: re-encoding {request:?}"
             );
+            if let Response::Err(err) = &response {
+                assert!(
+                    !matches!(err.code, ErrorCode::Other(_)),
+                    "{file}: {} has no ErrorCode variant",
+                    err.code
+                );
+                // Every other text is the tracker's canned one, which a fake sends with
+                // TrackerErr::new(code).
+                let specific = [
+                    ErrorCode::SizeVerifyError,
+                    ErrorCode::SizeMismatch,
+                    ErrorCode::ChecksumMismatch,
+                    ErrorCode::InvalidDestdev,
+                    ErrorCode::InvalidReplpolicy,
+                    ErrorCode::InvalidFormat,
+                    ErrorCode::BadArgs,
+                ];
+                if !specific.contains(&err.code) {
+                    assert_eq!(err.message, err.code.default_text(), "{file}: canned text");
+                }
+            }
             if let Some(callid) = request.args().get("callid") {
                 assert_eq!(response.callid(), Some(callid), "{file}: callid echo");
             }

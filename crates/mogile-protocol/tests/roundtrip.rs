@@ -220,3 +220,52 @@ fn long_key_list_keys_page_fits_the_default_limit() {
     let reply = ResponseDecoder::new().decode(&mut line).unwrap().unwrap();
     assert_eq!(ListKeys::parse_reply(reply).unwrap(), page);
 }
+
+#[test]
+fn foreign_keys_stay_usable_for_fetch_delete_rename_and_file_info() {
+    // Keys another client stored: a NUL inside, and 300 bytes (both round-trip on a real 2.73).
+    let long = format!("long/{}", "k".repeat(295));
+    let line = format!("OK key_count=2&key_1=enc/nul%00here&key_2={long}&next_after={long}\r\n");
+    let page = ListKeys::parse_reply(Response::decode_line(line.as_bytes()).unwrap()).unwrap();
+    assert_eq!(page.keys[0].as_bytes(), b"enc/nul\0here");
+    assert_eq!(page.keys[1].len(), 300);
+    // The store-time policy refuses such keys for new files only.
+    assert!(KeyPolicy::Strict.check(&page.keys[0]).is_err());
+    assert!(KeyPolicy::Strict.check(&page.keys[1]).is_err());
+    for key in &page.keys {
+        let requests = [
+            GetPaths::new("d", key.clone()).request(),
+            Delete::new("d", key.clone()).request(),
+            Rename::new("d", key.clone(), "new").request(),
+            FileInfo::new("d", key.clone()).request(),
+        ];
+        for request in requests {
+            let mut wire = BytesMut::new();
+            request.encode(&mut wire);
+            let parsed = RequestDecoder::new().decode(&mut wire).unwrap().unwrap();
+            let name = if parsed.command() == "rename" {
+                "from_key"
+            } else {
+                "key"
+            };
+            assert_eq!(
+                parsed.args().get(name),
+                Some(key.as_bytes()),
+                "{}",
+                parsed.command()
+            );
+        }
+    }
+    // And the page re-encodes identically (modulo pair order).
+    let mut args = Args::new();
+    ListKeys::encode_output(&page, &mut args);
+    let mut again = BytesMut::new();
+    Response::Ok(args).encode(&mut again);
+    let mut a: Vec<&[u8]> = line.trim_end().as_bytes()[3..]
+        .split(|&b| b == b'&')
+        .collect();
+    let mut b: Vec<&[u8]> = again[3..again.len() - 2].split(|&b| b == b'&').collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+}

@@ -11,8 +11,8 @@
 //!
 //! - [`tracker`]: a fake tracker ([`tracker::FakeTracker`]) serving an in-memory [`tracker::Model`],
 //!   with fault switches, counters and a log of the bytes it received.
-//! - [`storage`]: a directory-backed storage node ([`storage::StorageNode`]) that behaves like mogstored,
-//!   with fault switches.
+//! - [`storage`]: a storage node ([`storage::StorageNode`]) that behaves like `mogstored` over a
+//!   directory, with fault switches, and a scripted raw-TCP HTTP peer ([`storage::FaultPeer`]).
 //! - [`cluster`]: a whole local cluster ([`TestCluster`]): fake trackers sharing one model, storage
 //!   nodes, registered hosts, devices, domain and classes, and deterministic replication.
 //!

@@ -68,6 +68,8 @@ async fn hanging_tracker_reads_but_never_answers() {
     // the request was still received and recorded
     let log = t.wire_log();
     assert_eq!(log.last().unwrap().bytes, b"noop callid=1\r\n");
+    assert_eq!(t.requests("noop"), 1);
+    assert_eq!(t.requests("noop"), 1);
     t.set_mode(ConnectionMode::Normal);
     c.expect("noop callid=2", "OK callid=2\r\n").await;
 }
@@ -282,4 +284,28 @@ async fn temp_files_are_reaped_after_the_ttl() {
         "ERR no_temp_file No+tempfile+or+file+already+closed\r\n",
     )
     .await;
+}
+
+#[tokio::test]
+async fn rerun_answers_with_the_second_outcome() {
+    let c = Cluster::start(&[1]).await;
+    let mut t = c.conn().await;
+    let open = common::pairs(&t.req("create_open domain=testdom&key=r").await);
+    let (fid, dev): (u64, u64) = (open["fid"].parse().unwrap(), open["devid"].parse().unwrap());
+    c.storage.put(&open["path"], b"abc");
+    c.tracker.inject(
+        Fault::new(FaultAction::Rerun)
+            .command("create_close")
+            .times(1),
+    );
+    // the first run committed the file; the client only sees the second run's no_temp_file
+    t.expect(
+        &format!(
+            "create_close domain=testdom&key=r&fid={fid}&devid={dev}&path={}&size=3",
+            c.url_arg(dev, fid)
+        ),
+        "ERR no_temp_file No+tempfile+or+file+already+closed\r\n",
+    )
+    .await;
+    assert_eq!(c.model.file("testdom", "r").unwrap().fid, fid);
 }

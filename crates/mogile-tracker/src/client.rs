@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use mogile_pool::{Pool, PoolStatus};
+use mogile_pool::{Endpoint, Pool, PoolStatus};
 use mogile_protocol::{Args, Command, CommandKind, ReplyError, Request, Response};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -162,6 +162,11 @@ impl TrackerClient {
                 message: err.message,
             }),
         }
+    }
+
+    /// The configured trackers, normalised to `host:port`, in the order given.
+    pub fn trackers(&self) -> Vec<Endpoint> {
+        self.inner.pool.endpoints()
     }
 
     /// A snapshot of every tracker's pool: active or not, open, idle and busy connections.

@@ -72,6 +72,10 @@ pub(crate) struct TrackerConnection {
     /// False once the connection saw anything that makes it unfit for another request (bytes
     /// after the reply line, an unfinished exchange). Such a connection is dropped, not released.
     clean: bool,
+    /// Whether the tracker echoed a `callid` on this connection. A tracker that echoes once
+    /// (2.61+) always does, so from then on a reply without one is out of step (for example a
+    /// stray line that arrived after the previous reply).
+    echoes_callid: bool,
 }
 
 impl TrackerConnection {
@@ -83,7 +87,18 @@ impl TrackerConnection {
             decoder: ResponseDecoder::new().max_line_len(max_line_len),
             progress: Progress::Idle,
             clean: true,
+            echoes_callid: false,
         }
+    }
+
+    /// Whether the tracker has echoed a `callid` on this connection.
+    pub(crate) fn echoes_callid(&self) -> bool {
+        self.echoes_callid
+    }
+
+    /// Records that the tracker echoed a `callid`.
+    pub(crate) fn saw_callid_echo(&mut self) {
+        self.echoes_callid = true;
     }
 
     /// How far the current (or last) exchange got.

@@ -94,15 +94,16 @@ pub enum TrackerError {
         #[source]
         source: DecodeError,
     },
-    /// The reply echoes a `callid` other than the one sent: it answers another request.
+    /// The reply echoes a `callid` other than the one sent, or none where this connection's
+    /// tracker echoes them: it answers another request.
     #[error("reply from tracker {tracker} carries callid {received:?}, expected {expected:?}")]
     Desync {
         /// The tracker.
         tracker: Endpoint,
         /// The callid sent.
         expected: String,
-        /// The callid echoed (lossily decoded as UTF-8).
-        received: String,
+        /// The callid echoed (lossily decoded as UTF-8), if any.
+        received: Option<String>,
     },
     /// The tracker answered `OK` but the reply lacks or garbles a field the command needs.
     #[error("cannot decode the {command} reply from tracker {tracker}")]

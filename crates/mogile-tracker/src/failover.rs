@@ -100,7 +100,12 @@ impl Inner {
                 tracing::debug!(?pause, "every tracker is inactive; backing off");
                 tokio::time::sleep(pause).await;
             }
-            for tracker in self.pool.candidates() {
+            let candidates = self.pool.candidates();
+            // The pool never offers an empty list; if it did, looping would never end.
+            if candidates.is_empty() {
+                break;
+            }
+            for tracker in candidates {
                 if attempts == budget {
                     break;
                 }
@@ -134,7 +139,7 @@ impl Inner {
                 attempts,
                 last: Box::new(last),
             },
-            // Unreachable: the budget is at least 1 and the pool never offers an empty list.
+            // Only reachable with an empty candidate list, which the pool never gives.
             None => TrackerError::Closed,
         })
     }
@@ -183,17 +188,25 @@ impl Inner {
                 Err(self.exchange_failure(tracker, e, progress))
             }
             Ok(Ok(response)) => {
-                if let Some(echoed) = response.callid() {
-                    if echoed != callid.as_bytes() {
-                        drop(conn);
-                        self.pool.probe_now(tracker);
-                        let error = TrackerError::Desync {
-                            tracker: tracker.clone(),
-                            expected: callid,
-                            received: String::from_utf8_lossy(echoed).into_owned(),
-                        };
-                        return Err((error, Next::ReplyLost));
-                    }
+                let echoed = response.callid();
+                let in_step = match echoed {
+                    Some(echoed) => echoed == callid.as_bytes(),
+                    // Servers before 2.61 never echo; one that did on this connection must.
+                    None => !conn.echoes_callid(),
+                };
+                if !in_step {
+                    let received = echoed.map(|e| String::from_utf8_lossy(e).into_owned());
+                    drop(conn);
+                    self.pool.probe_now(tracker);
+                    let error = TrackerError::Desync {
+                        tracker: tracker.clone(),
+                        expected: callid,
+                        received,
+                    };
+                    return Err((error, Next::ReplyLost));
+                }
+                if echoed.is_some() {
+                    conn.saw_callid_echo();
                 }
                 if conn.is_reusable() {
                     Pooled::release(conn);

@@ -10,14 +10,22 @@
 //! Async client for MogileFS trackers: pooled connections, per-command timeouts, failover
 //! and retry safety, on tokio.
 //!
-//! ```no_run
-//! use mogile_protocol::GetPaths;
+//! ```
+//! use mogile_protocol::{CreateDomain, GetPaths, ListKeys};
 //! use mogile_tracker::TrackerClient;
+//! # use mogile_testkit::tracker::FakeTracker;
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let client = TrackerClient::builder()
-//!     .trackers(["10.0.0.1:7001", "10.0.0.2"]) // no port means 7001
-//!     .build()?;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let fake = FakeTracker::start(Default::default()).await?;
+//! # let tracker = fake.addr().to_string();
+//! // Real deployments list several trackers; an address without a port means 7001.
+//! let client = TrackerClient::builder().trackers([tracker]).build()?;
+//!
+//! client.admin().create_domain(CreateDomain::new("media")).await?;
+//! let page = client.list_keys(ListKeys::new("media").prefix("cats/")).await?;
+//! assert!(page.keys.is_empty());
+//!
 //! match client.get_paths(GetPaths::new("media", "cats/1.jpg")).await {
 //!     Ok(paths) => println!("{} path(s)", paths.len()),
 //!     Err(e) if e.is_not_found() => println!("no such key"),
@@ -33,8 +41,9 @@
 //!   reply line. The connection goes back to the pool only after a clean exchange; after any
 //!   I/O error, timeout, protocol error or cancellation it is closed, so a late reply can never
 //!   be read as the answer to another request. Every request carries a `callid` (from a
-//!   counter, [`callid_start`](TrackerClientBuilder::callid_start)) and a reply that echoes
-//!   another one is refused as out of step.
+//!   counter, [`callid_start`](TrackerClientBuilder::callid_start)); a reply that echoes
+//!   another one, or none once the tracker has echoed one on that connection, is refused as
+//!   out of step. Bytes after a reply line also retire the connection.
 //! - **Timeouts per command class**: file commands 10 s, admin commands 25 s by default, both
 //!   below the tracker's 30 s watchdog, past which the tracker silently re-runs the query and
 //!   never answers.

@@ -52,6 +52,7 @@ async fn a_reply_delayed_past_the_timeout_is_never_handed_to_the_next_request() 
         .unwrap();
     assert_eq!((key.as_str(), value.as_str()), ("schema_version", "17"));
     // And after the late reply was written (to the dropped connection), still its own.
+    // Paused clock: moves virtual time past the 2 s delay, so the late reply has been written.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (key, value) = admin
         .server_setting(ServerSetting::new("memcache_servers"))
@@ -110,7 +111,7 @@ async fn a_reply_with_another_callid_is_refused_and_the_connection_dropped() {
     else {
         panic!("{last:?}")
     };
-    assert_eq!((expected.as_str(), received.as_str()), ("1", "999"));
+    assert_eq!((expected.as_str(), received.as_deref()), ("1", Some("999")));
     // The next request runs on a new connection and gets its own answer.
     let (key, _) = client
         .admin()
@@ -153,5 +154,58 @@ async fn garbage_and_over_long_replies_are_protocol_errors() {
         common::request_connections(t).len(),
         3,
         "each bad reply cost its connection"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stray_line_after_a_reply_is_never_read_as_the_next_reply() {
+    let model = common::model();
+    let ts = common::trackers(&model, 1).await;
+    let t = &ts[0];
+    let client = common::builder(&[t]).build().unwrap();
+    // What the real tracker's rename bug produces: a correct reply, then an extra `OK`.
+    t.inject(
+        Fault::new(FaultAction::StrayLine(b"OK \r\n".to_vec()))
+            .command("server_setting")
+            .times(1),
+    );
+    let admin = client.admin();
+    let (key, _) = admin
+        .server_setting(ServerSetting::new("schema_version"))
+        .await
+        .unwrap();
+    assert_eq!(key, "schema_version");
+    // The stray `OK` would parse as an answer to this request: it must not be taken as one.
+    let (key, value) = admin
+        .server_setting(ServerSetting::new("schema_version"))
+        .await
+        .unwrap();
+    assert_eq!((key.as_str(), value.as_str()), ("schema_version", "17"));
+    assert_eq!(
+        common::request_connections(t).len(),
+        2,
+        "the connection with the stray line was dropped"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reply_without_callid_after_echoes_on_the_connection_is_out_of_step() {
+    let model = common::model();
+    let ts = common::trackers(&model, 1).await;
+    let t = &ts[0];
+    let client = common::builder(&[t]).retry_budget(1).build().unwrap();
+    client.noop(mogile_protocol::Noop::new()).await.unwrap();
+    t.inject(
+        Fault::new(FaultAction::Garbage(b"OK \r\n".to_vec()))
+            .command("noop")
+            .times(1),
+    );
+    let err = client.noop(mogile_protocol::Noop::new()).await.unwrap_err();
+    let TrackerError::RetriesExhausted { last, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        matches!(&**last, TrackerError::Desync { received: None, expected, .. } if expected == "2"),
+        "{last:?}"
     );
 }

@@ -10,21 +10,22 @@
 //! An async MogileFS client: one [`Client`] that hides trackers, connection pools and storage
 //! nodes.
 //!
-//! ```no_run
+//! ```
 //! use futures::TryStreamExt;
 //! use mogilefs::{Client, PutOptions};
 //!
-//! # async fn example() -> mogilefs::Result<()> {
-//! let client = Client::builder()
-//!     .trackers(["10.0.0.1:7001", "10.0.0.2:7001"])
-//!     .domain("media")
-//!     .build()?;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // A local cluster stands in for real trackers: domain `testdom`, classes `c2` and `md5`.
+//! # let cluster = mogile_testkit::TestCluster::start().await?;
+//! # let trackers = cluster.tracker_addrs();
+//! // `trackers`: e.g. ["10.0.0.1:7001", "10.0.0.2:7001"]
+//! let client = Client::builder().trackers(trackers).domain("testdom").build()?;
 //!
 //! // Store: create_open, PUT with failover between destinations, create_close.
 //! client.put("photos/1.jpg", &b"jpeg bytes"[..]).await?;
-//! client
-//!     .put_opts("photos/2.jpg", vec![0u8; 1024], &PutOptions::new().class("thumbs").md5(true))
-//!     .await?;
+//! let md5 = PutOptions::new().class("md5").md5(true);
+//! client.put_opts("photos/2.jpg", vec![0u8; 1024], &md5).await?;
 //!
 //! // Fetch: get_paths, then GET the replicas in order, resuming mid-stream on the next one.
 //! let bytes = client.get_bytes("photos/1.jpg").await?;
@@ -34,10 +35,11 @@
 //! let keys: Vec<_> = client.keys("photos/").try_collect().await?;
 //! assert_eq!(keys.len(), 2);
 //!
-//! // Delete.
+//! // Delete; a second delete is "not found".
 //! client.delete("photos/1.jpg").await?;
 //! assert!(client.delete("photos/1.jpg").await.unwrap_err().is_not_found());
 //! client.close().await;
+//! # cluster.shutdown().await;
 //! # Ok(())
 //! # }
 //! ```

@@ -1,6 +1,6 @@
 //! Devices: `get_devices`, `create_device`, `set_state`, `set_weight`.
 
-use super::{Command, CommandKind, push_num, push_opt, rows};
+use super::{Command, CommandKind, push_num, push_opt, push_opt_num, rows};
 use crate::args::Args;
 use crate::error::DecodeError;
 use crate::types::DevId;
@@ -69,7 +69,7 @@ impl Command for GetDevices {
     type Output = Vec<DeviceInfo>;
 
     fn write_args(&self, args: &mut Args) {
-        push_opt(args, "devid", self.devid.map(|d| d.to_string()));
+        push_opt_num(args, "devid", self.devid);
     }
 
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {
@@ -172,7 +172,7 @@ impl Command for CreateDevice {
 
     fn write_args(&self, args: &mut Args) {
         push_opt(args, "hostname", self.hostname.as_ref());
-        push_opt(args, "hostid", self.hostid.map(|h| h.to_string()));
+        push_opt_num(args, "hostid", self.hostid);
         push_num(args, "devid", self.devid);
         push_opt(args, "state", self.state.as_ref());
     }

@@ -1,6 +1,6 @@
 //! Hosts: `get_hosts`, `create_host`, `update_host`, `delete_host`.
 
-use super::{Command, CommandKind, push_num, push_opt, rows, string};
+use super::{Command, CommandKind, push_num, push_opt, push_opt_num, rows, string};
 use crate::args::Args;
 use crate::error::DecodeError;
 
@@ -59,7 +59,7 @@ impl Command for GetHosts {
     type Output = Vec<HostInfo>;
 
     fn write_args(&self, args: &mut Args) {
-        push_opt(args, "hostid", self.hostid.map(|h| h.to_string()));
+        push_opt_num(args, "hostid", self.hostid);
     }
 
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {
@@ -198,8 +198,8 @@ macro_rules! host_command {
             fn write_args(&self, args: &mut Args) {
                 args.push("host", &self.host);
                 push_opt(args, "ip", self.ip.as_ref());
-                push_opt(args, "port", self.port.map(|p| p.to_string()));
-                push_opt(args, "getport", self.getport.map(|p| p.to_string()));
+                push_opt_num(args, "port", self.port);
+                push_opt_num(args, "getport", self.getport);
                 push_opt(args, "status", self.status.as_ref());
                 push_opt(args, "altip", self.altip.as_ref());
                 push_opt(args, "altmask", self.altmask.as_ref());

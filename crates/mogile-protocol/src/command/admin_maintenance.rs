@@ -1,6 +1,6 @@
 //! Liveness, cache and debugging commands.
 
-use super::{Command, CommandKind, push_flag, push_num, push_opt};
+use super::{Command, CommandKind, push_flag, push_num, push_opt_num};
 use crate::args::Args;
 use crate::error::DecodeError;
 
@@ -67,7 +67,7 @@ impl Command for Sleep {
     type Output = ();
 
     fn write_args(&self, args: &mut Args) {
-        push_opt(args, "duration", self.duration.map(|d| d.to_string()));
+        push_opt_num(args, "duration", self.duration);
     }
 
     fn parse_ok(_args: &Args) -> Result<(), DecodeError> {

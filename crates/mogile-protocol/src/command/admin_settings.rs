@@ -1,6 +1,6 @@
 //! Server settings: `server_settings`, `server_setting`, `set_server_setting`.
 
-use super::{Command, CommandKind, indexed_values, push_num, string};
+use super::{Command, CommandKind, indexed_map, push_num, string};
 use crate::args::Args;
 use crate::error::DecodeError;
 
@@ -19,16 +19,12 @@ impl Command for ServerSettings {
     fn write_args(&self, _args: &mut Args) {}
 
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {
-        let keys = indexed_values(args, "key_count", "key_")?;
-        keys.into_iter()
-            .enumerate()
-            .map(|(i, k)| {
-                let kname = format!("key_{}", i + 1);
-                let key =
-                    String::from_utf8(k.to_vec()).map_err(|_| DecodeError::bad_field(&kname, k))?;
-                Ok((key, string(args, &format!("value_{}", i + 1))?))
-            })
-            .collect()
+        indexed_map(args, "key_count", "key_", |i, k| {
+            let kname = format!("key_{}", i + 1);
+            let key =
+                String::from_utf8(k.to_vec()).map_err(|_| DecodeError::bad_field(&kname, k))?;
+            Ok((key, string(args, &format!("value_{}", i + 1))?))
+        })
     }
 
     fn encode_output(out: &Self::Output, args: &mut Args) {

@@ -1,6 +1,6 @@
 //! `create_open` and `create_close`: the two tracker halves of an upload.
 
-use super::{Command, CommandKind, push_flag, push_num, push_opt};
+use super::{Command, CommandKind, indexed_map, push_flag, push_num, push_opt, push_opt_num};
 use crate::args::Args;
 use crate::error::DecodeError;
 use crate::key::Key;
@@ -112,8 +112,8 @@ impl Command for CreateOpen {
         push_opt(args, "key", self.key.as_ref());
         push_opt(args, "class", self.class.as_ref());
         push_flag(args, "multi_dest", self.multi_dest);
-        push_opt(args, "fid", self.fid.map(|f| f.to_string()));
-        push_opt(args, "size", self.size.map(|s| s.to_string()));
+        push_opt_num(args, "fid", self.fid);
+        push_opt_num(args, "size", self.size);
         push_opt(args, "zone", self.zone.as_ref());
     }
 
@@ -121,47 +121,23 @@ impl Command for CreateOpen {
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {
         let fid = args.parse("fid")?;
         let destinations = if args.get("dev_count").is_some() {
-            let count = super::count(args, "dev_count")?;
-            let mut devids = vec![None; count];
-            let mut paths = vec![None; count];
-            for (name, value) in args.iter() {
-                let (slot, is_path) = if let Some(i) = name.strip_prefix(b"devid_") {
-                    (i, false)
-                } else if let Some(i) = name.strip_prefix(b"path_") {
-                    (i, true)
-                } else {
-                    continue;
-                };
-                let Some(i) = std::str::from_utf8(slot)
-                    .ok()
-                    .and_then(|s| s.parse::<usize>().ok())
-                else {
-                    continue;
-                };
-                let Some(i) = i.checked_sub(1).filter(|i| *i < count) else {
-                    continue;
-                };
-                if is_path {
-                    paths[i] = Some(value)
-                } else {
-                    devids[i] = Some(value)
-                }
-            }
+            let devids = indexed_map(args, "dev_count", "devid_", |i, v| {
+                parse_bytes::<DevId>(&format!("devid_{}", i + 1), v)
+            })?;
+            let paths = indexed_map(
+                args,
+                "dev_count",
+                "path_",
+                |i, v| match std::str::from_utf8(v) {
+                    Ok(s) => Ok(StoragePath::from(s)),
+                    Err(_) => path_of(&format!("path_{}", i + 1), v),
+                },
+            )?;
             devids
                 .into_iter()
                 .zip(paths)
-                .enumerate()
-                .map(|(i, (devid, path))| {
-                    let devid_name = format!("devid_{}", i + 1);
-                    let path_name = format!("path_{}", i + 1);
-                    let devid = devid.ok_or_else(|| DecodeError::missing(&devid_name))?;
-                    let path = path.ok_or_else(|| DecodeError::missing(&path_name))?;
-                    Ok(Destination {
-                        devid: parse_bytes(&devid_name, devid)?,
-                        path: path_of(&path_name, path)?,
-                    })
-                })
-                .collect::<Result<_, DecodeError>>()?
+                .map(|(devid, path)| Destination { devid, path })
+                .collect()
         } else {
             vec![Destination {
                 devid: args.parse("devid")?,
@@ -289,7 +265,7 @@ impl Command for CreateClose {
         push_num(args, "fid", self.fid);
         push_num(args, "devid", self.devid);
         args.push("path", self.path.as_str());
-        push_opt(args, "size", self.size.map(|s| s.to_string()));
+        push_opt_num(args, "size", self.size);
         push_opt(
             args,
             "checksum",

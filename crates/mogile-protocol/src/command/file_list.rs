@@ -1,6 +1,6 @@
 //! `list_keys` and `list_fids`: paging through a domain or through all files.
 
-use super::{Command, CommandKind, indexed_values, key, push_num, push_opt, rows};
+use super::{Command, CommandKind, indexed_map, key, push_num, push_opt, push_opt_num, rows};
 use crate::args::Args;
 use crate::error::{DecodeError, ReplyError};
 use crate::error_code::ErrorCode;
@@ -74,12 +74,11 @@ impl Command for ListKeys {
         args.push("domain", &self.domain);
         push_opt(args, "prefix", self.prefix.as_ref());
         push_opt(args, "after", self.after.as_ref());
-        push_opt(args, "limit", self.limit.map(|n| n.to_string()));
+        push_opt_num(args, "limit", self.limit);
     }
 
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {
-        let keys = indexed_values(args, "key_count", "key_")?;
-        let keys: Vec<Key> = keys.into_iter().map(Key::from).collect();
+        let keys = indexed_map(args, "key_count", "key_", |_, v| Ok(Key::from(v)))?;
         let next_after = match args.get("next_after") {
             Some(_) => Some(key(args, "next_after")?),
             None if keys.is_empty() => None,
@@ -164,8 +163,8 @@ impl Command for ListFids {
     type Output = Vec<FidRow>;
 
     fn write_args(&self, args: &mut Args) {
-        push_opt(args, "from", self.from.map(|f| f.to_string()));
-        push_opt(args, "to", self.count.map(|n| n.to_string()));
+        push_opt_num(args, "from", self.from);
+        push_opt_num(args, "to", self.count);
     }
 
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {

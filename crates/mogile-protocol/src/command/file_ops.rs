@@ -1,7 +1,7 @@
 //! `get_paths`, `delete`, `rename` and `updateclass`: commands on one existing key.
 
 use super::file_create::path_of;
-use super::{Command, CommandKind, indexed_values, push_flag, push_num, push_opt};
+use super::{Command, CommandKind, indexed_map, push_flag, push_num, push_opt, push_opt_num};
 use crate::args::Args;
 use crate::error::DecodeError;
 use crate::key::Key;
@@ -69,16 +69,16 @@ impl Command for GetPaths {
         args.push("domain", &self.domain);
         args.push("key", &self.key);
         push_flag(args, "noverify", self.noverify);
-        push_opt(args, "pathcount", self.pathcount.map(|n| n.to_string()));
+        push_opt_num(args, "pathcount", self.pathcount);
         push_opt(args, "zone", self.zone.as_ref());
     }
 
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {
-        indexed_values(args, "paths", "path")?
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| path_of(&format!("path{}", i + 1), v))
-            .collect()
+        // The hot path of every read: no per-path formatting unless a path is bad.
+        indexed_map(args, "paths", "path", |i, v| match std::str::from_utf8(v) {
+            Ok(s) => Ok(StoragePath::from(s)),
+            Err(_) => path_of(&format!("path{}", i + 1), v),
+        })
     }
 
     fn encode_output(out: &Self::Output, args: &mut Args) {

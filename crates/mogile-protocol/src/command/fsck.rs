@@ -1,6 +1,6 @@
 //! The fsck job: start, stop, reset, log and status.
 
-use super::{Command, CommandKind, push_flag, push_num, push_opt, rows, string};
+use super::{Command, CommandKind, push_flag, push_num, push_opt_num, rows, string};
 use crate::args::Args;
 use crate::error::DecodeError;
 use crate::types::{DevId, Fid};
@@ -59,7 +59,7 @@ impl Command for FsckReset {
 
     fn write_args(&self, args: &mut Args) {
         push_flag(args, "policy_only", self.policy_only);
-        push_opt(args, "startpos", self.startpos.map(|f| f.to_string()));
+        push_opt_num(args, "startpos", self.startpos);
     }
 
     fn parse_ok(_args: &Args) -> Result<(), DecodeError> {
@@ -113,7 +113,7 @@ impl Command for FsckGetLog {
     type Output = Vec<FsckLogRow>;
 
     fn write_args(&self, args: &mut Args) {
-        push_opt(args, "after_logid", self.after_logid.map(|l| l.to_string()));
+        push_opt_num(args, "after_logid", self.after_logid);
     }
 
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {

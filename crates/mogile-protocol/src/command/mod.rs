@@ -149,9 +149,16 @@ pub(crate) fn push_flag(args: &mut Args, name: &str, flag: bool) {
     }
 }
 
+/// Appends `name=<number>` when set.
+pub(crate) fn push_opt_num(args: &mut Args, name: &str, value: Option<impl std::fmt::Display>) {
+    if let Some(value) = value {
+        args.push_display(name, value);
+    }
+}
+
 /// Appends a number.
 pub(crate) fn push_num(args: &mut Args, name: &str, value: impl std::fmt::Display) {
-    args.push(name, value.to_string());
+    args.push_display(name, value);
 }
 
 /// An owned UTF-8 field.
@@ -196,27 +203,40 @@ pub(crate) fn indexed_rows<'a>(
 }
 
 /// Reads the `count` field, then the `count` values named exactly `<prefix><index>` with `index`
-/// in `1..=count`, in index order. One pass over the pairs, one allocation.
-pub(crate) fn indexed_values<'a>(
+/// in `1..=count`, and maps them with `f(index - 1, value)` in index order.
+///
+/// This is on the hot path of `get_paths` and `list_keys`: one pass over the pairs, the slots
+/// on the stack for small counts, and one allocation for the result.
+pub(crate) fn indexed_map<'a, T>(
     args: &'a Args,
     count_field: &str,
     prefix: &str,
-) -> Result<Vec<&'a [u8]>, DecodeError> {
+    mut f: impl FnMut(usize, &'a [u8]) -> Result<T, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
+    const INLINE: usize = 16;
     let count = count(args, count_field)?;
-    let mut values: Vec<Option<&[u8]>> = vec![None; count];
+    let mut inline = [None; INLINE];
+    let mut heap = Vec::new();
+    let slots: &mut [Option<&'a [u8]>] = if count <= INLINE {
+        &mut inline[..count]
+    } else {
+        heap.resize(count, None);
+        &mut heap
+    };
     for (name, value) in args.iter() {
         let Some(index) = name.strip_prefix(prefix.as_bytes()).and_then(parse_index) else {
             continue;
         };
-        if let Some(slot) = index.checked_sub(1).and_then(|i| values.get_mut(i)) {
+        if let Some(slot) = index.checked_sub(1).and_then(|i| slots.get_mut(i)) {
             *slot = Some(value);
         }
     }
-    values
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| v.ok_or_else(|| DecodeError::missing(&format!("{prefix}{}", i + 1))))
-        .collect()
+    let mut out = Vec::with_capacity(count);
+    for (i, slot) in slots.iter().enumerate() {
+        let value = slot.ok_or_else(|| DecodeError::missing(&format!("{prefix}{}", i + 1)))?;
+        out.push(f(i, value)?);
+    }
+    Ok(out)
 }
 
 /// A row count field. A count larger than the number of pairs cannot be honest; refusing it

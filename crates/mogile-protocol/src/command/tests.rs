@@ -266,3 +266,170 @@ fn command_metadata() {
     assert_eq!(GetDomains::KIND, CommandKind::Admin);
     const { assert!(!CreateOpen::IDEMPOTENT && !CreateClose::IDEMPOTENT && GetPaths::IDEMPOTENT) };
 }
+
+#[test]
+fn get_domains_from_capture() {
+    let line = "OK domains=1&domain1class2hashtype=NONE&domain1class2mindevcount=2&domain1class2name=c2&domain1=testdom&domain1class2replpolicy=MultipleHosts%28%29&domain1class1mindevcount=2&domain1class1hashtype=NONE&domain1class1replpolicy=MultipleHosts%28%29&domain1class1name=default&domain1classes=2\r\n";
+    let domains = ok::<GetDomains>(line);
+    assert_eq!(
+        domains,
+        vec![DomainInfo {
+            name: "testdom".into(),
+            classes: vec![
+                ClassInfo {
+                    name: "default".into(),
+                    mindevcount: 2,
+                    replpolicy: "MultipleHosts()".into(),
+                    hashtype: None
+                },
+                ClassInfo {
+                    name: "c2".into(),
+                    mindevcount: 2,
+                    replpolicy: "MultipleHosts()".into(),
+                    hashtype: None
+                },
+            ],
+        }]
+    );
+    reencodes::<GetDomains>(line);
+    let md5 = "OK domains=1&domain1=d&domain1classes=1&domain1class1name=k2&domain1class1mindevcount=2&domain1class1replpolicy=MultipleHosts%282%29&domain1class1hashtype=MD5\r\n";
+    assert_eq!(
+        ok::<GetDomains>(md5)[0].classes[0].hashtype,
+        Some(HashType::Md5)
+    );
+    let broken =
+        Response::decode_line(b"OK domains=1&domain1=d&domain1classes=1&domain1class1name=k")
+            .unwrap();
+    assert_eq!(
+        GetDomains::parse_reply(broken),
+        Err(ReplyError::Decode(DecodeError::MissingField(
+            "domain1class1mindevcount".into()
+        )))
+    );
+    assert_eq!(
+        wire(
+            &CreateClass::new("tmpdom", "k2", 2)
+                .replpolicy("MultipleHosts(2)")
+                .hashtype(Some(HashType::Md5))
+        ),
+        "create_class domain=tmpdom&class=k2&mindevcount=2&replpolicy=MultipleHosts%282%29&hashtype=MD5\r\n"
+    );
+    assert_eq!(
+        ok::<UpdateClass>("OK mindevcount=1&class=default&domain=tmpdom\r\n"),
+        ClassOutput {
+            domain: "tmpdom".into(),
+            class: "default".into(),
+            mindevcount: 1
+        }
+    );
+    assert_eq!(ok::<CreateDomain>("OK domain=tmpdom\r\n"), "tmpdom");
+}
+
+#[test]
+fn hosts_and_devices_from_capture() {
+    let hosts = "OK host1_http_port=7700&host1_http_get_port=7701&host1_hostname=storeC&host1_altip=127.0.0.5&host1_hostid=3&host1_status=alive&hosts=1&host1_hostip=127.0.0.3&host1_altmask=127.0.0.0/8\r\n";
+    assert_eq!(
+        ok::<GetHosts>(hosts),
+        vec![HostInfo {
+            hostid: 3,
+            status: "alive".into(),
+            hostname: "storeC".into(),
+            hostip: "127.0.0.3".into(),
+            http_port: Some(7700),
+            http_get_port: Some(7701),
+            altip: Some("127.0.0.5".into()),
+            altmask: Some("127.0.0.0/8".into()),
+        }]
+    );
+    let unset = ok::<GetHosts>(
+        "OK host1_http_get_port=&host1_http_port=7600&host1_altip=&host1_hostname=storeB&hosts=1&host1_hostid=2&host1_status=alive&host1_altmask=&host1_hostip=127.0.0.2\r\n",
+    );
+    assert_eq!(
+        (unset[0].http_get_port, unset[0].altip.as_deref()),
+        (None, None)
+    );
+    assert_eq!(
+        wire(&CreateHost::new("storeA", "127.0.0.1", 7500).status("alive")),
+        "create_host host=storeA&ip=127.0.0.1&port=7500&status=alive\r\n"
+    );
+    assert_eq!(
+        ok::<CreateHost>("OK hostid=1&hostname=storeA\r\n"),
+        HostRef {
+            hostid: 1,
+            hostname: "storeA".into()
+        }
+    );
+    let devices = "OK dev1_status=alive&dev1_mb_total=&dev1_mb_free=&dev1_mb_asof=&dev1_weight=100&dev1_reject_bad_md5=&dev1_observed_state=&dev1_mb_used=&dev1_utilization=&dev1_hostid=3&devices=1&dev1_devid=9\r\n";
+    let dev = &ok::<GetDevices>(devices)[0];
+    assert_eq!(
+        (dev.devid, dev.hostid, dev.weight, dev.mb_total),
+        (DevId(9), 3, Some(100), None)
+    );
+    reencodes::<GetDevices>(devices);
+    let measured = "OK devices=1&dev1_devid=1&dev1_utilization=&dev1_hostid=1&dev1_mb_used=12135&dev1_observed_state=writeable&dev1_reject_bad_md5=1&dev1_mb_total=93052&dev1_mb_free=80917&dev1_mb_asof=&dev1_weight=50&dev1_status=alive\r\n";
+    let dev = &ok::<GetDevices>(measured)[0];
+    assert_eq!(dev.mb_free, Some(80917));
+    assert_eq!(dev.observed_state.as_deref(), Some("writeable"));
+    assert_eq!(dev.reject_bad_md5, Some(true));
+    assert_eq!(
+        wire(&CreateDevice::new(DevId(1), "storeA").state("alive")),
+        "create_device hostname=storeA&devid=1&state=alive\r\n"
+    );
+    assert_eq!(
+        wire(&SetWeight::new("storeA", DevId(1), 50)),
+        "set_weight host=storeA&device=1&weight=50\r\n"
+    );
+    assert_eq!(
+        wire(&SetState::new("storeC", DevId(9), "readonly")),
+        "set_state host=storeC&device=9&state=readonly\r\n"
+    );
+}
+
+#[test]
+fn settings_fsck_rebalance_and_maintenance_from_capture() {
+    let settings =
+        "OK key_2=schema_version&key_count=2&key_1=memcache_servers&value_2=17&value_1=\r\n";
+    assert_eq!(
+        ok::<ServerSettings>(settings),
+        vec![
+            ("memcache_servers".into(), String::new()),
+            ("schema_version".into(), "17".into())
+        ]
+    );
+    reencodes::<ServerSettings>(settings);
+    assert_eq!(
+        ok::<ServerSetting>("OK key=nope&value=\r\n"),
+        ("nope".to_owned(), String::new())
+    );
+    let fsck = "OK end_fid=0&start_time=0&policy_only=0&max_logid=0&max_fid_checked=0&running=0&host=&stop_time=0&current_time=1795620982\r\n";
+    let status = ok::<FsckStatus>(fsck);
+    assert!(!status.running);
+    assert_eq!(status.current_time, 1_795_620_982);
+    assert!(status.counters.is_empty());
+    reencodes::<FsckStatus>(fsck);
+    let counted = "OK end_fid=9&start_time=1&policy_only=1&max_logid=3&max_fid_checked=9&running=1&host=t1&stop_time=0&current_time=2&num_NOPA=2&num_REPL=1\r\n";
+    assert_eq!(
+        ok::<FsckStatus>(counted).counters,
+        vec![("NOPA".to_owned(), 2), ("REPL".to_owned(), 1)]
+    );
+    reencodes::<FsckStatus>(counted);
+    assert!(ok::<FsckGetLog>("OK row_count=0\r\n").is_empty());
+    let log = "OK row_count=1&row_1_logid=5&row_1_utime=100&row_1_fid=7&row_1_evcode=NOPA&row_1_devid=\r\n";
+    assert_eq!(ok::<FsckGetLog>(log)[0].devid, None);
+    reencodes::<FsckGetLog>(log);
+    let rebal = ok::<RebalanceTest>("OK sdevs=1,2&ddevs=3\r\n");
+    assert_eq!(rebal.ddevs, vec![DevId(3)]);
+    assert_eq!(ok::<ReplicateNow>("OK count=0\r\n"), 0);
+    assert_eq!(wire(&Sleep::new(1)), "sleep duration=1\r\n");
+    assert_eq!(wire(&Test::new().crash(true)), "test crash=1\r\n");
+    assert_eq!(
+        wire(&FsckReset::new().policy_only(true).startpos(Fid(5))),
+        "fsck_reset policy_only=1&startpos=5\r\n"
+    );
+    assert_eq!(wire(&ClearCache::new()), "clear_cache \r\n");
+    let err = Test::parse_reply(Response::decode_line(b"ERR failure Operation+failed").unwrap());
+    assert_eq!(
+        err,
+        Err(ReplyError::Tracker(TrackerErr::new(ErrorCode::Failure)))
+    );
+}

@@ -43,6 +43,22 @@ pub(crate) async fn copy_replica(src: &Path, dst: &Path) -> Result<u64, ClusterE
     Ok(copied)
 }
 
+/// Writes a new replica file (and its directories) in one go, through a temporary name.
+pub(crate) async fn write_replica(dst: &Path, bytes: &[u8]) -> Result<(), ClusterError> {
+    if let Some(parent) = dst.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| ClusterError::io(parent, e))?;
+    }
+    let tmp = tmp_name(dst);
+    tokio::fs::write(&tmp, bytes)
+        .await
+        .map_err(|e| ClusterError::io(&tmp, e))?;
+    tokio::fs::rename(&tmp, dst)
+        .await
+        .map_err(|e| ClusterError::io(dst, e))
+}
+
 /// Flips the bits of the first byte of a replica: same length, different content, so only a
 /// checksum can tell.
 pub(crate) async fn corrupt(path: &Path) -> Result<bool, ClusterError> {
@@ -64,6 +80,32 @@ pub(crate) async fn remove(path: &Path) -> Result<(), ClusterError> {
     tokio::fs::remove_file(path)
         .await
         .map_err(|e| ClusterError::io(path, e))
+}
+
+/// Deletes a replica file if it exists; `Ok(false)` when there was none.
+pub(crate) async fn remove_if_present(path: &Path) -> Result<bool, ClusterError> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(ClusterError::io(path, e)),
+    }
+}
+
+/// The MD5 of a replica file as lower-case hex, or `None` when it cannot be read.
+pub(crate) async fn md5_hex(path: &Path) -> Option<String> {
+    use md5::{Digest, Md5};
+    use tokio::io::AsyncReadExt;
+
+    let mut file = tokio::fs::File::open(path).await.ok()?;
+    let mut hasher = Md5::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return Some(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&buf[..n]);
+    }
 }
 
 /// The length of a replica file, or `None` when it is missing.
@@ -115,12 +157,18 @@ mod tests {
         assert_eq!(copy_replica(&src, &dst).await.unwrap(), 5);
         assert_eq!(tokio::fs::read(&dst).await.unwrap(), b"hello");
         assert!(!tmp_name(&dst).exists());
+        assert_eq!(
+            md5_hex(&dst).await.as_deref(),
+            Some("5d41402abc4b2a76b9719d911017c592")
+        );
         assert!(corrupt(&dst).await.unwrap());
         let bad = tokio::fs::read(&dst).await.unwrap();
         assert_eq!(bad.len(), 5);
         assert_ne!(bad, b"hello");
         remove(&dst).await.unwrap();
         assert_eq!(len(&dst).await, None);
-        assert_eq!(len(&src).await, Some(5));
+        assert!(remove(&dst).await.is_err());
+        assert!(!remove_if_present(&dst).await.unwrap());
+        assert!(remove_if_present(&src).await.unwrap());
     }
 }

@@ -29,13 +29,25 @@
 //! class's `mindevcount` devices (distinct devices, distinct hosts first) and records the copies in
 //! the model. With [`TestClusterBuilder::background_replication`] a task does the same after a
 //! delay, and [`TestCluster::replication_settled`] is the hook tests wait on (never a sleep).
+//! [`TestCluster::purge_deleted`] is the delete worker (the background task runs it too).
+//!
+//! # Faults
+//! [`TestCluster::tracker`] and [`TestCluster::node`] give each server with all its fault
+//! switches; [`kill_tracker`](TestCluster::kill_tracker), [`kill_node`](TestCluster::kill_node)
+//! and their `restart_*` counterparts are shorthands. [`corrupt_replica`](TestCluster::corrupt_replica)
+//! and [`remove_replica`](TestCluster::remove_replica) damage one replica on disk.
+//!
+//! # Time
+//! The cluster does file I/O on tokio's blocking pool: use real time, not a paused clock, with it.
 
 mod builder;
+mod delete;
 mod disk;
 mod error;
 mod faults;
 mod placement;
 mod replicate;
+mod seed;
 mod setup;
 mod switches;
 
@@ -63,8 +75,6 @@ pub struct TestCluster {
 #[derive(Debug)]
 struct Inner {
     model: Arc<Model>,
-    /// The classes the cluster created and their `mindevcount`.
-    classes: setup::Classes,
     trackers: Vec<FakeTracker>,
     nodes: Vec<NodeEntry>,
     devices: Vec<ClusterDevice>,

@@ -50,12 +50,14 @@ impl TestCluster {
         let floor = bg.started.load(Ordering::SeqCst);
         let mut rx = bg.rounds.clone();
         loop {
-            let settled = {
-                let round = rx.borrow_and_update();
-                round.index > floor && round.copies == 0
-            };
-            if settled {
-                return Ok(());
+            let round = *rx.borrow_and_update();
+            if round.index > floor {
+                match round.copies {
+                    Some(0) => return Ok(()),
+                    Some(_) => {}
+                    // The round failed: run one here so the caller gets the error itself.
+                    None => return self.replicate_all().await.map(drop),
+                }
             }
             if rx.changed().await.is_err() {
                 // The task is gone (the cluster is shutting down): finish the work here.
@@ -69,16 +71,8 @@ impl Inner {
     pub(super) async fn replicate_all(&self) -> Result<ReplicationReport, ClusterError> {
         let _round = self.replication.lock().await;
         let mut report = ReplicationReport::default();
-        let candidates: Vec<Candidate> = self
-            .devices
-            .iter()
-            .map(|d| Candidate {
-                devid: d.devid,
-                hostid: d.hostid,
-                writable: setup::device_writable(&self.model, d.devid) && self.node_up(d.node),
-            })
-            .collect();
-        'files: for file in setup::committed_files(&self.model, &self.classes) {
+        let candidates = self.candidates();
+        'files: for file in setup::committed_files(&self.model) {
             let want = file.mindevcount as usize;
             if file.devids.len() >= want {
                 continue;
@@ -112,6 +106,18 @@ impl Inner {
         Ok(report)
     }
 
+    /// Every device, with whether it may receive copies now (model state and node alive).
+    pub(super) fn candidates(&self) -> Vec<Candidate> {
+        self.devices
+            .iter()
+            .map(|d| Candidate {
+                devid: d.devid,
+                hostid: d.hostid,
+                writable: setup::device_writable(&self.model, d.devid) && self.node_up(d.node),
+            })
+            .collect()
+    }
+
     /// Whether the node at `index` is serving (not killed through the cluster).
     fn node_up(&self, index: usize) -> bool {
         self.nodes
@@ -120,8 +126,13 @@ impl Inner {
     }
 
     /// The on-disk path of the first replica of `file` on a serving node whose length matches the
-    /// model's.
+    /// model's and, when the file has an MD5 checksum, whose content matches it (as the real
+    /// replicator checks, so a corrupted replica is never spread).
     async fn readable_replica(&self, file: &setup::FileView) -> Option<std::path::PathBuf> {
+        let md5 = file
+            .checksum
+            .as_deref()
+            .and_then(|c| c.strip_prefix("MD5:"));
         for devid in &file.devids {
             let on_live_node = self
                 .devices
@@ -134,8 +145,14 @@ impl Inner {
             let Some(path) = self.replica_path(*devid, file.fid) else {
                 continue;
             };
-            if disk::len(&path).await == Some(file.length) {
-                return Some(path);
+            if disk::len(&path).await != Some(file.length) {
+                continue;
+            }
+            match md5 {
+                Some(want) if disk::md5_hex(&path).await.as_deref() != Some(want) => {
+                    tracing::debug!(fid = file.fid, devid, "replica fails its checksum");
+                }
+                _ => return Some(path),
             }
         }
         None
@@ -149,11 +166,12 @@ impl Inner {
     }
 }
 
-/// The last finished background round: its index (1-based, in start order) and its copy count.
+/// The last finished background round: its index (1-based, in start order) and its copy count
+/// (`None` when it failed).
 #[derive(Debug, Clone, Copy, Default)]
 struct Round {
     index: u64,
-    copies: usize,
+    copies: Option<usize>,
 }
 
 /// The background replication task; aborted when dropped.
@@ -175,12 +193,11 @@ impl Background {
                 // wait on `replication_settled`, which watches the rounds.
                 tokio::time::sleep(delay).await;
                 let index = counter.fetch_add(1, Ordering::SeqCst) + 1;
-                let copies = match inner.replicate_all().await {
-                    Ok(report) => report.copies,
+                let copies = match inner.background_round().await {
+                    Ok(copies) => Some(copies),
                     Err(e) => {
                         tracing::warn!(error = %e, "background replication round failed");
-                        // Not settled: a waiter should see the next round.
-                        usize::MAX
+                        None
                     }
                 };
                 if tx.send(Round { index, copies }).is_err() {

@@ -39,6 +39,9 @@ pub enum FaultAction {
     LongLine(usize),
     /// Execute, write the reply, then write these bytes too (e.g. the stray `OK \r\n` of the rename bug).
     StrayLine(Vec<u8>),
+    /// Execute twice and answer with the second outcome: the re-dispatch after a query worker died
+    /// (protocol.md 2.10), e.g. a `create_close` that committed and then answers `no_temp_file`.
+    Rerun,
 }
 
 /// A fault rule: which requests it matches, how often, and what it does.
@@ -55,13 +58,10 @@ pub struct Fault {
 
 impl Fault {
     /// A rule for every request, forever. Whether the request is still executed defaults to: no for
-    /// `Hang`, `Drop`, `Reset` and `Garbage`/`LongLine`, yes for the others (a `Delay` or `StrayLine`
-    /// is always executed).
+    /// `Hang`, `Drop`, `Reset` and `Garbage`/`LongLine`, yes for the others (a `Delay`, `StrayLine`
+    /// or `Rerun` is always executed).
     pub fn new(action: FaultAction) -> Self {
-        let execute = matches!(
-            action,
-            FaultAction::Delay(_) | FaultAction::CloseMidReply | FaultAction::StrayLine(_)
-        );
+        let execute = always_executes(&action) || action == FaultAction::CloseMidReply;
         Self {
             command: None,
             times: None,
@@ -95,17 +95,21 @@ impl Fault {
     }
 }
 
+/// Actions that deliver the real reply, so the request always runs.
+fn always_executes(action: &FaultAction) -> bool {
+    matches!(
+        action,
+        FaultAction::Delay(_) | FaultAction::StrayLine(_) | FaultAction::Rerun
+    )
+}
+
 /// Takes the action of the first rule matching `command`, counting it down.
 pub(crate) fn take(rules: &mut Vec<Fault>, command: &str) -> Option<(FaultAction, bool)> {
     let i = rules.iter().position(|r| r.matches(command))?;
     let rule = &mut rules[i];
     let taken = (
         rule.action.clone(),
-        rule.execute
-            || matches!(
-                rule.action,
-                FaultAction::Delay(_) | FaultAction::StrayLine(_)
-            ),
+        rule.execute || always_executes(&rule.action),
     );
     if let Some(n) = rule.times.as_mut() {
         *n -= 1;

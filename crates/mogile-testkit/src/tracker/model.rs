@@ -326,6 +326,15 @@ impl Model {
 }
 
 impl State {
+    /// The next auto-increment fid (skipping fids taken by explicit `fid=` uploads).
+    pub(crate) fn alloc_fid(&mut self) -> u64 {
+        while self.files.contains_key(&self.next_fid) || self.temp.contains_key(&self.next_fid) {
+            self.next_fid += 1;
+        }
+        self.next_fid += 1;
+        self.next_fid - 1
+    }
+
     pub(crate) fn dmid(&self, name: &[u8]) -> Option<u64> {
         self.domains
             .iter()

@@ -3,6 +3,10 @@
 use rand::Rng;
 
 use super::model::State;
+use super::spec::DeviceState;
+
+/// `min_free_space`: devices with less known free space take no new files.
+const MIN_FREE_MB: u64 = 100;
 
 /// Which port and address a URL uses.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +32,40 @@ pub(crate) fn fid_path(fid: u64) -> String {
 }
 
 impl State {
+    /// Devices that should get new files, in the tracker's weighted random order (by free space).
+    pub(crate) fn writable_devices(&mut self, size: Option<i64>) -> Vec<u64> {
+        let mut known = Vec::new();
+        let mut unknown = Vec::new();
+        for (&devid, dev) in &self.devices {
+            let host_alive = self
+                .hosts
+                .get(&dev.hostid)
+                .is_some_and(|h| h.status == b"alive");
+            if dev.state != DeviceState::Alive || !host_alive {
+                continue;
+            }
+            match dev.mb_free() {
+                None => unknown.push((devid, 100.0)),
+                Some(free) if free < MIN_FREE_MB => {}
+                Some(free) => {
+                    let fits =
+                        size.is_none_or(|s| u128::from(free) * 1024 * 1024 >= s.max(0) as u128);
+                    if fits {
+                        known.push((devid, free as f64));
+                    }
+                }
+            }
+        }
+        // A size hint filters known devices; devices of unknown size are the fallback.
+        let pool = if size.is_some() && known.is_empty() {
+            unknown
+        } else {
+            known.extend(unknown);
+            known
+        };
+        self.weighted_shuffle(&pool)
+    }
+
     /// The URL of `fid` on device `devid`, or `None` when the device or its host is unknown.
     pub(crate) fn url(&self, devid: u64, fid: u64, kind: UrlKind) -> Option<String> {
         let dev = self.devices.get(&devid)?;

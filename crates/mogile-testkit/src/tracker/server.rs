@@ -44,7 +44,9 @@ pub(crate) async fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
+                // e.g. out of file descriptors: back off instead of spinning
                 tracing::debug!(error = %e, "fake tracker: accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             }
         };
@@ -96,7 +98,11 @@ async fn serve(inner: &Inner, mut stream: TcpStream, id: u64) {
             let line: Vec<u8> = buf.drain(..scanned + pos + 1).collect();
             scanned = 0;
             let flow = if muted || *mode.borrow() == ConnectionMode::Hang {
-                record(inner, id, &line);
+                // read, recorded and counted, never answered
+                let line = record(inner, id, &line);
+                if !line.is_empty() {
+                    count(inner, &command_name(line));
+                }
                 Flow::Continue
             } else {
                 tokio::select! {
@@ -149,6 +155,22 @@ fn record<'a>(inner: &Inner, id: u64, line: &'a [u8]) -> &'a [u8] {
     });
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The name a line is counted under: the lower-cased command, or the first word of a `!` line.
+fn command_name(line: &[u8]) -> String {
+    let trimmed = line.trim_ascii_start();
+    if trimmed.first() == Some(&b'!') {
+        let word = trimmed
+            .split(|b| b.is_ascii_whitespace())
+            .next()
+            .unwrap_or_default();
+        return String::from_utf8_lossy(word).to_ascii_lowercase();
+    }
+    match Request::decode_line(line) {
+        Ok(Some(req)) => req.command().to_owned(),
+        Ok(None) | Err(_) => String::new(),
+    }
 }
 
 fn count(inner: &Inner, command: &str) {
@@ -216,6 +238,7 @@ async fn handle_line(inner: &Inner, stream: &mut TcpStream, id: u64, raw: &[u8])
             line.extend_from_slice(b"\r\n");
             write(stream, &line).await
         }
+        FaultAction::Rerun => write(stream, &run().await).await,
         FaultAction::StrayLine(extra) => {
             let mut out = reply;
             out.extend_from_slice(&extra);
@@ -225,11 +248,7 @@ async fn handle_line(inner: &Inner, stream: &mut TcpStream, id: u64, raw: &[u8])
 }
 
 async fn admin_line(inner: &Inner, stream: &mut TcpStream, line: &[u8]) -> Flow {
-    let word = line
-        .split(|b| b.is_ascii_whitespace())
-        .next()
-        .unwrap_or_default();
-    let word = String::from_utf8_lossy(word).to_ascii_lowercase();
+    let word = command_name(line);
     count(inner, &word);
     if let Some((action, _)) = faults::take(&mut lock(&inner.faults), &word) {
         match action {

@@ -7,11 +7,8 @@ use tokio::time::Instant;
 use super::http::{self, Probe};
 use super::model::{File, Model, State, TempFile};
 use super::placement::UrlKind;
-use super::spec::{DeletedFile, DeviceState};
+use super::spec::DeletedFile;
 use super::wire::{Pairs, Reply, ReqArgs};
-
-/// `min_free_space`: devices with less known free space take no new files.
-const MIN_FREE_MB: u64 = 100;
 
 impl State {
     /// The domain check shared by the file commands: `no_domain` / `unreg_domain`.
@@ -20,40 +17,6 @@ impl State {
             .non_empty("domain")
             .ok_or_else(|| Reply::err("no_domain"))?;
         self.dmid(name).ok_or_else(|| Reply::err("unreg_domain"))
-    }
-
-    /// Devices that should get new files, in the tracker's weighted random order (by free space).
-    fn writable_devices(&mut self, size: Option<i64>) -> Vec<u64> {
-        let mut known = Vec::new();
-        let mut unknown = Vec::new();
-        for (&devid, dev) in &self.devices {
-            let host_alive = self
-                .hosts
-                .get(&dev.hostid)
-                .is_some_and(|h| h.status == b"alive");
-            if dev.state != DeviceState::Alive || !host_alive {
-                continue;
-            }
-            match dev.mb_free() {
-                None => unknown.push((devid, 100.0)),
-                Some(free) if free < MIN_FREE_MB => {}
-                Some(free) => {
-                    let fits =
-                        size.is_none_or(|s| u128::from(free) * 1024 * 1024 >= s.max(0) as u128);
-                    if fits {
-                        known.push((devid, free as f64));
-                    }
-                }
-            }
-        }
-        // A size hint filters known devices; devices of unknown size are the fallback.
-        let pool = if size.is_some() && known.is_empty() {
-            unknown
-        } else {
-            known.extend(unknown);
-            known
-        };
-        self.weighted_shuffle(&pool)
     }
 
     fn create_open(&mut self, args: &ReqArgs) -> Reply {
@@ -100,15 +63,7 @@ impl State {
                 self.next_fid = self.next_fid.max(f + 1);
                 f
             }
-            None => {
-                while self.files.contains_key(&self.next_fid)
-                    || self.temp.contains_key(&self.next_fid)
-                {
-                    self.next_fid += 1;
-                }
-                self.next_fid += 1;
-                self.next_fid - 1
-            }
+            None => self.alloc_fid(),
         };
         self.temp.insert(
             fid,
@@ -332,6 +287,53 @@ impl Model {
             ),
             checksum,
         }))
+    }
+
+    /// Commits a file directly, as if uploaded and closed, without asking a storage node: for tests
+    /// that only need the namespace (e.g. `get_paths` with `noverify=1`). Replaces an existing key
+    /// like `create_close` does and returns the new fid.
+    pub fn insert_file(
+        &self,
+        domain: &str,
+        key: impl AsRef<[u8]>,
+        class: Option<&str>,
+        length: u64,
+        devids: &[u64],
+    ) -> Result<u64, super::spec::ModelError> {
+        let mut st = self.lock();
+        let dmid = st
+            .dmid(domain.as_bytes())
+            .ok_or_else(|| Reply::err("unreg_domain"))?;
+        let classid = match class {
+            None => 0,
+            Some(c) => st
+                .classid(dmid, c.as_bytes())
+                .ok_or_else(|| Reply::err("unreg_class"))?,
+        };
+        if let Some(d) = devids.iter().find(|d| !st.devices.contains_key(d)) {
+            return Err(Reply::err_text("no_device", format!("unknown device {d}")).into());
+        }
+        let fid = st.alloc_fid();
+        let key = key.as_ref().to_vec();
+        if let Some(&old) = st.keys.get(&(dmid, key.clone())) {
+            st.delete_file(old);
+        }
+        let mut devids = devids.to_vec();
+        devids.sort_unstable();
+        devids.dedup();
+        st.keys.insert((dmid, key.clone()), fid);
+        st.files.insert(
+            fid,
+            File {
+                dmid,
+                key,
+                classid,
+                length,
+                devids,
+                checksum: None,
+            },
+        );
+        Ok(fid)
     }
 
     /// Phase 3: last writer wins, the checksum is kept when the class hashes the same way.
