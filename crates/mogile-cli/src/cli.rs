@@ -30,6 +30,7 @@ pub(crate) struct Cli {
 
 /// Options every subcommand takes.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct Global {
     /// Trackers to use, comma-separated; a missing port means 7001
     #[arg(
