@@ -1,7 +1,7 @@
 //! `admin class ...`.
 
 use mogilefs::Admin as Handle;
-use mogilefs::lower::protocol::{CreateClass, HashType, UpdateClass};
+use mogilefs::admin::{CreateClass, HashType, UpdateClass};
 use serde_json::json;
 
 use super::{done, fail};

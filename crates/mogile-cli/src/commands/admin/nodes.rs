@@ -1,6 +1,6 @@
 //! `admin host ...` and `admin device ...`.
 
-use mogilefs::lower::protocol::{CreateDevice, CreateHost, DeviceInfo, UpdateHost};
+use mogilefs::admin::{CreateDevice, CreateHost, DeviceInfo, UpdateHost};
 use mogilefs::{Admin as Handle, DevId};
 use serde_json::json;
 
