@@ -131,6 +131,9 @@ impl Tool {
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             println!("  {line}");
         }
+        if out.stdout.is_empty() && out.stderr.is_empty() {
+            println!("  (no output)");
+        }
         for line in String::from_utf8_lossy(&out.stderr).lines() {
             println!("  (stderr) {line}");
         }

@@ -72,9 +72,16 @@ fn put_ls_info_paths_get_mv_rm() {
 
     env.ok(["mv", "f/one", "f/uno"]);
     assert_eq!(text(&env.ok(["ls", "f/"])), "f/two\nf/uno\n");
-    env.ok(["rm", "f/uno"]);
+    assert_eq!(env.ok(["rm", "f/uno"]), b"deleted f/uno\n");
+    assert!(
+        env.ok(["-q", "put", "f/three", "-"]).is_empty(),
+        "-q: no summary line"
+    );
     env.ok(["rm", "f/two"]);
-    assert_eq!(text(&env.ok(["ls", "f/"])), "");
+    assert_eq!(
+        text(&env.ok(["ls", "f/", "-l"])),
+        "0\tdefault\t4\t1\tf/three\n"
+    );
 }
 
 #[test]
