@@ -72,7 +72,7 @@ fn round_trip(
         os("demo/hello.bin"),
         input.as_os_str(),
         os("--class"),
-        os("c2"),
+        os(TestCluster::PLAIN_CLASS),
     ])?;
     tool.run(["ls", "-l", "demo/"])?;
     println!("\n(the cluster replicates the file to its class's 2 devices)");
