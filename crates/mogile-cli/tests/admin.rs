@@ -24,6 +24,14 @@ fn find<'a>(rows: &'a [Value], field: &str, value: &Value) -> Option<&'a Value> 
 fn domains_and_classes() {
     let env = Env::start();
     assert!(text(&env.ok(["admin", "domain", "list"])).contains(DOMAIN));
+    // Admin commands need no domain configured.
+    let out = env
+        .bare()
+        .args(["admin", "domain", "list", "--trackers", &env.trackers])
+        .output()
+        .unwrap();
+    common::assert_success(&out);
+    assert!(text(&out.stdout).contains(DOMAIN));
     env.ok(["admin", "domain", "create", "extra"]);
     assert!(find(&list(&env, &["domain", "list"]), "domain", &"extra".into()).is_some());
     assert_code(&env.run(["admin", "domain", "create", "extra"]), 1);
