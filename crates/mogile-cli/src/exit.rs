@@ -48,14 +48,6 @@ impl Failure {
         }
     }
 
-    /// A key was not found.
-    pub(crate) fn not_found(message: impl Into<String>) -> Self {
-        Self {
-            kind: Kind::NotFound,
-            message: message.into(),
-        }
-    }
-
     /// Writing to stdout failed: quietly for a closed pipe, else with the error.
     pub(crate) fn stdout(e: &std::io::Error) -> Self {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -151,7 +143,11 @@ mod tests {
     fn codes() {
         assert_eq!(Failure::failed("x").code(), 1);
         assert_eq!(Failure::usage("x").code(), 2);
-        assert_eq!(Failure::not_found("x").code(), 3);
+        let missing = Failure {
+            kind: Kind::NotFound,
+            message: "x".into(),
+        };
+        assert_eq!(missing.code(), 3);
         let pipe = Failure::stdout(&std::io::ErrorKind::BrokenPipe.into());
         assert_eq!((pipe.code(), pipe.kind()), (1, Kind::BrokenPipe));
         assert_eq!(

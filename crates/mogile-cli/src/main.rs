@@ -3,10 +3,8 @@
 //! See `docs/cli.md` for the commands, the configuration, the exit statuses and how keys are
 //! shown.
 
-// The commands that use these modules land with the facade they are built on.
-#![allow(dead_code)]
-
 mod cli;
+mod commands;
 mod config;
 mod exit;
 mod key_text;
@@ -23,10 +21,19 @@ use crate::exit::Failure;
 fn main() -> ExitCode {
     // Clap prints usage errors itself and exits with status 2 (0 for --help and --version).
     let cli = Cli::parse();
-    match settings(&cli) {
-        Ok(_settings) => Failure::failed("not built yet").report(),
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(),
     }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let settings = settings(&cli)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::failed(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(commands::run(cli.command, &cli.global, settings))
 }
 
 /// Reads the configuration files and combines them with the flags and the environment.

@@ -24,14 +24,7 @@ impl Bar {
             return Self { bar: None };
         }
         let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
-        let template = match len {
-            Some(_) => "{prefix} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
-            None => "{prefix} {spinner} {bytes} {binary_bytes_per_sec} {elapsed}",
-        };
-        // The templates are constants; a bad one would only lose the styling, never the transfer.
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            bar.set_style(style.progress_chars("=> "));
-        }
+        style(&bar, len.is_some());
         bar.set_prefix(label.to_string());
         bar.enable_steady_tick(Duration::from_millis(200));
         Self { bar: Some(bar) }
@@ -57,10 +50,11 @@ impl Bar {
         }
     }
 
-    /// Sets the total once it is known.
+    /// Sets the total once it is known, turning the spinner into a bar with an ETA.
     pub(crate) fn set_len(&self, len: u64) {
         if let Some(bar) = &self.bar {
             bar.set_length(len);
+            style(bar, true);
         }
     }
 
@@ -69,6 +63,30 @@ impl Bar {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// A bar with the total, rate and ETA when the size is known; a spinner with bytes and rate
+/// otherwise.
+fn style(bar: &ProgressBar, sized: bool) {
+    let template = if sized {
+        "{prefix} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}"
+    } else {
+        "{prefix} {spinner} {bytes} {binary_bytes_per_sec} {elapsed}"
+    };
+    // The templates are constants; a bad one would only lose the styling, never the transfer.
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+}
+
+impl mogilefs::Progress for Bar {
+    fn on_bytes(&self, chunk: &[u8]) {
+        self.inc(chunk.len() as u64);
+    }
+
+    fn restart(&self) {
+        Self::restart(self);
     }
 }
 

@@ -1,10 +1,16 @@
 //! The command line, as clap derives it. The names here are an interface: scripts depend on them.
 
+mod admin;
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub(crate) use admin::{
+    Admin, ClassCmd, ClassProps, DeviceCmd, DomainCmd, HostCmd, HostProps, SettingsCmd,
+};
 
 /// One command-line tool for MogileFS.
 ///
@@ -14,7 +20,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// Exit status: 0 success, 1 an operation failed, 2 usage error, 3 key not found.
 #[derive(Debug, Parser)]
-#[command(name = "mogile", version, max_term_width = 100)]
+// A repeated option takes its last value, so wrappers and scripts can append flags.
+#[command(
+    name = "mogile",
+    version,
+    max_term_width = 100,
+    args_override_self = true
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,
@@ -24,6 +36,7 @@ pub(crate) struct Cli {
 
 /// Options every subcommand takes.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct Global {
     /// Trackers to use, comma-separated; a missing port means 7001
     #[arg(
@@ -101,6 +114,9 @@ pub(crate) enum Command {
         /// Write raw keys, each followed by a NUL byte, instead of escaped lines
         #[arg(short = '0')]
         null: bool,
+        /// Keys per tracker page (tests and debugging)
+        #[arg(long, hide = true, value_name = "N")]
+        page_size: Option<u32>,
     },
     /// Show what the tracker knows of KEY (file_info)
     Info {
@@ -152,202 +168,6 @@ impl ByteRange {
         // parse_range guarantees end >= start, so this cannot overflow below zero.
         self.end.map(|end| end - self.start + 1)
     }
-}
-
-/// The `admin` subcommands.
-#[derive(Debug, Subcommand)]
-pub(crate) enum Admin {
-    /// Domains
-    Domain {
-        #[command(subcommand)]
-        command: DomainCmd,
-    },
-    /// Classes
-    Class {
-        #[command(subcommand)]
-        command: ClassCmd,
-    },
-    /// Hosts
-    Host {
-        #[command(subcommand)]
-        command: HostCmd,
-    },
-    /// Devices
-    Device {
-        #[command(subcommand)]
-        command: DeviceCmd,
-    },
-    /// Server settings
-    Settings {
-        #[command(subcommand)]
-        command: SettingsCmd,
-    },
-}
-
-/// `admin domain`.
-#[derive(Debug, Subcommand)]
-pub(crate) enum DomainCmd {
-    /// List domains
-    List,
-    /// Create a domain
-    Create {
-        /// Domain name
-        name: String,
-    },
-    /// Delete an empty domain
-    Delete {
-        /// Domain name
-        name: String,
-    },
-}
-
-/// `admin class`.
-#[derive(Debug, Subcommand)]
-pub(crate) enum ClassCmd {
-    /// List classes (of every domain, or of DOMAIN)
-    List {
-        /// Only this domain's classes
-        domain: Option<String>,
-    },
-    /// Create a class
-    Create {
-        /// Domain of the class
-        domain: String,
-        /// Class name
-        class: String,
-        #[command(flatten)]
-        props: ClassProps,
-    },
-    /// Change a class (an omitted --mindevcount keeps the current value)
-    Update {
-        /// Domain of the class
-        domain: String,
-        /// Class name
-        class: String,
-        #[command(flatten)]
-        props: ClassProps,
-    },
-    /// Delete a class that holds no files
-    Delete {
-        /// Domain of the class
-        domain: String,
-        /// Class name
-        class: String,
-    },
-}
-
-/// Class properties of `class create` and `class update`.
-#[derive(Debug, Args)]
-pub(crate) struct ClassProps {
-    /// Minimum number of replicas (required by `create`)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub(crate) mindevcount: Option<u32>,
-    /// Checksum kept for the class's files (MD5, SHA-1 or NONE)
-    #[arg(long, value_name = "HASH")]
-    pub(crate) hashtype: Option<String>,
-    /// Replication policy, e.g. `MultipleHosts()`
-    #[arg(long, value_name = "P")]
-    pub(crate) replpolicy: Option<String>,
-}
-
-/// `admin host`.
-#[derive(Debug, Subcommand)]
-pub(crate) enum HostCmd {
-    /// List hosts
-    List,
-    /// Register a host
-    Add {
-        /// Host name
-        name: String,
-        #[command(flatten)]
-        props: HostProps,
-    },
-    /// Change a host
-    Modify {
-        /// Host name
-        name: String,
-        #[command(flatten)]
-        props: HostProps,
-    },
-    /// Remove a host that has no devices
-    Delete {
-        /// Host name
-        name: String,
-    },
-}
-
-/// Host properties of `host add` and `host modify`.
-#[derive(Debug, Args)]
-pub(crate) struct HostProps {
-    /// IP address (required by `add`)
-    #[arg(long, value_name = "IP")]
-    pub(crate) ip: Option<String>,
-    /// HTTP port (required by `add`)
-    #[arg(long, value_name = "PORT")]
-    pub(crate) port: Option<u16>,
-    /// Separate HTTP port for reads
-    #[arg(long, value_name = "PORT")]
-    pub(crate) getport: Option<u16>,
-    /// State: alive, down, dead or readonly
-    #[arg(long, value_name = "STATE")]
-    pub(crate) status: Option<String>,
-    /// Alternate IP for zone rules
-    #[arg(long, value_name = "IP")]
-    pub(crate) altip: Option<String>,
-    /// Netmask selecting clients that use the alternate IP
-    #[arg(long, value_name = "MASK")]
-    pub(crate) altmask: Option<String>,
-}
-
-/// `admin device`.
-#[derive(Debug, Subcommand)]
-pub(crate) enum DeviceCmd {
-    /// List devices
-    List,
-    /// Register device DEVID on HOST
-    Add {
-        /// Host name
-        host: String,
-        /// Device id
-        devid: u32,
-        /// Initial state (default alive)
-        #[arg(long, value_name = "STATE")]
-        state: Option<String>,
-    },
-    /// Set a device's state: alive, down, dead, readonly or drain
-    SetState {
-        /// Device id
-        devid: u32,
-        /// New state
-        state: String,
-        /// Host of the device (default: looked up from the device)
-        #[arg(long, value_name = "NAME")]
-        host: Option<String>,
-    },
-    /// Set a device's weight
-    SetWeight {
-        /// Device id
-        devid: u32,
-        /// New weight
-        weight: u32,
-        /// Host of the device (default: looked up from the device)
-        #[arg(long, value_name = "NAME")]
-        host: Option<String>,
-    },
-}
-
-/// `admin settings`.
-#[derive(Debug, Subcommand)]
-pub(crate) enum SettingsCmd {
-    /// List server settings
-    List,
-    /// Set a server setting
-    Set {
-        /// Setting name
-        key: String,
-        /// New value
-        value: String,
-    },
 }
 
 /// Parses `--timeout`: positive seconds, fractions allowed.
