@@ -1,6 +1,6 @@
 //! The measuring processes, started by the orchestrator from the release build:
 //!
-//! - `bench client --tracker ADDR --domain D [--quick] [--only tracker|small]`: parts 1 and 2, the
+//! - `bench client --tracker ADDR --domain D [--server-pid PID] [--quick] [--only tracker|small] [--side client|raw]`: parts 1 and 2, the
 //!   client and its raw baseline alternating in this process, figures on stdout;
 //! - `bench stream-put KEY FILE` / `bench stream-get KEY`: one streaming transfer through the
 //!   facade, alone in its process so that its peak RSS is the client's.
@@ -23,6 +23,8 @@ pub(crate) struct Plan {
     pub(crate) tracker_concurrency: Vec<usize>,
     pub(crate) small_concurrency: Vec<usize>,
     pub(crate) small_sizes: Vec<usize>,
+    /// For profiling: run only the client's rounds (`Some(true)`) or only the baseline's.
+    pub(crate) only_client: Option<bool>,
 }
 
 impl Plan {
@@ -35,6 +37,7 @@ impl Plan {
             tracker_concurrency: vec![1, 16, 128],
             small_concurrency: vec![1, 32],
             small_sizes: vec![1024, 64 * 1024],
+            only_client: None,
         }
     }
 }
@@ -62,21 +65,32 @@ fn finish(result: Result<(), String>, what: &str) -> ExitCode {
 pub(crate) fn run(args: &[String]) -> ExitCode {
     let result = (|| {
         let mut it = args.iter();
-        let (mut tracker, mut domain, mut quick, mut only) = (None, None, false, None);
+        let (mut tracker, mut domain, mut quick, mut only, mut side) =
+            (None, None, false, None, None);
         while let Some(a) = it.next() {
             match a.as_str() {
                 "--tracker" => tracker = it.next().cloned(),
                 "--domain" => domain = it.next().cloned(),
                 "--only" => only = it.next().cloned(),
                 "--quick" => quick = true,
+                // For `perf record`: one side only, so that a profile holds nothing else.
+                "--side" => side = it.next().map(|s| s == "client"),
+                "--server-pid" => {
+                    let pid = it
+                        .next()
+                        .and_then(|p| p.parse().ok())
+                        .ok_or("--server-pid PID")?;
+                    let _ = super::measure::SERVER_PID.set(pid);
+                }
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
-        let plan = Plan::new(
+        let mut plan = Plan::new(
             tracker.ok_or("--tracker is required")?,
             domain.ok_or("--domain is required")?,
             quick,
         );
+        plan.only_client = side;
         runtime()?.block_on(async {
             let keys: Vec<String> = (0..ROUND_TRIP_KEYS).map(round_trip_key).collect();
             let mut figures = Vec::new();

@@ -1,8 +1,8 @@
 //! Timed rounds of concurrent workers, CPU time, and the statistics the report prints.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// CPU time (user + system) used so far by this whole process, every thread included.
@@ -14,6 +14,23 @@ pub(crate) fn process_cpu() -> Duration {
     )
 }
 
+/// The cluster process, whose CPU time each round also reads (from `/proc`), so that the report
+/// can say when the fake, not the client, is the bottleneck.
+pub(crate) static SERVER_PID: OnceLock<u32> = OnceLock::new();
+
+/// Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`, 100 on Linux).
+const CLK_TCK: f64 = 100.0;
+
+/// CPU time (user + system) used so far by the cluster process, at 10 ms resolution.
+fn server_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", SERVER_PID.get()?)).ok()?;
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_secs_f64(ticks as f64 / CLK_TCK))
+}
+
 /// What one timed round of workers did.
 #[derive(Debug, Clone)]
 pub(crate) struct Round {
@@ -23,6 +40,8 @@ pub(crate) struct Round {
     pub(crate) wall: Duration,
     /// CPU time the process used meanwhile.
     pub(crate) cpu: Duration,
+    /// CPU time the cluster process used meanwhile, when known.
+    pub(crate) server_cpu: Option<Duration>,
     /// Latency of every operation, in nanoseconds.
     pub(crate) latencies: Vec<u64>,
 }
@@ -35,6 +54,11 @@ impl Round {
     /// CPU microseconds per operation.
     pub(crate) fn cpu_us_per_op(&self) -> f64 {
         self.cpu.as_secs_f64() * 1e6 / self.ops.max(1) as f64
+    }
+
+    /// The cluster's CPU microseconds per operation.
+    fn server_cpu_us_per_op(&self) -> Option<f64> {
+        Some(self.server_cpu?.as_secs_f64() * 1e6 / self.ops.max(1) as f64)
     }
 }
 
@@ -73,6 +97,7 @@ where
 {
     let stop = Stop::default();
     let cpu0 = process_cpu();
+    let server0 = server_cpu();
     let start = Instant::now();
     let tasks: Vec<_> = (0..workers)
         .map(|i| tokio::spawn(make(i, stop.clone())))
@@ -86,10 +111,14 @@ where
     }
     let wall = start.elapsed();
     let cpu = process_cpu().saturating_sub(cpu0);
+    let server_cpu = server_cpu()
+        .zip(server0)
+        .map(|(now, then)| now.saturating_sub(then));
     Ok(Round {
         ops: latencies.len() as u64,
         wall,
         cpu,
+        server_cpu,
         latencies,
     })
 }
@@ -128,12 +157,18 @@ pub(crate) struct Summary {
     /// Latency percentiles over every operation of every round, in microseconds.
     pub(crate) p50_us: f64,
     pub(crate) p99_us: f64,
+    /// Median over rounds of the cluster's CPU microseconds per operation (NaN if unknown).
+    pub(crate) server_cpu_us_per_op: f64,
 }
 
 impl Summary {
     pub(crate) fn of(rounds: &[Round]) -> Self {
         let ops: Vec<f64> = rounds.iter().map(Round::ops_per_sec).collect();
         let cpu: Vec<f64> = rounds.iter().map(Round::cpu_us_per_op).collect();
+        let server: Vec<f64> = rounds
+            .iter()
+            .filter_map(Round::server_cpu_us_per_op)
+            .collect();
         let mut all: Vec<u64> = rounds
             .iter()
             .flat_map(|r| r.latencies.iter().copied())
@@ -144,6 +179,7 @@ impl Summary {
             cpu_us_per_op: median(&cpu),
             p50_us: percentile_us(&all, 0.50),
             p99_us: percentile_us(&all, 0.99),
+            server_cpu_us_per_op: median(&server),
         }
     }
 }

@@ -161,7 +161,13 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
     raw_round(plan.round / 4).await?;
     let (mut ours, mut raw): (Vec<Round>, Vec<Round>) = (Vec::new(), Vec::new());
     for r in 0..plan.rounds {
-        if r % 2 == 0 {
+        if let Some(client_side) = plan.only_client {
+            if client_side {
+                ours.push(client_round(plan.round).await?);
+            } else {
+                raw.push(raw_round(plan.round).await?);
+            }
+        } else if r % 2 == 0 {
             ours.push(client_round(plan.round).await?);
             raw.push(raw_round(plan.round).await?);
         } else {
@@ -176,12 +182,13 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
     Ok(Figure {
         section: Section::Small,
         line: format!(
-            "small   {name} {:>6} c={conc:<3} client {:>7} ops/s  raw {:>7} ops/s  ratio {ratio:.2}x  CPU/op {} vs {} µs  p50 {} µs",
+            "small   {name} {:>6} c={conc:<3} client {:>7} ops/s  raw {:>7} ops/s  ratio {ratio:.2}x  CPU/op {} vs {} µs (cluster {})  p50 {} µs",
             size_name(size),
             rate(o.ops_per_sec),
             rate(b.ops_per_sec),
             us(o.cpu_us_per_op),
             us(b.cpu_us_per_op),
+            us(o.server_cpu_us_per_op),
             us(o.p50_us),
         ),
         cells: vec![
@@ -194,6 +201,7 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
             format!("{} / {}", us(o.p50_us), us(o.p99_us)),
             us(o.cpu_us_per_op),
             us(b.cpu_us_per_op),
+            us(o.server_cpu_us_per_op),
         ],
         met: None,
     })

@@ -129,8 +129,14 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
 
     let (mut ours, mut raw): (Vec<Round>, Vec<Round>) = (Vec::new(), Vec::new());
     for r in 0..plan.rounds {
-        // Alternate which side goes first so that drift in machine load hits both alike.
-        if r % 2 == 0 {
+        if let Some(client_side) = plan.only_client {
+            if client_side {
+                ours.push(client_round(plan.round).await?);
+            } else {
+                raw.push(raw_round(plan.round).await?);
+            }
+        } else if r % 2 == 0 {
+            // Alternate which side goes first so that drift in machine load hits both alike.
             ours.push(client_round(plan.round).await?);
             raw.push(raw_round(plan.round).await?);
         } else {
@@ -145,12 +151,13 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
     Ok(Figure {
         section: Section::Tracker,
         line: format!(
-            "tracker {:<9} c={conc:<3} sockets={sockets:<3} client {:>9} ops/s  raw {:>9} ops/s  ratio {ratio:.2}x  CPU/op {} vs {} µs  p50 {} vs {} µs  ({target})",
+            "tracker {:<9} c={conc:<3} sockets={sockets:<3} client {:>9} ops/s  raw {:>9} ops/s  ratio {ratio:.2}x  CPU/op {} vs {} µs (cluster {})  p50 {} vs {} µs  ({target})",
             op.name(),
             rate(o.ops_per_sec),
             rate(b.ops_per_sec),
             us(o.cpu_us_per_op),
             us(b.cpu_us_per_op),
+            us(o.server_cpu_us_per_op),
             us(o.p50_us),
             us(b.p50_us),
         ),
@@ -165,6 +172,7 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
             format!("{} / {}", us(b.p50_us), us(b.p99_us)),
             us(o.cpu_us_per_op),
             us(b.cpu_us_per_op),
+            us(o.server_cpu_us_per_op),
             target,
         ],
         met: Some(met),
