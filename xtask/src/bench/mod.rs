@@ -105,6 +105,8 @@ fn orchestrate(quick: bool, write_docs: bool) -> Result<(), String> {
         &server.tracker,
         "--domain",
         &server.domain,
+        "--server-pid",
+        &server.child.id().to_string(),
     ]);
     if quick {
         cmd.arg("--quick");
