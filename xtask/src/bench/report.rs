@@ -44,6 +44,7 @@ impl Section {
                     "raw p50 / p99 µs",
                     "client CPU µs/op",
                     "raw CPU µs/op",
+                    "cluster CPU µs/op",
                     "target",
                 ],
             ),
@@ -59,6 +60,7 @@ impl Section {
                     "client p50 / p99 µs",
                     "client CPU µs/op",
                     "raw CPU µs/op",
+                    "cluster CPU µs/op",
                 ],
             ),
             Self::Stream => (
