@@ -88,6 +88,21 @@ fn round_trip(
     tool.run(["ls", "demo/"])?;
     tool.run(["rm", "demo/renamed.bin"])?;
     tool.run(["ls", "demo/"])?;
+
+    // The same cluster through the library the tool is built on.
+    let exists = runtime.block_on(async {
+        let client = mogilefs::Client::builder()
+            .trackers(cluster.tracker_addrs())
+            .domain("demo")
+            .build()?;
+        let exists = client.exists("demo/renamed.bin").await;
+        client.close().await;
+        exists
+    });
+    if exists? {
+        return Err("demo/renamed.bin still exists after `mogile rm`".into());
+    }
+    println!("\n(checked through the mogilefs library: demo/renamed.bin is gone)");
     Ok(())
 }
 
@@ -147,14 +162,18 @@ impl Tool {
 /// Builds `mogile` (debug profile, reusing what is already built) and returns its path.
 fn build_mogile() -> Result<PathBuf, Error> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("building mogile (cargo build -p mogile-cli) ...");
+    eprintln!("building mogile (cargo build -p mogile-cli -p xtask) ...");
+    // `-p xtask` too, so that cargo unifies the features of the shared dependencies (tokio, hyper,
+    // futures, ...) exactly as for the `cargo xtask` build that just ran, and reuses those
+    // artifacts: built alone, mogile-cli's smaller feature sets would compile them all again. That
+    // is also why xtask depends on `mogilefs` and on tokio's `io-std`.
     let out = Command::new(cargo)
         .args([
             "build",
             "-p",
             "mogile-cli",
-            "--bin",
-            "mogile",
+            "-p",
+            "xtask",
             "--message-format=json-render-diagnostics",
         ])
         .current_dir(workspace_root())

@@ -147,6 +147,13 @@ fn failures_exit_1_with_one_line() {
     let stderr = assert_code(&env.run(["put", "k", "/nonexistent/file"]), 1);
     assert!(stderr.contains("/nonexistent/file"), "{stderr}");
 
+    // A directory is not a file.
+    let stderr = assert_code(
+        &env.run([OsStr::new("put"), OsStr::new("k"), dir.path().as_os_str()]),
+        1,
+    );
+    assert!(stderr.contains(&*dir.path().to_string_lossy()), "{stderr}");
+
     // No tracker answers.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = listener.local_addr().unwrap().to_string();

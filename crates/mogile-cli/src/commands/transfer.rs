@@ -54,7 +54,18 @@ pub(crate) async fn put(
         ctx.client.put_file(key.clone(), file, &opts).await
     };
     bar.finish();
-    let stored = result.map_err(|e| op_failure(&what, &e, false))?;
+    let stored = result.map_err(|e| match e {
+        // Reading the local file or stdin failed: name it.
+        mogilefs::Error::Io { .. } => {
+            let from = if stdin {
+                "stdin".into()
+            } else {
+                file.display().to_string()
+            };
+            Failure::from_error(Kind::Failed, &format!("{what} from {from}"), &e)
+        }
+        e => op_failure(&what, &e, false),
+    })?;
     if ctx.out.is_json() {
         let mut f = Fields::default();
         f.push("key", key_json(&key));
