@@ -34,7 +34,7 @@ impl Plan {
             domain,
             // Many short alternating rounds: on a shared machine, load comes and goes within
             // seconds, and the median of many short rounds shrugs it off better.
-            rounds: if quick { 5 } else { 9 },
+            rounds: if quick { 5 } else { 7 },
             round: Duration::from_millis(if quick { 150 } else { 400 }),
             tracker_concurrency: vec![1, 16, 128],
             small_concurrency: vec![1, 32],

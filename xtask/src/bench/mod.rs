@@ -134,7 +134,7 @@ fn orchestrate(quick: bool, write_docs: bool) -> Result<(), String> {
         tracker: &server.tracker,
         domain: &server.domain,
         sizes,
-        rounds: 3,
+        rounds: if quick { 3 } else { 5 },
     })?);
     server.stop()?;
     figures.extend(codec::run(&cargo, quick)?);
