@@ -115,13 +115,21 @@ fn figure(direction: &str, size: u64, ours: &[Transfer], curl: &[Transfer]) -> F
             if rss_ok { "met:" } else { "MISSED:" }
         ));
     }
+    let each = |t: &[Transfer]| {
+        t.iter()
+            .map(|t| format!("{:.0}", size as f64 / t.secs / 1e6))
+            .collect::<Vec<_>>()
+            .join("/")
+    };
     let mib = |r: Option<f64>| r.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.1} MiB"));
     let f = Figure {
         section: Section::Stream,
         line: format!(
-            "stream  {direction:<8} {:>6}  client {o:>7.1} MB/s  curl {c:>7.1} MB/s  ratio {ratio:.2}x  client peak RSS {}  ({target})",
+            "stream  {direction:<8} {:>6}  client {o:>7.1} MB/s  curl {c:>7.1} MB/s  ratio {ratio:.2}x  client peak RSS {}  ({target})  rounds: client {} curl {}",
             size_name(size),
             mib(rss),
+            each(ours),
+            each(curl),
         ),
         cells: vec![
             direction.to_owned(),
