@@ -73,6 +73,7 @@ impl Section {
                     "ratio",
                     "client peak RSS",
                     "curl peak RSS",
+                    "client / curl CPU s",
                     "target",
                 ],
             ),

@@ -34,6 +34,8 @@ pub(crate) struct Setup<'a> {
 struct Transfer {
     secs: f64,
     rss_mib: Option<f64>,
+    /// User + system CPU seconds of the process.
+    cpu_secs: Option<f64>,
 }
 
 pub(crate) fn run(s: &Setup<'_>) -> Result<Vec<Figure>, String> {
@@ -121,13 +123,23 @@ fn figure(direction: &str, size: u64, ours: &[Transfer], curl: &[Transfer]) -> F
             .collect::<Vec<_>>()
             .join("/")
     };
+    let cpu = |t: &[Transfer]| {
+        let v: Vec<f64> = t.iter().filter_map(|t| t.cpu_secs).collect();
+        if v.is_empty() {
+            "n/a".to_owned()
+        } else {
+            format!("{:.2}", median(&v))
+        }
+    };
     let mib = |r: Option<f64>| r.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.1} MiB"));
     let f = Figure {
         section: Section::Stream,
         line: format!(
-            "stream  {direction:<8} {:>6}  client {o:>7.1} MB/s  curl {c:>7.1} MB/s  ratio {ratio:.2}x  client peak RSS {}  ({target})  rounds: client {} curl {}",
+            "stream  {direction:<8} {:>6}  client {o:>7.1} MB/s  curl {c:>7.1} MB/s  ratio {ratio:.2}x  client peak RSS {}  CPU s {} vs {}  ({target})  rounds: client {} curl {}",
             size_name(size),
             mib(rss),
+            cpu(ours),
+            cpu(curl),
             each(ours),
             each(curl),
         ),
@@ -139,6 +151,7 @@ fn figure(direction: &str, size: u64, ours: &[Transfer], curl: &[Transfer]) -> F
             format!("**{ratio:.2}x**"),
             mib(rss),
             mib(peak(curl)),
+            format!("{} / {}", cpu(ours), cpu(curl)),
             target,
         ],
         met: Some(met),
@@ -195,8 +208,24 @@ fn timed(program: &Path, args: &[&str]) -> Result<(Transfer, String), String> {
         .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
         .and_then(|v| v.trim().parse::<f64>().ok())
         .map(|kb| kb / 1024.0);
+    let seconds = |label: &str| {
+        stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    let cpu_secs = seconds("User time (seconds):")
+        .zip(seconds("System time (seconds):"))
+        .map(|(u, s)| u + s);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    Ok((Transfer { secs, rss_mib }, stdout))
+    Ok((
+        Transfer {
+            secs,
+            rss_mib,
+            cpu_secs,
+        },
+        stdout,
+    ))
 }
 
 /// Flushes dirty pages before an upload (untimed), so that no upload pays for the writeback of
