@@ -250,6 +250,45 @@ async fn dropped_writer_commits_nothing() {
 }
 
 #[tokio::test]
+async fn writer_of_known_length_commits_only_on_finish() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    client.put("k", &b"previous"[..]).await.unwrap();
+    let data = pattern(1000);
+    for finish in [false, true] {
+        let mut w = client.writer("k", Some(1000), PutOptions::new()).unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut w, &data)
+            .await
+            .unwrap();
+        // The node has every byte: the PUT is complete, and the upload would be closed next.
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while h.requests(1, Method::PUT).last().map(|r| r.body_bytes) != Some(1000) {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .unwrap();
+        // Every task (node, tracker, upload) on this runtime gets plenty of turns.
+        for _ in 0..2000 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            h.tracker().requests("create_close"),
+            1,
+            "closed before finish"
+        );
+        if finish {
+            assert_eq!(w.finish().await.unwrap().size, 1000);
+        } else {
+            drop(w);
+            assert_eq!(client.get_bytes("k").await.unwrap(), &b"previous"[..]);
+        }
+    }
+    assert_eq!(h.tracker().requests("create_close"), 2);
+    assert!(client.get_bytes("k").await.unwrap() == data);
+}
+
+#[tokio::test]
 async fn md5_is_computed_while_streaming_and_sent_with_the_close() {
     let h = Harness::start(1).await;
     let client = h.client();
