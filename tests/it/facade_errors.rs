@@ -151,6 +151,19 @@ async fn file_debug_and_admin() {
             .iter()
             .any(|c| c.name == "hashed" && c.hashtype == Some(mogilefs::HashType::Md5))
     );
+    // `mindevcount` is required even on update.
+    admin
+        .update_class(mogilefs::admin::UpdateClass::new("d2", "hashed", 1))
+        .await
+        .unwrap();
+    let class = admin
+        .classes("d2")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "hashed")
+        .unwrap();
+    assert_eq!(class.mindevcount, 1);
     assert!(matches!(
         admin.classes("nope").await,
         Err(Error::UnknownDomain { .. })
@@ -168,6 +181,13 @@ async fn file_debug_and_admin() {
             .unwrap()
             .as_deref(),
         Some("127.0.0.1:1")
+    );
+    let settings = admin.server_settings().await.unwrap();
+    assert!(
+        settings
+            .iter()
+            .any(|(k, v)| k == "memcache_servers" && v == "127.0.0.1:1"),
+        "{settings:?}"
     );
     admin.delete_class("d2", "hashed").await.unwrap();
     admin.delete_domain("d2").await.unwrap();
