@@ -119,6 +119,14 @@ async fn builder_validates() {
         let err = b.build().unwrap_err();
         assert!(matches!(err, Error::Config { .. }), "{err:?}");
     }
+    // A lower-level builder's refusal is the source, not repeated in the message.
+    let err = mogilefs::Client::builder()
+        .trackers(["not an address:x"])
+        .domain(DOMAIN)
+        .build()
+        .unwrap_err();
+    let source = std::error::Error::source(&err).expect("the tracker builder's error");
+    assert!(!err.to_string().contains(&source.to_string()), "{err}");
 }
 
 #[tokio::test]

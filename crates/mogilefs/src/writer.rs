@@ -57,6 +57,7 @@ impl Client {
         self.config().key_policy.check(&key)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::Config {
             message: "Client::writer needs a Tokio runtime".into(),
+            source: None,
         })?;
         let (pipe, read_half) = tokio::io::duplex(PIPE_CAPACITY);
         let finished = Arc::new(AtomicBool::new(false));
