@@ -158,8 +158,6 @@ impl TrackerConnection {
             .await
             .map_err(ExchangeError::Write)?;
         self.progress = Progress::Written;
-        // On the heap: a buffer in the future's state would make every caller's future larger.
-        let mut chunk = vec![0u8; READ_CHUNK];
         loop {
             if let Some(response) = self
                 .decoder
@@ -172,16 +170,19 @@ impl TrackerConnection {
                 self.clean = self.buf.is_empty();
                 return Ok(response);
             }
-            let n = self
-                .stream
-                .read(&mut chunk)
+            // Read straight into the connection's own buffer (kept across requests): no
+            // per-request allocation, no zeroing, no copy. At most READ_CHUNK bytes per read, so
+            // the decoder's line limit still bounds the buffer.
+            self.buf.reserve(READ_CHUNK);
+            let n = (&mut self.stream)
+                .take(READ_CHUNK as u64)
+                .read_buf(&mut self.buf)
                 .await
                 .map_err(ExchangeError::Read)?;
             if n == 0 {
                 return Err(ExchangeError::Eof);
             }
             self.progress = Progress::Replying;
-            self.buf.extend_from_slice(&chunk[..n]);
         }
     }
 }
