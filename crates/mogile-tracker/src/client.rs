@@ -1,0 +1,199 @@
+//! [`TrackerClient`]: the cheap, cloneable handle requests go through.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use mogile_pool::{Endpoint, Pool, PoolStatus};
+use mogile_protocol::{Args, Command, CommandKind, ReplyError, Request, Response};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::backoff;
+use crate::builder::TrackerClientBuilder;
+use crate::connector::TrackerConnector;
+use crate::error::TrackerError;
+use crate::failover::{Call, Reply};
+
+/// An async MogileFS tracker client: pooled connections to several trackers, per-command
+/// timeouts, failover and retry safety.
+///
+/// Cloning is cheap and clones share the pool. Build one with [`TrackerClient::builder`];
+/// `build` must run inside a tokio runtime.
+///
+/// Each request goes to a random active tracker over a pooled connection that carries one
+/// request at a time, with a `callid` checked against the echo. See the crate docs for the
+/// failover and retry rules.
+#[derive(Clone)]
+pub struct TrackerClient {
+    inner: Arc<Inner>,
+}
+
+/// Options fixed at build time that the request path reads.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) file_timeout: Duration,
+    pub(crate) admin_timeout: Duration,
+    pub(crate) retry_budget: u32,
+    pub(crate) backoff_base: Duration,
+    pub(crate) backoff_cap: Duration,
+    pub(crate) max_request_line: usize,
+}
+
+/// State shared by every clone of a client.
+pub(crate) struct Inner {
+    pub(crate) pool: Pool<TrackerConnector>,
+    pub(crate) settings: Settings,
+    callids: AtomicU64,
+    rng: Mutex<StdRng>,
+}
+
+impl Inner {
+    /// The next `callid`. Wrapping is harmless: the echo check only compares the current one.
+    pub(crate) fn next_callid(&self) -> u64 {
+        self.callids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The backoff before retry round `round`.
+    pub(crate) fn backoff(&self, round: u32) -> Duration {
+        // A poisoned lock only means another request panicked mid-draw; the RNG is still valid.
+        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        backoff::delay(
+            self.settings.backoff_base,
+            self.settings.backoff_cap,
+            round,
+            &mut *rng,
+        )
+    }
+}
+
+impl TrackerClient {
+    /// Starts building a client.
+    pub fn builder() -> TrackerClientBuilder {
+        TrackerClientBuilder::default()
+    }
+
+    pub(crate) fn from_parts(
+        pool: Pool<TrackerConnector>,
+        settings: Settings,
+        callid_start: u64,
+        seed: u64,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                settings,
+                callids: AtomicU64::new(callid_start),
+                rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            }),
+        }
+    }
+
+    /// Sends a typed command and returns its typed output.
+    ///
+    /// The command's class picks the timeout (file or admin) and its idempotency decides
+    /// whether a request whose reply was lost is retried on another tracker.
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::Server`] when the tracker answers `ERR` (a `list_keys` with no match is
+    /// an empty page, not an error); [`TrackerError::OutcomeUnknown`] when a mutating command's
+    /// reply was lost; [`TrackerError::RetriesExhausted`] when every attempt failed; see
+    /// [`TrackerError`] for the rest.
+    pub async fn request<C: Command>(&self, cmd: C) -> Result<C::Output, TrackerError> {
+        let call = Call {
+            command: C::NAME.to_owned(),
+            timeout: self.timeout_for(C::KIND),
+            idempotent: C::IDEMPOTENT,
+            request: cmd.request(),
+        };
+        // Boxed: the attempt loop, the pool checkout and the exchange make a large future, and
+        // callers nest it in their own.
+        let Reply { tracker, response } = Box::pin(self.inner.execute(&call)).await?;
+        C::parse_reply(response).map_err(|e| match e {
+            ReplyError::Tracker(err) => TrackerError::Server {
+                tracker,
+                code: err.code,
+                message: err.message,
+            },
+            other => TrackerError::Decode {
+                command: call.command,
+                tracker,
+                source: other,
+            },
+        })
+    }
+
+    /// Sends a request for a command this crate does not model and returns the reply's
+    /// arguments (without the `callid` echo).
+    ///
+    /// The command is treated as not safe to repeat and gets the admin timeout. `!` commands
+    /// cannot be expressed: [`Request::new`] refuses them.
+    ///
+    /// # Errors
+    ///
+    /// [`TrackerError::InvalidRequest`] if the request carries its own `callid`;
+    /// [`TrackerError::Server`] when the tracker answers `ERR`; otherwise as
+    /// [`request`](Self::request).
+    pub async fn raw(&self, request: Request) -> Result<Args, TrackerError> {
+        if request.args().get("callid").is_some() {
+            return Err(TrackerError::InvalidRequest {
+                reason: "callid is added by the client",
+            });
+        }
+        let call = Call {
+            command: request.command().to_owned(),
+            timeout: self.inner.settings.admin_timeout,
+            idempotent: false,
+            request,
+        };
+        // Boxed: the attempt loop, the pool checkout and the exchange make a large future, and
+        // callers nest it in their own.
+        let Reply { tracker, response } = Box::pin(self.inner.execute(&call)).await?;
+        match response {
+            Response::Ok(mut args) => {
+                args.remove("callid");
+                Ok(args)
+            }
+            Response::Err(err) => Err(TrackerError::Server {
+                tracker,
+                code: err.code,
+                message: err.message,
+            }),
+        }
+    }
+
+    /// The configured trackers, normalised to `host:port`, in the order given.
+    pub fn trackers(&self) -> Vec<Endpoint> {
+        self.inner.pool.endpoints()
+    }
+
+    /// A snapshot of every tracker's pool: active or not, open, idle and busy connections.
+    pub fn status(&self) -> PoolStatus {
+        self.inner.pool.status()
+    }
+
+    /// Closes the client: idle connections close, and every clone's later requests fail with
+    /// [`TrackerError::Closed`].
+    pub fn close(&self) {
+        self.inner.pool.close();
+    }
+
+    fn timeout_for(&self, kind: CommandKind) -> Duration {
+        match kind {
+            CommandKind::File => self.inner.settings.file_timeout,
+            // Admin commands, and any class added later, get the longer timeout.
+            _ => self.inner.settings.admin_timeout,
+        }
+    }
+}
+
+impl fmt::Debug for TrackerClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrackerClient")
+            .field("trackers", &self.inner.pool.endpoints())
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,181 @@
+//! One tracker connection: write one request line, read exactly one response line.
+//!
+//! The connection remembers how far the current exchange got ([`Progress`]), so that after a
+//! timeout or an error the caller can tell "never reached the tracker" (safe to send anywhere)
+//! from "written, reply lost" (the tracker may have acted on it).
+
+use std::io;
+
+use bytes::BytesMut;
+use mogile_protocol::{DecodeError, Response, ResponseDecoder};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Bytes read from the socket per `read` call. Together with the decoder's line limit it bounds
+/// the read buffer: the decoder fails as soon as the buffer holds more than the limit without a
+/// newline, so the buffer never exceeds `limit + READ_CHUNK`.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// How far the current (or last) exchange on a connection got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// Nothing sent yet, or the last exchange completed.
+    Idle,
+    /// Part of the request line may have been written, but not all of it. The tracker only
+    /// acts on complete lines, so it cannot have run the request.
+    Writing,
+    /// The whole line was written; no reply byte has arrived yet.
+    Written,
+    /// At least one reply byte arrived, but not a complete line.
+    Replying,
+}
+
+impl Progress {
+    /// Whether the tracker may have received the complete request (and so may have run it).
+    pub(crate) fn request_sent(self) -> bool {
+        matches!(self, Self::Written | Self::Replying)
+    }
+}
+
+/// Why an exchange failed. The connection must be dropped after any of these.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ExchangeError {
+    /// Writing the request failed.
+    #[error("cannot send the request")]
+    Write(#[source] io::Error),
+    /// Reading the reply failed.
+    #[error("cannot read the reply")]
+    Read(#[source] io::Error),
+    /// The tracker closed the connection before a complete reply line arrived.
+    #[error("connection closed before a complete reply")]
+    Eof,
+    /// The tracker had already closed the connection (or sent unsolicited bytes) before
+    /// anything was written: nothing reached it.
+    #[error("connection closed before the request was sent")]
+    ClosedBeforeSend,
+    /// The connection was not clean when the exchange started (never happens with the pool,
+    /// which only hands out connections that passed [`TrackerConnection::is_open`]).
+    #[error("connection is not in a clean state")]
+    NotReusable,
+    /// The reply line is not a valid tracker reply.
+    #[error("invalid reply")]
+    Protocol(#[source] DecodeError),
+}
+
+/// A TCP connection to one tracker, used for one request at a time.
+#[derive(Debug)]
+pub(crate) struct TrackerConnection {
+    stream: TcpStream,
+    buf: BytesMut,
+    decoder: ResponseDecoder,
+    progress: Progress,
+    /// False once the connection saw anything that makes it unfit for another request (bytes
+    /// after the reply line, an unfinished exchange). Such a connection is dropped, not released.
+    clean: bool,
+    /// Whether the tracker echoed a `callid` on this connection. A tracker that echoes once
+    /// (2.61+) always does, so from then on a reply without one is out of step (for example a
+    /// stray line that arrived after the previous reply).
+    echoes_callid: bool,
+}
+
+impl TrackerConnection {
+    /// Wraps a connected stream; `max_line_len` bounds one reply line.
+    pub(crate) fn new(stream: TcpStream, max_line_len: usize) -> Self {
+        Self {
+            stream,
+            buf: BytesMut::new(),
+            decoder: ResponseDecoder::new().max_line_len(max_line_len),
+            progress: Progress::Idle,
+            clean: true,
+            echoes_callid: false,
+        }
+    }
+
+    /// Whether the tracker has echoed a `callid` on this connection.
+    pub(crate) fn echoes_callid(&self) -> bool {
+        self.echoes_callid
+    }
+
+    /// Records that the tracker echoed a `callid`.
+    pub(crate) fn saw_callid_echo(&mut self) {
+        self.echoes_callid = true;
+    }
+
+    /// How far the current (or last) exchange got.
+    pub(crate) fn progress(&self) -> Progress {
+        self.progress
+    }
+
+    /// Whether the connection may serve another request: the last exchange completed and
+    /// nothing but its reply arrived.
+    pub(crate) fn is_reusable(&self) -> bool {
+        self.clean && self.progress == Progress::Idle && self.buf.is_empty()
+    }
+
+    /// Cheap liveness check for an idle connection, without a round trip.
+    ///
+    /// An idle tracker connection must have nothing to read: end-of-file means the tracker
+    /// closed it, and unsolicited bytes mean it is out of step. Either way it is unusable.
+    pub(crate) fn is_open(&self) -> bool {
+        if !self.is_reusable() {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        match self.stream.try_read(&mut probe) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
+            // Ok(0) is end-of-file, Ok(_) is unsolicited data, Err(_) a socket error.
+            _ => false,
+        }
+    }
+
+    /// Sends one encoded request line and reads exactly one response line.
+    ///
+    /// Cancel-safe in the sense that matters here: if the future is dropped half-way,
+    /// [`progress`](Self::progress) says how far it got and the connection is not reusable.
+    pub(crate) async fn exchange(&mut self, line: &[u8]) -> Result<Response, ExchangeError> {
+        // Any state left from an earlier, unfinished exchange means a late reply could be read
+        // as this one's answer.
+        if !self.is_reusable() {
+            self.clean = false;
+            return Err(ExchangeError::NotReusable);
+        }
+        // Catches a connection the tracker closed while it sat idle (or, on a fresh one, a
+        // tracker that accepts and closes) before a request is spent on it.
+        if !self.is_open() {
+            self.clean = false;
+            return Err(ExchangeError::ClosedBeforeSend);
+        }
+        self.clean = false;
+        self.progress = Progress::Writing;
+        self.stream
+            .write_all(line)
+            .await
+            .map_err(ExchangeError::Write)?;
+        self.progress = Progress::Written;
+        // On the heap: a buffer in the future's state would make every caller's future larger.
+        let mut chunk = vec![0u8; READ_CHUNK];
+        loop {
+            if let Some(response) = self
+                .decoder
+                .decode(&mut self.buf)
+                .map_err(ExchangeError::Protocol)?
+            {
+                self.progress = Progress::Idle;
+                // Bytes after the reply line were never asked for: keep the reply (it is the
+                // answer to this request) but never reuse the connection.
+                self.clean = self.buf.is_empty();
+                return Ok(response);
+            }
+            let n = self
+                .stream
+                .read(&mut chunk)
+                .await
+                .map_err(ExchangeError::Read)?;
+            if n == 0 {
+                return Err(ExchangeError::Eof);
+            }
+            self.progress = Progress::Replying;
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}

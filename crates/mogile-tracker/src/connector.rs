@@ -1,0 +1,73 @@
+//! How the pool opens, checks and probes tracker connections.
+
+use std::io;
+
+use mogile_pool::{Connector, Endpoint};
+use mogile_protocol::Response;
+use tokio::net::TcpStream;
+
+use crate::connection::{ExchangeError, TrackerConnection};
+
+/// The probe request. It carries no `callid`, so probes never consume the request counter (wire
+/// bytes stay deterministic in tests) and a probe reply carrying a `callid` is out of step.
+const PROBE_LINE: &[u8] = b"noop\r\n";
+
+/// Opens TCP connections to trackers (`TCP_NODELAY` on) and probes them with `noop`.
+#[derive(Debug, Clone)]
+pub(crate) struct TrackerConnector {
+    /// Longest reply line accepted, in bytes.
+    pub(crate) max_reply_line: usize,
+}
+
+/// Why a connection could not be opened or failed its probe.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectionError {
+    /// The TCP connection could not be opened.
+    #[error("cannot open a tcp connection")]
+    Connect(#[source] io::Error),
+    /// The `noop` round trip failed.
+    #[error("probe failed")]
+    Probe(#[source] ExchangeError),
+    /// The tracker answered the probe with something other than a plain `OK`.
+    #[error("unexpected probe reply")]
+    ProbeReply,
+}
+
+impl ConnectionError {
+    /// The I/O error behind a connect failure (other variants never come out of `connect`).
+    pub(crate) fn into_io(self) -> io::Error {
+        match self {
+            Self::Connect(e) => e,
+            other => io::Error::other(other),
+        }
+    }
+}
+
+impl Connector for TrackerConnector {
+    type Connection = TrackerConnection;
+    type Error = ConnectionError;
+
+    async fn connect(&self, endpoint: &Endpoint) -> Result<TrackerConnection, ConnectionError> {
+        let stream = TcpStream::connect(endpoint.as_str())
+            .await
+            .map_err(ConnectionError::Connect)?;
+        // Requests are tiny single lines: Nagle would only add latency.
+        stream.set_nodelay(true).map_err(ConnectionError::Connect)?;
+        Ok(TrackerConnection::new(stream, self.max_reply_line))
+    }
+
+    fn is_open(&self, conn: &TrackerConnection) -> bool {
+        conn.is_open()
+    }
+
+    async fn probe(&self, conn: &mut TrackerConnection) -> Result<(), ConnectionError> {
+        let reply = conn
+            .exchange(PROBE_LINE)
+            .await
+            .map_err(ConnectionError::Probe)?;
+        match reply {
+            Response::Ok(args) if args.get("callid").is_none() && conn.is_reusable() => Ok(()),
+            _ => Err(ConnectionError::ProbeReply),
+        }
+    }
+}

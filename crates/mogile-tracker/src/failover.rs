@@ -1,0 +1,322 @@
+//! Running one request: tracker choice, attempts, failover, retry safety and backoff.
+//!
+//! The rules, in the order they are applied to a failed attempt:
+//! - the request never reached the tracker in full (connect failure, pool wait timeout, write
+//!   error, timeout before the line was written): try the next tracker;
+//! - the request was written and the reply was lost (reset, end-of-file, timeout, garbage,
+//!   wrong `callid`): try the next tracker only if the command is safe to repeat, otherwise
+//!   fail with [`TrackerError::OutcomeUnknown`];
+//! - a tracker `ERR` is an answer and is returned at once.
+//!
+//! Connection failures (refused, reset, closed before any reply byte) mark the tracker inactive
+//! through the pool; a timeout only asks the pool for an immediate probe, because a slow
+//! tracker is not a dead one. There is no delay between different trackers; a jittered backoff
+//! only when every tracker is inactive and the list must be walked again.
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use mogile_pool::{Endpoint, PoolError, Pooled};
+use mogile_protocol::{Request, Response};
+use tracing::{Instrument, field};
+
+use crate::client::Inner;
+use crate::connection::{ExchangeError, Progress};
+use crate::connector::ConnectionError;
+use crate::error::TrackerError;
+
+/// Room left in the line-length check for `&callid=<u64>`.
+const CALLID_ROOM: usize = "&callid=".len() + 20;
+
+/// One request to run.
+#[derive(Debug)]
+pub(crate) struct Call {
+    /// Command name, for errors and tracing.
+    pub(crate) command: String,
+    /// Reply timeout for this command's class.
+    pub(crate) timeout: Duration,
+    /// Whether running it twice is harmless.
+    pub(crate) idempotent: bool,
+    /// The request, without `callid` (added per attempt).
+    pub(crate) request: Request,
+}
+
+/// A complete reply and the tracker that gave it.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) tracker: Endpoint,
+    pub(crate) response: Response,
+}
+
+/// What the failure of one attempt allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// The request did not reach the tracker: any tracker may be tried.
+    Retry,
+    /// The request reached the tracker and its reply was lost.
+    ReplyLost,
+    /// Retrying cannot help.
+    Stop,
+}
+
+impl Inner {
+    /// Runs `call` until a tracker answers, the retry budget is spent, or a failure forbids
+    /// another attempt.
+    pub(crate) async fn execute(&self, call: &Call) -> Result<Reply, TrackerError> {
+        let span = tracing::debug_span!(
+            "tracker_request",
+            command = %call.command,
+            tracker = field::Empty,
+            attempt = field::Empty,
+            callid = field::Empty,
+            outcome = field::Empty,
+        );
+        let result = self.run(call, &span).instrument(span.clone()).await;
+        let outcome = match &result {
+            Ok(Reply {
+                response: Response::Ok(_),
+                ..
+            }) => "ok",
+            Ok(Reply {
+                response: Response::Err(_),
+                ..
+            }) => "tracker_error",
+            Err(e) if e.outcome_unknown() => "outcome_unknown",
+            Err(e) if e.is_timeout() => "timeout",
+            Err(_) => "failed",
+        };
+        span.record("outcome", outcome);
+        result
+    }
+
+    async fn run(&self, call: &Call, span: &tracing::Span) -> Result<Reply, TrackerError> {
+        self.check_length(&call.request)?;
+        let budget = self.settings.retry_budget;
+        let mut attempts = 0u32;
+        let mut last = None;
+        for round in 0.. {
+            if round > 0 && self.all_inactive() {
+                let pause = self.backoff(round);
+                tracing::debug!(?pause, "every tracker is inactive; backing off");
+                tokio::time::sleep(pause).await;
+            }
+            let candidates = self.pool.candidates();
+            // The pool never offers an empty list; if it did, looping would never end.
+            if candidates.is_empty() {
+                break;
+            }
+            for tracker in candidates {
+                if attempts == budget {
+                    break;
+                }
+                attempts += 1;
+                span.record("tracker", tracker.as_str());
+                span.record("attempt", attempts);
+                let (error, next) = match self.attempt(&tracker, call, span).await {
+                    Ok(response) => return Ok(Reply { tracker, response }),
+                    Err(failure) => failure,
+                };
+                tracing::debug!(%tracker, attempt = attempts, error = %error, ?next, "attempt failed");
+                match next {
+                    Next::Stop => return Err(error),
+                    Next::ReplyLost if !call.idempotent => {
+                        return Err(TrackerError::OutcomeUnknown {
+                            command: call.command.clone(),
+                            tracker,
+                            source: Box::new(error),
+                        });
+                    }
+                    Next::Retry | Next::ReplyLost => last = Some(error),
+                }
+            }
+            if attempts == budget {
+                break;
+            }
+        }
+        Err(match last {
+            Some(last) => TrackerError::RetriesExhausted {
+                command: call.command.clone(),
+                attempts,
+                last: Box::new(last),
+            },
+            // Only reachable with an empty candidate list, which the pool never gives.
+            None => TrackerError::Closed,
+        })
+    }
+
+    /// One attempt on one tracker.
+    async fn attempt(
+        &self,
+        tracker: &Endpoint,
+        call: &Call,
+        span: &tracing::Span,
+    ) -> Result<Response, (TrackerError, Next)> {
+        let mut conn = self
+            .pool
+            .get(tracker)
+            .await
+            .map_err(|e| pool_failure(tracker, e))?;
+        let callid = self.next_callid().to_string();
+        span.record("callid", callid.as_str());
+        let mut line = BytesMut::new();
+        call.request
+            .clone()
+            .arg("callid", &callid)
+            .encode(&mut line);
+        let outcome = tokio::time::timeout(call.timeout, conn.exchange(&line)).await;
+        match outcome {
+            Err(_elapsed) => {
+                let request_sent = conn.progress().request_sent();
+                // Dropping discards the connection: its late reply can never be read.
+                drop(conn);
+                self.pool.probe_now(tracker);
+                let next = if request_sent {
+                    Next::ReplyLost
+                } else {
+                    Next::Retry
+                };
+                let error = TrackerError::Timeout {
+                    tracker: tracker.clone(),
+                    timeout: call.timeout,
+                    request_sent,
+                };
+                Err((error, next))
+            }
+            Ok(Err(e)) => {
+                let progress = conn.progress();
+                drop(conn);
+                Err(self.exchange_failure(tracker, e, progress))
+            }
+            Ok(Ok(response)) => {
+                let echoed = response.callid();
+                let in_step = match echoed {
+                    Some(echoed) => echoed == callid.as_bytes(),
+                    // Servers before 2.61 never echo; one that did on this connection must.
+                    None => !conn.echoes_callid(),
+                };
+                if !in_step {
+                    let received = echoed.map(|e| String::from_utf8_lossy(e).into_owned());
+                    drop(conn);
+                    self.pool.probe_now(tracker);
+                    let error = TrackerError::Desync {
+                        tracker: tracker.clone(),
+                        expected: callid,
+                        received,
+                    };
+                    return Err((error, Next::ReplyLost));
+                }
+                if echoed.is_some() {
+                    conn.saw_callid_echo();
+                }
+                if conn.is_reusable() {
+                    Pooled::release(conn);
+                }
+                Ok(response)
+            }
+        }
+    }
+
+    /// Classifies a failed exchange and tells the pool what it says about the tracker.
+    fn exchange_failure(
+        &self,
+        tracker: &Endpoint,
+        error: ExchangeError,
+        progress: Progress,
+    ) -> (TrackerError, Next) {
+        let tracker_owned = tracker.clone();
+        // Reset or closed before any reply byte is a connection failure; a reply cut short or
+        // garbled is the tracker misbehaving, which a probe will judge.
+        let no_reply_byte = progress != Progress::Replying;
+        match error {
+            ExchangeError::Write(source) => {
+                self.pool.mark_failed(tracker);
+                let error = TrackerError::Send {
+                    tracker: tracker_owned,
+                    source,
+                };
+                (error, Next::Retry)
+            }
+            ExchangeError::ClosedBeforeSend => {
+                self.pool.mark_failed(tracker);
+                (
+                    TrackerError::ConnectionClosed {
+                        tracker: tracker_owned,
+                    },
+                    Next::Retry,
+                )
+            }
+            ExchangeError::NotReusable => {
+                let error = TrackerError::Send {
+                    tracker: tracker_owned,
+                    source: std::io::Error::other(error),
+                };
+                (error, Next::Retry)
+            }
+            ExchangeError::Read(source) => {
+                self.report_lost_reply(tracker, no_reply_byte);
+                let error = TrackerError::Receive {
+                    tracker: tracker_owned,
+                    source,
+                };
+                (error, Next::ReplyLost)
+            }
+            ExchangeError::Eof => {
+                self.report_lost_reply(tracker, no_reply_byte);
+                let error = TrackerError::ConnectionClosed {
+                    tracker: tracker_owned,
+                };
+                (error, Next::ReplyLost)
+            }
+            ExchangeError::Protocol(source) => {
+                self.pool.probe_now(tracker);
+                let error = TrackerError::Protocol {
+                    tracker: tracker_owned,
+                    source,
+                };
+                (error, Next::ReplyLost)
+            }
+        }
+    }
+
+    fn report_lost_reply(&self, tracker: &Endpoint, no_reply_byte: bool) {
+        if no_reply_byte {
+            self.pool.mark_failed(tracker);
+        } else {
+            self.pool.probe_now(tracker);
+        }
+    }
+
+    /// Refuses a request whose line would exceed the limit, before any tracker is involved.
+    fn check_length(&self, request: &Request) -> Result<(), TrackerError> {
+        let mut line = BytesMut::new();
+        request.encode(&mut line);
+        let len = line.len();
+        let limit = self.settings.max_request_line;
+        if len + CALLID_ROOM > limit {
+            return Err(TrackerError::RequestTooLong { len, limit });
+        }
+        Ok(())
+    }
+
+    fn all_inactive(&self) -> bool {
+        self.pool.status().endpoints.iter().all(|ep| !ep.active)
+    }
+}
+
+/// Maps a checkout failure. The pool itself marks the tracker inactive on connect failures.
+fn pool_failure(tracker: &Endpoint, error: PoolError<ConnectionError>) -> (TrackerError, Next) {
+    let tracker = tracker.clone();
+    match error {
+        PoolError::WaitTimeout { .. } => (TrackerError::PoolTimeout { tracker }, Next::Retry),
+        PoolError::ConnectTimeout { .. } => (TrackerError::ConnectTimeout { tracker }, Next::Retry),
+        PoolError::Connect { source, .. } => (
+            TrackerError::Connect {
+                tracker,
+                source: source.into_io(),
+            },
+            Next::Retry,
+        ),
+        // `Closed`, and `UnknownEndpoint`, which cannot happen: candidates come from the pool.
+        _ => (TrackerError::Closed, Next::Stop),
+    }
+}
