@@ -1,3 +1,9 @@
 //! One test binary for the cross-crate integration tests; one module per scenario.
 
 mod architecture;
+mod facade_checksum;
+mod facade_download_failover;
+mod facade_errors;
+mod facade_listing;
+mod facade_roundtrip;
+mod facade_upload_failover;

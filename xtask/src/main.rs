@@ -1,15 +1,19 @@
 //! Project automation for mogilefs-rs: `cargo xtask <command>`.
 //!
 //! Commands: `ci` (the checks `.ci/run` runs), `demo` (arrives with the CLI issue),
-//! `test-cluster` (arrives with the facade issue), `bench` (arrives with the benchmark issue).
+//! `test-cluster` (a local cluster on loopback; see `docs/testing.md`), `bench` (arrives with the
+//! benchmark issue).
 
 use std::process::{Command, ExitCode};
+
+mod test_cluster;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("demo") | Some("test-cluster") | Some("bench") => {
+        Some("test-cluster") => test_cluster::run(&args[1..]),
+        Some("demo") | Some("bench") => {
             eprintln!(
                 "xtask {}: not built yet; see the open issues (the demo arrives with the CLI issue)",
                 args[0]

@@ -13,6 +13,8 @@
 //!   with fault switches, counters and a log of the bytes it received.
 //! - [`storage`]: a storage node ([`storage::StorageNode`]) that behaves like `mogstored` over a
 //!   directory, with fault switches, and a scripted raw-TCP HTTP peer ([`storage::FaultPeer`]).
+//! - [`cluster`]: a whole local cluster ([`TestCluster`]): fake trackers sharing one model, storage
+//!   nodes, registered hosts, devices, domain and classes, and deterministic replication.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -35,5 +37,8 @@
 //! # }
 //! ```
 
+pub mod cluster;
 pub mod storage;
 pub mod tracker;
+
+pub use cluster::TestCluster;

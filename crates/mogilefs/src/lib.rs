@@ -7,4 +7,113 @@
         clippy::print_stderr
     )
 )]
-//! `mogilefs`: see the crate README (work in progress).
+//! An async MogileFS client: one [`Client`] that hides trackers, connection pools and storage
+//! nodes.
+//!
+//! ```
+//! use futures::TryStreamExt;
+//! use mogilefs::{Client, PutOptions};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // A local cluster stands in for real trackers: domain `testdom`, classes `c2` and `md5`.
+//! # let cluster = mogile_testkit::TestCluster::start().await?;
+//! # let trackers = cluster.tracker_addrs();
+//! // `trackers`: e.g. ["10.0.0.1:7001", "10.0.0.2:7001"]
+//! let client = Client::builder().trackers(trackers).domain("testdom").build()?;
+//!
+//! // Store: create_open, PUT with failover between destinations, create_close.
+//! client.put("photos/1.jpg", &b"jpeg bytes"[..]).await?;
+//! let md5 = PutOptions::new().class("md5").md5(true);
+//! client.put_opts("photos/2.jpg", vec![0u8; 1024], &md5).await?;
+//!
+//! // Fetch: get_paths, then GET the replicas in order, resuming mid-stream on the next one.
+//! let bytes = client.get_bytes("photos/1.jpg").await?;
+//! assert_eq!(&bytes[..], b"jpeg bytes");
+//!
+//! // List every key under a prefix, page by page.
+//! let keys: Vec<_> = client.keys("photos/").try_collect().await?;
+//! assert_eq!(keys.len(), 2);
+//!
+//! // Delete; a second delete is "not found".
+//! client.delete("photos/1.jpg").await?;
+//! assert!(client.delete("photos/1.jpg").await.unwrap_err().is_not_found());
+//! client.close().await;
+//! # cluster.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Behaviour
+//!
+//! - **Store** ([`Client::put_opts`] and friends, [`Client::writer`]): `create_open` with
+//!   `multi_dest=1`; PUT to the first destination, then the next ones on failure; `create_close`
+//!   with the exact path, the bytes actually sent and, when asked, `checksum=MD5:...` computed
+//!   while streaming. Replayable bodies restart with a new `create_open` when every destination
+//!   fails or the tracker rejects the close, up to `upload_attempts`. One-shot bodies (streams,
+//!   readers, writers) fail over only before their first byte, unless
+//!   [`PutOptions::spool`] is set. **No `create_close` is ever sent for a failed attempt**, so a
+//!   failed store leaves the key's previous content in place. The one case that is not a definite
+//!   answer is [`Error::OutcomeUnknown`].
+//! - **Fetch** ([`Client::get_opts`] and friends): `get_paths` (`noverify=1`, `pathcount=3`) and
+//!   `file_info` concurrently; replicas are read in the tracker's order; a replica that fails
+//!   mid-stream is replaced by the next one with `Range: bytes=<reached>-`; the total is checked
+//!   against `file_info`'s length, and the MD5 when asked.
+//! - The same `zone` goes on `create_open`, `create_close` and `get_paths`.
+//! - **Listing**: [`Client::list_keys`] (one page) and [`Client::keys`] (every key under a
+//!   prefix, exact byte-wise matching whatever the tracker's database does).
+//!
+//! # Errors
+//!
+//! Every operation returns the semantic [`Error`]; the tracker's code and text, or the storage
+//! node's status, stay reachable through `source()` and [`Error::code`]. Tracker codes map as
+//! follows: `unknown_key`, `invalid_key` -> [`Error::NotFound`]; `key_exists` and the other
+//! `*_exists` -> [`Error::AlreadyExists`]; `unreg_domain`, `domain_not_found` ->
+//! [`Error::UnknownDomain`]; `unreg_class`, `class_not_found` -> [`Error::UnknownClass`];
+//! `no_devices` -> [`Error::NoWritableDevices`]; close rejections -> a restart, then
+//! [`Error::UploadRejected`]; `no_temp_file` -> reconciliation, then [`Error::OutcomeUnknown`];
+//! `unknown_command` -> [`Error::Unsupported`]; anything else -> [`Error::Tracker`].
+//!
+//! # Layout
+//!
+//! `client.rs` (handle, thin file commands), `builder.rs`, `options.rs`, `put.rs`,
+//! `put_stream.rs`, `writer.rs` (store), `get.rs`, `fetch.rs`, `resume.rs` (fetch), `list.rs`,
+//! `paging.rs` (listing), `admin.rs`, `observe.rs` (MD5 and progress), `error.rs`.
+
+mod admin;
+mod builder;
+mod client;
+mod error;
+mod fetch;
+mod get;
+mod list;
+mod observe;
+mod options;
+mod paging;
+mod put;
+mod put_stream;
+mod resume;
+mod writer;
+
+pub use admin::Admin;
+pub use builder::ClientBuilder;
+pub use client::Client;
+pub use error::{Attempt, AttemptError, Error, Result};
+pub use fetch::FetchStream;
+pub use mogile_protocol::{
+    Checksum, ChecksumState, DevId, Fid, HashType, Key, KeyPolicy, StoragePath,
+};
+pub use mogile_protocol::{FileInfoOutput, KeyPage};
+pub use mogile_storage::{OneShotBody, Payload};
+pub use options::{
+    ChecksumPolicy, DeleteOptions, GetOptions, ListOptions, PathsOptions, Progress, PutOptions,
+};
+pub use put::PutResult;
+pub use writer::Writer;
+
+/// Lower-level crates, for what the facade does not wrap.
+pub mod lower {
+    pub use mogile_protocol as protocol;
+    pub use mogile_storage as storage;
+    pub use mogile_tracker as tracker;
+}

@@ -1,0 +1,137 @@
+//! The on-disk side of replicas: where a replica lives under a node's directory, and copying,
+//! corrupting and removing it there.
+//!
+//! A storage node serves its directory as the docroot, so the replica of fid F on device D is the
+//! file `<node dir>/dev<D>/<d1>/<d3a>/<d3b>/<fid10>.fid` (`protocol.md` 3 and 11.2), the same path
+//! as in the URL the tracker hands out.
+
+use std::path::{Path, PathBuf};
+
+use super::error::ClusterError;
+
+/// The path of a replica relative to the docroot: `dev<devid>/<d1>/<d3a>/<d3b>/<fid10>.fid`.
+pub(crate) fn replica_relpath(devid: u64, fid: u64) -> String {
+    let n = format!("{fid:010}");
+    // The tracker's regex is `(\d+)(\d{3})(\d{3})(\d{3})`: a fid of more than 10 digits puts the
+    // extra digits in the first directory.
+    let len = n.len();
+    format!(
+        "dev{devid}/{}/{}/{}/{n}.fid",
+        &n[..len - 9],
+        &n[len - 9..len - 6],
+        &n[len - 6..len - 3]
+    )
+}
+
+/// Copies one replica to another device's directory.
+///
+/// The bytes go to a temporary name beside the target and are renamed into place, so a reader
+/// never sees a half-copied replica.
+pub(crate) async fn copy_replica(src: &Path, dst: &Path) -> Result<u64, ClusterError> {
+    if let Some(parent) = dst.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| ClusterError::io(parent, e))?;
+    }
+    let tmp = tmp_name(dst);
+    let copied = tokio::fs::copy(src, &tmp)
+        .await
+        .map_err(|e| ClusterError::io(src, e))?;
+    tokio::fs::rename(&tmp, dst)
+        .await
+        .map_err(|e| ClusterError::io(dst, e))?;
+    Ok(copied)
+}
+
+/// Flips the bits of the first byte of a replica: same length, different content, so only a
+/// checksum can tell.
+pub(crate) async fn corrupt(path: &Path) -> Result<bool, ClusterError> {
+    let mut bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| ClusterError::io(path, e))?;
+    let Some(first) = bytes.first_mut() else {
+        return Ok(false);
+    };
+    *first ^= 0xff;
+    tokio::fs::write(path, &bytes)
+        .await
+        .map_err(|e| ClusterError::io(path, e))?;
+    Ok(true)
+}
+
+/// Deletes a replica file.
+pub(crate) async fn remove(path: &Path) -> Result<(), ClusterError> {
+    tokio::fs::remove_file(path)
+        .await
+        .map_err(|e| ClusterError::io(path, e))
+}
+
+/// Deletes a replica file if it exists; `Ok(false)` when there was none.
+pub(crate) async fn remove_if_present(path: &Path) -> Result<bool, ClusterError> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(ClusterError::io(path, e)),
+    }
+}
+
+/// The length of a replica file, or `None` when it is missing.
+pub(crate) async fn len(path: &Path) -> Option<u64> {
+    tokio::fs::metadata(path)
+        .await
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+}
+
+fn tmp_name(dst: &Path) -> PathBuf {
+    let mut name = dst
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".replicating");
+    dst.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relpath_matches_the_real_layout() {
+        assert_eq!(replica_relpath(2, 148_056), "dev2/0/000/148/0000148056.fid");
+        assert_eq!(replica_relpath(2, 90_014), "dev2/0/000/090/0000090014.fid");
+        assert_eq!(replica_relpath(11, 1), "dev11/0/000/000/0000000001.fid");
+        assert_eq!(
+            replica_relpath(1, 1_234_567_890),
+            "dev1/1/234/567/1234567890.fid"
+        );
+        assert_eq!(
+            replica_relpath(3, 12_345_678_901),
+            "dev3/12/345/678/12345678901.fid"
+        );
+    }
+
+    #[tokio::test]
+    async fn copy_corrupt_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("dev1/0/000/000/0000000001.fid");
+        tokio::fs::create_dir_all(src.parent().unwrap())
+            .await
+            .unwrap();
+        tokio::fs::write(&src, b"hello").await.unwrap();
+        let dst = dir.path().join("dev2/0/000/000/0000000001.fid");
+        assert_eq!(copy_replica(&src, &dst).await.unwrap(), 5);
+        assert_eq!(tokio::fs::read(&dst).await.unwrap(), b"hello");
+        assert!(!tmp_name(&dst).exists());
+        assert!(corrupt(&dst).await.unwrap());
+        let bad = tokio::fs::read(&dst).await.unwrap();
+        assert_eq!(bad.len(), 5);
+        assert_ne!(bad, b"hello");
+        remove(&dst).await.unwrap();
+        assert_eq!(len(&dst).await, None);
+        assert!(remove(&dst).await.is_err());
+        assert!(!remove_if_present(&dst).await.unwrap());
+        assert!(remove_if_present(&src).await.unwrap());
+    }
+}

@@ -1,0 +1,486 @@
+//! The one public error type, and the one function that gives lower-level errors their meaning.
+
+use std::io;
+
+use mogile_protocol::{Checksum, ErrorCode, Fid, KeyError};
+use mogile_storage::StorageError;
+use mogile_tracker::TrackerError;
+
+/// `Result` with [`Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, in terms of the operation the caller asked for.
+///
+/// The tracker's error code and text, and the storage node's status, stay reachable through
+/// [`source()`](std::error::Error::source) and [`Error::code`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The key (or the file behind it) does not exist (`unknown_key`, `invalid_key`).
+    #[error("not found: {name}")]
+    NotFound {
+        /// The key, as text (non-UTF-8 bytes escaped).
+        name: String,
+    },
+    /// The name is taken: a rename target, domain, class, host or device
+    /// (`key_exists`, `domain_exists`, `class_exists`, `host_exists`, `existing_devid`, `fid_in_use`).
+    #[error("already exists: {name}")]
+    AlreadyExists {
+        /// What already exists, as text.
+        name: String,
+    },
+    /// The domain is not registered (`unreg_domain`, `domain_not_found`).
+    #[error("unknown domain {domain:?}")]
+    UnknownDomain {
+        /// The domain asked for.
+        domain: String,
+    },
+    /// The class does not exist in the domain (`unreg_class`, `class_not_found`).
+    #[error("unknown class {class:?}")]
+    UnknownClass {
+        /// The class asked for.
+        class: String,
+    },
+    /// The tracker found no device to store on (`no_devices`), even after backing off.
+    #[error("no writable devices")]
+    NoWritableDevices {
+        /// The tracker's answer.
+        source: Box<TrackerError>,
+    },
+    /// Every path (or upload destination) was tried and none could be used.
+    ///
+    /// For a fetch with no attempts, the tracker knows the file but has no readable replica
+    /// (`OK paths=0`): the file is not currently readable, which is not the same as not found.
+    #[error("no usable path for {name} ({} attempts)", attempts.len())]
+    NoUsablePath {
+        /// The key, as text.
+        name: String,
+        /// Every attempt, in order.
+        attempts: Vec<Attempt>,
+    },
+    /// A store may or may not have committed: the reply to `create_close` was lost, or the
+    /// tracker answered `no_temp_file` (it may have run the close twice), and `file_info` could not
+    /// show that the key now points at this upload's fid. Check the key before retrying.
+    #[error("outcome of storing {name} is unknown (fid {fid})")]
+    OutcomeUnknown {
+        /// The key, as text.
+        name: String,
+        /// The fid of the upload in doubt.
+        fid: Fid,
+        /// The close's failure.
+        source: Box<TrackerError>,
+    },
+    /// The tracker rejected the upload at `create_close` on every attempt
+    /// (`size_mismatch`, `size_verify_error`, `checksum_mismatch`, `invalid_destdev`,
+    /// `bogus_args`); it deleted the uploaded data each time.
+    #[error("upload rejected by the tracker")]
+    UploadRejected {
+        /// The last rejection.
+        source: Box<TrackerError>,
+    },
+    /// The upload outlived the restart deadline (50 minutes by default; the tracker reaps temp
+    /// files after one hour) on its last attempt, so it was not closed.
+    #[error("upload of {name} took too long to be closed safely")]
+    UploadTooSlow {
+        /// The key, as text.
+        name: String,
+    },
+    /// The fetched bytes do not hash to the checksum the tracker has.
+    #[error("checksum mismatch for {name}: expected {expected}, got {actual}")]
+    ChecksumMismatch {
+        /// The key, as text.
+        name: String,
+        /// The tracker's checksum.
+        expected: Checksum,
+        /// The checksum of the bytes received.
+        actual: Checksum,
+    },
+    /// Verification was asked for, but the tracker has no checksum for the file (its class has
+    /// no `hashtype`, or the checksum is `MISSING`): neither verified nor corrupt.
+    #[error("no checksum available for {name}")]
+    ChecksumUnavailable {
+        /// The key, as text.
+        name: String,
+    },
+    /// The tracker does not support the command (`unknown_command`; e.g. `file_info` before 2.45).
+    #[error("not supported by this tracker")]
+    Unsupported {
+        /// The tracker's answer.
+        source: Box<TrackerError>,
+    },
+    /// Any other tracker failure: an error code with no specific meaning here, or a transport
+    /// failure. [`Error::code`] gives the code.
+    #[error("tracker request failed")]
+    Tracker {
+        /// The tracker client's error.
+        source: Box<TrackerError>,
+    },
+    /// A storage node failed in a way no failover could absorb (e.g. a one-shot body failed after
+    /// its first byte was sent).
+    #[error("storage request failed")]
+    Storage {
+        /// The storage client's error.
+        source: Box<StorageError>,
+    },
+    /// The client configuration is invalid.
+    #[error("invalid configuration: {message}")]
+    Config {
+        /// What is wrong.
+        message: String,
+    },
+    /// The key breaks the client's [`KeyPolicy`](mogile_protocol::KeyPolicy).
+    #[error("key refused by the key policy")]
+    KeyPolicy {
+        /// Why.
+        source: KeyError,
+    },
+    /// Reading the caller's body, or writing a local file, failed.
+    #[error("local i/o failed")]
+    Io {
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The client was closed with [`Client::close`](crate::Client::close).
+    #[error("client is closed")]
+    Closed,
+}
+
+/// One failed try of a path or upload destination.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Attempt {
+    /// The URL tried.
+    pub url: String,
+    /// What went wrong.
+    pub error: AttemptError,
+}
+
+/// Why one path or destination could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttemptError {
+    /// The storage request failed.
+    #[error("storage request failed")]
+    Storage(#[source] StorageError),
+    /// The node answered a resumed read with the wrong bytes (wrong `Content-Range`, `416`).
+    #[error("unusable answer to a range request: {0}")]
+    Range(String),
+    /// The replica's length differs from the tracker's length for the file.
+    #[error("replica length {actual} differs from the file's {expected}")]
+    Length {
+        /// The tracker's length.
+        expected: u64,
+        /// What the replica delivered (a lower bound when it was too long).
+        actual: u64,
+    },
+}
+
+impl Error {
+    /// Whether the key (or file) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound { .. })
+    }
+
+    /// Whether the name is already taken.
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, Self::AlreadyExists { .. })
+    }
+
+    /// Whether a store may have committed even though it reported failure.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Self::OutcomeUnknown { .. })
+    }
+
+    /// The tracker's error code behind this error, if it came from an `ERR` line.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        self.tracker_error().and_then(TrackerError::code)
+    }
+
+    fn tracker_error(&self) -> Option<&TrackerError> {
+        match self {
+            Self::NoWritableDevices { source }
+            | Self::OutcomeUnknown { source, .. }
+            | Self::UploadRejected { source }
+            | Self::Unsupported { source }
+            | Self::Tracker { source } => Some(&**source),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(err: Error) -> Self {
+        let kind = match &err {
+            Error::NotFound { .. } => io::ErrorKind::NotFound,
+            Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
+            Error::ChecksumMismatch { .. } => io::ErrorKind::InvalidData,
+            Error::Config { .. } | Error::KeyPolicy { .. } => io::ErrorKind::InvalidInput,
+            _ => io::ErrorKind::Other,
+        };
+        Self::new(kind, err)
+    }
+}
+
+/// What a tracker error code means to the facade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Meaning {
+    NotFound,
+    AlreadyExists,
+    UnknownDomain,
+    UnknownClass,
+    NoWritableDevices,
+    /// `create_close` refused the upload and deleted its data: start over with `create_open`.
+    UploadRejected,
+    /// `create_close` found no temp file: the close may have run already.
+    NoTempFile,
+    Unsupported,
+    /// Anything else: surfaced as [`Error::Tracker`] with the code kept.
+    Other,
+}
+
+impl Meaning {
+    /// THE mapping from tracker error codes to meanings (`protocol.md` section 7).
+    pub(crate) fn of(code: &ErrorCode) -> Self {
+        match code.as_str() {
+            "unknown_key" | "invalid_key" => Self::NotFound,
+            "key_exists" | "domain_exists" | "class_exists" | "host_exists" | "existing_devid"
+            | "fid_in_use" => Self::AlreadyExists,
+            "unreg_domain" | "domain_not_found" => Self::UnknownDomain,
+            "unreg_class" | "class_not_found" => Self::UnknownClass,
+            "no_devices" => Self::NoWritableDevices,
+            "size_mismatch" | "size_verify_error" | "checksum_mismatch" | "invalid_destdev"
+            | "bogus_args" => Self::UploadRejected,
+            "no_temp_file" => Self::NoTempFile,
+            "unknown_command" => Self::Unsupported,
+            _ => Self::Other,
+        }
+    }
+
+    /// Whether a close rejected with this meaning is worth a new `create_open`. `bogus_args`
+    /// (our path string differs from the tracker's) would fail again the same way.
+    pub(crate) fn restarts_upload(code: &ErrorCode) -> bool {
+        matches!(
+            code.as_str(),
+            "size_mismatch" | "size_verify_error" | "checksum_mismatch" | "invalid_destdev"
+        )
+    }
+}
+
+/// The names an error refers to, so the mapping can say what was not found.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ctx<'a> {
+    pub(crate) key: Option<&'a str>,
+    /// A rename's target (what `key_exists` is about).
+    pub(crate) target: Option<&'a str>,
+    pub(crate) domain: Option<&'a str>,
+    pub(crate) class: Option<&'a str>,
+}
+
+/// The one place where lower-level errors become [`Error`]s.
+pub(crate) fn from_tracker(err: TrackerError, ctx: Ctx<'_>) -> Error {
+    let Some(code) = err.code() else {
+        return Error::Tracker {
+            source: Box::new(err),
+        };
+    };
+    let name = |n: Option<&str>| n.unwrap_or_default().to_owned();
+    match Meaning::of(code) {
+        Meaning::NotFound => Error::NotFound {
+            name: name(ctx.key),
+        },
+        Meaning::AlreadyExists => Error::AlreadyExists {
+            name: name(ctx.target.or(ctx.class).or(ctx.key).or(ctx.domain)),
+        },
+        Meaning::UnknownDomain => Error::UnknownDomain {
+            domain: name(ctx.domain),
+        },
+        Meaning::UnknownClass => Error::UnknownClass {
+            class: name(ctx.class),
+        },
+        Meaning::NoWritableDevices => Error::NoWritableDevices {
+            source: Box::new(err),
+        },
+        Meaning::UploadRejected => Error::UploadRejected {
+            source: Box::new(err),
+        },
+        Meaning::Unsupported => Error::Unsupported {
+            source: Box::new(err),
+        },
+        Meaning::NoTempFile | Meaning::Other => Error::Tracker {
+            source: Box::new(err),
+        },
+    }
+}
+
+/// Storage failures that no failover absorbed.
+pub(crate) fn from_storage(err: StorageError) -> Error {
+    Error::Storage {
+        source: Box::new(err),
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// A context naming just a key.
+    pub(crate) fn key(key: &'a str) -> Self {
+        Self {
+            key: Some(key),
+            ..Self::default()
+        }
+    }
+}
+
+impl From<KeyError> for Error {
+    fn from(source: KeyError) -> Self {
+        Self::KeyPolicy { source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented meaning of every tracker code (`protocol.md` section 7, the crate docs).
+    /// A code missing here fails the test, so a new `ErrorCode` must be given a meaning.
+    fn documented(code: &str) -> Meaning {
+        match code {
+            "unknown_key" | "invalid_key" => Meaning::NotFound,
+            "key_exists" | "domain_exists" | "class_exists" | "host_exists" | "existing_devid"
+            | "fid_in_use" => Meaning::AlreadyExists,
+            "unreg_domain" | "domain_not_found" => Meaning::UnknownDomain,
+            "unreg_class" | "class_not_found" => Meaning::UnknownClass,
+            "no_devices" => Meaning::NoWritableDevices,
+            "size_mismatch" | "size_verify_error" | "checksum_mismatch" | "invalid_destdev"
+            | "bogus_args" => Meaning::UploadRejected,
+            "no_temp_file" => Meaning::NoTempFile,
+            "unknown_command" => Meaning::Unsupported,
+            // Kept as Error::Tracker with the code: argument bugs, admin refusals, server faults,
+            // and `none_match` (an empty page, handled by the ListKeys command itself).
+            "no_domain"
+            | "domain_has_files"
+            | "domain_has_classes"
+            | "domain_not_empty"
+            | "no_key"
+            | "none_match"
+            | "after_mismatch"
+            | "no_class"
+            | "class_has_files"
+            | "nodel_default_class"
+            | "invalid_mindevcount"
+            | "invalid_replpolicy"
+            | "invalid_hashtype"
+            | "no_fid"
+            | "no_devid"
+            | "no_path"
+            | "invalid_checksum_format"
+            | "fid_exists"
+            | "plugin_aborted"
+            | "db"
+            | "failure"
+            | "dup"
+            | "no_host"
+            | "no_ip"
+            | "no_port"
+            | "host_not_found"
+            | "unknown_host"
+            | "unknown_hostid"
+            | "host_not_empty"
+            | "unknown_state"
+            | "invalid_state"
+            | "invalid_devid"
+            | "bad_args"
+            | "bad_params"
+            | "no_device"
+            | "host_mismatch"
+            | "state_too_high"
+            | "not_writable"
+            | "invalid_format"
+            | "fsck_running"
+            | "rebal_running"
+            | "rebal_not_started"
+            | "no_rebal_state"
+            | "no_rebal_policy"
+            | "no_set_rebal"
+            | "bad_rebal_pol"
+            | "copy_err"
+            | "unknown_fid" => Meaning::Other,
+            other => panic!("tracker code {other:?} has no documented meaning"),
+        }
+    }
+
+    #[test]
+    fn every_error_code_maps_as_documented() {
+        for code in ErrorCode::KNOWN {
+            assert_eq!(Meaning::of(code), documented(code.as_str()), "{code}");
+        }
+        assert_eq!(Meaning::of(&ErrorCode::from("brand_new")), Meaning::Other);
+    }
+
+    #[test]
+    fn only_data_rejections_restart_an_upload() {
+        for code in ErrorCode::KNOWN {
+            let restarts = Meaning::restarts_upload(code);
+            let expected = matches!(
+                code.as_str(),
+                "size_mismatch" | "size_verify_error" | "checksum_mismatch" | "invalid_destdev"
+            );
+            assert_eq!(restarts, expected, "{code}");
+        }
+    }
+
+    fn server(code: &str) -> TrackerError {
+        TrackerError::Server {
+            tracker: "127.0.0.1:7001".into(),
+            code: ErrorCode::from(code),
+            message: code.to_owned(),
+        }
+    }
+
+    #[test]
+    fn tracker_errors_become_semantic_errors_with_names() {
+        let ctx = Ctx {
+            key: Some("a"),
+            target: Some("b"),
+            domain: Some("d"),
+            class: Some("c"),
+        };
+        assert!(
+            matches!(from_tracker(server("unknown_key"), ctx), Error::NotFound { name } if name == "a")
+        );
+        assert!(matches!(
+            from_tracker(server("invalid_key"), ctx),
+            Error::NotFound { .. }
+        ));
+        assert!(
+            matches!(from_tracker(server("key_exists"), ctx), Error::AlreadyExists { name } if name == "b")
+        );
+        assert!(
+            matches!(from_tracker(server("unreg_domain"), ctx), Error::UnknownDomain { domain } if domain == "d")
+        );
+        assert!(
+            matches!(from_tracker(server("unreg_class"), ctx), Error::UnknownClass { class } if class == "c")
+        );
+        let e = from_tracker(server("no_devices"), ctx);
+        assert!(matches!(e, Error::NoWritableDevices { .. }));
+        assert_eq!(e.code().map(ErrorCode::as_str), Some("no_devices"));
+        let e = from_tracker(server("db"), ctx);
+        assert!(matches!(e, Error::Tracker { .. }));
+        assert_eq!(e.code().map(ErrorCode::as_str), Some("db"));
+        assert!(matches!(
+            from_tracker(server("unknown_command"), ctx),
+            Error::Unsupported { .. }
+        ));
+        assert!(matches!(
+            from_tracker(TrackerError::Closed, ctx),
+            Error::Tracker { .. }
+        ));
+    }
+
+    #[test]
+    fn display_is_this_layer_only() {
+        let e = from_tracker(server("db"), Ctx::default());
+        assert_eq!(e.to_string(), "tracker request failed");
+        assert!(std::error::Error::source(&e).is_some());
+        let io: io::Error = Error::NotFound { name: "k".into() }.into();
+        assert_eq!(io.kind(), io::ErrorKind::NotFound);
+    }
+}

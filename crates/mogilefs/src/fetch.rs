@@ -1,0 +1,264 @@
+//! [`FetchStream`]: one uninterrupted, checked stream of a file's bytes over as many replicas as it
+//! takes. The decisions are [`Resume`]'s; this file does the I/O.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use mogile_protocol::{Checksum, StoragePath};
+use mogile_storage::{ByteRange, ByteStream, GetOptions as StorageGetOptions};
+
+use crate::client::Client;
+use crate::error::{Attempt, AttemptError, Error, Result};
+use crate::observe::Md5Hasher;
+use crate::options::Progress;
+use crate::resume::{Accept, Mismatch, Resume};
+
+/// The bytes of a fetched file (or range), as a stream of chunks.
+///
+/// When a replica fails mid-stream, the stream continues from the next replica with a `Range`
+/// request, so the caller sees every byte exactly once. It ends with an error item when no replica
+/// can deliver the rest ([`Error::NoUsablePath`] listing every attempt), and, when verification is
+/// on, with [`Error::ChecksumMismatch`] instead of a clean end.
+pub struct FetchStream {
+    inner: Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
+    len: Option<u64>,
+}
+
+impl FetchStream {
+    /// How many bytes the stream will yield, when the file's length is known.
+    pub fn len(&self) -> Option<u64> {
+        self.len
+    }
+
+    /// Whether the stream is known to yield no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == Some(0)
+    }
+
+    /// Collects the whole stream into memory.
+    ///
+    /// # Errors
+    ///
+    /// The first error the stream yields.
+    pub async fn bytes(mut self) -> Result<Bytes> {
+        let cap = self.len.and_then(|l| usize::try_from(l).ok()).unwrap_or(0);
+        // Never trust a length for a large up-front allocation.
+        let mut buf = bytes::BytesMut::with_capacity(cap.min(8 << 20));
+        while let Some(chunk) = self.next().await {
+            buf.extend_from_slice(&chunk?);
+        }
+        Ok(buf.freeze())
+    }
+}
+
+impl Stream for FetchStream {
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl fmt::Debug for FetchStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FetchStream")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the stream needs between chunks.
+pub(crate) struct Fetch {
+    pub(crate) client: Client,
+    pub(crate) name: String,
+    pub(crate) paths: Vec<StoragePath>,
+    pub(crate) resume: Resume,
+    /// `(hasher, expected)` when the checksum is verified.
+    pub(crate) verify: Option<(Md5Hasher, Checksum)>,
+    pub(crate) progress: Option<Arc<dyn Progress>>,
+    next_path: usize,
+    current: Option<Current>,
+    attempts: Vec<Attempt>,
+    done: bool,
+}
+
+/// The replica being read.
+struct Current {
+    url: String,
+    body: ByteStream,
+    skip: u64,
+}
+
+impl Fetch {
+    pub(crate) fn new(
+        client: Client,
+        name: String,
+        paths: Vec<StoragePath>,
+        resume: Resume,
+    ) -> Self {
+        Self {
+            client,
+            name,
+            paths,
+            resume,
+            verify: None,
+            progress: None,
+            next_path: 0,
+            current: None,
+            attempts: Vec::new(),
+            done: false,
+        }
+    }
+
+    pub(crate) fn into_stream(self, len: Option<u64>) -> FetchStream {
+        let inner = futures::stream::unfold(self, |mut f| async move {
+            let item = f.next_chunk().await?;
+            Some((item, f))
+        });
+        FetchStream {
+            inner: Box::pin(inner),
+            len,
+        }
+    }
+
+    /// The next chunk for the caller, `None` at a verified end.
+    async fn next_chunk(&mut self) -> Option<Result<Bytes>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let Some(cur) = self.current.as_mut() else {
+                if self.resume.is_complete() {
+                    return self.complete();
+                }
+                if let Err(e) = self.open_next().await {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                continue;
+            };
+            match cur.body.next().await {
+                Some(Ok(chunk)) => match self.resume.take(chunk, &mut cur.skip) {
+                    Ok(take) => {
+                        if take.done {
+                            self.current = None;
+                        }
+                        if !take.data.is_empty() {
+                            self.observe(&take.data);
+                            return Some(Ok(take.data));
+                        }
+                    }
+                    Err(m) => self.fail_current(mismatch(m)),
+                },
+                Some(Err(e)) => self.fail_current(AttemptError::Storage(e)),
+                None => match self.resume.finish() {
+                    Ok(()) => {
+                        self.current = None;
+                        return self.complete();
+                    }
+                    Err(m) => self.fail_current(mismatch(m)),
+                },
+            }
+        }
+    }
+
+    /// Opens the next replica that gives a usable answer; `Err` when none is left.
+    async fn open_next(&mut self) -> Result<()> {
+        while let Some(path) = self.paths.get(self.next_path) {
+            self.next_path += 1;
+            let url = path.as_str().to_owned();
+            let mut opts = StorageGetOptions::default();
+            if let Some((start, len)) = self.resume.range() {
+                opts = opts.range(match len {
+                    Some(len) => ByteRange::new(start, len),
+                    None => ByteRange::from_offset(start),
+                });
+            }
+            let response = match self.client.inner.storage.get(&url, &opts).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.record(url, AttemptError::Storage(e));
+                    continue;
+                }
+            };
+            let range = response.content_range();
+            let verdict = self.resume.accept(
+                response.status(),
+                range.map(|r| r.start),
+                range.and_then(|r| r.total),
+            );
+            match verdict {
+                Accept::Stream { skip } => {
+                    self.current = Some(Current {
+                        url,
+                        body: response.into_stream(),
+                        skip,
+                    });
+                    return Ok(());
+                }
+                Accept::MoveOn(m) => self.record(url, mismatch(m)),
+            }
+        }
+        Err(Error::NoUsablePath {
+            name: self.name.clone(),
+            attempts: std::mem::take(&mut self.attempts),
+        })
+    }
+
+    fn fail_current(&mut self, error: AttemptError) {
+        if let Some(cur) = self.current.take() {
+            tracing::debug!(url = %cur.url, reached = self.resume.position(), %error, "replica failed; resuming on the next");
+            self.record(cur.url, error);
+        }
+    }
+
+    fn record(&mut self, url: String, error: AttemptError) {
+        self.attempts.push(Attempt { url, error });
+    }
+
+    fn observe(&self, data: &[u8]) {
+        if let Some((h, _)) = &self.verify {
+            h.update(data);
+        }
+        if let Some(p) = &self.progress {
+            p.on_bytes(data);
+        }
+    }
+
+    /// The wanted bytes are all delivered: the checksum, if verified, decides the end.
+    fn complete(&mut self) -> Option<Result<Bytes>> {
+        self.done = true;
+        let (hasher, expected) = self.verify.take()?;
+        let actual = hasher.checksum();
+        if actual.hex.eq_ignore_ascii_case(&expected.hex) {
+            return None;
+        }
+        Some(Err(Error::ChecksumMismatch {
+            name: self.name.clone(),
+            expected,
+            actual,
+        }))
+    }
+}
+
+fn mismatch(m: Mismatch) -> AttemptError {
+    match m {
+        Mismatch::Total { expected, actual } => AttemptError::Length { expected, actual },
+        Mismatch::TooLong { expected } => AttemptError::Length {
+            expected,
+            actual: expected + 1,
+        },
+        Mismatch::TooShort { reached, expected } => AttemptError::Length {
+            expected,
+            actual: reached,
+        },
+        Mismatch::Status(status) => AttemptError::Range(format!("status {status}")),
+        Mismatch::RangeStart { asked, got } => {
+            AttemptError::Range(format!("asked for byte {asked}, answer starts at {got:?}"))
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! [`Writer`]: store a file by writing to it, like the Perl client's `new_file` handle.
+//!
+//! The bytes written go through an in-memory pipe into a one-shot upload running on its own task.
+//! The upload is committed (`create_close`) only by [`Writer::finish`]; a writer dropped without
+//! it aborts the upload, and its pipe reports an error rather than a clean end, so a partly
+//! written file can never be closed.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use mogile_protocol::Key;
+use mogile_storage::OneShotBody;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+use tokio::task::JoinHandle;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::options::PutOptions;
+use crate::put::PutResult;
+
+/// Bytes buffered between the writer and the upload.
+const PIPE_CAPACITY: usize = 256 * 1024;
+
+/// An open upload that is fed with [`AsyncWrite`] and committed with [`finish`](Self::finish).
+///
+/// Writes wait while the storage node is slower than the writer (the pipe holds 256 KiB). If the
+/// upload fails early, the next write fails with `BrokenPipe` and `finish` returns the real error.
+#[must_use = "an upload is committed only by Writer::finish"]
+pub struct Writer {
+    pipe: Option<DuplexStream>,
+    task: Option<JoinHandle<Result<PutResult>>>,
+    finished: Arc<AtomicBool>,
+}
+
+impl Client {
+    /// Opens a [`Writer`] that stores `key`. `len` is the exact length if known (the upload then
+    /// uses `Content-Length`; otherwise it is chunked).
+    ///
+    /// Must be called inside a Tokio runtime: the upload runs on a task of its own.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KeyPolicy`] for a refused key, [`Error::Config`] outside a Tokio runtime. Upload
+    /// failures surface from [`Writer::finish`].
+    pub fn writer(
+        &self,
+        key: impl Into<Key>,
+        len: Option<u64>,
+        opts: PutOptions,
+    ) -> Result<Writer> {
+        let key = key.into();
+        self.config().key_policy.check(&key)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::Config {
+            message: "Client::writer needs a Tokio runtime".into(),
+        })?;
+        let (pipe, read_half) = tokio::io::duplex(PIPE_CAPACITY);
+        let finished = Arc::new(AtomicBool::new(false));
+        let reader = Guarded {
+            inner: read_half,
+            finished: finished.clone(),
+        };
+        let client = self.clone();
+        let task = runtime.spawn(async move {
+            client
+                .put_body(key, OneShotBody::from_reader(reader, len), &opts)
+                .await
+        });
+        Ok(Writer {
+            pipe: Some(pipe),
+            task: Some(task),
+            finished,
+        })
+    }
+}
+
+impl Writer {
+    /// Ends the body and waits for the upload to be committed.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the store failed with (see [`Client::put_body`]).
+    pub async fn finish(mut self) -> Result<PutResult> {
+        self.finished.store(true, Ordering::SeqCst);
+        if let Some(mut pipe) = self.pipe.take() {
+            // Fails only if the upload already stopped reading; its own error is the one to report.
+            let _ = pipe.shutdown().await;
+        }
+        let Some(task) = self.task.take() else {
+            return Err(Error::Closed);
+        };
+        match task.await {
+            Ok(result) => result,
+            Err(join) => Err(Error::Io {
+                source: io::Error::other(join),
+            }),
+        }
+    }
+
+    /// Abandons the upload: nothing is committed and the key keeps its previous content.
+    pub fn abort(mut self) {
+        self.abort_task();
+    }
+
+    fn abort_task(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        // Dropping our end now makes the reader see an unfinished end, i.e. an error.
+        self.pipe.take();
+    }
+
+    fn pipe(&mut self) -> io::Result<Pin<&mut DuplexStream>> {
+        self.pipe
+            .as_mut()
+            .map(Pin::new)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::BrokenPipe, "writer is finished"))
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.abort_task();
+    }
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("open", &self.pipe.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AsyncWrite for Writer {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.pipe() {
+            Ok(p) => p.poll_write(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.pipe() {
+            Ok(p) => p.poll_flush(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    /// Shutting the writer down does not commit: only [`Writer::finish`] does. (An `AsyncWrite`
+    /// adapter that shuts down on drop must not be able to close a partial upload.)
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The upload's side of the pipe: an end of input before [`Writer::finish`] is an error.
+struct Guarded {
+    inner: DuplexStream,
+    finished: Arc<AtomicBool>,
+}
+
+impl AsyncRead for Guarded {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let had_room = buf.remaining() > 0;
+        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = res {
+            if had_room && buf.filled().len() == before && !self.finished.load(Ordering::SeqCst) {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "writer dropped before finish",
+                )));
+            }
+        }
+        res
+    }
+}

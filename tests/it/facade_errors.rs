@@ -1,0 +1,178 @@
+//! Semantic errors from the facade: missing keys, existing targets, unknown domains and classes.
+
+use mogile_tests::{DOMAIN, Harness};
+use mogilefs::{DeleteOptions, Error, PutOptions};
+
+#[tokio::test]
+async fn rename_onto_an_existing_key_is_already_exists_and_changes_nothing() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    client.put("a", &b"content a"[..]).await.unwrap();
+    client.put("b", &b"content b"[..]).await.unwrap();
+    let err = client.rename("a", "b").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::AlreadyExists { name } if name == "b"),
+        "{err:?}"
+    );
+    assert!(err.is_already_exists());
+    assert_eq!(client.get_bytes("a").await.unwrap(), &b"content a"[..]);
+    assert_eq!(client.get_bytes("b").await.unwrap(), &b"content b"[..]);
+
+    client.rename("a", "c").await.unwrap();
+    assert!(!client.exists("a").await.unwrap());
+    assert_eq!(client.get_bytes("c").await.unwrap(), &b"content a"[..]);
+
+    // Unlike the Perl client, renaming a missing key is an error.
+    let err = client.rename("nope", "d").await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+}
+
+#[tokio::test]
+async fn delete_of_a_missing_key_is_not_found_unless_asked_otherwise() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    client.put("k", &b"x"[..]).await.unwrap();
+    client.delete("k").await.unwrap();
+    let err = client.delete("k").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::NotFound { name } if name == "k"),
+        "{err:?}"
+    );
+    assert_eq!(err.code().map(|c| c.as_str()), None);
+    client
+        .delete_opts("k", &DeleteOptions::new().missing_ok(true))
+        .await
+        .unwrap();
+    assert!(client.get_bytes("k").await.unwrap_err().is_not_found());
+    assert!(client.file_info("k").await.unwrap_err().is_not_found());
+    assert!(!client.exists("k").await.unwrap());
+}
+
+#[tokio::test]
+async fn unknown_domain() {
+    let h = Harness::start(1).await;
+    let client = h.builder().domain("nosuchdomain").build().unwrap();
+    for err in [
+        client.put("k", &b"x"[..]).await.unwrap_err(),
+        client.get_bytes("k").await.unwrap_err(),
+        client.delete("k").await.unwrap_err(),
+        client.list_keys(&Default::default()).await.unwrap_err(),
+    ] {
+        assert!(
+            matches!(&err, Error::UnknownDomain { domain } if domain == "nosuchdomain"),
+            "{err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_class() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    let err = client
+        .put_opts("k", &b"x"[..], &PutOptions::new().class("nosuchclass"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::UnknownClass { class } if class == "nosuchclass"),
+        "{err:?}"
+    );
+    assert_eq!(h.tracker().requests("create_close"), 0);
+
+    client.put("k", &b"x"[..]).await.unwrap();
+    let err = client.update_class("k", "nosuchclass").await.unwrap_err();
+    assert!(matches!(err, Error::UnknownClass { .. }), "{err:?}");
+    client.update_class("k", "c2").await.unwrap();
+    assert_eq!(client.file_info("k").await.unwrap().class, "c2");
+    let err = client.update_class("nope", "c2").await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+}
+
+#[tokio::test]
+async fn paths_zero_is_no_usable_path_not_not_found() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    client.put("k", &b"x"[..]).await.unwrap();
+    let (fid, _) = h.replicas("k");
+    h.model().remove_replica(fid, 1).unwrap();
+    let err = client.get_bytes("k").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::NoUsablePath { attempts, .. } if attempts.is_empty()),
+        "{err:?}"
+    );
+    assert!(!err.is_not_found());
+}
+
+#[tokio::test]
+async fn builder_validates() {
+    let h = Harness::start(1).await;
+    for b in [
+        mogilefs::Client::builder().domain(DOMAIN),
+        h.builder().domain(""),
+        h.builder().upload_attempts(0),
+        h.builder().pathcount(0),
+        h.builder().zone(""),
+        mogilefs::Client::builder()
+            .trackers(["not an address:x"])
+            .domain(DOMAIN),
+    ] {
+        let err = b.build().unwrap_err();
+        assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn file_debug_and_admin() {
+    let h = Harness::start(2).await;
+    let client = h.client();
+    client.put("k", &b"x"[..]).await.unwrap();
+    let dbg = client.file_debug("k").await.unwrap();
+    assert_eq!(dbg.fid().unwrap().map(|f| f.0), Some(h.replicas("k").0));
+
+    let admin = client.admin();
+    admin.create_domain("d2").await.unwrap();
+    assert!(
+        admin
+            .create_domain("d2")
+            .await
+            .unwrap_err()
+            .is_already_exists()
+    );
+    admin
+        .create_class(
+            mogilefs::lower::protocol::CreateClass::new("d2", "hashed", 2)
+                .hashtype(Some(mogilefs::HashType::Md5)),
+        )
+        .await
+        .unwrap();
+    let classes = admin.classes("d2").await.unwrap();
+    assert!(
+        classes
+            .iter()
+            .any(|c| c.name == "hashed" && c.hashtype == Some(mogilefs::HashType::Md5))
+    );
+    assert!(matches!(
+        admin.classes("nope").await,
+        Err(Error::UnknownDomain { .. })
+    ));
+    assert_eq!(admin.hosts().await.unwrap().len(), 2);
+    assert_eq!(admin.devices().await.unwrap().len(), 2);
+    admin
+        .set_server_setting("memcache_servers", "127.0.0.1:1")
+        .await
+        .unwrap();
+    assert_eq!(
+        admin
+            .server_setting("memcache_servers")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("127.0.0.1:1")
+    );
+    admin.delete_class("d2", "hashed").await.unwrap();
+    admin.delete_domain("d2").await.unwrap();
+    assert!(matches!(
+        admin.delete_domain("d2").await,
+        Err(Error::UnknownDomain { .. })
+    ));
+}

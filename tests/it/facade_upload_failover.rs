@@ -1,0 +1,290 @@
+//! Upload failover: destinations that refuse, fail or stall; restarts with a new `create_open`;
+//! never a `create_close` for a failed attempt; a lost close reconciled with `file_info`.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Method;
+use mogile_testkit::storage::Fault as NodeFault;
+use mogile_testkit::tracker::{Fault, FaultAction};
+use mogile_tests::{DOMAIN, Harness, pattern};
+use mogilefs::{Error, PutOptions};
+
+/// Stores with the first destination (device 1) failing as `h` was set up to.
+async fn first_destination_fails(h: Harness) {
+    let client = h.client();
+    let data = pattern(300_000);
+    let r = client.put("k", data.clone()).await.unwrap();
+    // The file landed on the next destination, and only there.
+    assert_eq!(r.devid.0, 2);
+    assert_eq!(r.attempts, 1);
+    assert_eq!(h.replicas("k").1, vec![2]);
+    let on_disk = std::fs::read(h.cluster.replica_file("k", 2).unwrap()).unwrap();
+    assert!(on_disk == data);
+    assert_eq!(h.tracker().requests("create_open"), 1);
+    assert_eq!(h.tracker().requests("create_close"), 1);
+    assert_eq!(client.get_bytes("k").await.unwrap(), data);
+}
+
+#[tokio::test]
+async fn refused_destination_fails_over() {
+    let h = Harness::start(3).await;
+    h.node(1).set_refusing(true);
+    first_destination_fails(h).await;
+}
+
+#[tokio::test]
+async fn destination_answering_500_fails_over() {
+    let h = Harness::start(3).await;
+    h.fault(1, Method::PUT, NodeFault::Status(500));
+    first_destination_fails(h).await;
+}
+
+#[tokio::test]
+async fn stalled_destination_fails_over() {
+    // The stall is detected by the storage response timeout (2 s in the harness): real time.
+    let h = Harness::start(3).await;
+    h.fault(1, Method::PUT, NodeFault::StallBeforeHeaders);
+    first_destination_fails(h).await;
+}
+
+#[tokio::test]
+async fn one_shot_body_fails_over_before_its_first_byte() {
+    let h = Harness::start(2).await;
+    let client = h.client();
+    // The first destination's node is down: the connection is refused before the stream was read, so the stream can go to the next destination. (A node that accepts and then
+    // resets may already have taken the first chunk: that case is `one_shot_body_with_spooling...`.)
+    h.cluster.kill_node(0).unwrap();
+    let data = pattern(10_000);
+    let stream = futures::stream::iter(vec![Ok::<_, std::io::Error>(data.clone())]);
+    let r = client
+        .put_stream("s", stream, Some(10_000), &PutOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(r.devid.0, 2);
+    assert_eq!(client.get_bytes("s").await.unwrap(), data);
+}
+
+#[tokio::test]
+async fn one_shot_body_with_spooling_survives_a_mid_body_failure() {
+    let h = Harness::start(2).await;
+    let client = h.client();
+    // The first node reads the whole body and then fails: a plain one-shot body would be lost.
+    h.fault(1, Method::PUT, NodeFault::Status(500));
+    let data = pattern(200_000);
+    let chunks = || {
+        let v: Vec<std::io::Result<Bytes>> = data
+            .chunks(1000)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        futures::stream::iter(v)
+    };
+    let err = client
+        .put_stream("plain", chunks(), None, &PutOptions::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Storage { .. }), "{err:?}");
+    assert_eq!(h.tracker().requests("create_close"), 0);
+    assert!(h.model().file(DOMAIN, "plain").is_none());
+
+    let r = client
+        .put_stream("spooled", chunks(), None, &PutOptions::new().spool(true))
+        .await
+        .unwrap();
+    assert_eq!(r.devid.0, 2);
+    assert_eq!(client.get_bytes("spooled").await.unwrap(), data);
+}
+
+#[tokio::test]
+async fn every_destination_failing_restarts_then_gives_a_typed_error_and_never_closes() {
+    let h = Harness::start(3).await;
+    let client = h.client();
+    client.put("k", &b"old content"[..]).await.unwrap();
+    let closes_before = h.tracker().requests("create_close");
+    for devid in 1..=3 {
+        h.fault(devid, Method::PUT, NodeFault::Status(500));
+    }
+    let err = client.put("k", pattern(5000)).await.unwrap_err();
+    let Error::NoUsablePath { attempts, .. } = &err else {
+        panic!("expected NoUsablePath, got {err:?}");
+    };
+    // Two attempts (the default upload_attempts), three destinations each.
+    assert_eq!(attempts.len(), 6);
+    assert_eq!(h.tracker().requests("create_open"), 1 + 2);
+    assert_eq!(h.tracker().requests("create_close"), closes_before);
+    // Nothing half-written became visible: the key keeps its previous content.
+    assert_eq!(client.get_bytes("k").await.unwrap(), &b"old content"[..]);
+}
+
+/// The tracker's answer to a close whose size check failed (`tracker_create.txt`).
+const SIZE_MISMATCH: &[u8] = b"ERR size_mismatch Expected:+12%3B+actual:+11%3B+path:+http://x/dev1/0/000/000/0000000001.fid\r\n";
+
+#[tokio::test]
+async fn close_rejected_for_size_restarts_with_a_new_create_open() {
+    let h = Harness::start(2).await;
+    let client = h.client();
+    // The tracker's size check rejects the first close (and deletes the upload): the client starts
+    // over with a new create_open.
+    h.tracker().inject(
+        Fault::new(FaultAction::Garbage(SIZE_MISMATCH.to_vec()))
+            .command("create_close")
+            .times(1),
+    );
+    let data = pattern(4096);
+    let r = client.put("k", data.clone()).await.unwrap();
+    assert_eq!(r.attempts, 2);
+    assert_eq!(h.tracker().requests("create_open"), 2);
+    assert_eq!(h.tracker().requests("create_close"), 2);
+    assert_eq!(client.get_bytes("k").await.unwrap(), data);
+}
+
+#[tokio::test]
+async fn upload_attempts_is_a_budget() {
+    let h = Harness::start(1).await;
+    let client = h.builder().upload_attempts(1).build().unwrap();
+    h.tracker()
+        .inject(Fault::new(FaultAction::Garbage(SIZE_MISMATCH.to_vec())).command("create_close"));
+    let err = client.put("k", pattern(100)).await.unwrap_err();
+    assert!(matches!(err, Error::UploadRejected { .. }), "{err:?}");
+    assert_eq!(err.code().map(|c| c.as_str()), Some("size_mismatch"));
+    assert_eq!(h.tracker().requests("create_open"), 1);
+}
+
+#[tokio::test]
+async fn lost_close_reply_is_reconciled_to_ok_when_it_committed() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    h.tracker().inject(
+        Fault::new(FaultAction::Drop)
+            .command("create_close")
+            .execute(true)
+            .times(1),
+    );
+    let r = client.put("k", &b"committed"[..]).await.unwrap();
+    assert_eq!(h.replicas("k").0, r.fid.0);
+    assert_eq!(h.tracker().requests("file_info"), 1);
+    assert_eq!(client.get_bytes("k").await.unwrap(), &b"committed"[..]);
+}
+
+#[tokio::test]
+async fn lost_close_reply_is_outcome_unknown_when_it_did_not_commit() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    h.tracker().inject(
+        Fault::new(FaultAction::Drop)
+            .command("create_close")
+            .execute(false)
+            .times(1),
+    );
+    let err = client.put("k", &b"lost"[..]).await.unwrap_err();
+    let Error::OutcomeUnknown { fid, .. } = &err else {
+        panic!("expected OutcomeUnknown, got {err:?}");
+    };
+    assert!(fid.0 > 0);
+    assert!(err.is_outcome_unknown());
+    assert!(h.model().file(DOMAIN, "k").is_none());
+}
+
+#[tokio::test]
+async fn no_temp_file_after_a_committed_close_is_reconciled() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    // The tracker re-ran the close after a worker died: it committed, then answered no_temp_file.
+    h.tracker().inject(
+        Fault::new(FaultAction::Garbage(
+            b"ERR no_temp_file No+tempfile+or+file+already+closed\r\n".to_vec(),
+        ))
+        .command("create_close")
+        .execute(true)
+        .times(1),
+    );
+    let r = client.put("k", &b"twice"[..]).await.unwrap();
+    assert_eq!(h.replicas("k").0, r.fid.0);
+}
+
+#[tokio::test]
+async fn no_devices_is_retried_with_backoff_then_reported() {
+    let h = Harness::start(1).await;
+    let client = h
+        .builder()
+        .no_devices_retry(2, Duration::from_millis(5))
+        .build()
+        .unwrap();
+    h.model()
+        .set_device_state(1, mogile_testkit::tracker::DeviceState::Readonly)
+        .unwrap();
+    let err = client.put("k", &b"x"[..]).await.unwrap_err();
+    assert!(matches!(err, Error::NoWritableDevices { .. }), "{err:?}");
+    assert_eq!(h.tracker().requests("create_open"), 3);
+}
+
+#[tokio::test]
+async fn dropped_writer_commits_nothing() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    client.put("k", &b"previous"[..]).await.unwrap();
+    let mut w = client.writer("k", None, PutOptions::new()).unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut w, b"partial")
+        .await
+        .unwrap();
+    w.abort();
+    // The body ended without finish(): the upload can only fail, so no close is ever sent.
+    assert_eq!(client.get_bytes("k").await.unwrap(), &b"previous"[..]);
+    assert_eq!(h.tracker().requests("create_close"), 1);
+}
+
+#[tokio::test]
+async fn md5_is_computed_while_streaming_and_sent_with_the_close() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    let r = client
+        .put_opts(
+            "m",
+            &b"hello world"[..],
+            &PutOptions::new().class("md5").md5(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.checksum.unwrap().to_string(),
+        "MD5:5eb63bbbe01eeed093cb22bb8f5acdc3"
+    );
+    let rec = h.model().file(DOMAIN, "m").unwrap();
+    assert_eq!(
+        rec.checksum.as_deref(),
+        Some("MD5:5eb63bbbe01eeed093cb22bb8f5acdc3")
+    );
+}
+
+#[tokio::test]
+async fn uploads_outliving_the_restart_deadline_restart_instead_of_closing() {
+    let h = Harness::start(1).await;
+    // Every upload takes longer than a nanosecond: each attempt restarts, none is closed.
+    let client = h
+        .builder()
+        .restart_after(Duration::from_nanos(1))
+        .build()
+        .unwrap();
+    let err = client.put("k", &b"slow"[..]).await.unwrap_err();
+    assert!(matches!(err, Error::UploadTooSlow { .. }), "{err:?}");
+    assert_eq!(h.tracker().requests("create_open"), 2);
+    assert_eq!(h.tracker().requests("create_close"), 0);
+}
+
+#[tokio::test]
+async fn the_zone_goes_on_create_open_create_close_and_get_paths() {
+    let h = Harness::start(1).await;
+    let client = h.builder().zone("alt").build().unwrap();
+    client.put("z", &b"zoned"[..]).await.unwrap();
+    assert_eq!(client.get_bytes("z").await.unwrap(), &b"zoned"[..]);
+    let lines: Vec<String> = h
+        .tracker()
+        .wire_log()
+        .iter()
+        .map(|l| String::from_utf8_lossy(&l.bytes).into_owned())
+        .collect();
+    for cmd in ["create_open ", "create_close ", "get_paths "] {
+        let line = lines.iter().find(|l| l.starts_with(cmd)).unwrap();
+        assert!(line.contains("zone=alt"), "{line}");
+    }
+}

@@ -1,0 +1,251 @@
+//! `cargo xtask test-cluster`: a local MogileFS cluster on loopback, for trying the client by hand or
+//! for running the cluster test-suite against it.
+//!
+//! The cluster is `mogile_testkit::TestCluster`: fake trackers sharing one model and directory-backed
+//! storage nodes, every server on `127.0.0.1` port 0. In this mode replication runs in the background
+//! (after a short delay, like a real tracker's replication worker), since nobody outside this process
+//! can call `TestCluster::replicate_all`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use mogile_testkit::TestCluster;
+
+/// Environment variables that point a client at the cluster (the CLI and examples read these).
+const ENV_TRACKERS: &str = "MOGILE_TRACKERS";
+const ENV_DOMAIN: &str = "MOGILE_DOMAIN";
+/// Environment variables the integration tests in `tests/` (package `mogile-tests`) honour.
+const ENV_TEST_TRACKERS: &str = "MOGILE_TEST_TRACKERS";
+const ENV_TEST_DOMAIN: &str = "MOGILE_TEST_DOMAIN";
+
+const USAGE: &str = "usage: cargo xtask test-cluster [--trackers N] [--nodes M] [--devices-per-node K] \
+[--domain NAME] [--replicate-after-ms MS] [--run-tests [-- <extra cargo test args>]]";
+
+/// Options of the `test-cluster` command.
+#[derive(Debug)]
+struct Options {
+    trackers: usize,
+    nodes: usize,
+    devices_per_node: usize,
+    domain: String,
+    replicate_after: Duration,
+    run_tests: bool,
+    test_args: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            trackers: 2,
+            nodes: 3,
+            devices_per_node: 2,
+            domain: "testdom".to_owned(),
+            replicate_after: Duration::from_millis(500),
+            run_tests: false,
+            test_args: Vec::new(),
+        }
+    }
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut opts = Options::default();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        let number = |name: &str, v: String| {
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{name}: expected a positive number, got {v:?}"))
+        };
+        match arg.as_str() {
+            "--trackers" => opts.trackers = number(arg, value(arg)?)?,
+            "--nodes" => opts.nodes = number(arg, value(arg)?)?,
+            "--devices-per-node" => opts.devices_per_node = number(arg, value(arg)?)?,
+            "--domain" => opts.domain = value(arg)?,
+            "--replicate-after-ms" => {
+                let v = value(arg)?;
+                let ms = v
+                    .parse::<u64>()
+                    .map_err(|_| format!("{arg}: expected milliseconds, got {v:?}"))?;
+                opts.replicate_after = Duration::from_millis(ms);
+            }
+            "--run-tests" => opts.run_tests = true,
+            "--" => {
+                opts.test_args = it.cloned().collect();
+                break;
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(opts)
+}
+
+/// Entry point of `cargo xtask test-cluster`.
+pub(crate) fn run(args: &[String]) -> ExitCode {
+    let opts = match parse(args) {
+        Ok(opts) => opts,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("xtask test-cluster: {msg}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("xtask test-cluster: cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(opts))
+}
+
+async fn serve(opts: Options) -> ExitCode {
+    let cluster = match TestCluster::builder()
+        .trackers(opts.trackers)
+        .storage_nodes(opts.nodes)
+        .devices_per_node(opts.devices_per_node)
+        .domain(opts.domain.as_str())
+        .background_replication(opts.replicate_after)
+        .start()
+        .await
+    {
+        Ok(cluster) => cluster,
+        Err(e) => {
+            eprintln!("xtask test-cluster: cannot start the cluster: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let trackers = cluster.tracker_addrs().join(",");
+    let domain = cluster.domain().to_owned();
+    describe(&cluster, &trackers);
+
+    let code = if opts.run_tests {
+        run_tests(&trackers, &domain, &opts.test_args).await
+    } else {
+        println!("export {ENV_TRACKERS}={trackers}");
+        println!("export {ENV_DOMAIN}={domain}");
+        println!("# for the integration tests: cargo test -p mogile-tests");
+        println!("export {ENV_TEST_TRACKERS}={trackers}");
+        println!("export {ENV_TEST_DOMAIN}={domain}");
+        eprintln!("serving until Ctrl-C");
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => {
+                eprintln!("stopping the cluster");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("xtask test-cluster: cannot listen for Ctrl-C: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    };
+    cluster.shutdown().await;
+    code
+}
+
+/// Prints what was started: trackers, nodes and devices, domain and classes (on stderr, so that
+/// stdout holds only the `export` lines and can be `eval`ed).
+fn describe(cluster: &TestCluster, trackers: &str) {
+    eprintln!(
+        "test cluster: {} tracker(s), {} storage node(s), domain {:?}, classes {:?} (mindevcount 2) and {:?} (hashtype MD5)",
+        cluster.trackers().len(),
+        cluster.nodes().len(),
+        cluster.domain(),
+        cluster.plain_class(),
+        cluster.md5_class(),
+    );
+    eprintln!("trackers: {trackers}");
+    for dev in cluster.devices() {
+        eprintln!(
+            "  dev{} on host {} ({}) -> {}",
+            dev.devid,
+            dev.hostname,
+            dev.http_addr,
+            dev.dir.display()
+        );
+    }
+}
+
+/// Runs the integration test package against the cluster and returns its exit status.
+async fn run_tests(trackers: &str, domain: &str, extra: &[String]) -> ExitCode {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut cmd = tokio::process::Command::new(cargo);
+    cmd.args(["test", "-p", "mogile-tests"])
+        .args(extra)
+        .env(ENV_TEST_TRACKERS, trackers)
+        .env(ENV_TEST_DOMAIN, domain)
+        .env(ENV_TRACKERS, trackers)
+        .env(ENV_DOMAIN, domain)
+        .kill_on_drop(true);
+    eprintln!(
+        "+ {ENV_TEST_TRACKERS}={trackers} {ENV_TEST_DOMAIN}={domain} cargo test -p mogile-tests {}",
+        extra.join(" ")
+    );
+    let status = tokio::select! {
+        status = cmd.status() => status,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted");
+            return ExitCode::FAILURE;
+        }
+    };
+    match status {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(s) => {
+            eprintln!("xtask test-cluster: the tests failed ({s})");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("xtask test-cluster: cannot run cargo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &[&str]) -> Vec<String> {
+        s.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    #[test]
+    fn defaults_and_overrides_parse() {
+        let o = parse(&[]).unwrap();
+        assert_eq!((o.trackers, o.nodes, o.devices_per_node), (2, 3, 2));
+        assert!(!o.run_tests);
+        let o = parse(&args(&[
+            "--trackers",
+            "3",
+            "--domain",
+            "d",
+            "--run-tests",
+            "--",
+            "--nocapture",
+        ]))
+        .unwrap();
+        assert_eq!(o.trackers, 3);
+        assert_eq!(o.domain, "d");
+        assert!(o.run_tests);
+        assert_eq!(o.test_args, vec!["--nocapture".to_owned()]);
+    }
+
+    #[test]
+    fn bad_arguments_are_rejected() {
+        assert!(parse(&args(&["--trackers", "0"])).is_err());
+        assert!(parse(&args(&["--nodes"])).is_err());
+        assert!(parse(&args(&["--bogus"])).is_err());
+    }
+}
