@@ -191,3 +191,45 @@ async fn dropping_the_cluster_removes_its_directories() {
     drop(cluster);
     assert!(dirs.iter().all(|d| !d.exists()));
 }
+
+#[tokio::test]
+async fn seeded_files_are_listed_and_readable_with_all_replicas() {
+    let cluster = TestCluster::builder()
+        .trackers(1)
+        .storage_nodes(2)
+        .start()
+        .await
+        .unwrap();
+    let dom = cluster.domain().to_owned();
+    for i in 0..150 {
+        cluster
+            .seed(format!("seed/{i:04}"), Some("c2"), format!("body {i}"))
+            .await
+            .unwrap();
+    }
+    let mut t = Tracker::connect(&cluster.tracker_addrs()[0]).await;
+    let page = t
+        .ok(
+            "list_keys",
+            &[
+                ("domain", dom.as_bytes()),
+                ("prefix", b"seed/"),
+                ("limit", b"1000"),
+            ],
+        )
+        .await;
+    assert_eq!(page["key_count"], "150");
+    assert_eq!(page["next_after"], "seed/0149");
+
+    let paths = t.paths(&dom, "seed/0042").await;
+    assert_eq!(paths.len(), 2);
+    for p in &paths {
+        assert_eq!(http("GET", p, b"").await, (200, b"body 42".to_vec()));
+    }
+    // Already at mindevcount: replication has nothing to do.
+    assert_eq!(cluster.replicate_all().await.unwrap().copies, 0);
+
+    let err = cluster.seed("x", Some("nope"), b"").await.unwrap_err();
+    assert!(err.to_string().contains("unreg_class"), "{err}");
+    cluster.shutdown().await;
+}

@@ -43,6 +43,22 @@ pub(crate) async fn copy_replica(src: &Path, dst: &Path) -> Result<u64, ClusterE
     Ok(copied)
 }
 
+/// Writes a new replica file (and its directories) in one go, through a temporary name.
+pub(crate) async fn write_replica(dst: &Path, bytes: &[u8]) -> Result<(), ClusterError> {
+    if let Some(parent) = dst.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| ClusterError::io(parent, e))?;
+    }
+    let tmp = tmp_name(dst);
+    tokio::fs::write(&tmp, bytes)
+        .await
+        .map_err(|e| ClusterError::io(&tmp, e))?;
+    tokio::fs::rename(&tmp, dst)
+        .await
+        .map_err(|e| ClusterError::io(dst, e))
+}
+
 /// Flips the bits of the first byte of a replica: same length, different content, so only a
 /// checksum can tell.
 pub(crate) async fn corrupt(path: &Path) -> Result<bool, ClusterError> {

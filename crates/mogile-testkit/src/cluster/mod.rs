@@ -47,6 +47,7 @@ mod error;
 mod faults;
 mod placement;
 mod replicate;
+mod seed;
 mod setup;
 mod switches;
 

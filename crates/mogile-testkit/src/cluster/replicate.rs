@@ -71,15 +71,7 @@ impl Inner {
     pub(super) async fn replicate_all(&self) -> Result<ReplicationReport, ClusterError> {
         let _round = self.replication.lock().await;
         let mut report = ReplicationReport::default();
-        let candidates: Vec<Candidate> = self
-            .devices
-            .iter()
-            .map(|d| Candidate {
-                devid: d.devid,
-                hostid: d.hostid,
-                writable: setup::device_writable(&self.model, d.devid) && self.node_up(d.node),
-            })
-            .collect();
+        let candidates = self.candidates();
         'files: for file in setup::committed_files(&self.model, &self.classes) {
             let want = file.mindevcount as usize;
             if file.devids.len() >= want {
@@ -112,6 +104,18 @@ impl Inner {
         }
         report.short.sort_unstable();
         Ok(report)
+    }
+
+    /// Every device, with whether it may receive copies now (model state and node alive).
+    pub(super) fn candidates(&self) -> Vec<Candidate> {
+        self.devices
+            .iter()
+            .map(|d| Candidate {
+                devid: d.devid,
+                hostid: d.hostid,
+                writable: setup::device_writable(&self.model, d.devid) && self.node_up(d.node),
+            })
+            .collect()
     }
 
     /// Whether the node at `index` is serving (not killed through the cluster).

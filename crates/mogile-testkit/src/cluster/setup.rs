@@ -197,3 +197,17 @@ pub(super) fn device_writable(model: &Model, devid: u64) -> bool {
                 .is_some_and(|h| h.status == b"alive")
     })
 }
+
+/// Commits a file in the model without an upload (see [`TestCluster::seed`](super::TestCluster::seed)).
+pub(super) fn insert_file(
+    model: &Model,
+    domain: &str,
+    key: &[u8],
+    class: Option<&str>,
+    length: u64,
+    devids: &[u64],
+) -> Result<u64, ClusterError> {
+    model
+        .insert_file(domain, key, class, length, devids)
+        .map_err(register(format!("file {:?}", String::from_utf8_lossy(key))))
+}
