@@ -176,3 +176,41 @@ async fn paths_and_pathcount() {
         "{line}"
     );
 }
+
+#[tokio::test]
+async fn replica_stalling_mid_body_resumes_on_the_next() {
+    // Detected by the storage I/O idle timeout (2 s in the harness): real time.
+    let (h, data) = replicated(1 << 20).await;
+    h.fault(1, Method::GET, Fault::StallResponseBody { after: 300_000 });
+    assert!(h.client().get_bytes("k").await.unwrap() == data);
+    assert_eq!(h.get_ranges(2), vec![Some("bytes=300000-".to_owned())]);
+}
+
+#[tokio::test]
+async fn a_416_moves_on_to_the_next_replica() {
+    let (h, data) = replicated(1 << 20).await;
+    // The first replica dies mid-body; the second holds a single byte, so the rest is past its end
+    // (416); the third completes the file.
+    h.fault(
+        1,
+        Method::GET,
+        Fault::ResetAfter {
+            body_bytes: 600_000,
+        },
+    );
+    h.truncate_replica("k", 2, 1);
+    let got = h.client().get_bytes("k").await.unwrap();
+    assert!(got == data);
+    let start = |devid| {
+        h.get_ranges(devid)[0]
+            .clone()
+            .unwrap()
+            .strip_prefix("bytes=")
+            .and_then(|r| r.strip_suffix('-'))
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap()
+    };
+    // Both were asked for the same byte: the 416 delivered nothing.
+    assert!(start(2) >= 1);
+    assert_eq!(start(2), start(3));
+}

@@ -171,6 +171,45 @@ async fn file_debug_and_admin() {
     );
     admin.delete_class("d2", "hashed").await.unwrap();
     admin.delete_domain("d2").await.unwrap();
+
+    // Hosts and devices (2.73 has no device update or delete: state and weight instead).
+    use mogilefs::lower::protocol::{CreateDevice, CreateHost, UpdateHost};
+    let host = admin
+        .create_host(CreateHost::new("node9", "127.0.0.9", 7500))
+        .await
+        .unwrap();
+    assert_eq!(host.hostname, "node9");
+    let err = admin
+        .create_host(CreateHost::new("node9", "127.0.0.10", 7500))
+        .await
+        .unwrap_err();
+    assert!(err.is_already_exists(), "{err:?}");
+    admin
+        .update_host(UpdateHost::new("node9").status("down"))
+        .await
+        .unwrap();
+    admin
+        .create_device(CreateDevice::new(mogilefs::DevId(99), "node9"))
+        .await
+        .unwrap();
+    admin
+        .set_device_state("node9", mogilefs::DevId(99), "down")
+        .await
+        .unwrap();
+    admin
+        .set_device_weight("node9", mogilefs::DevId(99), 50)
+        .await
+        .unwrap();
+    let dev = admin
+        .devices()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.devid.0 == 99)
+        .unwrap();
+    assert_eq!((dev.status.as_str(), dev.weight), ("down", Some(50)));
+    let err = admin.delete_host("node9").await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.as_str()), Some("host_not_empty"));
     assert!(matches!(
         admin.delete_domain("d2").await,
         Err(Error::UnknownDomain { .. })

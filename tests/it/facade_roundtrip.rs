@@ -179,3 +179,47 @@ async fn overwrite_replaces_content_and_with_domain_shares_pools() {
         Err(mogilefs::Error::Closed)
     ));
 }
+
+#[derive(Default)]
+struct Counter(std::sync::atomic::AtomicU64, std::sync::atomic::AtomicU64);
+
+impl mogilefs::Progress for Counter {
+    fn on_bytes(&self, chunk: &[u8]) {
+        self.0
+            .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn restart(&self) {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn progress_sees_every_byte_and_every_restart() {
+    let h = Harness::start(2).await;
+    let client = h.client();
+    h.fault(
+        1,
+        http::Method::PUT,
+        mogile_testkit::storage::Fault::Status(500),
+    );
+    let up = std::sync::Arc::new(Counter::default());
+    let data = pattern(100_000);
+    client
+        .put_opts("p", data.clone(), &PutOptions::new().progress(up.clone()))
+        .await
+        .unwrap();
+    // Sent in full twice (the first destination failed after reading it), one restart.
+    assert_eq!(up.0.load(std::sync::atomic::Ordering::SeqCst), 200_000);
+    assert_eq!(up.1.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    let down = std::sync::Arc::new(Counter::default());
+    let got = client
+        .get_opts("p", &GetOptions::new().progress(down.clone()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(got, data);
+    assert_eq!(down.0.load(std::sync::atomic::Ordering::SeqCst), 100_000);
+}

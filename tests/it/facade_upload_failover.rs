@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::Method;
-use mogile_testkit::storage::Fault as NodeFault;
+use mogile_testkit::storage::{Fault as NodeFault, FaultRule};
 use mogile_testkit::tracker::{Fault, FaultAction};
 use mogile_tests::{DOMAIN, Harness, pattern};
 use mogilefs::{Error, PutOptions};
@@ -116,18 +116,15 @@ async fn every_destination_failing_restarts_then_gives_a_typed_error_and_never_c
     assert_eq!(client.get_bytes("k").await.unwrap(), &b"old content"[..]);
 }
 
-/// The tracker's answer to a close whose size check failed (`tracker_create.txt`).
-const SIZE_MISMATCH: &[u8] = b"ERR size_mismatch Expected:+12%3B+actual:+11%3B+path:+http://x/dev1/0/000/000/0000000001.fid\r\n";
-
 #[tokio::test]
-async fn close_rejected_for_size_restarts_with_a_new_create_open() {
+async fn close_rejected_for_size_verification_restarts_with_a_new_create_open() {
     let h = Harness::start(2).await;
     let client = h.client();
-    // The tracker's size check rejects the first close (and deletes the upload): the client starts
-    // over with a new create_open.
-    h.tracker().inject(
-        Fault::new(FaultAction::Garbage(SIZE_MISMATCH.to_vec()))
-            .command("create_close")
+    // The tracker's size check (a HEAD on the stored file) fails once: it answers
+    // size_verify_error and deletes the upload, so the client starts over with a new create_open.
+    h.node(1).inject(
+        FaultRule::new(NodeFault::Status(404))
+            .method(Method::HEAD)
             .times(1),
     );
     let data = pattern(4096);
@@ -142,11 +139,11 @@ async fn close_rejected_for_size_restarts_with_a_new_create_open() {
 async fn upload_attempts_is_a_budget() {
     let h = Harness::start(1).await;
     let client = h.builder().upload_attempts(1).build().unwrap();
-    h.tracker()
-        .inject(Fault::new(FaultAction::Garbage(SIZE_MISMATCH.to_vec())).command("create_close"));
+    h.node(1)
+        .inject(FaultRule::new(NodeFault::Status(404)).method(Method::HEAD));
     let err = client.put("k", pattern(100)).await.unwrap_err();
     assert!(matches!(err, Error::UploadRejected { .. }), "{err:?}");
-    assert_eq!(err.code().map(|c| c.as_str()), Some("size_mismatch"));
+    assert_eq!(err.code().map(|c| c.as_str()), Some("size_verify_error"));
     assert_eq!(h.tracker().requests("create_open"), 1);
 }
 
@@ -185,21 +182,40 @@ async fn lost_close_reply_is_outcome_unknown_when_it_did_not_commit() {
     assert!(h.model().file(DOMAIN, "k").is_none());
 }
 
+/// `ERR no_temp_file` as the tracker writes it, echoing callid 2: a fresh client's second request
+/// (create_open is 1, create_close is 2).
+const NO_TEMP_FILE: &[u8] = b"ERR no_temp_file No+tempfile+or+file+already+closed 2\r\n";
+
 #[tokio::test]
 async fn no_temp_file_after_a_committed_close_is_reconciled() {
     let h = Harness::start(1).await;
     let client = h.client();
     // The tracker re-ran the close after a worker died: it committed, then answered no_temp_file.
     h.tracker().inject(
-        Fault::new(FaultAction::Garbage(
-            b"ERR no_temp_file No+tempfile+or+file+already+closed\r\n".to_vec(),
-        ))
-        .command("create_close")
-        .execute(true)
-        .times(1),
+        Fault::new(FaultAction::Garbage(NO_TEMP_FILE.to_vec()))
+            .command("create_close")
+            .execute(true)
+            .times(1),
     );
     let r = client.put("k", &b"twice"[..]).await.unwrap();
     assert_eq!(h.replicas("k").0, r.fid.0);
+    assert_eq!(h.tracker().requests("file_info"), 1);
+}
+
+#[tokio::test]
+async fn no_temp_file_without_a_commit_is_outcome_unknown_even_on_the_first_attempt() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    h.tracker().inject(
+        Fault::new(FaultAction::Garbage(NO_TEMP_FILE.to_vec()))
+            .command("create_close")
+            .times(1),
+    );
+    let err = client.put("k", &b"lost"[..]).await.unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    assert_eq!(err.code().map(|c| c.as_str()), Some("no_temp_file"));
+    // Never a definite failure, and never a second close.
+    assert_eq!(h.tracker().requests("create_close"), 1);
 }
 
 #[tokio::test]

@@ -89,6 +89,11 @@ async fn a_killed_tracker_drops_requests_and_the_other_still_answers() {
 
     assert!(cluster.kill_tracker(2).unwrap_err().is_not_found());
     assert!(cluster.node(5).unwrap_err().is_not_found());
+    assert!(cluster.node_for_device(9).unwrap_err().is_not_found());
+    assert_eq!(
+        cluster.node_for_device(2).unwrap().addr(),
+        cluster.node(1).unwrap().addr()
+    );
     cluster.shutdown().await;
 }
 

@@ -112,7 +112,15 @@ async fn md5_class_keeps_its_checksum_through_replication() {
         ],
     )
     .await;
-    cluster.replicate_all().await.unwrap();
+    // A corrupted only replica is not spread: replication checks the MD5 of its source.
+    let only = cluster.replica_devids("sum").unwrap()[0];
+    cluster.corrupt_replica("sum", only).await.unwrap();
+    let report = cluster.replicate_all().await.unwrap();
+    assert_eq!(report.copies, 0);
+    assert_eq!(report.short, vec![open["fid"].parse::<u64>().unwrap()]);
+    cluster.corrupt_replica("sum", only).await.unwrap(); // flipped back
+
+    assert_eq!(cluster.replicate_all().await.unwrap().copies, 1);
     let info = t
         .ok("file_info", &[("domain", dom.as_bytes()), ("key", b"sum")])
         .await;
@@ -184,5 +192,33 @@ async fn corrupt_and_remove_replicas() {
     assert!(missing.is_not_found(), "{missing}");
     let no_dev = cluster.replica_file("victim", 99).unwrap_err();
     assert!(no_dev.is_not_found(), "{no_dev}");
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn classes_created_through_a_tracker_are_honoured() {
+    let cluster = TestCluster::builder()
+        .trackers(1)
+        .storage_nodes(3)
+        .devices_per_node(1)
+        .start()
+        .await
+        .unwrap();
+    let dom = cluster.domain().to_owned();
+    let mut t = Tracker::connect(&cluster.tracker_addrs()[0]).await;
+    t.ok(
+        "create_class",
+        &[
+            ("domain", dom.as_bytes()),
+            ("class", b"three"),
+            ("mindevcount", b"3"),
+        ],
+    )
+    .await;
+    t.store(&dom, "three", "k3", b"x").await;
+    t.store(&dom, "default", "kd", b"y").await;
+    assert_eq!(cluster.replicate_all().await.unwrap().copies, 3);
+    assert_eq!(cluster.replica_devids("k3").unwrap(), vec![1, 2, 3]);
+    assert_eq!(cluster.replica_devids("kd").unwrap().len(), 2);
     cluster.shutdown().await;
 }

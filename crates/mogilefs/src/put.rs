@@ -311,3 +311,52 @@ fn close_may_have_run(e: &TrackerError) -> bool {
         None => e.outcome_unknown() || !e.is_retry_safe(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use mogile_protocol::ErrorCode;
+
+    use super::*;
+
+    fn server(code: &str) -> TrackerError {
+        TrackerError::Server {
+            tracker: "t:7001".into(),
+            code: ErrorCode::from(code),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn only_a_lost_reply_or_no_temp_file_leaves_a_close_in_doubt() {
+        assert!(close_may_have_run(&server("no_temp_file")));
+        assert!(!close_may_have_run(&server("size_mismatch")));
+        assert!(!close_may_have_run(&server("unreg_domain")));
+        let sent = TrackerError::Timeout {
+            tracker: "t:7001".into(),
+            timeout: Duration::from_secs(3),
+            request_sent: true,
+        };
+        assert!(close_may_have_run(&sent));
+        let unsent = TrackerError::Timeout {
+            tracker: "t:7001".into(),
+            timeout: Duration::from_secs(3),
+            request_sent: false,
+        };
+        assert!(!close_may_have_run(&unsent));
+        let refused = TrackerError::Connect {
+            tracker: "t:7001".into(),
+            source: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        };
+        assert!(!close_may_have_run(&refused));
+        let lost = TrackerError::OutcomeUnknown {
+            command: "create_close".into(),
+            tracker: "t:7001".into(),
+            source: Box::new(TrackerError::ConnectionClosed {
+                tracker: "t:7001".into(),
+            }),
+        };
+        assert!(close_may_have_run(&lost));
+    }
+}

@@ -59,6 +59,12 @@ impl Client {
 
     /// The general store of a one-shot body.
     ///
+    /// The body moves on to the next destination, or to a new `create_open`, only while none of it
+    /// has been read. Once bytes are gone, a failed PUT or a rejected close ends the store (never
+    /// with a `create_close` for the failed attempt), and the 50-minute restart rule cannot apply:
+    /// a slow one-shot upload is closed rather than restarted. [`PutOptions::spool`] lifts all of
+    /// this by copying the body to a temporary file first.
+    ///
     /// # Errors
     ///
     /// As [`put_opts`](Self::put_opts), and [`Error::Storage`] when a destination fails after

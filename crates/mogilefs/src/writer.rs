@@ -186,3 +186,42 @@ impl AsyncRead for Guarded {
         res
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+
+    fn guarded() -> (DuplexStream, Guarded, Arc<AtomicBool>) {
+        let (w, r) = tokio::io::duplex(64);
+        let finished = Arc::new(AtomicBool::new(false));
+        let g = Guarded {
+            inner: r,
+            finished: finished.clone(),
+        };
+        (w, g, finished)
+    }
+
+    #[tokio::test]
+    async fn an_end_before_finish_is_an_error() {
+        let (mut w, mut g, _) = guarded();
+        w.write_all(b"partial").await.unwrap();
+        drop(w);
+        let mut buf = Vec::new();
+        let err = g.read_to_end(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(buf, b"partial");
+    }
+
+    #[tokio::test]
+    async fn an_end_after_finish_is_a_clean_end() {
+        let (mut w, mut g, finished) = guarded();
+        w.write_all(b"whole").await.unwrap();
+        finished.store(true, Ordering::SeqCst);
+        w.shutdown().await.unwrap();
+        let mut buf = Vec::new();
+        g.read_to_end(&mut buf).await.unwrap();
+        assert_eq!(buf, b"whole");
+    }
+}

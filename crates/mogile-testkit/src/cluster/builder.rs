@@ -121,7 +121,6 @@ impl TestClusterBuilder {
     pub async fn start(self) -> Result<TestCluster, ClusterError> {
         self.validate()?;
         let model = setup::new_model();
-        let mut classes = setup::Classes::default();
         let mut nodes = Vec::with_capacity(self.storage_nodes);
         let mut devices = Vec::new();
         for index in 0..self.storage_nodes {
@@ -155,14 +154,7 @@ impl TestClusterBuilder {
         }
         setup::register_domain(&model, &self.domain)?;
         for (class, md5) in [(&self.plain_class, false), (&self.md5_class, true)] {
-            setup::register_class(
-                &model,
-                &mut classes,
-                &self.domain,
-                class,
-                self.mindevcount,
-                md5,
-            )?;
+            setup::register_class(&model, &self.domain, class, self.mindevcount, md5)?;
         }
 
         let mut trackers = Vec::with_capacity(self.trackers);
@@ -178,7 +170,6 @@ impl TestClusterBuilder {
         );
         let inner = Arc::new(Inner {
             model,
-            classes,
             trackers,
             nodes,
             devices,
@@ -197,6 +188,21 @@ impl TestClusterBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn send_sync<T: Send + Sync>(_: &T) {}
+
+    #[test]
+    fn cluster_and_its_futures_are_send_and_sync() {
+        // Compile-time check: tests may share a cluster across tasks of a multi-threaded runtime.
+        #[allow(dead_code)]
+        fn check(cluster: &TestCluster) {
+            send_sync(cluster);
+            send_sync(&cluster.replicate_all());
+            send_sync(&cluster.replication_settled());
+            send_sync(&cluster.seed("k", None, b""));
+            send_sync(&TestCluster::builder().start());
+        }
+    }
 
     #[test]
     fn invalid_settings_are_rejected() {

@@ -91,6 +91,23 @@ pub(crate) async fn remove_if_present(path: &Path) -> Result<bool, ClusterError>
     }
 }
 
+/// The MD5 of a replica file as lower-case hex, or `None` when it cannot be read.
+pub(crate) async fn md5_hex(path: &Path) -> Option<String> {
+    use md5::{Digest, Md5};
+    use tokio::io::AsyncReadExt;
+
+    let mut file = tokio::fs::File::open(path).await.ok()?;
+    let mut hasher = Md5::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return Some(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
 /// The length of a replica file, or `None` when it is missing.
 pub(crate) async fn len(path: &Path) -> Option<u64> {
     tokio::fs::metadata(path)
@@ -140,6 +157,10 @@ mod tests {
         assert_eq!(copy_replica(&src, &dst).await.unwrap(), 5);
         assert_eq!(tokio::fs::read(&dst).await.unwrap(), b"hello");
         assert!(!tmp_name(&dst).exists());
+        assert_eq!(
+            md5_hex(&dst).await.as_deref(),
+            Some("5d41402abc4b2a76b9719d911017c592")
+        );
         assert!(corrupt(&dst).await.unwrap());
         let bad = tokio::fs::read(&dst).await.unwrap();
         assert_eq!(bad.len(), 5);

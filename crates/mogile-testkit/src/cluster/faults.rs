@@ -14,15 +14,12 @@ impl TestCluster {
     pub fn replica_file(&self, key: impl AsRef<[u8]>, devid: u64) -> Result<PathBuf, ClusterError> {
         let key = key.as_ref();
         self.device(devid)?;
-        let file = setup::file_by_key(
-            &self.inner.model,
-            &self.inner.classes,
-            &self.inner.domain,
-            key,
-        )
-        .ok_or_else(|| ClusterError::UnknownKey {
-            key: String::from_utf8_lossy(key).into_owned(),
-        })?;
+        let file =
+            setup::file_by_key(&self.inner.model, &self.inner.domain, key).ok_or_else(|| {
+                ClusterError::UnknownKey {
+                    key: String::from_utf8_lossy(key).into_owned(),
+                }
+            })?;
         if !file.devids.contains(&devid) {
             return Err(ClusterError::NoReplica {
                 fid: file.fid,
@@ -40,16 +37,11 @@ impl TestCluster {
     /// [`ClusterError::UnknownKey`].
     pub fn replica_devids(&self, key: impl AsRef<[u8]>) -> Result<Vec<u64>, ClusterError> {
         let key = key.as_ref();
-        setup::file_by_key(
-            &self.inner.model,
-            &self.inner.classes,
-            &self.inner.domain,
-            key,
-        )
-        .map(|f| f.devids)
-        .ok_or_else(|| ClusterError::UnknownKey {
-            key: String::from_utf8_lossy(key).into_owned(),
-        })
+        setup::file_by_key(&self.inner.model, &self.inner.domain, key)
+            .map(|f| f.devids)
+            .ok_or_else(|| ClusterError::UnknownKey {
+                key: String::from_utf8_lossy(key).into_owned(),
+            })
     }
 
     /// Corrupts the replica of `key` on `devid` in place: same length, first byte flipped, so only
@@ -67,13 +59,8 @@ impl TestCluster {
         if disk::corrupt(&path).await? {
             Ok(())
         } else {
-            let fid = setup::file_by_key(
-                &self.inner.model,
-                &self.inner.classes,
-                &self.inner.domain,
-                key,
-            )
-            .map_or(0, |f| f.fid);
+            let fid =
+                setup::file_by_key(&self.inner.model, &self.inner.domain, key).map_or(0, |f| f.fid);
             Err(ClusterError::EmptyReplica { fid, devid })
         }
     }

@@ -75,8 +75,6 @@ pub struct TestCluster {
 #[derive(Debug)]
 struct Inner {
     model: Arc<Model>,
-    /// The classes the cluster created and their `mindevcount`.
-    classes: setup::Classes,
     trackers: Vec<FakeTracker>,
     nodes: Vec<NodeEntry>,
     devices: Vec<ClusterDevice>,

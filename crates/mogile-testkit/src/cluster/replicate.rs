@@ -72,7 +72,7 @@ impl Inner {
         let _round = self.replication.lock().await;
         let mut report = ReplicationReport::default();
         let candidates = self.candidates();
-        'files: for file in setup::committed_files(&self.model, &self.classes) {
+        'files: for file in setup::committed_files(&self.model) {
             let want = file.mindevcount as usize;
             if file.devids.len() >= want {
                 continue;
@@ -126,8 +126,13 @@ impl Inner {
     }
 
     /// The on-disk path of the first replica of `file` on a serving node whose length matches the
-    /// model's.
+    /// model's and, when the file has an MD5 checksum, whose content matches it (as the real
+    /// replicator checks, so a corrupted replica is never spread).
     async fn readable_replica(&self, file: &setup::FileView) -> Option<std::path::PathBuf> {
+        let md5 = file
+            .checksum
+            .as_deref()
+            .and_then(|c| c.strip_prefix("MD5:"));
         for devid in &file.devids {
             let on_live_node = self
                 .devices
@@ -140,8 +145,14 @@ impl Inner {
             let Some(path) = self.replica_path(*devid, file.fid) else {
                 continue;
             };
-            if disk::len(&path).await == Some(file.length) {
-                return Some(path);
+            if disk::len(&path).await != Some(file.length) {
+                continue;
+            }
+            match md5 {
+                Some(want) if disk::md5_hex(&path).await.as_deref() != Some(want) => {
+                    tracing::debug!(fid = file.fid, devid, "replica fails its checksum");
+                }
+                _ => return Some(path),
             }
         }
         None

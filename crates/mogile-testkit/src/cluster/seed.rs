@@ -25,9 +25,7 @@ impl TestCluster {
     ) -> Result<u64, ClusterError> {
         let inner = &self.inner;
         let class_name = class.unwrap_or("default");
-        let want = inner
-            .classes
-            .mindevcount(inner.domain.as_bytes(), class_name.as_bytes());
+        let want = setup::mindevcount(&inner.model, inner.domain.as_bytes(), class_name.as_bytes());
         let devids = placement::destinations(&inner.candidates(), &[], want as usize);
         if devids.is_empty() {
             return Err(ClusterError::Config(

@@ -2,7 +2,6 @@
 //! `crate::tracker` and `crate::storage` goes through here, so the rest of the module does not
 //! depend on their details.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -21,19 +20,23 @@ pub(super) struct FileView {
     pub(super) length: u64,
     pub(super) devids: Vec<u64>,
     pub(super) mindevcount: u32,
+    /// `HASH:hex`, when the file has a checksum.
+    pub(super) checksum: Option<String>,
 }
 
-/// The classes the cluster created, with their `mindevcount` (the model does not expose it).
-#[derive(Debug, Default)]
-pub(super) struct Classes(HashMap<(Vec<u8>, Vec<u8>), u32>);
-
-impl Classes {
-    pub(super) fn mindevcount(&self, domain: &[u8], class: &[u8]) -> u32 {
-        self.0
-            .get(&(domain.to_vec(), class.to_vec()))
-            .copied()
-            .unwrap_or(DEFAULT_MINDEVCOUNT)
-    }
+/// The `mindevcount` of `class` in `domain` as the model has it now (classes created or updated
+/// through admin commands included); the `default` class's when the class is unknown.
+pub(super) fn mindevcount(model: &Model, domain: &[u8], class: &[u8]) -> u32 {
+    // The model has no public getter for classes; its state is crate-visible.
+    // (Hook wanted from the fake tracker: `Model::class_mindevcount(domain, class)`.)
+    let st = model.lock();
+    let found = st.dmid(domain).and_then(|dmid| {
+        let classid = st.classid(dmid, class).unwrap_or(0);
+        st.class(dmid, classid).map(|c| c.mindevcount)
+    });
+    found
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(DEFAULT_MINDEVCOUNT)
 }
 
 pub(super) fn new_model() -> Arc<Model> {
@@ -135,7 +138,6 @@ pub(super) fn register_domain(model: &Model, domain: &str) -> Result<(), Cluster
 
 pub(super) fn register_class(
     model: &Model,
-    classes: &mut Classes,
     domain: &str,
     class: &str,
     mindevcount: u32,
@@ -143,39 +145,26 @@ pub(super) fn register_class(
 ) -> Result<(), ClusterError> {
     model
         .create_class(domain, class, mindevcount, md5.then_some("MD5"))
-        .map_err(register(format!("class {class}")))?;
-    classes.0.insert(
-        (domain.as_bytes().to_vec(), class.as_bytes().to_vec()),
-        mindevcount,
-    );
-    Ok(())
+        .map_err(register(format!("class {class}")))
 }
 
-fn view(classes: &Classes, f: FileRecord) -> FileView {
+fn view(model: &Model, f: FileRecord) -> FileView {
     FileView {
-        mindevcount: classes.mindevcount(&f.domain, &f.class),
+        mindevcount: mindevcount(model, &f.domain, &f.class),
         fid: f.fid,
         length: f.length,
         devids: f.devids,
+        checksum: f.checksum,
     }
 }
 
 /// Every committed file, by ascending fid.
-pub(super) fn committed_files(model: &Model, classes: &Classes) -> Vec<FileView> {
-    model
-        .files()
-        .into_iter()
-        .map(|f| view(classes, f))
-        .collect()
+pub(super) fn committed_files(model: &Model) -> Vec<FileView> {
+    model.files().into_iter().map(|f| view(model, f)).collect()
 }
 
-pub(super) fn file_by_key(
-    model: &Model,
-    classes: &Classes,
-    domain: &str,
-    key: &[u8],
-) -> Option<FileView> {
-    model.file(domain, key).map(|f| view(classes, f))
+pub(super) fn file_by_key(model: &Model, domain: &str, key: &[u8]) -> Option<FileView> {
+    model.file(domain, key).map(|f| view(model, f))
 }
 
 /// Records a copy; `false` when the model no longer has the file (deleted meanwhile).

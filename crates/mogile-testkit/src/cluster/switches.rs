@@ -31,6 +31,15 @@ impl TestCluster {
         self.node_entry(index).map(|n| &n.node)
     }
 
+    /// The storage node holding device `devid`, for its fault switches.
+    ///
+    /// # Errors
+    /// [`ClusterError::UnknownDevice`].
+    pub fn node_for_device(&self, devid: u64) -> Result<&StorageNode, ClusterError> {
+        let index = self.device(devid)?.node;
+        self.node(index)
+    }
+
     /// Kills tracker `index`: its listener stays bound but every connection is refused (reset),
     /// open ones included, as [`FakeTracker::kill`] does.
     ///
