@@ -7,3 +7,4 @@ mod facade_errors;
 mod facade_listing;
 mod facade_roundtrip;
 mod facade_upload_failover;
+mod reliability;
