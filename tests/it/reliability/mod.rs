@@ -17,5 +17,5 @@ mod hostile_storage;
 mod hostile_tracker;
 // mod injection;
 // mod invariants;
-// mod soak;
+mod soak;
 mod support;

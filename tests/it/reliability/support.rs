@@ -19,7 +19,6 @@ pub(crate) const PEER_MARGIN: Duration = Duration::from_secs(10);
 // ---------------------------------------------------------------------------------------------
 // Seeds
 
-#[allow(dead_code)] // the seeded tests come in the next commits
 /// The seed for a seeded test: `RELIABILITY_SEED` if set, else fresh. Hold the returned guard for
 /// the whole test: if the test panics, the guard prints how to rerun it with the same schedule.
 pub(crate) fn seed(test: &'static str) -> (u64, SeedGuard) {
@@ -31,7 +30,6 @@ pub(crate) fn seed(test: &'static str) -> (u64, SeedGuard) {
     (seed, SeedGuard { test, seed })
 }
 
-#[allow(dead_code)] // the seeded tests come in the next commits
 /// Prints the seed of a failing test when dropped during a panic.
 #[derive(Debug)]
 pub(crate) struct SeedGuard {
