@@ -12,7 +12,7 @@
 //! - `soak`: the seeded model-based soak (CI size by default, longer with `RELIABILITY_SOAK_OPS`).
 
 // mod bad_input;
-// mod cancellation;
+mod cancellation;
 mod hostile_storage;
 mod hostile_tracker;
 // mod injection;

@@ -7,8 +7,8 @@
 //! mogile-tests soak_long -- --ignored --nocapture`. `RELIABILITY_SEED` replays a schedule.
 
 mod faults;
-mod model;
-mod worker;
+pub(super) mod model;
+pub(super) mod worker;
 
 use std::sync::Arc;
 use std::sync::Mutex;

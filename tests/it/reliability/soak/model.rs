@@ -7,22 +7,25 @@ use bytes::Bytes;
 use mogilefs::Error;
 
 /// A content id; `None` in a state set means "absent".
-pub(super) type Content = Option<u64>;
+pub(crate) type Content = Option<u64>;
 
 /// One task's keys and what they may hold. Each task owns its keys, so operations on one key are
 /// sequential and the model is exact, while the client, its pools and the cluster are shared.
 #[derive(Debug)]
-pub(super) struct KeyModel {
+pub(crate) struct KeyModel {
     /// Key -> admissible contents.
     states: BTreeMap<String, BTreeSet<Content>>,
     /// Content id -> bytes.
     bytes: BTreeMap<u64, Bytes>,
     /// The task's key prefix.
-    pub(super) prefix: String,
+    pub(crate) prefix: String,
+    /// Keys whose state an abandoned request may still change at any later time: observations
+    /// are checked but never narrow their state.
+    retired: BTreeSet<String>,
 }
 
 impl KeyModel {
-    pub(super) fn new(prefix: String, keys: &[String]) -> Self {
+    pub(crate) fn new(prefix: String, keys: &[String]) -> Self {
         Self {
             states: keys
                 .iter()
@@ -30,31 +33,45 @@ impl KeyModel {
                 .collect(),
             bytes: BTreeMap::new(),
             prefix,
+            retired: BTreeSet::new(),
         }
     }
 
-    pub(super) fn keys(&self) -> Vec<String> {
+    /// Adds a key, certainly absent.
+    pub(crate) fn add_key(&mut self, key: &str) {
+        self.states
+            .entry(key.to_owned())
+            .or_insert_with(|| BTreeSet::from([None]));
+    }
+
+    /// A request on `key` was abandoned after it may have been written: the tracker may still
+    /// run it, even after later requests, so the key's state is never narrowed again.
+    pub(crate) fn retire(&mut self, key: &str) {
+        self.retired.insert(key.to_owned());
+    }
+
+    pub(crate) fn keys(&self) -> Vec<String> {
         self.states.keys().cloned().collect()
     }
 
     /// The single content the key certainly holds (`Some(None)`: certainly absent).
-    pub(super) fn definite(&self, key: &str) -> Option<Content> {
+    pub(crate) fn definite(&self, key: &str) -> Option<Content> {
         let s = &self.states[key];
         (s.len() == 1).then(|| *s.iter().next().unwrap_or(&None))
     }
 
-    pub(super) fn remember(&mut self, id: u64, data: Bytes) {
+    pub(crate) fn remember(&mut self, id: u64, data: Bytes) {
         self.bytes.insert(id, data);
     }
 
     /// The operation certainly left `key` holding `content`.
-    pub(super) fn set(&mut self, key: &str, content: Content) {
+    pub(crate) fn set(&mut self, key: &str, content: Content) {
         self.states
             .insert(key.to_owned(), BTreeSet::from([content]));
     }
 
     /// The operation may or may not have left `key` holding `content`.
-    pub(super) fn maybe(&mut self, key: &str, content: Content) {
+    pub(crate) fn maybe(&mut self, key: &str, content: Content) {
         if let Some(s) = self.states.get_mut(key) {
             s.insert(content);
         }
@@ -62,7 +79,7 @@ impl KeyModel {
 
     /// A fetch of `key` returned `data`: it must be one admissible content, byte for byte
     /// (invariants 1-4), and from now on the key holds that content.
-    pub(super) fn observe_bytes(&mut self, key: &str, data: &[u8]) -> Result<(), String> {
+    pub(crate) fn observe_bytes(&mut self, key: &str, data: &[u8]) -> Result<(), String> {
         let hit = self.states[key]
             .iter()
             .flatten()
@@ -70,7 +87,9 @@ impl KeyModel {
             .copied();
         match hit {
             Some(id) => {
-                self.set(key, Some(id));
+                if !self.retired.contains(key) {
+                    self.set(key, Some(id));
+                }
                 Ok(())
             }
             None => Err(format!(
@@ -83,9 +102,11 @@ impl KeyModel {
     }
 
     /// The tracker said `key` does not exist: absence must be admissible (invariant 1).
-    pub(super) fn observe_absent(&mut self, key: &str) -> Result<(), String> {
+    pub(crate) fn observe_absent(&mut self, key: &str) -> Result<(), String> {
         if self.states[key].contains(&None) {
-            self.set(key, None);
+            if !self.retired.contains(key) {
+                self.set(key, None);
+            }
             Ok(())
         } else {
             Err(format!(
@@ -97,7 +118,7 @@ impl KeyModel {
 
     /// A listing of the task's prefix returned `listed`: only the task's keys (invariant 4),
     /// every certainly present key, no certainly absent one.
-    pub(super) fn observe_listing(&mut self, listed: &BTreeSet<String>) -> Result<(), String> {
+    pub(crate) fn observe_listing(&mut self, listed: &BTreeSet<String>) -> Result<(), String> {
         if let Some(stranger) = listed.iter().find(|k| !self.states.contains_key(*k)) {
             return Err(format!(
                 "listing of {:?} returned a key it never had: {stranger:?}",
@@ -113,6 +134,9 @@ impl KeyModel {
                     "{key}: listed {present}, but it must hold one of {states:?}"
                 ));
             }
+            if self.retired.contains(key) {
+                continue;
+            }
             if present {
                 states.remove(&None);
             } else {
@@ -125,7 +149,7 @@ impl KeyModel {
 
 /// Whether a failed mutation may nevertheless have been applied: anything but a definite answer
 /// (a tracker `ERR`) or a request that never reached a tracker in full.
-pub(super) fn may_have_applied(err: &Error) -> bool {
+pub(crate) fn may_have_applied(err: &Error) -> bool {
     match err {
         Error::OutcomeUnknown { .. } => true,
         Error::Tracker { source } => !(source.is_server() || source.is_retry_safe()),

@@ -174,7 +174,7 @@ async fn list(client: &Client, model: &mut KeyModel) -> Outcome {
 /// The final check, with every fault cleared and the files replicated: every key must be
 /// readable (or absent, where that is admissible) and hold an admissible content, and the
 /// listing must agree. Any error now is a violation of invariant 1.
-pub(super) async fn verify(client: &Client, model: &mut KeyModel) -> Vec<String> {
+pub(crate) async fn verify(client: &Client, model: &mut KeyModel) -> Vec<String> {
     let mut violations = Vec::new();
     for key in model.keys() {
         let result = match client.get_bytes(key.as_str()).await {
