@@ -11,7 +11,7 @@
 //! - `invariants`: invariants 1-4 end to end, one targeted scenario each;
 //! - `soak`: the seeded model-based soak (CI size by default, longer with `RELIABILITY_SOAK_OPS`).
 
-// mod bad_input;
+mod bad_input;
 mod cancellation;
 mod hostile_storage;
 mod hostile_tracker;
