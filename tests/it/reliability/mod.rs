@@ -15,7 +15,7 @@ mod bad_input;
 mod cancellation;
 mod hostile_storage;
 mod hostile_tracker;
-// mod injection;
+mod injection;
 // mod invariants;
 mod soak;
 mod support;
