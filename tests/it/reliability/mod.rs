@@ -16,6 +16,6 @@ mod cancellation;
 mod hostile_storage;
 mod hostile_tracker;
 mod injection;
-// mod invariants;
+mod invariants;
 mod soak;
 mod support;
