@@ -140,7 +140,7 @@ async fn file_debug_and_admin() {
     );
     admin
         .create_class(
-            mogilefs::lower::protocol::CreateClass::new("d2", "hashed", 2)
+            mogilefs::admin::CreateClass::new("d2", "hashed", 2)
                 .hashtype(Some(mogilefs::HashType::Md5)),
         )
         .await
@@ -173,7 +173,7 @@ async fn file_debug_and_admin() {
     admin.delete_domain("d2").await.unwrap();
 
     // Hosts and devices (2.73 has no device update or delete: state and weight instead).
-    use mogilefs::lower::protocol::{CreateDevice, CreateHost, UpdateHost};
+    use mogilefs::admin::{CreateDevice, CreateHost, UpdateHost};
     let host = admin
         .create_host(CreateHost::new("node9", "127.0.0.9", 7500))
         .await

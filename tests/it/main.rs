@@ -1,6 +1,7 @@
 //! One test binary for the cross-crate integration tests; one module per scenario.
 
 mod architecture;
+mod conformance;
 mod facade_checksum;
 mod facade_download_failover;
 mod facade_errors;

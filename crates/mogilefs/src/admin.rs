@@ -1,11 +1,14 @@
-//! [`Admin`]: typed cluster administration, for what a 2.73 tracker offers.
+//! [`Admin`]: typed cluster administration, for what a 2.73 tracker offers, and the protocol types
+//! its methods take and return.
 
-use mogile_protocol::DevId;
+/// The typed commands and outputs the admin methods take and return.
+pub use mogile_protocol::{
+    ClassInfo, ClassOutput, CreateClass, CreateDevice, CreateDomain, CreateHost, DevId, DeviceInfo,
+    DomainInfo, HashType, HostInfo, HostRef, UpdateClass, UpdateHost,
+};
 use mogile_protocol::{
-    ClassInfo, ClassOutput, CreateClass, CreateDevice, CreateDomain, CreateHost, DeleteClass,
-    DeleteDomain, DeleteHost, DeviceInfo, DomainInfo, GetDevices, GetDomains, GetHosts, HostInfo,
-    HostRef, ServerSetting, ServerSettings, SetServerSetting, SetState, SetWeight, UpdateClass,
-    UpdateHost,
+    DeleteClass, DeleteDomain, DeleteHost, GetDevices, GetDomains, GetHosts, ServerSetting,
+    ServerSettings, SetServerSetting, SetState, SetWeight,
 };
 
 use crate::client::Client;

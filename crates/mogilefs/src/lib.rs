@@ -80,7 +80,7 @@
 //! `put_stream.rs`, `writer.rs` (store), `get.rs`, `fetch.rs`, `resume.rs` (fetch), `list.rs`,
 //! `paging.rs` (listing), `admin.rs`, `observe.rs` (MD5 and progress), `error.rs`.
 
-mod admin;
+pub mod admin;
 mod builder;
 mod client;
 mod error;
@@ -101,9 +101,9 @@ pub use client::Client;
 pub use error::{Attempt, AttemptError, Error, Result};
 pub use fetch::FetchStream;
 pub use mogile_protocol::{
-    Checksum, ChecksumState, DevId, Fid, HashType, Key, KeyPolicy, StoragePath,
+    Checksum, ChecksumState, DevId, ErrorCode, Fid, HashType, Key, KeyPolicy, StoragePath,
 };
-pub use mogile_protocol::{FileInfoOutput, KeyPage};
+pub use mogile_protocol::{FidRow, FileDebugInfo, FileInfoOutput, KeyPage};
 pub use mogile_storage::{OneShotBody, Payload};
 pub use options::{
     ChecksumPolicy, DeleteOptions, GetOptions, ListOptions, PathsOptions, Progress, PutOptions,

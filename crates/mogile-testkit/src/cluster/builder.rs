@@ -134,7 +134,7 @@ impl TestClusterBuilder {
             let node = setup::start_node(dir.path(), index, &devids).await?;
             let http_addr = setup::node_addr(&node);
             let hostname = format!("node{index}");
-            let hostid = setup::register_host(&model, index, &hostname, http_addr)?;
+            let hostid = setup::register_host(&model, &hostname, http_addr)?;
             for devid in devids {
                 setup::register_device(&model, devid, hostid)?;
                 devices.push(ClusterDevice {

@@ -3,25 +3,11 @@
 //!
 //! A storage node serves its directory as the docroot, so the replica of fid F on device D is the
 //! file `<node dir>/dev<D>/<d1>/<d3a>/<d3b>/<fid10>.fid` (`protocol.md` 3 and 11.2), the same path
-//! as in the URL the tracker hands out.
+//! as in the URL the tracker hands out: [`fid_path`](crate::tracker::fid_path).
 
 use std::path::{Path, PathBuf};
 
 use super::error::ClusterError;
-
-/// The path of a replica relative to the docroot: `dev<devid>/<d1>/<d3a>/<d3b>/<fid10>.fid`.
-pub(crate) fn replica_relpath(devid: u64, fid: u64) -> String {
-    let n = format!("{fid:010}");
-    // The tracker's regex is `(\d+)(\d{3})(\d{3})(\d{3})`: a fid of more than 10 digits puts the
-    // extra digits in the first directory.
-    let len = n.len();
-    format!(
-        "dev{devid}/{}/{}/{}/{n}.fid",
-        &n[..len - 9],
-        &n[len - 9..len - 6],
-        &n[len - 6..len - 3]
-    )
-}
 
 /// Copies one replica to another device's directory.
 ///
@@ -129,21 +115,6 @@ fn tmp_name(dst: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn relpath_matches_the_real_layout() {
-        assert_eq!(replica_relpath(2, 148_056), "dev2/0/000/148/0000148056.fid");
-        assert_eq!(replica_relpath(2, 90_014), "dev2/0/000/090/0000090014.fid");
-        assert_eq!(replica_relpath(11, 1), "dev11/0/000/000/0000000001.fid");
-        assert_eq!(
-            replica_relpath(1, 1_234_567_890),
-            "dev1/1/234/567/1234567890.fid"
-        );
-        assert_eq!(
-            replica_relpath(3, 12_345_678_901),
-            "dev3/12/345/678/12345678901.fid"
-        );
-    }
 
     #[tokio::test]
     async fn copy_corrupt_remove() {

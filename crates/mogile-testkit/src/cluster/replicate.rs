@@ -113,7 +113,8 @@ impl Inner {
             .map(|d| Candidate {
                 devid: d.devid,
                 hostid: d.hostid,
-                writable: setup::device_writable(&self.model, d.devid) && self.node_up(d.node),
+                writable: setup::device_writable(&self.model, d.devid, d.hostid)
+                    && self.node_up(d.node),
             })
             .collect()
     }
@@ -162,7 +163,7 @@ impl Inner {
     pub(super) fn replica_path(&self, devid: u64, fid: u64) -> Option<std::path::PathBuf> {
         let dev = self.devices.iter().find(|d| d.devid == devid)?;
         let node = self.nodes.get(dev.node)?;
-        Some(node.dir.path().join(disk::replica_relpath(devid, fid)))
+        Some(setup::replica_path(node.dir.path(), devid, fid))
     }
 }
 

@@ -3,7 +3,7 @@
 //! depend on their details.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::ClusterError;
@@ -27,14 +27,9 @@ pub(super) struct FileView {
 /// The `mindevcount` of `class` in `domain` as the model has it now (classes created or updated
 /// through admin commands included); the `default` class's when the class is unknown.
 pub(super) fn mindevcount(model: &Model, domain: &[u8], class: &[u8]) -> u32 {
-    // The model has no public getter for classes; its state is crate-visible.
-    // (Hook wanted from the fake tracker: `Model::class_mindevcount(domain, class)`.)
-    let st = model.lock();
-    let found = st.dmid(domain).and_then(|dmid| {
-        let classid = st.classid(dmid, class).unwrap_or(0);
-        st.class(dmid, classid).map(|c| c.mindevcount)
-    });
-    found
+    model
+        .class_mindevcount(domain, class)
+        .or_else(|| model.class_mindevcount(domain, "default"))
         .and_then(|n| u32::try_from(n).ok())
         .unwrap_or(DEFAULT_MINDEVCOUNT)
 }
@@ -87,6 +82,12 @@ pub(super) async fn start_tracker(
         })
 }
 
+/// Where the replica of `fid` on `devid` lives under a node's directory: the node serves the
+/// directory as its docroot, so this is the tracker's URL path below it.
+pub(super) fn replica_path(docroot: &Path, devid: u64, fid: u64) -> PathBuf {
+    docroot.join(crate::tracker::fid_path(devid, fid).trim_start_matches('/'))
+}
+
 pub(super) fn tracker_addr(tracker: &FakeTracker) -> SocketAddr {
     tracker.addr()
 }
@@ -100,28 +101,14 @@ fn register(what: String) -> impl FnOnce(crate::tracker::ModelError) -> ClusterE
 
 pub(super) fn register_host(
     model: &Model,
-    index: usize,
     name: &str,
     addr: SocketAddr,
 ) -> Result<u64, ClusterError> {
-    // Like the real tracker, `Model::add_host` refuses a second host on an IP already registered
-    // (`ERR dup`), but every node of the cluster listens on 127.0.0.1. So the host is registered
-    // with a placeholder IP, then given the node's real address directly in the model's state.
-    // (Hook wanted from the fake tracker: a `HostSpec` option that skips the duplicate-IP check.)
-    let placeholder = format!("192.0.2.{}", index + 1);
-    let hostid = model
-        .add_host(HostSpec::new(name, placeholder, addr.port()))
-        .map_err(register(format!("host {name}")))?;
-    match model.lock().hosts.get_mut(&hostid) {
-        Some(host) => host.ip = addr.ip().to_string().into_bytes(),
-        None => {
-            return Err(ClusterError::Register {
-                what: format!("host {name}"),
-                reason: "host vanished from the model".to_owned(),
-            });
-        }
-    }
-    Ok(hostid)
+    // Every node of the cluster listens on 127.0.0.1, which the real tracker (and `add_host` by
+    // default) refuses for a second host (`ERR dup`).
+    model
+        .add_host(HostSpec::new(name, addr.ip().to_string(), addr.port()).allow_shared_ip(true))
+        .map_err(register(format!("host {name}")))
 }
 
 pub(super) fn register_device(model: &Model, devid: u64, hostid: u64) -> Result<(), ClusterError> {
@@ -172,19 +159,11 @@ pub(super) fn add_replica(model: &Model, fid: u64, devid: u64) -> bool {
     model.add_replica(fid, devid).is_ok()
 }
 
-/// Whether the model lets the device receive copies: device `alive` on an `alive` host, as for
-/// `create_open`.
-pub(super) fn device_writable(model: &Model, devid: u64) -> bool {
-    // The model has no public getter for states; the fields are crate-visible.
-    // (Hook wanted from the fake tracker: `Model::device_state(devid)` / `host_status(hostid)`.)
-    let st = model.lock();
-    st.devices.get(&devid).is_some_and(|dev| {
-        dev.state == DeviceState::Alive
-            && st
-                .hosts
-                .get(&dev.hostid)
-                .is_some_and(|h| h.status == b"alive")
-    })
+/// Whether the model lets device `devid` on host `hostid` receive copies: device `alive` on an
+/// `alive` host, as for `create_open`.
+pub(super) fn device_writable(model: &Model, devid: u64, hostid: u64) -> bool {
+    model.device_state(devid) == Some(DeviceState::Alive)
+        && model.host_status(hostid).as_deref() == Some("alive")
 }
 
 /// Commits a file in the model without an upload (see [`TestCluster::seed`](super::TestCluster::seed)).
@@ -199,4 +178,33 @@ pub(super) fn insert_file(
     model
         .insert_file(domain, key, class, length, devids)
         .map_err(register(format!("file {:?}", String::from_utf8_lossy(key))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replica_path_is_the_url_path_under_the_docroot() {
+        assert_eq!(
+            replica_path(Path::new("/tmp/node0"), 2, 148_056),
+            Path::new("/tmp/node0/dev2/0/000/148/0000148056.fid")
+        );
+    }
+
+    #[test]
+    fn hosts_share_the_loopback_ip() {
+        let model = new_model();
+        let a = register_host(&model, "node0", "127.0.0.1:7500".parse().unwrap()).unwrap();
+        let b = register_host(&model, "node1", "127.0.0.1:7501".parse().unwrap()).unwrap();
+        register_device(&model, 1, a).unwrap();
+        register_device(&model, 2, b).unwrap();
+        assert!(device_writable(&model, 1, a));
+        model.set_host_status(b, "down").unwrap();
+        assert!(!device_writable(&model, 2, b));
+        register_domain(&model, "d").unwrap();
+        register_class(&model, "d", "three", 3, false).unwrap();
+        assert_eq!(mindevcount(&model, b"d", b"three"), 3);
+        assert_eq!(mindevcount(&model, b"d", b"unknown"), DEFAULT_MINDEVCOUNT);
+    }
 }

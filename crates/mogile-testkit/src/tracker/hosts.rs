@@ -12,7 +12,7 @@ impl State {
         if !valid_host_status(spec.status.as_bytes()) {
             return Err(Reply::err("unknown_state"));
         }
-        if self.hosts.values().any(|h| h.ip == spec.ip.as_bytes()) {
+        if !spec.allow_shared_ip && self.hosts.values().any(|h| h.ip == spec.ip.as_bytes()) {
             return Err(Reply::err("dup"));
         }
         let hostid = self.next_hostid;
@@ -284,5 +284,31 @@ impl State {
             dev.weight = weight;
         }
         Reply::ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tracker::{HostSpec, Model};
+
+    #[test]
+    fn shared_ip_is_opt_in() {
+        let model = Model::new();
+        model
+            .add_host(HostSpec::new("h1", "127.0.0.1", 7500))
+            .unwrap();
+        let err = model
+            .add_host(HostSpec::new("h2", "127.0.0.1", 7501))
+            .unwrap_err();
+        assert_eq!(err.code, "dup");
+        let h2 = model
+            .add_host(HostSpec::new("h2", "127.0.0.1", 7501).allow_shared_ip(true))
+            .unwrap();
+        assert_eq!(model.host_status(h2).as_deref(), Some("alive"));
+        // Only the IP check is skipped: a taken name is still refused.
+        let err = model
+            .add_host(HostSpec::new("h2", "127.0.0.1", 7502).allow_shared_ip(true))
+            .unwrap_err();
+        assert_eq!(err.code, "host_exists");
     }
 }

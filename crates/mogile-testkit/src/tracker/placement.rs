@@ -17,14 +17,22 @@ pub(crate) struct UrlKind {
     pub(crate) alt: bool,
 }
 
-/// The storage path of a fid: `<b>/<mmm>/<ttt>/<fid10>.fid` where `fid10` is the fid zero-padded to 10
-/// digits, `mmm`/`ttt` its 3-digit groups after the leading digit(s) (the Perl regex
-/// `(\d+)(\d{3})(\d{3})(\d{3})`).
-pub(crate) fn fid_path(fid: u64) -> String {
+/// The path of the replica of `fid` on device `devid`, as the tracker puts it in storage URLs and a
+/// storage node serves it from its docroot: `/dev<devid>/<d1>/<d3a>/<d3b>/<fid10>.fid`, where `fid10`
+/// is the fid zero-padded to 10 digits, `d3a`/`d3b` its 3-digit groups after the leading digit(s)
+/// `d1` and `fid10` itself (the Perl regex `(\d+)(\d{3})(\d{3})(\d{3})`, so a fid of more than 10
+/// digits puts the extra digits in `d1`).
+///
+/// ```
+/// use mogile_testkit::tracker::fid_path;
+///
+/// assert_eq!(fid_path(2, 148_056), "/dev2/0/000/148/0000148056.fid");
+/// ```
+pub fn fid_path(devid: u64, fid: u64) -> String {
     let n = format!("{fid:010}");
     let len = n.len();
     format!(
-        "{}/{}/{}/{n}.fid",
+        "/dev{devid}/{}/{}/{}/{n}.fid",
         &n[..len - 9],
         &n[len - 9..len - 6],
         &n[len - 6..len - 3]
@@ -81,10 +89,10 @@ impl State {
             &host.http_port
         };
         Some(format!(
-            "http://{}:{}/dev{devid}/{}",
+            "http://{}:{}{}",
             String::from_utf8_lossy(ip),
             String::from_utf8_lossy(port),
-            fid_path(fid)
+            fid_path(devid, fid)
         ))
     }
 
@@ -113,8 +121,13 @@ mod tests {
 
     #[test]
     fn fid_paths_match_the_tracker() {
-        assert_eq!(fid_path(148_056), "0/000/148/0000148056.fid");
-        assert_eq!(fid_path(90014), "0/000/090/0000090014.fid");
-        assert_eq!(fid_path(12_345_678_901), "12/345/678/12345678901.fid");
+        assert_eq!(fid_path(2, 148_056), "/dev2/0/000/148/0000148056.fid");
+        assert_eq!(fid_path(2, 90_014), "/dev2/0/000/090/0000090014.fid");
+        assert_eq!(fid_path(11, 1), "/dev11/0/000/000/0000000001.fid");
+        assert_eq!(fid_path(1, 1_234_567_890), "/dev1/1/234/567/1234567890.fid");
+        assert_eq!(
+            fid_path(3, 12_345_678_901),
+            "/dev3/12/345/678/12345678901.fid"
+        );
     }
 }

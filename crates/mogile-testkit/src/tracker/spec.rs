@@ -85,6 +85,7 @@ pub struct HostSpec {
     pub(crate) altip: Option<String>,
     pub(crate) altmask: Option<String>,
     pub(crate) status: String,
+    pub(crate) allow_shared_ip: bool,
 }
 
 impl HostSpec {
@@ -98,6 +99,7 @@ impl HostSpec {
             altip: None,
             altmask: None,
             status: "alive".to_owned(),
+            allow_shared_ip: false,
         }
     }
 
@@ -117,6 +119,17 @@ impl HostSpec {
     /// The host status: `alive` (default), `down`, `dead` or `readonly`.
     pub fn status(mut self, status: impl Into<String>) -> Self {
         self.status = status.into();
+        self
+    }
+
+    /// Whether [`Model::add_host`](super::Model::add_host) accepts this host on an IP another host
+    /// already has (default `false`: refused with `dup`, as the real tracker's UNIQUE `hostip`
+    /// does). Only the duplicate-IP check is skipped.
+    ///
+    /// A local test cluster needs this: all its storage nodes listen on 127.0.0.1, on different
+    /// ports. It does not change the wire: `create_host`/`update_host` still answer `ERR dup`.
+    pub fn allow_shared_ip(mut self, allow: bool) -> Self {
+        self.allow_shared_ip = allow;
         self
     }
 }
