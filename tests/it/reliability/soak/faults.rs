@@ -25,6 +25,15 @@ pub(super) enum FaultKind {
     },
     /// The next `times` replies on tracker `i` are delayed.
     SlowTracker { tracker: usize, times: u64 },
+    /// The next `times` replies to `command` on tracker `i` misbehave: cut in the middle,
+    /// replaced by garbage, or (for `create_close`) the 2.73 re-dispatch that commits and then
+    /// answers `no_temp_file`.
+    BadReply {
+        tracker: usize,
+        command: &'static str,
+        action: FaultAction,
+        times: u64,
+    },
     /// Storage node `i` does `fault` for the next `times` requests of `method`.
     Node {
         node: usize,
@@ -64,12 +73,35 @@ pub(super) fn schedule(rng: &mut StdRng, ops: u64, trackers: usize, nodes: usize
                     [rng.random_range(0..4)],
                 times: rng.random_range(1..4),
             },
-            34..42 => FaultKind::SlowTracker {
+            34..40 => FaultKind::SlowTracker {
                 tracker: rng.random_range(0..trackers),
                 times: rng.random_range(5..30),
             },
-            42..80 => {
-                let (method, fault) = match rng.random_range(0..6) {
+            40..46 => {
+                let command = [
+                    "create_close",
+                    "create_open",
+                    "get_paths",
+                    "file_info",
+                    "list_keys",
+                    "delete",
+                    "rename",
+                ][rng.random_range(0..7)];
+                let action = match rng.random_range(0..3) {
+                    0 => FaultAction::CloseMidReply,
+                    1 => FaultAction::Garbage(b"HTTP/1.0 500 oops\r\n".to_vec()),
+                    _ if command == "create_close" => FaultAction::Rerun,
+                    _ => FaultAction::StrayLine(b"OK \r\n".to_vec()),
+                };
+                FaultKind::BadReply {
+                    tracker: rng.random_range(0..trackers),
+                    command,
+                    action,
+                    times: rng.random_range(1..3),
+                }
+            }
+            46..80 => {
+                let (method, fault) = match rng.random_range(0..7) {
                     0 => (Method::PUT, NodeFault::Status(500)),
                     1 => (Method::GET, NodeFault::Status(500)),
                     2 => (
@@ -85,6 +117,7 @@ pub(super) fn schedule(rng: &mut StdRng, ops: u64, trackers: usize, nodes: usize
                         },
                     ),
                     4 => (Method::PUT, NodeFault::StallBeforeHeaders),
+                    5 => (Method::GET, NodeFault::IgnoreRange),
                     _ => (
                         Method::GET,
                         NodeFault::ShortBody {
@@ -127,6 +160,15 @@ pub(super) async fn apply(cluster: &TestCluster, kind: &FaultKind) {
                 .execute(true)
                 .times(*times),
         ),
+        FaultKind::BadReply {
+            tracker,
+            command,
+            action,
+            times,
+        } => cluster
+            .tracker(*tracker)
+            .unwrap()
+            .inject(Fault::new(action.clone()).command(*command).times(*times)),
         FaultKind::SlowTracker { tracker, times } => cluster
             .tracker(*tracker)
             .unwrap()
