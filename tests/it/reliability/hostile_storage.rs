@@ -525,3 +525,42 @@ async fn html_then_healthy_replica(framed: bool) {
         Err(e) => assert!(!framed && length_error(&e), "framed {framed}: {e:?}"),
     }
 }
+
+/// A node that answers `200` before it has read the body. At the storage layer "bytes sent" only
+/// means "handed to the connection", so a 2xx is no proof of storage; the defence is the
+/// tracker's size check at `create_close`. Through the facade the store must therefore not be
+/// `Ok`, and nothing may become visible.
+#[tokio::test]
+async fn an_early_200_to_an_unfinished_put_never_commits() {
+    watch_panics();
+    // Answers every request (the PUT, and the tracker's size HEAD) with an empty 200, reading
+    // nothing of any body.
+    let peer = FaultPeer::start(|mut conn| async move {
+        conn.read_head().await?;
+        conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .await?;
+        conn.stall().await
+    })
+    .await
+    .unwrap();
+    let len = 4 << 20;
+    let payload = Payload::from(bytes::Bytes::from(vec![b'p'; len]));
+    let out = tokio::time::timeout(
+        Duration::from_secs(30),
+        storage().put(&peer.url("/dev1/x.fid"), &payload, &PutOptions::default()),
+    )
+    .await
+    .expect("the put ends");
+    if let Err(e) = &out {
+        assert!(!matches!(e, StorageError::LengthMismatch { .. }), "{e:?}");
+    }
+
+    let (tracker, client) = tracker_over(peer.addr(), 1).await;
+    let err = tokio::time::timeout(Duration::from_secs(60), client.put("new", vec![b'p'; len]))
+        .await
+        .expect("the store ends")
+        .expect_err("a store the node never received was reported Ok");
+    assert!(!err.is_outcome_unknown(), "{err:?}");
+    assert!(tracker.model().file("d", "new").is_none(), "{err:?}");
+    assert_no_library_panics();
+}
