@@ -486,3 +486,50 @@ async fn a_tracker_that_closes_or_hangs_after_the_request() {
     }
     assert_no_library_panics();
 }
+
+/// Invariant 5: a burst of requests against a tracker that never answers keeps the client within
+/// its pool size (sampled while the burst runs), and the tracker never sees more than that plus
+/// the one probe and the closes still in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_tracker_cannot_grow_the_connection_count() {
+    watch_panics();
+    const POOL: usize = 3;
+    let t = HostileTracker::start(|req| match req.command.as_str() {
+        "noop" => vec![],
+        _ => vec![Act::Hang],
+    })
+    .await;
+    let client = TrackerClient::builder()
+        .trackers([t.addr()])
+        .pool_size(POOL)
+        .file_timeout(Duration::from_millis(200))
+        .wait_timeout(Duration::from_secs(20))
+        .retry_budget(1)
+        .build()
+        .unwrap();
+    let mut burst = tokio::task::JoinSet::new();
+    for i in 0..18 {
+        let client = client.clone();
+        burst.spawn(async move { client.get_paths(GetPaths::new("d", format!("k{i}"))).await });
+    }
+    let mut samples = 0;
+    while !burst.is_empty() {
+        tokio::select! {
+            done = burst.join_next() => {
+                let err = done.unwrap().unwrap().unwrap_err();
+                assert!(err.is_timeout(), "{}", chain(&err));
+            }
+            () = tokio::task::yield_now() => {
+                for ep in client.status().endpoints {
+                    assert!(ep.open <= POOL && ep.in_use <= POOL, "{ep:?}");
+                }
+                samples += 1;
+            }
+        }
+    }
+    assert!(samples > 0);
+    let seen = t.counts();
+    assert!(seen.accepted >= 18 / POOL as u64, "{seen:?}");
+    assert!(seen.max_open <= 2 * POOL as u64 + 1, "{seen:?}");
+    assert_no_library_panics();
+}

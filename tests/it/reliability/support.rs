@@ -180,6 +180,9 @@ pub(crate) struct PeerCounts {
     pub(crate) lines: u64,
     /// For each request index (probes excluded), the connection it came on.
     pub(crate) conn_of_request: BTreeMap<u64, u64>,
+    /// The most connections open at once, as this side saw them (a close is seen when the read
+    /// returns, so this may exceed the client's own count by the closes in flight).
+    pub(crate) max_open: u64,
 }
 
 type Responder = dyn Fn(&Req) -> Vec<Act> + Send + Sync;
@@ -216,6 +219,7 @@ impl HostileTracker {
                 tx.send_modify(|c| {
                     id = c.accepted;
                     c.accepted += 1;
+                    c.max_open = c.max_open.max(c.accepted - c.closed.len() as u64);
                 });
                 let conn = Conn {
                     id,
