@@ -64,6 +64,11 @@ impl KeyModel {
         self.bytes.insert(id, data);
     }
 
+    /// The bytes of content `id`.
+    pub(crate) fn bytes_of(&self, id: u64) -> Bytes {
+        self.bytes[&id].clone()
+    }
+
     /// The operation certainly left `key` holding `content`.
     pub(crate) fn set(&mut self, key: &str, content: Content) {
         self.states

@@ -2,9 +2,11 @@
 //! the model.
 
 use std::collections::BTreeSet;
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use bytes::Bytes;
 use futures::TryStreamExt;
 use mogilefs::{Client, Error, PutOptions};
 use rand::Rng;
@@ -34,11 +36,12 @@ pub(super) async fn run(
         }
         let key = keys[rng.random_range(0..keys.len())].clone();
         let outcome = match rng.random_range(0..100) {
-            0..35 => {
+            0..33 => {
                 next_id += 1;
                 put(&client, &mut model, &mut rng, &key, next_id).await
             }
-            35..65 => get(&client, &mut model, &key).await,
+            33..58 => get(&client, &mut model, &key).await,
+            58..65 => get_range(&client, &mut model, &mut rng, &key).await,
             65..75 => delete(&client, &mut model, &key).await,
             75..87 => rename(&client, &mut model, &mut rng).await,
             _ => list(&client, &mut model).await,
@@ -81,7 +84,20 @@ async fn put(
         1 => PutOptions::new().class("c2"),
         _ => PutOptions::new().class("md5").md5(true),
     };
-    match client.put_opts(key, data, &opts).await {
+    // One store in four goes as a one-shot stream (no failover once its first byte is out).
+    let stored = if rng.random_range(0..4) == 0 {
+        let chunks: Vec<io::Result<Bytes>> = data
+            .chunks(16 * 1024)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let stream = futures::stream::iter(chunks);
+        client
+            .put_stream(key, stream, Some(len as u64), &opts)
+            .await
+    } else {
+        client.put_opts(key, data, &opts).await
+    };
+    match stored {
         Ok(res) if res.size == len as u64 => {
             model.set(key, Some(id));
             Ok(true)
@@ -99,6 +115,28 @@ async fn put(
 async fn get(client: &Client, model: &mut KeyModel, key: &str) -> Outcome {
     match client.get_bytes(key).await {
         Ok(data) => model.observe_bytes(key, &data).map(|()| true),
+        Err(Error::NotFound { .. }) => model.observe_absent(key).map(|()| true),
+        Err(_) => Ok(false),
+    }
+}
+
+/// A byte range of a key that certainly holds a content: exactly those bytes, or an error.
+async fn get_range(client: &Client, model: &mut KeyModel, rng: &mut StdRng, key: &str) -> Outcome {
+    let Some(Some(id)) = model.definite(key) else {
+        return get(client, model, key).await;
+    };
+    let data = model.bytes_of(id);
+    if data.len() < 2 {
+        return get(client, model, key).await;
+    }
+    let offset = rng.random_range(0..data.len() - 1);
+    let len = rng.random_range(1..=data.len() - offset);
+    match client.get_range(key, offset as u64, Some(len as u64)).await {
+        Ok(got) if got[..] == data[offset..offset + len] => Ok(true),
+        Ok(got) => Err(format!(
+            "{key}: range {offset}+{len} returned {} wrong bytes",
+            got.len()
+        )),
         Err(Error::NotFound { .. }) => model.observe_absent(key).map(|()| true),
         Err(_) => Ok(false),
     }
