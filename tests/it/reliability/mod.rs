@@ -8,11 +8,13 @@
 //! - `injection`: separators and line breaks in keys, classes, domains and command names;
 //! - `bad_input`: bad caller input through the facade;
 //! - `cancellation`: operations dropped at random points, then the same client keeps working;
+//! - `garbage`: seeded random tracker replies and HTTP answers (invariant 6);
 //! - `invariants`: invariants 1-4 end to end, one targeted scenario each;
 //! - `soak`: the seeded model-based soak (CI size by default, longer with `RELIABILITY_SOAK_OPS`).
 
 mod bad_input;
 mod cancellation;
+mod garbage;
 mod hostile_storage;
 mod hostile_tracker;
 mod injection;
