@@ -2,7 +2,7 @@
 //! put/get/rename/delete/list while a seeded schedule injects faults; invariants 1-6 checked
 //! throughout and once more with every fault cleared.
 //!
-//! CI runs [`soak_ci`] (1536 operations, a 40 s budget). [`soak_long`] is `#[ignore]`d and sized
+//! CI runs [`soak_ci`] (1536 operations, at most 30 s of them). [`soak_long`] is `#[ignore]`d and sized
 //! by `RELIABILITY_SOAK_OPS` (default 20 000): `RELIABILITY_SOAK_OPS=50000 cargo test -p
 //! mogile-tests soak_long -- --ignored --nocapture`. `RELIABILITY_SEED` replays a schedule.
 
@@ -203,12 +203,17 @@ fn assert_clean(report: &Report) {
         report.violations.len(),
         report.violations
     );
-    assert!(report.operations > 0, "no operation ran");
+    // Even on a loaded machine the budget allows many times this; fewer means the soak stalled.
+    assert!(
+        report.operations >= 300,
+        "only {} operations ran",
+        report.operations
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_ci() {
-    let report = soak("soak_ci", 48, Duration::from_secs(40)).await;
+    let report = soak("soak_ci", 48, Duration::from_secs(30)).await;
     assert_clean(&report);
 }
 
