@@ -119,6 +119,14 @@ async fn builder_validates() {
         let err = b.build().unwrap_err();
         assert!(matches!(err, Error::Config { .. }), "{err:?}");
     }
+    // A lower-level builder's refusal is the source, not repeated in the message.
+    let err = mogilefs::Client::builder()
+        .trackers(["not an address:x"])
+        .domain(DOMAIN)
+        .build()
+        .unwrap_err();
+    let source = std::error::Error::source(&err).expect("the tracker builder's error");
+    assert!(!err.to_string().contains(&source.to_string()), "{err}");
 }
 
 #[tokio::test]
@@ -151,6 +159,19 @@ async fn file_debug_and_admin() {
             .iter()
             .any(|c| c.name == "hashed" && c.hashtype == Some(mogilefs::HashType::Md5))
     );
+    // `mindevcount` is required even on update.
+    admin
+        .update_class(mogilefs::admin::UpdateClass::new("d2", "hashed", 1))
+        .await
+        .unwrap();
+    let class = admin
+        .classes("d2")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "hashed")
+        .unwrap();
+    assert_eq!(class.mindevcount, 1);
     assert!(matches!(
         admin.classes("nope").await,
         Err(Error::UnknownDomain { .. })
@@ -168,6 +189,13 @@ async fn file_debug_and_admin() {
             .unwrap()
             .as_deref(),
         Some("127.0.0.1:1")
+    );
+    let settings = admin.server_settings().await.unwrap();
+    assert!(
+        settings
+            .iter()
+            .any(|(k, v)| k == "memcache_servers" && v == "127.0.0.1:1"),
+        "{settings:?}"
     );
     admin.delete_class("d2", "hashed").await.unwrap();
     admin.delete_domain("d2").await.unwrap();

@@ -250,6 +250,45 @@ async fn dropped_writer_commits_nothing() {
 }
 
 #[tokio::test]
+async fn writer_of_known_length_commits_only_on_finish() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    client.put("k", &b"previous"[..]).await.unwrap();
+    let data = pattern(1000);
+    for finish in [false, true] {
+        let mut w = client.writer("k", Some(1000), PutOptions::new()).unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut w, &data)
+            .await
+            .unwrap();
+        // The node has every byte: the PUT is complete, and the upload would be closed next.
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while h.requests(1, Method::PUT).last().map(|r| r.body_bytes) != Some(1000) {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .unwrap();
+        // Every task (node, tracker, upload) on this runtime gets plenty of turns.
+        for _ in 0..2000 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            h.tracker().requests("create_close"),
+            1,
+            "closed before finish"
+        );
+        if finish {
+            assert_eq!(w.finish().await.unwrap().size, 1000);
+        } else {
+            drop(w);
+            assert_eq!(client.get_bytes("k").await.unwrap(), &b"previous"[..]);
+        }
+    }
+    assert_eq!(h.tracker().requests("create_close"), 2);
+    assert!(client.get_bytes("k").await.unwrap() == data);
+}
+
+#[tokio::test]
 async fn md5_is_computed_while_streaming_and_sent_with_the_close() {
     let h = Harness::start(1).await;
     let client = h.client();
@@ -270,6 +309,69 @@ async fn md5_is_computed_while_streaming_and_sent_with_the_close() {
         rec.checksum.as_deref(),
         Some("MD5:5eb63bbbe01eeed093cb22bb8f5acdc3")
     );
+}
+
+#[derive(Default)]
+struct Seen {
+    bytes: std::sync::atomic::AtomicU64,
+    restarts: std::sync::atomic::AtomicU64,
+}
+
+impl mogilefs::Progress for Seen {
+    fn on_bytes(&self, chunk: &[u8]) {
+        self.bytes
+            .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn restart(&self) {
+        self.restarts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn md5_covers_only_the_resend_when_a_node_refuses_a_chunked_body() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    // Like old nginx: 411 to a chunked body. The storage client resends it from a spool with a
+    // length, on the same destination; the MD5 and the progress must start over with it.
+    h.node(1).inject(
+        FaultRule::new(NodeFault::Status(411))
+            .method(Method::PUT)
+            .times(1),
+    );
+    let data = pattern(100_000);
+    let chunks: Vec<std::io::Result<Bytes>> = data
+        .chunks(4096)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    let seen = std::sync::Arc::new(Seen::default());
+    let opts = PutOptions::new()
+        .class(mogile_tests::MD5_CLASS)
+        .md5(true)
+        .progress(seen.clone());
+    let r = client
+        .put_stream("m", futures::stream::iter(chunks), None, &opts)
+        .await
+        .unwrap();
+    let puts = h.requests(1, Method::PUT);
+    assert_eq!(puts.len(), 2);
+    assert!(puts[0].is_chunked() && puts[1].content_length() == Some(100_000));
+    let reference = client
+        .put_opts("ref", data.clone(), &PutOptions::new().md5(true))
+        .await
+        .unwrap();
+    assert_eq!(r.checksum, reference.checksum);
+    assert_eq!(seen.restarts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // What the resend sent (the first, refused try may have sent any part of it before).
+    assert!(seen.bytes.load(std::sync::atomic::Ordering::SeqCst) >= 100_000);
+    let got = client
+        .get_opts("m", &mogilefs::GetOptions::new().verify_checksum(true))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(got == data);
 }
 
 #[tokio::test]

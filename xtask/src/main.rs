@@ -1,11 +1,12 @@
 //! Project automation for mogilefs-rs: `cargo xtask <command>`.
 //!
-//! Commands: `ci` (the checks `.ci/run` runs), `demo` (arrives with the CLI issue),
+//! Commands: `ci` (the checks `.ci/run` runs), `demo` (a `mogile` round trip on a local cluster),
 //! `test-cluster` (a local cluster on loopback; see `docs/testing.md`), `bench` (arrives with the
 //! benchmark issue).
 
 use std::process::{Command, ExitCode};
 
+mod demo;
 mod test_cluster;
 
 fn main() -> ExitCode {
@@ -13,7 +14,8 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("test-cluster") => test_cluster::run(&args[1..]),
-        Some("demo") | Some("bench") => {
+        Some("demo") => demo::run(),
+        Some("bench") => {
             eprintln!(
                 "xtask {}: not built yet; see the open issues (the demo arrives with the CLI issue)",
                 args[0]

@@ -215,7 +215,10 @@ impl ClientBuilder {
     /// [`Error::Config`] when the domain is missing or empty, no tracker is given, a count is zero,
     /// or the tracker or storage client cannot be built (bad address, bad timeout).
     pub fn build(self) -> Result<Client> {
-        let config_err = |message: String| Error::Config { message };
+        let config_err = |message: String| Error::Config {
+            message,
+            source: None,
+        };
         let domain = match self.domain {
             Some(d) if !d.is_empty() => d,
             _ => return Err(config_err("a non-empty domain is required".into())),
@@ -248,8 +251,10 @@ impl ClientBuilder {
                 if let Some(n) = self.tracker_retry_budget {
                     b = b.retry_budget(n);
                 }
-                b.build()
-                    .map_err(|e| config_err(format!("tracker client: {e}")))?
+                b.build().map_err(|e| Error::Config {
+                    message: "the tracker client refused the settings".into(),
+                    source: Some(Box::new(e)),
+                })?
             }
         };
         let storage = match self.storage {
@@ -265,8 +270,10 @@ impl ClientBuilder {
                 if let Some(t) = self.storage_response_timeout {
                     b = b.headers_timeout(t);
                 }
-                b.build()
-                    .map_err(|e| config_err(format!("storage client: {e}")))?
+                b.build().map_err(|e| Error::Config {
+                    message: "the storage client refused the settings".into(),
+                    source: Some(Box::new(e)),
+                })?
             }
         };
         Ok(Client::from_parts(

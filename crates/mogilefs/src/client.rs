@@ -63,6 +63,7 @@ impl Client {
         if domain.is_empty() {
             return Err(Error::Config {
                 message: "a non-empty domain is required".into(),
+                source: None,
             });
         }
         Ok(Self::from_parts(Arc::clone(&self.inner), domain.into()))

@@ -127,6 +127,8 @@ pub enum Error {
     Config {
         /// What is wrong.
         message: String,
+        /// The lower-level builder's error, when it refused the settings.
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The key breaks the client's [`KeyPolicy`](mogile_protocol::KeyPolicy).
     #[error("key refused by the key policy")]

@@ -283,6 +283,7 @@ fn mismatch(m: Mismatch) -> AttemptError {
             expected,
             actual: reached,
         },
+        Mismatch::NoTotal => AttemptError::Range("Content-Range without the file's total".into()),
         Mismatch::Status(status) => AttemptError::Range(format!("status {status}")),
         Mismatch::RangeStart { asked, got } => {
             AttemptError::Range(format!("asked for byte {asked}, answer starts at {got:?}"))

@@ -117,3 +117,8 @@ pub mod lower {
     pub use mogile_storage as storage;
     pub use mogile_tracker as tracker;
 }
+
+/// The library example of the workspace `README.md`, compiled as a doctest so it stays correct.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -24,6 +24,11 @@ impl Md5Hasher {
             .update(chunk);
     }
 
+    /// Forgets every byte fed so far (the body is being sent again from its first byte).
+    pub(crate) fn reset(&self) {
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = Md5::new();
+    }
+
     /// The checksum of every byte fed so far, as the tracker spells it (`MD5:<lower-case hex>`).
     pub(crate) fn checksum(&self) -> Checksum {
         let digest = self
@@ -85,6 +90,17 @@ impl TransferObserver for Observer {
     fn on_bytes(&self, chunk: &[u8]) {
         self.feed(chunk);
     }
+
+    /// The storage client resends the body from its first byte (a node refused a chunked body and
+    /// it goes again with a length): the MD5 must cover only what is sent this time.
+    fn on_restart(&self) {
+        if let Some(h) = &self.md5 {
+            h.reset();
+        }
+        if let Some(p) = &self.progress {
+            p.restart();
+        }
+    }
 }
 
 impl std::fmt::Debug for Observer {
@@ -112,6 +128,9 @@ mod tests {
         h.update(b"hello ");
         h.update(b"world");
         // md5("hello world")
+        assert_eq!(h.checksum().hex, "5eb63bbbe01eeed093cb22bb8f5acdc3");
+        h.reset();
+        h.update(b"hello world");
         assert_eq!(h.checksum().hex, "5eb63bbbe01eeed093cb22bb8f5acdc3");
     }
 

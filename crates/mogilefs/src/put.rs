@@ -133,6 +133,18 @@ impl Client {
                 last = Failure::Destinations;
                 continue;
             };
+            if let Some(gate) = &opts.commit_gate {
+                // A writer of known length is fully sent once that many bytes were written, but it
+                // is committed only by `Writer::finish`; a dropped writer never gets here.
+                if gate.clone().wait_for(|finished| *finished).await.is_err() {
+                    return Err(Error::Io {
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "writer dropped before finish",
+                        ),
+                    });
+                }
+            }
             if started.elapsed() >= cfg.restart_after && matches!(body, Body::Replayable(_)) {
                 // The tracker reaps temp files an hour after create_open: do not race it.
                 tracing::warn!(key = %name, fid = open.fid.0, "upload took too long; restarting");

@@ -40,6 +40,8 @@ pub(crate) enum Mismatch {
         /// The replica's length.
         actual: u64,
     },
+    /// A `206` whose `Content-Range` gives no total (`*`) while the file's length is known.
+    NoTotal,
     /// The replica holds more bytes than the file's length.
     TooLong {
         /// The file's length according to the tracker.
@@ -143,12 +145,14 @@ impl Resume {
                         got: range_start,
                     });
                 }
-                if let (Some(expected), Some(actual)) = (self.total, range_total) {
-                    if expected != actual {
-                        return Accept::MoveOn(Mismatch::Total { expected, actual });
+                match (self.total, range_total) {
+                    (Some(expected), Some(actual)) if expected != actual => {
+                        Accept::MoveOn(Mismatch::Total { expected, actual })
                     }
+                    // `bytes a-b/*`: nothing shows the replica is the file we know the length of.
+                    (Some(_), None) => Accept::MoveOn(Mismatch::NoTotal),
+                    _ => Accept::Stream { skip: 0 },
                 }
-                Accept::Stream { skip: 0 }
             }
             // The whole body from byte 0: the range (if any) was ignored.
             200..=299 => Accept::Stream { skip: asked },
@@ -242,6 +246,10 @@ mod tests {
             })
         );
         assert_eq!(
+            r.accept(206, Some(4), None),
+            Accept::MoveOn(Mismatch::NoTotal)
+        );
+        assert_eq!(
             r.accept(416, None, Some(10)),
             Accept::MoveOn(Mismatch::Status(416))
         );
@@ -314,6 +322,14 @@ mod tests {
                 expected: 7
             })
         );
+    }
+
+    #[test]
+    fn unknown_length_accepts_a_206_without_total() {
+        let mut r = Resume::new(0, None, None);
+        let mut skip = 0;
+        feed(&mut r, &mut skip, b"0123").unwrap();
+        assert_eq!(r.accept(206, Some(4), None), Accept::Stream { skip: 0 });
     }
 
     #[test]

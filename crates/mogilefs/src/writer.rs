@@ -33,6 +33,8 @@ pub struct Writer {
     pipe: Option<DuplexStream>,
     task: Option<JoinHandle<Result<PutResult>>>,
     finished: Arc<AtomicBool>,
+    /// Opens the upload's commit gate (see `PutOptions::commit_gate`).
+    commit: tokio::sync::watch::Sender<bool>,
 }
 
 impl Client {
@@ -49,15 +51,18 @@ impl Client {
         &self,
         key: impl Into<Key>,
         len: Option<u64>,
-        opts: PutOptions,
+        mut opts: PutOptions,
     ) -> Result<Writer> {
         let key = key.into();
         self.config().key_policy.check(&key)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::Config {
             message: "Client::writer needs a Tokio runtime".into(),
+            source: None,
         })?;
         let (pipe, read_half) = tokio::io::duplex(PIPE_CAPACITY);
         let finished = Arc::new(AtomicBool::new(false));
+        let (commit, gate) = tokio::sync::watch::channel(false);
+        opts.commit_gate = Some(gate);
         let reader = Guarded {
             inner: read_half,
             finished: finished.clone(),
@@ -72,6 +77,7 @@ impl Client {
             pipe: Some(pipe),
             task: Some(task),
             finished,
+            commit,
         })
     }
 }
@@ -84,6 +90,8 @@ impl Writer {
     /// Whatever the store failed with (see [`Client::put_body`]).
     pub async fn finish(mut self) -> Result<PutResult> {
         self.finished.store(true, Ordering::SeqCst);
+        // Fails only if the upload task is gone already; its result says why.
+        let _ = self.commit.send(true);
         if let Some(mut pipe) = self.pipe.take() {
             // Fails only if the upload already stopped reading; its own error is the one to report.
             let _ = pipe.shutdown().await;

@@ -1,0 +1,141 @@
+//! The subcommands, each a thin layer over the `mogilefs` facade: build the client from the
+//! settings, call the facade, render the answer, and map its error to an exit status.
+
+mod admin;
+mod files;
+mod list;
+mod transfer;
+
+use mogilefs::Client;
+use mogilefs::lower::tracker::TrackerClient;
+
+use crate::cli::{Command, Global};
+use crate::config::Settings;
+use crate::exit::{Failure, Kind};
+use crate::key_text;
+use crate::output::Out;
+
+/// What every subcommand needs.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    /// The facade client.
+    pub(crate) client: Client,
+    /// The resolved settings.
+    pub(crate) settings: Settings,
+    /// `--quiet`.
+    pub(crate) quiet: bool,
+    /// Stdout.
+    pub(crate) out: Out,
+}
+
+/// The facade's builder insists on a domain even for `admin` commands, which never send it; this
+/// stands in when none is configured (it never reaches the wire).
+const ADMIN_ONLY_DOMAIN: &str = "mogile-cli-admin";
+
+/// Runs one subcommand.
+pub(crate) async fn run(
+    command: Command,
+    global: &Global,
+    settings: Settings,
+) -> Result<(), Failure> {
+    let is_admin = matches!(command, Command::Admin { .. });
+    let domain = match settings.domain() {
+        Ok(d) => d.to_string(),
+        Err(_) if is_admin => ADMIN_ONLY_DOMAIN.to_string(),
+        Err(e) => return Err(e),
+    };
+    let client = build_client(&settings, domain)?;
+    let mut ctx = Ctx {
+        client: client.clone(),
+        settings,
+        quiet: global.quiet,
+        out: Out::new(global.json),
+    };
+    let result = match command {
+        Command::Put {
+            key,
+            file,
+            class,
+            checksum,
+        } => transfer::put(&mut ctx, key_text::arg_bytes(&key), &file, class, checksum).await,
+        Command::Get {
+            key,
+            file,
+            verify,
+            range,
+        } => {
+            transfer::get(
+                &mut ctx,
+                key_text::arg_bytes(&key),
+                file.as_deref(),
+                verify,
+                range,
+            )
+            .await
+        }
+        Command::Rm { key } => files::rm(&mut ctx, key_text::arg_bytes(&key)).await,
+        Command::Mv { old, new } => {
+            files::mv(
+                &mut ctx,
+                key_text::arg_bytes(&old),
+                key_text::arg_bytes(&new),
+            )
+            .await
+        }
+        Command::Ls {
+            prefix,
+            long,
+            null,
+            page_size,
+        } => {
+            let prefix = prefix
+                .as_deref()
+                .map(key_text::arg_bytes)
+                .unwrap_or_default();
+            list::ls(&mut ctx, prefix, long, null, page_size).await
+        }
+        Command::Info { key } => files::info(&mut ctx, key_text::arg_bytes(&key)).await,
+        Command::Debug { key } => files::debug(&mut ctx, key_text::arg_bytes(&key)).await,
+        Command::Paths {
+            key,
+            noverify,
+            pathcount,
+        } => files::paths(&mut ctx, key_text::arg_bytes(&key), noverify, pathcount).await,
+        Command::Admin { command } => admin::run(&mut ctx, command).await,
+    };
+    let flushed = ctx.out.flush();
+    client.close().await;
+    result.and(flushed)
+}
+
+/// Builds the facade client; `--timeout` bounds every tracker command (file and admin) and each
+/// step of a storage transfer.
+fn build_client(settings: &Settings, domain: String) -> Result<Client, Failure> {
+    let mut tracker = TrackerClient::builder().trackers(settings.trackers.iter().cloned());
+    let mut builder = Client::builder().domain(domain);
+    if let Some(t) = settings.timeout {
+        tracker = tracker.connect_timeout(t).file_timeout(t).admin_timeout(t);
+        builder = builder
+            .storage_connect_timeout(t)
+            .storage_io_timeout(t)
+            .storage_response_timeout(t);
+    }
+    let tracker = tracker
+        .build()
+        .map_err(|e| Failure::from_error(Kind::Usage, "bad tracker settings", &e))?;
+    builder
+        .tracker_client(tracker)
+        .build()
+        .map_err(|e| Failure::from_error(Kind::Usage, "bad settings", &e))
+}
+
+/// The failure of `what`: exit status 3 for a missing key when `key_command` (the commands whose
+/// argument is a key), else 1.
+pub(crate) fn op_failure(what: &str, err: &mogilefs::Error, key_command: bool) -> Failure {
+    let kind = if key_command && err.is_not_found() {
+        Kind::NotFound
+    } else {
+        Kind::Failed
+    };
+    Failure::from_error(kind, what, err)
+}
