@@ -533,3 +533,30 @@ async fn a_hanging_tracker_cannot_grow_the_connection_count() {
     assert!(seen.max_open <= 2 * POOL as u64 + 1, "{seen:?}");
     assert_no_library_panics();
 }
+
+/// Once a tracker has echoed a `callid` on a connection, a reply without one on that connection
+/// is out of step (it may be a stray line meant for nobody).
+#[tokio::test]
+async fn a_missing_echo_after_an_echo_is_a_desync() {
+    watch_panics();
+    let t = HostileTracker::start(|req| match (req.command.as_str(), req.index) {
+        ("noop", _) => vec![],
+        (_, 1) => line("OK paths=0\r\n"),
+        _ => honest(req),
+    })
+    .await;
+    let client = tracker_client(&t);
+    client.get_paths(GetPaths::new("d", "k")).await.unwrap();
+    let err = client.get_paths(GetPaths::new("d", "k")).await.unwrap_err();
+    assert_eq!(kind(&err), Some(Expect::Desync), "{}", chain(&err));
+    t.request_conn_closed(1).await;
+    assert_eq!(
+        client
+            .get_paths(GetPaths::new("d", "k"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_no_library_panics();
+}
