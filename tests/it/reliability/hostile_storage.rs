@@ -560,7 +560,7 @@ async fn an_early_200_to_an_unfinished_put_never_commits() {
         .await
         .expect("the store ends")
         .expect_err("a store the node never received was reported Ok");
-    assert!(!err.is_outcome_unknown(), "{err:?}");
+    assert!(matches!(err, Error::UploadRejected { .. }), "{err:?}");
     assert!(tracker.model().file("d", "new").is_none(), "{err:?}");
     assert_no_library_panics();
 }
