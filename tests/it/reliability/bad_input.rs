@@ -249,3 +249,45 @@ async fn a_body_that_shrinks_grows_or_fails_while_uploading_writes_nothing() {
     assert_eq!(&client.get_bytes("k").await.unwrap()[..], &[b'g'; 3000][..]);
     assert_no_library_panics();
 }
+
+/// A `Writer` dropped or aborted before `finish` commits nothing, even after every declared byte
+/// was written: the key keeps its previous content.
+#[tokio::test]
+async fn a_writer_abandoned_before_finish_commits_nothing() {
+    use tokio::io::AsyncWriteExt;
+    watch_panics();
+    let c = cluster().await;
+    let client = builder(&c).build().unwrap();
+    let old = content("w", 0, 1000);
+    client.put("w", old.clone()).await.unwrap();
+    let new = content("w", 1, 300_000);
+    let closes_before = closes(&c);
+    for (len, written, abort) in [
+        (Some(new.len() as u64), new.len(), false),
+        (Some(new.len() as u64), new.len(), true),
+        (Some(new.len() as u64), 1000, false),
+        (None, new.len(), false),
+        (None, 1000, true),
+    ] {
+        let mut w = client.writer("w", len, PutOptions::new()).unwrap();
+        w.write_all(&new[..written]).await.unwrap();
+        if abort {
+            w.abort();
+        } else {
+            drop(w);
+        }
+        assert!(
+            client.get_bytes("w").await.unwrap() == old,
+            "{len:?} {written}"
+        );
+    }
+    assert_eq!(closes(&c), closes_before, "an abandoned writer was closed");
+    // The same writer, finished, commits.
+    let mut w = client
+        .writer("w", Some(new.len() as u64), PutOptions::new())
+        .unwrap();
+    w.write_all(&new).await.unwrap();
+    w.finish().await.unwrap();
+    assert!(client.get_bytes("w").await.unwrap() == new);
+    assert_no_library_panics();
+}
