@@ -289,6 +289,32 @@ async fn writer_of_known_length_commits_only_on_finish() {
 }
 
 #[tokio::test]
+async fn writer_never_commits_a_body_that_differs_from_its_declared_length() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    client.put("k", &b"previous"[..]).await.unwrap();
+
+    // More than declared: the write that would pass the length is refused, and finish does
+    // not commit the declared prefix.
+    let mut w = client.writer("k", Some(4), PutOptions::new()).unwrap();
+    let err = tokio::io::AsyncWriteExt::write_all(&mut w, b"too long")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(matches!(w.finish().await.unwrap_err(), Error::Io { .. }));
+
+    // Fewer than declared: finish refuses and nothing is committed.
+    let mut w = client.writer("k", Some(100), PutOptions::new()).unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut w, b"short")
+        .await
+        .unwrap();
+    assert!(matches!(w.finish().await.unwrap_err(), Error::Io { .. }));
+
+    assert_eq!(h.tracker().requests("create_close"), 1);
+    assert_eq!(client.get_bytes("k").await.unwrap(), &b"previous"[..]);
+}
+
+#[tokio::test]
 async fn md5_is_computed_while_streaming_and_sent_with_the_close() {
     let h = Harness::start(1).await;
     let client = h.client();

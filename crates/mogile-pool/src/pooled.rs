@@ -90,6 +90,7 @@ impl<C: Connector> Pooled<C> {
             .expect("Pooled holds its connection until consumed")
     }
 
+    // Same invariant as `slot`: `obj` is only taken by methods that consume `self`, or `drop`.
     #[allow(clippy::expect_used)]
     fn slot_mut(&mut self) -> &mut Slot<C::Connection> {
         self.obj

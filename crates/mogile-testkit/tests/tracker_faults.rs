@@ -57,7 +57,8 @@ async fn killed_tracker_resets_connections_and_restarts_on_the_same_port() {
     assert_eq!(t.connections_open(), 1);
 }
 
-#[tokio::test]
+// Every peer is a task on this runtime: paused time makes the "no reply yet" windows exact.
+#[tokio::test(start_paused = true)]
 async fn hanging_tracker_reads_but_never_answers() {
     let t = tracker().await;
     let mut c = Conn::open(t.addr()).await;
@@ -74,7 +75,8 @@ async fn hanging_tracker_reads_but_never_answers() {
     c.expect("noop callid=2", "OK callid=2\r\n").await;
 }
 
-#[tokio::test]
+// Every peer is a task on this runtime: paused time makes the "no reply yet" windows exact.
+#[tokio::test(start_paused = true)]
 async fn delayed_reply_arrives_late_and_in_order() {
     let t = tracker().await;
     t.inject(
@@ -166,7 +168,8 @@ async fn corrupted_replies() {
     assert_eq!(bytes, &full[..full.len() / 2]);
 }
 
-#[tokio::test]
+// Every peer is a task on this runtime: paused time makes the "no reply yet" windows exact.
+#[tokio::test(start_paused = true)]
 async fn hang_fault_mutes_one_connection_only() {
     let t = tracker().await;
     t.inject(Fault::new(FaultAction::Hang).command("list_keys").times(1));

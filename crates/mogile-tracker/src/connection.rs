@@ -91,6 +91,12 @@ impl TrackerConnection {
         }
     }
 
+    /// Whether `TCP_NODELAY` is set on the socket.
+    #[cfg(test)]
+    pub(crate) fn nodelay(&self) -> bool {
+        self.stream.nodelay().unwrap_or(false)
+    }
+
     /// Whether the tracker has echoed a `callid` on this connection.
     pub(crate) fn echoes_callid(&self) -> bool {
         self.echoes_callid

@@ -71,3 +71,19 @@ impl Connector for TrackerConnector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn connections_have_tcp_nodelay_on() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = Endpoint::from(listener.local_addr().unwrap().to_string());
+        let connector = TrackerConnector {
+            max_reply_line: 1024,
+        };
+        let conn = connector.connect(&endpoint).await.unwrap();
+        assert!(conn.nodelay());
+    }
+}

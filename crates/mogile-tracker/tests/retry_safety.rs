@@ -4,7 +4,9 @@ mod common;
 
 use std::time::Duration;
 
-use mogile_protocol::{CreateClose, CreateOpen, Delete, GetPaths, Rename};
+use mogile_protocol::{
+    CreateClose, CreateOpen, Delete, GetPaths, Rename, SetServerSetting, UpdateFileClass,
+};
 use mogile_testkit::tracker::{FakeTracker, Fault, FaultAction};
 use mogile_tracker::{TrackerClient, TrackerError};
 
@@ -118,6 +120,49 @@ async fn a_get_paths_whose_reply_is_lost_is_retried_on_another_tracker() {
         .find(|l| l.starts_with("get_paths"))
         .unwrap();
     assert!(!common::requests(&ts[1]).contains(&retried));
+}
+
+#[tokio::test(start_paused = true)]
+async fn setters_whose_reply_is_lost_are_not_repeated() {
+    // Issue 4 names `updateclass` and admin changes among the mutating commands: a setter is
+    // not resent after a lost reply (a late resend could undo another client's change).
+    let (ts, _storage) = cluster().await;
+    let client = common::builder(&[&ts[0], &ts[1]]).build().unwrap();
+    store(&client, "k").await;
+    for t in &ts {
+        // Runs the command, then closes the connection without a reply.
+        t.inject(
+            Fault::new(FaultAction::Drop)
+                .command("updateclass")
+                .execute(true),
+        );
+        t.inject(
+            Fault::new(FaultAction::Drop)
+                .command("set_server_setting")
+                .execute(true),
+        );
+    }
+    let err = client
+        .update_file_class(UpdateFileClass::new("testdom", "k", "default"))
+        .await
+        .unwrap_err();
+    assert!(err.outcome_unknown() && !err.is_retry_safe(), "{err:?}");
+    let sent: u64 = ts.iter().map(|t| t.requests("updateclass")).sum();
+    assert_eq!(sent, 1, "updateclass not resent");
+
+    let err = client
+        .admin()
+        .set_server_setting(SetServerSetting::new("memcache_servers", "x"))
+        .await
+        .unwrap_err();
+    assert!(err.outcome_unknown() && !err.is_retry_safe(), "{err:?}");
+    let sent: u64 = ts.iter().map(|t| t.requests("set_server_setting")).sum();
+    assert_eq!(sent, 1, "set_server_setting not resent");
+    // It did run: the outcome was only unknown to the client.
+    assert_eq!(
+        ts[0].model().setting("memcache_servers").as_deref(),
+        Some("x")
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -35,6 +35,10 @@ pub struct Writer {
     finished: Arc<AtomicBool>,
     /// Opens the upload's commit gate (see `PutOptions::commit_gate`).
     commit: tokio::sync::watch::Sender<bool>,
+    /// The length declared to [`Client::writer`], if any.
+    declared: Option<u64>,
+    /// Bytes accepted by `poll_write` so far.
+    written: u64,
 }
 
 impl Client {
@@ -78,6 +82,8 @@ impl Client {
             task: Some(task),
             finished,
             commit,
+            declared: len,
+            written: 0,
         })
     }
 }
@@ -87,8 +93,21 @@ impl Writer {
     ///
     /// # Errors
     ///
-    /// Whatever the store failed with (see [`Client::put_body`]).
+    /// Whatever the store failed with (see [`Client::put_body`]); [`Error::Io`] (`InvalidInput`)
+    /// without committing anything when fewer bytes were written than the length declared to
+    /// [`Client::writer`] (writes past it are refused as they happen).
     pub async fn finish(mut self) -> Result<PutResult> {
+        if let Some(declared) = self.declared.filter(|&d| d != self.written) {
+            // A body that does not match its declared length must never be committed: abort
+            // (dropping our end of the pipe makes the upload fail) and say why.
+            self.abort_task();
+            return Err(Error::Io {
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("wrote {} bytes, declared {declared}", self.written),
+                ),
+            });
+        }
         self.finished.store(true, Ordering::SeqCst);
         // Fails only if the upload task is gone already; its result says why.
         let _ = self.commit.send(true);
@@ -148,10 +167,26 @@ impl AsyncWrite for Writer {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.pipe() {
+        if let Some(declared) = self.declared {
+            if self.written.saturating_add(buf.len() as u64) > declared {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "write of {} bytes would pass the declared length {declared} ({} written)",
+                        buf.len(),
+                        self.written
+                    ),
+                )));
+            }
+        }
+        let res = match self.pipe() {
             Ok(p) => p.poll_write(cx, buf),
             Err(e) => Poll::Ready(Err(e)),
+        };
+        if let Poll::Ready(Ok(n)) = res {
+            self.written += n as u64;
         }
+        res
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

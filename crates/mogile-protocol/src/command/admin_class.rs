@@ -131,7 +131,7 @@ class_command! {
 class_command! {
     /// `update_class` (the admin command; the file command is
     /// [`UpdateFileClass`](super::UpdateFileClass), wire `updateclass`).
-    UpdateClass = "update_class", idempotent: true
+    UpdateClass = "update_class", idempotent: false
 }
 
 /// `delete_class` (refused for `default` and while the class has files).

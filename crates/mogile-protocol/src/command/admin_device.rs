@@ -210,7 +210,7 @@ impl SetState {
 impl Command for SetState {
     const NAME: &'static str = "set_state";
     const KIND: CommandKind = CommandKind::Admin;
-    const IDEMPOTENT: bool = true;
+    const IDEMPOTENT: bool = false;
     type Output = ();
 
     fn write_args(&self, args: &mut Args) {
@@ -253,7 +253,7 @@ impl SetWeight {
 impl Command for SetWeight {
     const NAME: &'static str = "set_weight";
     const KIND: CommandKind = CommandKind::Admin;
-    const IDEMPOTENT: bool = true;
+    const IDEMPOTENT: bool = false;
     type Output = ();
 
     fn write_args(&self, args: &mut Args) {

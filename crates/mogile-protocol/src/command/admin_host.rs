@@ -223,7 +223,7 @@ host_command! {
 
 host_command! {
     /// `update_host`: change any of a host's fields.
-    UpdateHost = "update_host", idempotent: true
+    UpdateHost = "update_host", idempotent: false
 }
 
 impl CreateHost {

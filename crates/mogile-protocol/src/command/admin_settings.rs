@@ -95,7 +95,7 @@ impl SetServerSetting {
 impl Command for SetServerSetting {
     const NAME: &'static str = "set_server_setting";
     const KIND: CommandKind = CommandKind::Admin;
-    const IDEMPOTENT: bool = true;
+    const IDEMPOTENT: bool = false;
     type Output = ();
 
     fn write_args(&self, args: &mut Args) {

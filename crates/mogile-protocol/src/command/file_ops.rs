@@ -202,7 +202,7 @@ impl UpdateFileClass {
 impl Command for UpdateFileClass {
     const NAME: &'static str = "updateclass";
     const KIND: CommandKind = CommandKind::File;
-    const IDEMPOTENT: bool = true;
+    const IDEMPOTENT: bool = false;
     type Output = ();
 
     fn write_args(&self, args: &mut Args) {

@@ -12,12 +12,12 @@ unit_command! {
 
 unit_command! {
     /// `fsck_stop`.
-    FsckStop = "fsck_stop", Admin, idempotent: true
+    FsckStop = "fsck_stop", Admin, idempotent: false
 }
 
 unit_command! {
     /// `fsck_clearlog`.
-    FsckClearLog = "fsck_clearlog", Admin, idempotent: true
+    FsckClearLog = "fsck_clearlog", Admin, idempotent: false
 }
 
 /// `fsck_reset`: forget fsck progress.
@@ -54,7 +54,7 @@ impl FsckReset {
 impl Command for FsckReset {
     const NAME: &'static str = "fsck_reset";
     const KIND: CommandKind = CommandKind::Admin;
-    const IDEMPOTENT: bool = true;
+    const IDEMPOTENT: bool = false;
     type Output = ();
 
     fn write_args(&self, args: &mut Args) {

@@ -98,8 +98,13 @@ pub trait Command {
     const NAME: &'static str;
     /// File or admin command.
     const KIND: CommandKind;
-    /// Whether running the command twice has the effect of running it once, so that a client
-    /// may resend it after a lost reply or to another tracker.
+    /// Whether a client may resend the command after its reply was lost (to the same or
+    /// another tracker). True for reads and listings, and for the few admin triggers that
+    /// change no stored state (`clear_cache`, `do_monitor_round`, `replicate_now`, `sleep`,
+    /// `test`, `rebalance_test`). False for every command that changes stored state, setters
+    /// included (`updateclass`, `update_class`, `set_state`, `set_server_setting`, ...): a
+    /// late resend could overwrite a change another client made in between, so the caller
+    /// must learn that the outcome is unknown and check.
     const IDEMPOTENT: bool;
     /// The typed result of an `OK`.
     type Output;

@@ -7,12 +7,12 @@ use crate::types::DevId;
 
 unit_command! {
     /// `rebalance_stop`.
-    RebalanceStop = "rebalance_stop", Admin, idempotent: true
+    RebalanceStop = "rebalance_stop", Admin, idempotent: false
 }
 
 unit_command! {
     /// `rebalance_reset`.
-    RebalanceReset = "rebalance_reset", Admin, idempotent: true
+    RebalanceReset = "rebalance_reset", Admin, idempotent: false
 }
 
 macro_rules! state_command {
@@ -104,7 +104,7 @@ impl RebalanceSetPolicy {
 impl Command for RebalanceSetPolicy {
     const NAME: &'static str = "rebalance_set_policy";
     const KIND: CommandKind = CommandKind::Admin;
-    const IDEMPOTENT: bool = true;
+    const IDEMPOTENT: bool = false;
     type Output = ();
 
     fn write_args(&self, args: &mut Args) {

@@ -265,6 +265,52 @@ fn command_metadata() {
     assert_eq!(GetPaths::KIND, CommandKind::File);
     assert_eq!(GetDomains::KIND, CommandKind::Admin);
     const { assert!(!CreateOpen::IDEMPOTENT && !CreateClose::IDEMPOTENT && GetPaths::IDEMPOTENT) };
+    // Issue 4: only reads are resent after a lost reply; every state change (setters
+    // included) is "outcome unknown".
+    let resendable = [
+        GetPaths::IDEMPOTENT,
+        FileInfo::IDEMPOTENT,
+        FileDebug::IDEMPOTENT,
+        ListKeys::IDEMPOTENT,
+        ListFids::IDEMPOTENT,
+        Noop::IDEMPOTENT,
+        GetDomains::IDEMPOTENT,
+        GetHosts::IDEMPOTENT,
+        GetDevices::IDEMPOTENT,
+        ServerSettings::IDEMPOTENT,
+        ServerSetting::IDEMPOTENT,
+        FsckStatus::IDEMPOTENT,
+        FsckGetLog::IDEMPOTENT,
+        RebalanceStatus::IDEMPOTENT,
+    ];
+    assert!(resendable.iter().all(|&i| i));
+    let mutating = [
+        CreateClose::IDEMPOTENT,
+        Delete::IDEMPOTENT,
+        Rename::IDEMPOTENT,
+        UpdateFileClass::IDEMPOTENT,
+        CreateDomain::IDEMPOTENT,
+        DeleteDomain::IDEMPOTENT,
+        CreateClass::IDEMPOTENT,
+        UpdateClass::IDEMPOTENT,
+        DeleteClass::IDEMPOTENT,
+        CreateHost::IDEMPOTENT,
+        UpdateHost::IDEMPOTENT,
+        DeleteHost::IDEMPOTENT,
+        CreateDevice::IDEMPOTENT,
+        SetState::IDEMPOTENT,
+        SetWeight::IDEMPOTENT,
+        SetServerSetting::IDEMPOTENT,
+        FsckStart::IDEMPOTENT,
+        FsckStop::IDEMPOTENT,
+        FsckReset::IDEMPOTENT,
+        FsckClearLog::IDEMPOTENT,
+        RebalanceStart::IDEMPOTENT,
+        RebalanceStop::IDEMPOTENT,
+        RebalanceReset::IDEMPOTENT,
+        RebalanceSetPolicy::IDEMPOTENT,
+    ];
+    assert!(mutating.iter().all(|&i| !i));
 }
 
 #[test]
