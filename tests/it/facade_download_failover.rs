@@ -106,8 +106,9 @@ async fn truncated_replica_is_caught_by_the_length_check() {
     let (h, data) = replicated(10_000).await;
     h.truncate_replica("k", 1, 5000);
     assert_eq!(h.client().get_bytes("k").await.unwrap(), data);
-    // The short replica was continued from where it ended, not re-read.
-    assert_eq!(h.get_ranges(2), vec![Some("bytes=5000-".to_owned())]);
+    // The short replica's Content-Length gave it away before any byte was used: the next one
+    // is read whole, never stitched onto it (a short 200 may be another content altogether).
+    assert_eq!(h.get_ranges(2), vec![None]);
 
     // With every replica truncated, the fetch fails and says why for each one.
     for devid in 2..=3 {

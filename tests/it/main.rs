@@ -8,3 +8,4 @@ mod facade_errors;
 mod facade_listing;
 mod facade_roundtrip;
 mod facade_upload_failover;
+mod reliability;

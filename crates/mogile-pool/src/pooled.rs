@@ -28,7 +28,9 @@ pub struct Pooled<C: Connector> {
 
 impl<C: Connector> Pooled<C> {
     pub(crate) fn new(obj: Object<C>, state: Arc<EndpointState>, connector: Arc<C>) -> Self {
-        // Counted here and uncounted in `Drop`, so every path keeps `in_use` right.
+        // Counted here and uncounted where the connection is taken out of `obj` (`release`,
+        // `detach`, `Drop`), always before its slot can be handed out again, so `in_use` never
+        // counts a slot twice.
         state.in_use.fetch_add(1, Ordering::AcqRel);
         Self {
             obj: Some(obj),
@@ -47,6 +49,7 @@ impl<C: Connector> Pooled<C> {
         let Some(mut obj) = this.obj.take() else {
             return;
         };
+        this.state.in_use.fetch_sub(1, Ordering::AcqRel);
         let pool_open = managed::Object::pool(&obj).is_some_and(|pool| !pool.is_closed());
         if !pool_open {
             discard(obj, &this.state.endpoint, "pool closed");
@@ -69,6 +72,7 @@ impl<C: Connector> Pooled<C> {
             .obj
             .take()
             .expect("Pooled holds its connection until consumed");
+        this.state.in_use.fetch_sub(1, Ordering::AcqRel);
         managed::Object::take(obj).conn
     }
 
@@ -104,9 +108,9 @@ fn discard<C: Connector>(obj: Object<C>, endpoint: &Endpoint, reason: &'static s
 impl<C: Connector> Drop for Pooled<C> {
     fn drop(&mut self) {
         if let Some(obj) = self.obj.take() {
+            self.state.in_use.fetch_sub(1, Ordering::AcqRel);
             discard(obj, &self.state.endpoint, "dropped without release");
         }
-        self.state.in_use.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use mogile_pool::{Endpoint, Pool, PoolStatus};
+use mogile_pool::{Endpoint, Pool, PoolStatus, Pooled};
 use mogile_protocol::{Args, Command, CommandKind, ReplyError, Request, Response};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -110,8 +110,18 @@ impl TrackerClient {
         };
         // Boxed: the attempt loop, the pool checkout and the exchange make a large future, and
         // callers nest it in their own.
-        let Reply { tracker, response } = Box::pin(self.inner.execute(&call)).await?;
-        C::parse_reply(response).map_err(|e| match e {
+        let Reply {
+            tracker,
+            response,
+            conn,
+        } = Box::pin(self.inner.execute(&call)).await?;
+        let output = C::parse_reply(response);
+        // Only a reply the command could use vouches for the connection; after an `OK` line it
+        // cannot decode the connection is dropped, like after any other bad reply.
+        if let (Ok(_) | Err(ReplyError::Tracker(_)), Some(conn)) = (&output, conn) {
+            Pooled::release(conn);
+        }
+        output.map_err(|e| match e {
             ReplyError::Tracker(err) => TrackerError::Server {
                 tracker,
                 code: err.code,
@@ -150,7 +160,14 @@ impl TrackerClient {
         };
         // Boxed: the attempt loop, the pool checkout and the exchange make a large future, and
         // callers nest it in their own.
-        let Reply { tracker, response } = Box::pin(self.inner.execute(&call)).await?;
+        let Reply {
+            tracker,
+            response,
+            conn,
+        } = Box::pin(self.inner.execute(&call)).await?;
+        if let Some(conn) = conn {
+            Pooled::release(conn);
+        }
         match response {
             Response::Ok(mut args) => {
                 args.remove("callid");

@@ -22,7 +22,7 @@ use tracing::{Instrument, field};
 
 use crate::client::Inner;
 use crate::connection::{ExchangeError, Progress};
-use crate::connector::ConnectionError;
+use crate::connector::{ConnectionError, TrackerConnector};
 use crate::error::TrackerError;
 
 /// Room left in the line-length check for `&callid=<u64>`.
@@ -41,11 +41,15 @@ pub(crate) struct Call {
     pub(crate) request: Request,
 }
 
-/// A complete reply and the tracker that gave it.
+/// A complete reply, the tracker that gave it, and the connection it came on if that may serve
+/// another request.
 #[derive(Debug)]
 pub(crate) struct Reply {
     pub(crate) tracker: Endpoint,
     pub(crate) response: Response,
+    /// Released to the pool by the caller only once the reply decoded: an `OK` line the command
+    /// cannot use says the tracker misbehaves, and its connection is dropped with it.
+    pub(crate) conn: Option<Pooled<TrackerConnector>>,
 }
 
 /// What the failure of one attempt allows.
@@ -113,7 +117,13 @@ impl Inner {
                 span.record("tracker", tracker.as_str());
                 span.record("attempt", attempts);
                 let (error, next) = match self.attempt(&tracker, call, span).await {
-                    Ok(response) => return Ok(Reply { tracker, response }),
+                    Ok((response, conn)) => {
+                        return Ok(Reply {
+                            tracker,
+                            response,
+                            conn,
+                        });
+                    }
                     Err(failure) => failure,
                 };
                 tracing::debug!(%tracker, attempt = attempts, error = %error, ?next, "attempt failed");
@@ -150,7 +160,7 @@ impl Inner {
         tracker: &Endpoint,
         call: &Call,
         span: &tracing::Span,
-    ) -> Result<Response, (TrackerError, Next)> {
+    ) -> Result<(Response, Option<Pooled<TrackerConnector>>), (TrackerError, Next)> {
         let mut conn = self
             .pool
             .get(tracker)
@@ -208,10 +218,8 @@ impl Inner {
                 if echoed.is_some() {
                     conn.saw_callid_echo();
                 }
-                if conn.is_reusable() {
-                    Pooled::release(conn);
-                }
-                Ok(response)
+                let conn = conn.is_reusable().then_some(conn);
+                Ok((response, conn))
             }
         }
     }

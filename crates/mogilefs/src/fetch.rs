@@ -91,6 +91,8 @@ struct Current {
     url: String,
     body: ByteStream,
     skip: u64,
+    /// The position when this replica was opened.
+    start: u64,
 }
 
 impl Fetch {
@@ -160,6 +162,17 @@ impl Fetch {
                         self.current = None;
                         return self.complete();
                     }
+                    // A body that ends cleanly before the file does had no length to check up
+                    // front (a `200` without `Content-Length`): its bytes may not be this file's
+                    // at all, so they are never continued from another replica.
+                    Err(m) if self.resume.position() > cur.start => {
+                        self.fail_current(mismatch(m));
+                        self.done = true;
+                        return Some(Err(Error::NoUsablePath {
+                            name: self.name.clone(),
+                            attempts: std::mem::take(&mut self.attempts),
+                        }));
+                    }
                     Err(m) => self.fail_current(mismatch(m)),
                 },
             }
@@ -185,6 +198,19 @@ impl Fetch {
                     continue;
                 }
             };
+            // A whole-file answer must be exactly as long as the file. Otherwise (mogstored's
+            // `200` HTML page for a directory path, a truncated replica) its bytes would be handed
+            // out and the rest taken from the next replica: two contents stitched into one.
+            if response.status() == 200 {
+                if let (Some(expected), Some(actual)) =
+                    (self.resume.total(), response.content_length())
+                {
+                    if actual != expected {
+                        self.record(url, AttemptError::Length { expected, actual });
+                        continue;
+                    }
+                }
+            }
             let range = response.content_range();
             let verdict = self.resume.accept(
                 response.status(),
@@ -197,6 +223,7 @@ impl Fetch {
                         url,
                         body: response.into_stream(),
                         skip,
+                        start: self.resume.position(),
                     });
                     return Ok(());
                 }

@@ -95,6 +95,11 @@ impl Resume {
         self.start + self.delivered
     }
 
+    /// The file's length according to the tracker, when known (and checked).
+    pub(crate) fn total(&self) -> Option<u64> {
+        self.total
+    }
+
     /// Bytes delivered so far.
     #[cfg(test)]
     pub(crate) fn delivered(&self) -> u64 {
