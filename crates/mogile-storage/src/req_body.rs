@@ -122,6 +122,10 @@ pub(crate) struct ReqBody {
     observer: Option<Arc<dyn TransferObserver>>,
     done: Option<oneshot::Sender<()>>,
     finished: bool,
+    /// The chunk that completes the declared length of a one-shot source, held back until the
+    /// source confirms it has ended: a source longer than it declared is an error, never a
+    /// silently truncated upload.
+    last: Option<Bytes>,
 }
 
 impl ReqBody {
@@ -147,12 +151,26 @@ impl ReqBody {
             observer,
             done: Some(tx),
             finished: false,
+            last: None,
         };
         if declared == Some(0) {
             // hyper never polls a body that is empty from the start.
             body.finish();
         }
         (body, rx)
+    }
+
+    /// Counts and observes a chunk as it is handed to hyper; the last one ends the body.
+    fn hand_over(&mut self, chunk: Bytes) -> Frame<Bytes> {
+        self.sent += chunk.len() as u64;
+        self.counter.store(self.sent, Ordering::Relaxed);
+        if let Some(obs) = &self.observer {
+            obs.on_bytes(&chunk);
+        }
+        if self.declared == Some(self.sent) {
+            self.finish();
+        }
+        Frame::data(chunk)
     }
 
     fn finish(&mut self) {
@@ -191,6 +209,32 @@ impl Body for ReqBody {
             return Poll::Ready(None);
         }
         loop {
+            if let Some(last) = self.last.take() {
+                match self.poll_source(cx) {
+                    Poll::Pending => {
+                        self.last = Some(last);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Some(Ok(more))) if more.is_empty() => {
+                        self.last = Some(last);
+                        continue;
+                    }
+                    Poll::Ready(Some(Ok(_))) => {
+                        self.finished = true;
+                        let msg = format!(
+                            "body produced more than its declared {} bytes",
+                            self.sent + last.len() as u64
+                        );
+                        let e = io::Error::new(io::ErrorKind::InvalidData, msg);
+                        return Poll::Ready(Some(Err(BodySourceError(e))));
+                    }
+                    Poll::Ready(Some(Err(e))) => {
+                        self.finished = true;
+                        return Poll::Ready(Some(Err(BodySourceError(e))));
+                    }
+                    Poll::Ready(None) => return Poll::Ready(Some(Ok(self.hand_over(last)))),
+                }
+            }
             let chunk = match ready!(self.poll_source(cx)) {
                 Some(Ok(chunk)) => chunk,
                 Some(Err(e)) => {
@@ -218,20 +262,17 @@ impl Body for ReqBody {
                 let e = io::Error::new(io::ErrorKind::InvalidData, msg);
                 return Poll::Ready(Some(Err(BodySourceError(e))));
             }
-            self.sent += len;
-            self.counter.store(self.sent, Ordering::Relaxed);
-            if let Some(obs) = &self.observer {
-                obs.on_bytes(&chunk);
+            let completes = self.declared == Some(self.sent + len);
+            if completes && matches!(self.source, Source::Stream(_) | Source::Shared(_)) {
+                self.last = Some(chunk);
+                continue;
             }
-            if self.declared == Some(self.sent) {
-                self.finish();
-            }
-            return Poll::Ready(Some(Ok(Frame::data(chunk))));
+            return Poll::Ready(Some(Ok(self.hand_over(chunk))));
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.declared == Some(self.sent)
+        self.declared == Some(self.sent) && self.last.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -450,3 +450,33 @@ async fn put_stream_hands_back_an_untouched_body_only() {
     );
     assert!(!err.error.try_another_replica());
 }
+
+#[tokio::test]
+async fn a_stream_longer_than_declared_is_an_error_even_on_a_chunk_boundary() {
+    let (_dir, node) = node().await;
+    let client = client();
+    // Declared 200 bytes; the stream has 300, and byte 200 ends a chunk exactly.
+    for (declared, chunk) in [(200u64, 100usize), (200, 50), (250, 100)] {
+        let url = node.url(&format!("/dev1/long-{declared}-{chunk}.fid"));
+        let body = OneShotBody::from_stream(pattern_stream(300, chunk), Some(declared));
+        let err = client
+            .put_stream(&url, body, &PutOptions::default())
+            .await
+            .unwrap_err();
+        assert!(!err.error.try_another_replica(), "{:?}", err.error);
+    }
+    // Exactly the declared length still goes through, ending on a chunk boundary.
+    let url = node.url("/dev1/exact.fid");
+    let body = OneShotBody::from_stream(pattern_stream(300, 100), Some(300));
+    let out = client
+        .put_stream(&url, body, &PutOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(out.bytes_sent, 300);
+    assert_eq!(
+        std::fs::read(node.file_path("/dev1/exact.fid"))
+            .unwrap()
+            .len(),
+        300
+    );
+}
