@@ -1,5 +1,6 @@
 //! [`TrackerClient`]: the cheap, cloneable handle requests go through.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -103,7 +104,7 @@ impl TrackerClient {
     /// [`TrackerError`] for the rest.
     pub async fn request<C: Command>(&self, cmd: C) -> Result<C::Output, TrackerError> {
         let call = Call {
-            command: C::NAME.to_owned(),
+            command: Cow::Borrowed(C::NAME),
             timeout: self.timeout_for(C::KIND),
             idempotent: C::IDEMPOTENT,
             request: cmd.request(),
@@ -128,7 +129,7 @@ impl TrackerClient {
                 message: err.message,
             },
             other => TrackerError::Decode {
-                command: call.command,
+                command: call.command.into_owned(),
                 tracker,
                 source: other,
             },
@@ -153,7 +154,7 @@ impl TrackerClient {
             });
         }
         let call = Call {
-            command: request.command().to_owned(),
+            command: Cow::Owned(request.command().to_owned()),
             timeout: self.inner.settings.admin_timeout,
             idempotent: false,
             request,

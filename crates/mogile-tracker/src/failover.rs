@@ -13,9 +13,11 @@
 //! tracker is not a dead one. There is no delay between different trackers; a jittered backoff
 //! only when every tracker is inactive and the list must be walked again.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use mogile_pool::{Endpoint, PoolError, Pooled};
 use mogile_protocol::{Request, Response};
 use tracing::{Instrument, field};
@@ -31,8 +33,8 @@ const CALLID_ROOM: usize = "&callid=".len() + 20;
 /// One request to run.
 #[derive(Debug)]
 pub(crate) struct Call {
-    /// Command name, for errors and tracing.
-    pub(crate) command: String,
+    /// Command name, for errors and tracing (borrowed for the typed commands: no allocation).
+    pub(crate) command: Cow<'static, str>,
     /// Reply timeout for this command's class.
     pub(crate) timeout: Duration,
     /// Whether running it twice is harmless.
@@ -69,7 +71,7 @@ impl Inner {
     pub(crate) async fn execute(&self, call: &Call) -> Result<Reply, TrackerError> {
         let span = tracing::debug_span!(
             "tracker_request",
-            command = %call.command,
+            command = &*call.command,
             tracker = field::Empty,
             attempt = field::Empty,
             callid = field::Empty,
@@ -94,7 +96,7 @@ impl Inner {
     }
 
     async fn run(&self, call: &Call, span: &tracing::Span) -> Result<Reply, TrackerError> {
-        self.check_length(&call.request)?;
+        let mut line = self.encode_checked(&call.request)?;
         let budget = self.settings.retry_budget;
         let mut attempts = 0u32;
         let mut last = None;
@@ -116,7 +118,7 @@ impl Inner {
                 attempts += 1;
                 span.record("tracker", tracker.as_str());
                 span.record("attempt", attempts);
-                let (error, next) = match self.attempt(&tracker, call, span).await {
+                let (error, next) = match self.attempt(&tracker, call, &mut line, span).await {
                     Ok((response, conn)) => {
                         return Ok(Reply {
                             tracker,
@@ -131,7 +133,7 @@ impl Inner {
                     Next::Stop => return Err(error),
                     Next::ReplyLost if !call.idempotent => {
                         return Err(TrackerError::OutcomeUnknown {
-                            command: call.command.clone(),
+                            command: call.command.clone().into_owned(),
                             tracker,
                             source: Box::new(error),
                         });
@@ -145,7 +147,7 @@ impl Inner {
         }
         Err(match last {
             Some(last) => TrackerError::RetriesExhausted {
-                command: call.command.clone(),
+                command: call.command.clone().into_owned(),
                 attempts,
                 last: Box::new(last),
             },
@@ -159,6 +161,7 @@ impl Inner {
         &self,
         tracker: &Endpoint,
         call: &Call,
+        line: &mut RequestLine,
         span: &tracing::Span,
     ) -> Result<(Response, Option<Pooled<TrackerConnector>>), (TrackerError, Next)> {
         let mut conn = self
@@ -166,14 +169,10 @@ impl Inner {
             .get(tracker)
             .await
             .map_err(|e| pool_failure(tracker, e))?;
-        let callid = self.next_callid().to_string();
-        span.record("callid", callid.as_str());
-        let mut line = BytesMut::new();
-        call.request
-            .clone()
-            .arg("callid", &callid)
-            .encode(&mut line);
-        let outcome = tokio::time::timeout(call.timeout, conn.exchange(&line)).await;
+        let callid = self.next_callid();
+        span.record("callid", callid);
+        line.set_callid(callid);
+        let outcome = tokio::time::timeout(call.timeout, conn.exchange(line.bytes())).await;
         match outcome {
             Err(_elapsed) => {
                 let request_sent = conn.progress().request_sent();
@@ -200,7 +199,7 @@ impl Inner {
             Ok(Ok(response)) => {
                 let echoed = response.callid();
                 let in_step = match echoed {
-                    Some(echoed) => echoed == callid.as_bytes(),
+                    Some(echoed) => echoed == line.callid(),
                     // Servers before 2.61 never echo; one that did on this connection must.
                     None => !conn.echoes_callid(),
                 };
@@ -210,7 +209,7 @@ impl Inner {
                     self.pool.probe_now(tracker);
                     let error = TrackerError::Desync {
                         tracker: tracker.clone(),
-                        expected: callid,
+                        expected: callid.to_string(),
                         received,
                     };
                     return Err((error, Next::ReplyLost));
@@ -294,20 +293,77 @@ impl Inner {
         }
     }
 
-    /// Refuses a request whose line would exceed the limit, before any tracker is involved.
-    fn check_length(&self, request: &Request) -> Result<(), TrackerError> {
-        let mut line = BytesMut::new();
-        request.encode(&mut line);
-        let len = line.len();
+    /// Encodes the request once for every attempt, refusing a line that would exceed the
+    /// limit before any tracker is involved.
+    fn encode_checked(&self, request: &Request) -> Result<RequestLine, TrackerError> {
+        let mut buf = BytesMut::new();
+        request.encode(&mut buf);
+        let len = buf.len();
         let limit = self.settings.max_request_line;
         if len + CALLID_ROOM > limit {
             return Err(TrackerError::RequestTooLong { len, limit });
         }
-        Ok(())
+        Ok(RequestLine::new(buf, !request.args().is_empty()))
     }
 
     fn all_inactive(&self) -> bool {
         self.pool.status().endpoints.iter().all(|ep| !ep.active)
+    }
+}
+
+/// One request's encoded line, reused by every attempt: only the `callid` changes, so the
+/// arguments are escaped once and no attempt clones the request or allocates a buffer.
+///
+/// The bytes are exactly what `request.arg("callid", id).encode(..)` gives: `callid` and
+/// decimal digits need no escaping.
+#[derive(Debug)]
+struct RequestLine {
+    buf: BytesMut,
+    /// Length of `<command> <args>`, without the line end.
+    base: usize,
+    /// Where the current `callid` digits start.
+    digits: usize,
+    /// Whether the request has arguments, so that the `callid` pair needs a `&` before it.
+    has_args: bool,
+}
+
+impl RequestLine {
+    /// `encoded` is a complete line as [`Request::encode`] writes it (ending in `\r\n`).
+    fn new(mut encoded: BytesMut, has_args: bool) -> Self {
+        let base = encoded.len().saturating_sub(2);
+        encoded.truncate(base);
+        // Room for the separator, `callid=`, 20 digits and the line end.
+        encoded.reserve(CALLID_ROOM + 3);
+        Self {
+            buf: encoded,
+            base,
+            digits: base,
+            has_args,
+        }
+    }
+
+    /// Rewrites the line for the attempt with `callid`.
+    fn set_callid(&mut self, callid: u64) {
+        self.buf.truncate(self.base);
+        if self.has_args {
+            self.buf.put_u8(b'&');
+        }
+        self.buf.put_slice(b"callid=");
+        self.digits = self.buf.len();
+        // Writing a u64 into a BytesMut cannot fail (it grows as needed).
+        let _ = write!(self.buf, "{callid}");
+        self.buf.put_slice(b"\r\n");
+    }
+
+    /// The complete line to send.
+    fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The current `callid` as it was written, to compare with the echo.
+    fn callid(&self) -> &[u8] {
+        let end = self.buf.len().saturating_sub(2).max(self.digits);
+        &self.buf[self.digits..end]
     }
 }
 
