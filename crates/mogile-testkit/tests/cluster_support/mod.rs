@@ -13,49 +13,16 @@ use tokio::net::TcpStream;
 /// Generous bound on every exchange, so a broken server fails a test instead of hanging it.
 const LIMIT: Duration = Duration::from_secs(10);
 
-/// Escapes a value the way the Perl client does (`protocol.md` 2.3).
+/// Escapes a value the way the Perl client does (`protocol.md` 2.3), with the codec's own escaper.
 pub fn escape(src: &[u8]) -> String {
-    let mut out = String::new();
-    for &b in src {
-        match b {
-            b' ' => out.push('+'),
-            b'A'..=b'Z'
-            | b'a'..=b'z'
-            | b'0'..=b'9'
-            | b'_'
-            | b','
-            | b'-'
-            | b'.'
-            | b'/'
-            | b'\\'
-            | b':' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    let mut out = bytes::BytesMut::new();
+    mogile_protocol::escape(src, &mut out);
+    String::from_utf8(out.to_vec()).unwrap()
 }
 
-/// Undoes the tracker's escaping.
+/// Undoes the tracker's escaping, with the codec's own unescaper.
 pub fn unescape(src: &str) -> String {
-    let b = src.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len()
-                && b[i + 1].is_ascii_hexdigit()
-                && b[i + 2].is_ascii_hexdigit() =>
-            {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap();
-                out.push(u8::from_str_radix(hex, 16).unwrap());
-                i += 2;
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
+    String::from_utf8(mogile_protocol::unescape(src.as_bytes())).unwrap()
 }
 
 /// A tracker reply: `Ok(pairs)` or `Err((code, text))`.
