@@ -26,11 +26,13 @@
 //! let page = client.list_keys(ListKeys::new("media").prefix("cats/")).await?;
 //! assert!(page.keys.is_empty());
 //!
-//! match client.get_paths(GetPaths::new("media", "cats/1.jpg")).await {
-//!     Ok(paths) => println!("{} path(s)", paths.len()),
-//!     Err(e) if e.is_not_found() => println!("no such key"),
+//! // A tracker `ERR` is an answer, typed: here the key does not exist.
+//! let found = match client.get_paths(GetPaths::new("media", "cats/1.jpg")).await {
+//!     Ok(paths) => Some(paths),
+//!     Err(e) if e.is_not_found() => None,
 //!     Err(e) => return Err(e.into()),
-//! }
+//! };
+//! assert!(found.is_none());
 //! # Ok(())
 //! # }
 //! ```
