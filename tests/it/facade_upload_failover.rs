@@ -164,9 +164,27 @@ async fn lost_close_reply_is_reconciled_to_ok_when_it_committed() {
 }
 
 #[tokio::test]
-async fn lost_close_reply_is_outcome_unknown_when_it_did_not_commit() {
+async fn lost_close_reply_that_did_not_commit_is_stored_again() {
     let h = Harness::start(1).await;
     let client = h.client();
+    h.tracker().inject(
+        Fault::new(FaultAction::Drop)
+            .command("create_close")
+            .execute(false)
+            .times(1),
+    );
+    // The key is missing after the close in doubt: the replayable body is stored again.
+    let r = client.put("k", &b"lost"[..]).await.unwrap();
+    assert_eq!(r.attempts, 2);
+    assert_eq!(h.replicas("k").0, r.fid.0);
+    assert_eq!(h.tracker().requests("create_close"), 2);
+    assert_eq!(client.get_bytes("k").await.unwrap(), &b"lost"[..]);
+}
+
+#[tokio::test]
+async fn lost_close_reply_is_outcome_unknown_when_it_did_not_commit_and_no_attempt_is_left() {
+    let h = Harness::start(1).await;
+    let client = h.builder().upload_attempts(1).build().unwrap();
     h.tracker().inject(
         Fault::new(FaultAction::Drop)
             .command("create_close")
@@ -205,7 +223,8 @@ async fn no_temp_file_after_a_committed_close_is_reconciled() {
 #[tokio::test]
 async fn no_temp_file_without_a_commit_is_outcome_unknown_even_on_the_first_attempt() {
     let h = Harness::start(1).await;
-    let client = h.client();
+    // One attempt: nothing left to store the body again with.
+    let client = h.builder().upload_attempts(1).build().unwrap();
     h.tracker().inject(
         Fault::new(FaultAction::Garbage(NO_TEMP_FILE.to_vec()))
             .command("create_close")
@@ -424,5 +443,112 @@ async fn the_zone_goes_on_create_open_create_close_and_get_paths() {
     for cmd in ["create_open ", "create_close ", "get_paths "] {
         let line = lines.iter().find(|l| l.starts_with(cmd)).unwrap();
         assert!(line.contains("zone=alt"), "{line}");
+    }
+}
+
+/// A tracker that dies inside `create_close` after deleting the key's old fid and before writing
+/// the new row leaves the key with no content (issue 12, defect 3). A replayable body is stored
+/// again: the old content is gone anyway, and the caller asked for the new one.
+#[tokio::test]
+async fn a_close_that_dies_mid_commit_is_stored_again() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    client.put("k", &b"old content"[..]).await.unwrap();
+    h.tracker().inject(
+        Fault::new(FaultAction::DieMidClose)
+            .command("create_close")
+            .times(1),
+    );
+    let r = client.put("k", &b"new content"[..]).await.unwrap();
+    assert_eq!(r.attempts, 2);
+    assert_eq!(h.replicas("k").0, r.fid.0);
+    assert_eq!(client.get_bytes("k").await.unwrap(), &b"new content"[..]);
+    // The reconcile saw the key missing before the second attempt.
+    assert_eq!(h.tracker().requests("file_info"), 2);
+}
+
+/// The same death, with a one-shot body that was spooled: it is replayable, so it is repaired.
+#[tokio::test]
+async fn a_close_that_dies_mid_commit_is_repaired_for_a_spooled_stream() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    client.put("k", &b"old content"[..]).await.unwrap();
+    h.tracker().inject(
+        Fault::new(FaultAction::DieMidClose)
+            .command("create_close")
+            .times(1),
+    );
+    let data = pattern(100_000);
+    let stream = futures::stream::iter(vec![Ok::<_, std::io::Error>(data.clone())]);
+    let r = client
+        .put_stream("k", stream, None, &PutOptions::new().spool(true))
+        .await
+        .unwrap();
+    assert_eq!(r.attempts, 2);
+    assert_eq!(client.get_bytes("k").await.unwrap(), data);
+}
+
+/// A one-shot body that was not spooled cannot be sent again: the store ends in
+/// `OutcomeUnknown`, and, as its docs say, the key may then hold nothing at all.
+#[tokio::test]
+async fn a_close_that_dies_mid_commit_with_a_one_shot_body_is_outcome_unknown_and_the_key_is_gone()
+{
+    let h = Harness::start(1).await;
+    let client = h.client();
+    client.put("k", &b"old content"[..]).await.unwrap();
+    let closes = h.tracker().requests("create_close");
+    h.tracker().inject(
+        Fault::new(FaultAction::DieMidClose)
+            .command("create_close")
+            .times(1),
+    );
+    let stream = futures::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from_static(
+        b"new content",
+    ))]);
+    let err = client
+        .put_stream("k", stream, None, &PutOptions::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    assert!(client.file_info("k").await.unwrap_err().is_not_found());
+    assert!(!h.committed("k"));
+    assert_eq!(h.tracker().requests("create_close"), closes + 1);
+}
+
+/// With no attempt left, a replayable body ends the same way: `OutcomeUnknown`, key gone.
+#[tokio::test]
+async fn a_close_that_dies_mid_commit_on_the_last_attempt_is_outcome_unknown() {
+    let h = Harness::start(1).await;
+    let client = h.builder().upload_attempts(1).build().unwrap();
+    client.put("k", &b"old content"[..]).await.unwrap();
+    h.tracker().inject(
+        Fault::new(FaultAction::DieMidClose)
+            .command("create_close")
+            .times(1),
+    );
+    let err = client.put("k", &b"new content"[..]).await.unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    assert!(!h.committed("k"));
+}
+
+/// Codes from the stretch after the commit point are reconciled, not reported as a definite
+/// failure: `fid_exists` means the key already points at our fid (issue 12, defect 3).
+#[tokio::test]
+async fn a_close_answered_with_a_late_code_is_reconciled() {
+    for code in ["fid_exists", "failure", "dup", "plugin_aborted"] {
+        let h = Harness::start(1).await;
+        let client = h.client();
+        // The close commits, then the answer is the late code (callid 2: create_open was 1).
+        let reply = format!("ERR {code} {code} 2\r\n").into_bytes();
+        h.tracker().inject(
+            Fault::new(FaultAction::Garbage(reply))
+                .command("create_close")
+                .execute(true)
+                .times(1),
+        );
+        let r = client.put("k", &b"committed"[..]).await.unwrap();
+        assert_eq!(r.attempts, 1, "{code}");
+        assert_eq!(h.replicas("k").0, r.fid.0, "{code}");
+        assert_eq!(h.tracker().requests("file_info"), 1, "{code}");
     }
 }

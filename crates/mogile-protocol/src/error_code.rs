@@ -198,37 +198,6 @@ impl ErrorCode {
     pub fn is_unknown_domain(&self) -> bool {
         matches!(self, Self::UnregDomain | Self::DomainNotFound)
     }
-
-    /// Something with that name already exists.
-    pub fn is_conflict(&self) -> bool {
-        matches!(
-            self,
-            Self::KeyExists
-                | Self::DomainExists
-                | Self::ClassExists
-                | Self::HostExists
-                | Self::ExistingDevid
-                | Self::FidInUse
-        )
-    }
-
-    /// The upload was discarded by `create_close`; it must restart from `create_open`.
-    pub fn is_upload_rejected(&self) -> bool {
-        matches!(
-            self,
-            Self::SizeMismatch
-                | Self::SizeVerifyError
-                | Self::ChecksumMismatch
-                | Self::InvalidDestdev
-                | Self::BogusArgs
-                | Self::NoTempFile
-        )
-    }
-
-    /// Worth retrying later: `no_devices`, `db`.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::NoDevices | Self::Db)
-    }
 }
 
 impl fmt::Display for ErrorCode {

@@ -98,6 +98,20 @@ pub enum StorageError {
         /// The `Location` header, if any.
         location: Option<String>,
     },
+    /// The node answered an upload before the whole body was handed over (the source had not
+    /// reached its end, or fewer bytes than declared were sent). Even a `2xx` is refused then:
+    /// the node cannot have stored the whole body. The connection is not reused.
+    #[error("{url} answered {status} after {sent} bytes, before the whole body was sent")]
+    EarlyResponse {
+        /// The URL.
+        url: String,
+        /// The status the node answered with.
+        status: u16,
+        /// Body bytes handed to the connection when the answer came.
+        sent: u64,
+        /// The body's declared length, when known.
+        expected: Option<u64>,
+    },
     /// The response body was shorter or longer than its `Content-Length` promised.
     #[error("body of {url} has {actual} bytes, expected {expected}")]
     LengthMismatch {
@@ -152,6 +166,7 @@ impl StorageError {
             | Self::Transport { url, .. }
             | Self::Status { url, .. }
             | Self::Redirect { url, .. }
+            | Self::EarlyResponse { url, .. }
             | Self::LengthMismatch { url, .. }
             | Self::RangeNotHonoured { url, .. }
             | Self::Body { url, .. }

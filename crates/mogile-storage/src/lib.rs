@@ -47,7 +47,9 @@
 //!   connections; unknown lengths go chunked on a fresh connection (mogstored's `HTTP/1.0`
 //!   replies would otherwise make hyper send the next request as HTTP/1.0, without framing, and
 //!   the node would store an empty file). `411`/`501` to a chunked body: the body is spooled to
-//!   a temporary file and resent with a length. Never `Expect: 100-continue`; any 2xx is success.
+//!   a temporary file and resent with a length. Never `Expect: 100-continue`. A 2xx is a
+//!   success only once the whole body was handed over (the source ended, at its declared length):
+//!   an earlier answer is [`StorageError::EarlyResponse`] and its connection is never reused.
 //! - **Downloads** as a [`ByteStream`] with back-pressure, as bytes, or into a file (temporary
 //!   name, fsync, rename). Ranges never use suffix form; the received length is checked.
 //! - **Timeouts**: connect, an I/O-level idle timeout (a stalled read *or* write fails), a

@@ -7,12 +7,12 @@
 //! (`conformance/mogstored_hyper_http10.txt`). So those bodies go over a fresh, non-pooled
 //! connection, one request each ([`StorageClient::put_chunked`]).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use http::header::{CONTENT_LENGTH, HOST};
 use http::{Method, Request, Response, Uri};
 use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::{CaptureConnection, capture_connection};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
@@ -20,18 +20,22 @@ use crate::body::{OneShotBody, Payload, PayloadKind, READ_CHUNK};
 use crate::client::{StorageClient, build, parse_url, with_headers_timeout};
 use crate::error::{PutStreamError, StorageError};
 use crate::options::{PutOptions, PutOutcome, TransferObserver};
-use crate::req_body::{ReqBody, SharedBody, Source, Spool};
+use crate::req_body::{BodyState, ReqBody, SharedBody, Source, Spool};
 
 impl StorageClient {
     /// `PUT url` with a replayable body, sent with `Content-Length` (never `Expect:
-    /// 100-continue`). Any 2xx is success.
+    /// 100-continue`).
     ///
-    /// A 2xx is not proof that every byte was stored: report
-    /// [`PutOutcome::bytes_sent`] to the tracker, which checks the size.
+    /// A 2xx is a success only once the whole body was handed to the connection:
+    /// [`PutOutcome::bytes_sent`] then always equals the payload's length. A 2xx that arrives
+    /// before that is [`StorageError::EarlyResponse`], and the connection is never reused. A 2xx
+    /// is still not proof that every byte was stored: report the size to the tracker, whose
+    /// `create_close` checks it against the node.
     ///
     /// # Errors
-    /// Non-2xx statuses (with a snippet of the body), redirects (not followed), connection
-    /// failures, timeouts, and a file payload that changed size ([`StorageError::Body`]).
+    /// Non-2xx statuses (with a snippet of the body), an early answer, redirects (not followed),
+    /// connection failures, timeouts, and a file payload that changed size
+    /// ([`StorageError::Body`]).
     pub async fn put(
         &self,
         url: &str,
@@ -62,7 +66,9 @@ impl StorageClient {
     /// `PUT url` with a one-shot body.
     ///
     /// With a known length it goes out with `Content-Length` on a pooled connection and must
-    /// produce exactly that many bytes. With an unknown length it is sent chunked on a fresh
+    /// produce exactly that many bytes. As for [`put`](Self::put), a 2xx is a success only once
+    /// the body reached its end and every byte was handed over ([`StorageError::EarlyResponse`]
+    /// otherwise). With an unknown length it is sent chunked on a fresh
     /// connection of its own; if the node refuses chunked bodies (`411`/`501`), the body is
     /// copied into a temporary file (never memory; see
     /// [`spool_limit`](crate::StorageClientBuilder::spool_limit)) and sent again with a length.
@@ -109,28 +115,63 @@ impl StorageClient {
         len: u64,
         observer: Option<Arc<dyn TransferObserver>>,
     ) -> Result<PutOutcome, StorageError> {
-        let counter = Arc::new(AtomicU64::new(0));
-        let (body, done) = ReqBody::new(source, Some(len), observer, Some(counter.clone()));
+        let state = Arc::new(BodyState::default());
+        let (body, done) = ReqBody::new(source, Some(len), observer, state.clone());
         let req = Request::builder()
             .method(Method::PUT)
             .uri(uri)
             .header(CONTENT_LENGTH, len);
-        let req = build(url, req, body)?;
+        let mut req = build(url, req, body)?;
+        let conn = capture_connection(&mut req);
         let resp = self.send_pooled(url, req, Some(done)).await?;
-        self.outcome(url, resp, counter.load(Ordering::Relaxed))
+        self.outcome(url, resp, &state, Some(len), Some(&conn))
             .await
     }
 
+    /// Judges the node's answer to a PUT whose body progress is `state`.
+    ///
+    /// THE upload rule: a 2xx counts only once the whole body was handed over, i.e. the source
+    /// reached its end and, where the length is known, the count equals it. Any answer that comes
+    /// before that (2xx or not) stops the body and poisons the pooled connection, so a node that
+    /// answered early never sees another request on it.
     async fn outcome(
         &self,
         url: &str,
         resp: Response<Incoming>,
-        bytes_sent: u64,
+        state: &BodyState,
+        declared: Option<u64>,
+        conn: Option<&CaptureConnection>,
     ) -> Result<PutOutcome, StorageError> {
-        if resp.status().is_success() {
-            return Ok(PutOutcome {
-                bytes_sent,
-                status: resp.status().as_u16(),
+        let sent = state.sent();
+        let whole = state.is_complete() && declared.is_none_or(|d| d == sent);
+        if !whole {
+            state.abort();
+            if let Some(capture) = conn {
+                if let Some(connected) = capture.connection_metadata().as_ref() {
+                    connected.poison();
+                }
+            }
+        }
+        let status = resp.status();
+        if status.is_success() {
+            if whole {
+                return Ok(PutOutcome {
+                    bytes_sent: sent,
+                    status: status.as_u16(),
+                });
+            }
+            tracing::warn!(
+                url,
+                status = status.as_u16(),
+                sent,
+                ?declared,
+                "node answered before the whole body was sent"
+            );
+            return Err(StorageError::EarlyResponse {
+                url: url.to_owned(),
+                status: status.as_u16(),
+                sent,
+                expected: declared,
             });
         }
         Err(self.error_for_status(url, resp).await)
@@ -190,13 +231,8 @@ impl StorageClient {
         let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
             .await
             .map_err(|e| StorageError::from_http(url, Box::new(e)))?;
-        let counter = Arc::new(AtomicU64::new(0));
-        let (body, done) = ReqBody::new(
-            Source::Shared(shared),
-            None,
-            observer,
-            Some(counter.clone()),
-        );
+        let state = Arc::new(BodyState::default());
+        let (body, done) = ReqBody::new(Source::Shared(shared), None, observer, state.clone());
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         let mut req = Request::builder().method(Method::PUT).uri(path);
         if let Some(authority) = uri.authority() {
@@ -216,8 +252,8 @@ impl StorageClient {
                     .map_err(|e| StorageError::from_http(url, Box::new(e)))
             })
             .await?;
-            self.outcome(url, resp, counter.load(Ordering::Relaxed))
-                .await
+            // This connection is never reused: it ends with this function.
+            self.outcome(url, resp, &state, None, None).await
         };
         let mut exchange = Box::pin(exchange);
         let mut conn = Box::pin(conn);

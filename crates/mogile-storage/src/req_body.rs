@@ -1,14 +1,18 @@
 //! The request body type handed to hyper: counts and observes every byte, checks a declared
 //! length, signals when the last byte was handed over (to start the headers timeout) and, for
 //! one-shot bodies, keeps the source reclaimable and optionally tees it into a spool file.
+//!
+//! [`BodyState`] is what the upload code reads when the answer comes: whether the whole body was
+//! handed over. A `2xx` counts as success only then (see `put.rs`).
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
+use futures_util::task::AtomicWaker;
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::AsyncWrite;
 use tokio::sync::oneshot;
@@ -113,12 +117,52 @@ impl SharedBody {
     }
 }
 
+/// How far a request body got, shared between the body (polled by hyper's connection task) and
+/// the code that judges the node's answer.
+///
+/// The byte count is part of the upload contract: a `2xx` is a success only when
+/// [`is_complete`](Self::is_complete) holds and the count equals the declared length. Later
+/// performance work may make the counting cheaper, never remove it.
+#[derive(Debug, Default)]
+pub(crate) struct BodyState {
+    /// Bytes handed to hyper so far.
+    sent: AtomicU64,
+    /// The source reached its end and every byte of it was handed to hyper.
+    complete: AtomicBool,
+    /// The answer came early: the body must stop (an error ends the connection).
+    aborted: AtomicBool,
+    /// Woken on abort, so a body waiting on a slow source stops at once.
+    waker: AtomicWaker,
+}
+
+impl BodyState {
+    /// Bytes handed to hyper so far.
+    pub(crate) fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Acquire)
+    }
+
+    /// Whether the body's source ended and every byte was handed over.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.complete.load(Ordering::Acquire)
+    }
+
+    /// Stops the body: its next poll fails, which makes hyper drop the connection.
+    pub(crate) fn abort(&self) {
+        self.aborted.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    fn is_aborted(&self) -> bool {
+        self.aborted.load(Ordering::Acquire)
+    }
+}
+
 /// The body of every request this crate sends.
 pub(crate) struct ReqBody {
     source: Source,
     declared: Option<u64>,
     sent: u64,
-    counter: Arc<AtomicU64>,
+    state: Arc<BodyState>,
     observer: Option<Arc<dyn TransferObserver>>,
     done: Option<oneshot::Sender<()>>,
     finished: bool,
@@ -131,23 +175,23 @@ pub(crate) struct ReqBody {
 impl ReqBody {
     /// A body with no bytes (GET, HEAD, DELETE).
     pub(crate) fn empty() -> Self {
-        Self::new(Source::Empty, Some(0), None, None).0
+        Self::new(Source::Empty, Some(0), None, Arc::default()).0
     }
 
-    /// A body from `source`; `declared` is its exact length if known. Returns the body, a counter
-    /// of bytes handed over, and a receiver told when the last byte was handed over.
+    /// A body from `source`; `declared` is its exact length if known. `state` follows its
+    /// progress. Returns the body and a receiver told when the last byte was handed over.
     pub(crate) fn new(
         source: Source,
         declared: Option<u64>,
         observer: Option<Arc<dyn TransferObserver>>,
-        counter: Option<Arc<AtomicU64>>,
+        state: Arc<BodyState>,
     ) -> (Self, oneshot::Receiver<()>) {
         let (tx, rx) = oneshot::channel();
         let mut body = Self {
             source,
             declared,
             sent: 0,
-            counter: counter.unwrap_or_default(),
+            state,
             observer,
             done: Some(tx),
             finished: false,
@@ -163,7 +207,7 @@ impl ReqBody {
     /// Counts and observes a chunk as it is handed to hyper; the last one ends the body.
     fn hand_over(&mut self, chunk: Bytes) -> Frame<Bytes> {
         self.sent += chunk.len() as u64;
-        self.counter.store(self.sent, Ordering::Relaxed);
+        self.state.sent.store(self.sent, Ordering::Release);
         if let Some(obs) = &self.observer {
             obs.on_bytes(&chunk);
         }
@@ -173,14 +217,32 @@ impl ReqBody {
         Frame::data(chunk)
     }
 
+    /// The whole body was handed over (the source ended, at its declared length if any).
     fn finish(&mut self) {
         self.finished = true;
+        self.state.complete.store(true, Ordering::Release);
         if let Some(tx) = self.done.take() {
             let _ = tx.send(());
         }
     }
 
     fn poll_source(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        if self.state.is_aborted() {
+            return Poll::Ready(Some(Err(aborted())));
+        }
+        let res = self.poll_source_inner(cx);
+        if res.is_pending() {
+            // Registered after the poll and checked again, so an abort between the two still
+            // wakes us.
+            self.state.waker.register(cx.waker());
+            if self.state.is_aborted() {
+                return Poll::Ready(Some(Err(aborted())));
+            }
+        }
+        res
+    }
+
+    fn poll_source_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
         match &mut self.source {
             Source::Empty => Poll::Ready(None),
             Source::Chunks { chunks, next } => {
@@ -195,6 +257,14 @@ impl ReqBody {
                 .poll_chunk(cx),
         }
     }
+}
+
+/// The error a body yields once the node has answered before its end.
+fn aborted() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "the node answered before the whole body was sent",
+    )
 }
 
 impl Body for ReqBody {

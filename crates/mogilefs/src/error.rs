@@ -59,8 +59,16 @@ pub enum Error {
         attempts: Vec<Attempt>,
     },
     /// A store may or may not have committed: the reply to `create_close` was lost, or the
-    /// tracker answered `no_temp_file` (it may have run the close twice), and `file_info` could not
-    /// show that the key now points at this upload's fid. Check the key before retrying.
+    /// tracker answered a code that does not say how far the close got (`no_temp_file`,
+    /// `failure`, `plugin_aborted`, ...; see the crate docs' close table), and `file_info` could
+    /// not show that the key now points at this upload's fid.
+    ///
+    /// The key now holds the old content, the new content, **or nothing**: a 2.73 tracker that
+    /// dies inside `create_close` after deleting the old fid leaves the key missing. When the body
+    /// could be sent again, the store already did that; this error remains for a one-shot body
+    /// that was not spooled, for a key that holds other content, and for a tracker that could not
+    /// be asked. Before retrying, check the key (`file_info`): it shows this error's `fid` if
+    /// the store did commit.
     #[error("outcome of storing {name} is unknown (fid {fid})")]
     OutcomeUnknown {
         /// The key, as text.
@@ -257,15 +265,6 @@ impl Meaning {
             _ => Self::Other,
         }
     }
-
-    /// Whether a close rejected with this meaning is worth a new `create_open`. `bogus_args`
-    /// (our path string differs from the tracker's) would fail again the same way.
-    pub(crate) fn restarts_upload(code: &ErrorCode) -> bool {
-        matches!(
-            code.as_str(),
-            "size_mismatch" | "size_verify_error" | "checksum_mismatch" | "invalid_destdev"
-        )
-    }
 }
 
 /// The names an error refers to, so the mapping can say what was not found.
@@ -415,18 +414,6 @@ mod tests {
             assert_eq!(Meaning::of(code), documented(code.as_str()), "{code}");
         }
         assert_eq!(Meaning::of(&ErrorCode::from("brand_new")), Meaning::Other);
-    }
-
-    #[test]
-    fn only_data_rejections_restart_an_upload() {
-        for code in ErrorCode::KNOWN {
-            let restarts = Meaning::restarts_upload(code);
-            let expected = matches!(
-                code.as_str(),
-                "size_mismatch" | "size_verify_error" | "checksum_mismatch" | "invalid_destdev"
-            );
-            assert_eq!(restarts, expected, "{code}");
-        }
     }
 
     fn server(code: &str) -> TrackerError {

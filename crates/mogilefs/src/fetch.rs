@@ -93,6 +93,8 @@ struct Current {
     skip: u64,
     /// The position when this replica was opened.
     start: u64,
+    /// Whether the body's length was known (and checked) before its first byte.
+    framed: bool,
 }
 
 impl Fetch {
@@ -143,7 +145,13 @@ impl Fetch {
                 }
                 continue;
             };
-            match cur.body.next().await {
+            // A body that had no length to check up front (a `200` or `206` without
+            // `Content-Length`) and then turns out wrong may not be this file's bytes at all: once
+            // it handed bytes out, they are never continued from another replica (that would
+            // stitch two contents into one). A body whose length was checked up front and that
+            // breaks off is a replica dying mid-stream: the next one continues it.
+            let unchecked_delivered = !cur.framed && self.resume.position() > cur.start;
+            let failure = match cur.body.next().await {
                 Some(Ok(chunk)) => match self.resume.take(chunk, &mut cur.skip) {
                     Ok(take) => {
                         if take.done {
@@ -153,28 +161,27 @@ impl Fetch {
                             self.observe(&take.data);
                             return Some(Ok(take.data));
                         }
+                        continue;
                     }
-                    Err(m) => self.fail_current(mismatch(m)),
+                    Err(m) => mismatch(m),
                 },
-                Some(Err(e)) => self.fail_current(AttemptError::Storage(e)),
+                Some(Err(e)) => AttemptError::Storage(e),
                 None => match self.resume.finish() {
                     Ok(()) => {
                         self.current = None;
                         return self.complete();
                     }
-                    // A body that ends cleanly before the file does had no length to check up
-                    // front (a `200` without `Content-Length`): its bytes may not be this file's
-                    // at all, so they are never continued from another replica.
+                    // A clean end before the file's end: only an unframed body can do that.
                     Err(m) if self.resume.position() > cur.start => {
                         self.fail_current(mismatch(m));
-                        self.done = true;
-                        return Some(Err(Error::NoUsablePath {
-                            name: self.name.clone(),
-                            attempts: std::mem::take(&mut self.attempts),
-                        }));
+                        return self.give_up();
                     }
-                    Err(m) => self.fail_current(mismatch(m)),
+                    Err(m) => mismatch(m),
                 },
+            };
+            self.fail_current(failure);
+            if unchecked_delivered {
+                return self.give_up();
             }
         }
     }
@@ -220,6 +227,10 @@ impl Fetch {
             match verdict {
                 Accept::Stream { skip } => {
                     self.current = Some(Current {
+                        // `mogile-storage` checks a framed body against its `Content-Length`,
+                        // and a 206's length against its `Content-Range`; a 200's length was
+                        // checked against the file's above when the file's length is known.
+                        framed: response.content_length().is_some(),
                         url,
                         body: response.into_stream(),
                         skip,
@@ -234,6 +245,15 @@ impl Fetch {
             name: self.name.clone(),
             attempts: std::mem::take(&mut self.attempts),
         })
+    }
+
+    /// Ends the fetch with every attempt so far.
+    fn give_up(&mut self) -> Option<Result<Bytes>> {
+        self.done = true;
+        Some(Err(Error::NoUsablePath {
+            name: self.name.clone(),
+            attempts: std::mem::take(&mut self.attempts),
+        }))
     }
 
     fn fail_current(&mut self, error: AttemptError) {

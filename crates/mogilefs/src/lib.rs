@@ -52,9 +52,33 @@
 //!   while streaming. Replayable bodies restart with a new `create_open` when every destination
 //!   fails or the tracker rejects the close, up to `upload_attempts`. One-shot bodies (streams,
 //!   readers, writers) fail over only before their first byte, unless
-//!   [`PutOptions::spool`] is set. **No `create_close` is ever sent for a failed attempt**, so a
-//!   failed store leaves the key's previous content in place. The one case that is not a definite
-//!   answer is [`Error::OutcomeUnknown`].
+//!   [`PutOptions::spool`] is set. A PUT counts only when the node answered 2xx after the whole
+//!   body was handed over, and the size sent to `create_close` is the body's length. **No
+//!   `create_close` is ever sent for a failed attempt**, so a failed store leaves the key's
+//!   previous content in place. The one case that is not a definite answer is
+//!   [`Error::OutcomeUnknown`]; see [the close table](#what-a-create_close-error-means).
+//!
+//! # What a `create_close` error means
+//!
+//! 2.73's `cmd_create_close` (`lib/MogileFS/Worker/Query.pm`) runs in stretches, each database
+//! statement committed on its own, so an `ERR` code says how far it got
+//! ([`CreateClose::error_meaning`](mogile_protocol::CreateClose::error_meaning) owns this table):
+//!
+//! | stretch (server source) | codes | what the store does |
+//! | --- | --- | --- |
+//! | argument checks: `check_domain`, `$args->{fid} or return $self->err_line("no_fid")`, ..., `return $self->err_line("bogus_args") unless $path eq $dfid->url` | `no_domain`, `unreg_domain`, `no_fid`, `no_devid`, `no_path`, `invalid_checksum_format`, `bogus_args` | definite error: nothing changed |
+//! | after `delete_and_return_tempfile_row`, each answered after `$failed->()` (`$fid->delete` of the new fid only) | `invalid_destdev`, `size_verify_error`, `size_mismatch`, `checksum_mismatch` | restart with a new `create_open`; the old content is intact; [`Error::UploadRejected`] when attempts run out |
+//! | `return $self->err_line("fid_exists") unless $old_fid->{fidid} != $fidid` | `fid_exists` | reconcile (the key already points at our fid: `Ok`) |
+//! | `delete_and_return_tempfile_row($fidid) or return $self->err_line("no_temp_file")` | `no_temp_file` | reconcile: an earlier or re-dispatched close may have committed |
+//! | `run_global_hook('file_stored')` failed, after `$old_fid->delete` and `replace_into_file`; then `$fid->delete` | `plugin_aborted` | reconcile: the key may now be missing |
+//! | `process_line`'s `eval`: any exception | `failure`, `dup` | reconcile |
+//!
+//! Every other code, and a reply lost after the request left, is reconciled the same way: with
+//! `file_info`. Our fid there means `Ok`. **A missing key** means the close died after
+//! `$old_fid->delete` and before `replace_into_file` wrote the new row (a tracker killed at that
+//! point leaves the key with no content): a replayable (or spooled) body is then stored again,
+//! within `upload_attempts`, and the store returns `Ok` with a `tracing` warning. Anything else
+//! is [`Error::OutcomeUnknown`]: the key holds the old content, the new content, or nothing.
 //! - **Fetch** ([`Client::get_opts`] and friends): `get_paths` (`noverify=1`, `pathcount=3`) and
 //!   `file_info` concurrently; replicas are read in the tracker's order; a replica that fails
 //!   mid-stream is replaced by the next one with `Range: bytes=<reached>-`; the total is checked
@@ -70,8 +94,7 @@
 //! follows: `unknown_key`, `invalid_key` -> [`Error::NotFound`]; `key_exists` and the other
 //! `*_exists` -> [`Error::AlreadyExists`]; `unreg_domain`, `domain_not_found` ->
 //! [`Error::UnknownDomain`]; `unreg_class`, `class_not_found` -> [`Error::UnknownClass`];
-//! `no_devices` -> [`Error::NoWritableDevices`]; close rejections -> a restart, then
-//! [`Error::UploadRejected`]; `no_temp_file` -> reconciliation, then [`Error::OutcomeUnknown`];
+//! `no_devices` -> [`Error::NoWritableDevices`]; `create_close` codes as in the table above;
 //! `unknown_command` -> [`Error::Unsupported`]; anything else -> [`Error::Tracker`].
 //!
 //! # Layout

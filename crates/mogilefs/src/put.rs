@@ -8,13 +8,13 @@
 use std::sync::Arc;
 
 use mogile_protocol::{Checksum, DevId, Fid, Key, StoragePath};
-use mogile_protocol::{CreateClose, CreateOpen, CreateOpenOutput};
+use mogile_protocol::{CloseError, CreateClose, CreateOpen, CreateOpenOutput};
 use mogile_storage::{OneShotBody, Payload, PutStreamError};
 use mogile_tracker::TrackerError;
 use tokio::time::Instant;
 
 use crate::client::Client;
-use crate::error::{self, Attempt, AttemptError, Ctx, Error, Meaning, Result};
+use crate::error::{self, Attempt, AttemptError, Ctx, Error, Result};
 use crate::observe::Observer;
 use crate::options::PutOptions;
 
@@ -52,6 +52,23 @@ enum Failure {
     Rejected(TrackerError),
     /// The upload outlived the restart deadline.
     TooSlow,
+    /// The close's outcome was unknown and the key was found with no content.
+    Lost,
+}
+
+/// One store in progress, across attempts.
+struct Store {
+    key: Key,
+    /// The key as text, for errors and logs.
+    name: String,
+    body: Body,
+    /// Every destination that failed, in order.
+    tried: Vec<Attempt>,
+    last: Failure,
+    /// Whether a body was already sent once (progress callbacks are told of a restart).
+    restarted: bool,
+    /// A close that left the key with no content: the fid and the close's error.
+    lost: Option<(Fid, TrackerError)>,
 }
 
 impl Client {
@@ -68,9 +85,11 @@ impl Client {
     ///
     /// Runs `create_open` (`multi_dest=1`), PUTs to the first destination and on failure to the
     /// next ones, then `create_close` with the exact path, the bytes actually sent and the MD5
-    /// when asked. When every destination fails, or the tracker rejects the close
+    /// when asked. A PUT counts only when the node answered 2xx after the whole body was sent.
+    /// When every destination fails, or the tracker discards the upload at the close
     /// (`size_mismatch`, `size_verify_error`, `checksum_mismatch`, `invalid_destdev`), the whole
-    /// sequence restarts, up to the client's `upload_attempts`.
+    /// sequence restarts, up to the client's `upload_attempts`. Any other close error is judged
+    /// as the crate docs' [close table](crate#what-a-create_close-error-means) says.
     ///
     /// # Errors
     ///
@@ -78,7 +97,8 @@ impl Client {
     /// - [`Error::UnknownDomain`], [`Error::UnknownClass`], [`Error::NoWritableDevices`].
     /// - [`Error::NoUsablePath`]: every destination of every attempt failed (with each failure).
     /// - [`Error::UploadRejected`]: the tracker rejected the last attempt's close.
-    /// - [`Error::OutcomeUnknown`]: the close may have committed; see its docs.
+    /// - [`Error::OutcomeUnknown`]: the close may have committed, or left the key empty; see its
+    ///   docs.
     pub async fn put_opts(
         &self,
         key: impl Into<Key>,
@@ -107,30 +127,63 @@ impl Client {
     }
 
     /// The general store: replayable or one-shot body.
-    pub(crate) async fn store(
-        &self,
-        key: Key,
-        mut body: Body,
-        opts: &PutOptions,
-    ) -> Result<PutResult> {
+    ///
+    /// Once a close is known to have left the key with no content (see [`Reconciled::Missing`]),
+    /// every later failure is reported as [`Error::OutcomeUnknown`]: a definite failure would
+    /// promise the old content, which is gone.
+    pub(crate) async fn store(&self, key: Key, body: Body, opts: &PutOptions) -> Result<PutResult> {
         self.config().key_policy.check(&key)?;
+        let mut store = Store {
+            name: key.to_string(),
+            key,
+            body,
+            tried: Vec::new(),
+            last: Failure::Destinations,
+            restarted: false,
+            lost: None,
+        };
+        match self.store_attempts(&mut store, opts).await {
+            Ok(result) => Ok(result),
+            Err(e) if e.is_outcome_unknown() => Err(e),
+            Err(e) => match store.lost.take() {
+                Some((fid, source)) => {
+                    tracing::warn!(key = %store.name, error = %e, "store failed after the key lost its content");
+                    Err(Error::OutcomeUnknown {
+                        name: store.name,
+                        fid,
+                        source: Box::new(source),
+                    })
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    /// The attempt loop: `create_open`, PUT with destination failover, `create_close`, and what
+    /// the close's answer means.
+    async fn store_attempts(&self, st: &mut Store, opts: &PutOptions) -> Result<PutResult> {
         let cfg = self.config().clone();
-        let name = key.to_string();
         let md5 = opts.md5.unwrap_or(cfg.checksum.store()) || opts.checksum_verify;
-        let mut tried: Vec<Attempt> = Vec::new();
-        let mut last = Failure::Destinations;
-        let mut restarted = false;
         for attempt in 1..=cfg.upload_attempts {
-            if matches!(body, Body::OneShot(None)) {
+            if matches!(st.body, Body::OneShot(None)) {
                 break;
             }
-            let open = self.create_open(&key, opts.class.as_deref(), &name).await?;
+            let open = self
+                .create_open(&st.key, opts.class.as_deref(), &st.name)
+                .await?;
             let started = Instant::now();
             let Some((dest, size, observer)) = self
-                .put_destinations(&open, &mut body, opts, md5, &mut restarted, &mut tried)
+                .put_destinations(
+                    &open,
+                    &mut st.body,
+                    opts,
+                    md5,
+                    &mut st.restarted,
+                    &mut st.tried,
+                )
                 .await?
             else {
-                last = Failure::Destinations;
+                st.last = Failure::Destinations;
                 continue;
             };
             if let Some(gate) = &opts.commit_gate {
@@ -145,15 +198,15 @@ impl Client {
                     });
                 }
             }
-            if started.elapsed() >= cfg.restart_after && matches!(body, Body::Replayable(_)) {
+            if started.elapsed() >= cfg.restart_after && matches!(st.body, Body::Replayable(_)) {
                 // The tracker reaps temp files an hour after create_open: do not race it.
-                tracing::warn!(key = %name, fid = open.fid.0, "upload took too long; restarting");
-                last = Failure::TooSlow;
+                tracing::warn!(key = %st.name, fid = open.fid.0, "upload took too long; restarting");
+                st.last = Failure::TooSlow;
                 continue;
             }
             let checksum = observer.checksum();
             let mut close = CreateClose::new(&*self.domain, open.fid, dest.0, dest.1.clone())
-                .key(key.clone())
+                .key(st.key.clone())
                 .size(size);
             if let Some(c) = &checksum {
                 close = close
@@ -171,26 +224,60 @@ impl Client {
                 checksum,
                 attempts: attempt,
             };
-            match self.inner.tracker.request(close).await {
+            let err = match self.inner.tracker.request(close).await {
                 Ok(()) => return Ok(result),
-                Err(e) if e.code().is_some_and(Meaning::restarts_upload) => {
-                    tracing::warn!(key = %name, fid = open.fid.0, error = %e, "close rejected; restarting");
-                    last = Failure::Rejected(e);
+                Err(e) => e,
+            };
+            match close_verdict(&err) {
+                CloseVerdict::Restart => {
+                    tracing::warn!(key = %st.name, fid = open.fid.0, error = %err, "close rejected; restarting");
+                    st.last = Failure::Rejected(err);
                 }
-                Err(e) if close_may_have_run(&e) => return self.reconcile(&key, result, e).await,
-                Err(e) => return Err(error::from_tracker(e, Ctx::key(&name))),
+                CloseVerdict::Definite => {
+                    return Err(error::from_tracker(err, Ctx::key(&st.name)));
+                }
+                CloseVerdict::Reconcile => match self.reconcile(&st.key, open.fid).await {
+                    Reconciled::Committed => {
+                        tracing::info!(key = %st.name, fid = open.fid.0, error = %err, "close outcome reconciled: committed");
+                        return Ok(result);
+                    }
+                    Reconciled::Missing if matches!(st.body, Body::Replayable(_)) => {
+                        // The close died after deleting the old content (2.73 deletes the old fid,
+                        // then writes the new row, each on its own): the key holds nothing, and the
+                        // caller asked for the new content, so it is stored again.
+                        tracing::warn!(
+                            key = %st.name,
+                            fid = open.fid.0,
+                            error = %err,
+                            "close outcome unknown and the key is now missing; storing again"
+                        );
+                        st.lost = Some((open.fid, err));
+                        st.last = Failure::Lost;
+                    }
+                    Reconciled::Missing | Reconciled::Unknown => {
+                        return Err(Error::OutcomeUnknown {
+                            name: st.name.clone(),
+                            fid: open.fid,
+                            source: Box::new(err),
+                        });
+                    }
+                },
             }
         }
-        Err(match last {
-            Failure::Rejected(source) => Error::UploadRejected {
-                source: Box::new(source),
+        let name = st.name.clone();
+        Err(
+            match std::mem::replace(&mut st.last, Failure::Destinations) {
+                Failure::Rejected(source) => Error::UploadRejected {
+                    source: Box::new(source),
+                },
+                Failure::TooSlow => Error::UploadTooSlow { name },
+                // `store` reports this as `OutcomeUnknown`, with the close that lost the key.
+                Failure::Lost | Failure::Destinations => Error::NoUsablePath {
+                    name,
+                    attempts: std::mem::take(&mut st.tried),
+                },
             },
-            Failure::TooSlow => Error::UploadTooSlow { name },
-            Failure::Destinations => Error::NoUsablePath {
-                name,
-                attempts: tried,
-            },
-        })
+        )
     }
 
     /// `create_open` with `multi_dest=1`, retrying `no_devices` with a doubling backoff.
@@ -250,10 +337,16 @@ impl Client {
             if observer.is_active() {
                 put_opts = put_opts.observer(observer.clone());
             }
+            // The length the PUT must have sent in full, when known up front.
+            let expected;
             let outcome = match body {
-                Body::Replayable(payload) => self.inner.storage.put(url, payload, &put_opts).await,
+                Body::Replayable(payload) => {
+                    expected = Some(payload.len());
+                    self.inner.storage.put(url, payload, &put_opts).await
+                }
                 Body::OneShot(slot) => {
                     let Some(one) = slot.take() else { break };
+                    expected = one.declared_len();
                     match self.inner.storage.put_stream(url, one, &put_opts).await {
                         Ok(out) => Ok(out),
                         Err(PutStreamError {
@@ -273,6 +366,27 @@ impl Client {
                 }
             };
             match outcome {
+                // The storage client reports a 2xx only once the whole body was handed over; this
+                // is the facade's own check of that contract before anything is committed: the
+                // size given to `create_close` is the body's, never a count cut short by an early
+                // answer (and never `size=0`, which turns the tracker's size check off, for a
+                // body that was not empty).
+                Ok(out) if expected.is_some_and(|len| len != out.bytes_sent) => {
+                    let expected = expected.unwrap_or_default();
+                    tracing::warn!(
+                        url,
+                        expected,
+                        sent = out.bytes_sent,
+                        "storage reported a short upload as success; not committing it"
+                    );
+                    tried.push(Attempt {
+                        url: url.to_owned(),
+                        error: AttemptError::Length {
+                            expected,
+                            actual: out.bytes_sent,
+                        },
+                    });
+                }
                 Ok(out) => {
                     return Ok(Some((
                         (dest.devid, dest.path.clone()),
@@ -292,35 +406,50 @@ impl Client {
         Ok(None)
     }
 
-    /// After a lost close reply or `no_temp_file`: the store succeeded if and only if the key now
-    /// points at our fid; anything else is reported as unknown, never as a definite failure.
-    async fn reconcile(
-        &self,
-        key: &Key,
-        result: PutResult,
-        source: TrackerError,
-    ) -> Result<PutResult> {
+    /// After a close whose outcome is uncertain (a lost reply, or a code from
+    /// [`CloseError::Uncertain`]): what `file_info` says the key holds now.
+    async fn reconcile(&self, key: &Key, fid: Fid) -> Reconciled {
         match self.file_info(key.clone()).await {
-            Ok(info) if info.fid == result.fid => {
-                tracing::info!(key = %key, fid = result.fid.0, "close outcome reconciled: committed");
-                Ok(result)
-            }
-            _ => Err(Error::OutcomeUnknown {
-                name: key.to_string(),
-                fid: result.fid,
-                source: Box::new(source),
-            }),
+            Ok(info) if info.fid == fid => Reconciled::Committed,
+            Err(e) if e.is_not_found() => Reconciled::Missing,
+            Ok(_) | Err(_) => Reconciled::Unknown,
         }
     }
 }
 
-/// Whether a failed `create_close` may nevertheless have committed: its reply was lost after the
-/// request left, or the tracker answered `no_temp_file` (it re-runs a request whose worker died,
-/// so a close can commit and then answer `no_temp_file`).
-fn close_may_have_run(e: &TrackerError) -> bool {
-    match e.code() {
-        Some(code) => Meaning::of(code) == Meaning::NoTempFile,
-        None => e.outcome_unknown() || !e.is_retry_safe(),
+/// What `file_info` showed after a close in doubt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reconciled {
+    /// The key points at our fid: the store succeeded.
+    Committed,
+    /// The key has no content at all: the close died between deleting the old fid and writing the
+    /// new row.
+    Missing,
+    /// The key holds other content (the old, or another writer's), or `file_info` failed.
+    Unknown,
+}
+
+/// What to do after `create_close` answered with an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CloseVerdict {
+    /// The tracker discarded the upload and the key kept its content: start over.
+    Restart,
+    /// Nothing changed and trying again would fail the same way.
+    Definite,
+    /// The close may have committed, or lost the key's content: ask `file_info`.
+    Reconcile,
+}
+
+/// The meaning of a failed `create_close`: by code ([`CreateClose::error_meaning`], which holds
+/// the table of 2.73's stretches), or, without a code, by whether the request may have reached the
+/// tracker.
+fn close_verdict(e: &TrackerError) -> CloseVerdict {
+    match e.code().map(CreateClose::error_meaning) {
+        Some(CloseError::NothingChanged) => CloseVerdict::Definite,
+        Some(CloseError::UploadDiscarded) => CloseVerdict::Restart,
+        Some(_) => CloseVerdict::Reconcile,
+        None if e.outcome_unknown() || !e.is_retry_safe() => CloseVerdict::Reconcile,
+        None => CloseVerdict::Definite,
     }
 }
 
@@ -341,27 +470,44 @@ mod tests {
     }
 
     #[test]
-    fn only_a_lost_reply_or_no_temp_file_leaves_a_close_in_doubt() {
-        assert!(close_may_have_run(&server("no_temp_file")));
-        assert!(!close_may_have_run(&server("size_mismatch")));
-        assert!(!close_may_have_run(&server("unreg_domain")));
+    fn a_close_error_is_definite_only_before_the_commit_point() {
+        use CloseVerdict::{Definite, Reconcile, Restart};
+        for (code, verdict) in [
+            ("unreg_domain", Definite),
+            ("bogus_args", Definite),
+            ("no_fid", Definite),
+            ("invalid_checksum_format", Definite),
+            ("size_mismatch", Restart),
+            ("size_verify_error", Restart),
+            ("checksum_mismatch", Restart),
+            ("invalid_destdev", Restart),
+            ("no_temp_file", Reconcile),
+            ("fid_exists", Reconcile),
+            ("plugin_aborted", Reconcile),
+            ("failure", Reconcile),
+            ("dup", Reconcile),
+            ("db", Reconcile),
+            ("never_seen_before", Reconcile),
+        ] {
+            assert_eq!(close_verdict(&server(code)), verdict, "{code}");
+        }
         let sent = TrackerError::Timeout {
             tracker: "t:7001".into(),
             timeout: Duration::from_secs(3),
             request_sent: true,
         };
-        assert!(close_may_have_run(&sent));
+        assert_eq!(close_verdict(&sent), Reconcile);
         let unsent = TrackerError::Timeout {
             tracker: "t:7001".into(),
             timeout: Duration::from_secs(3),
             request_sent: false,
         };
-        assert!(!close_may_have_run(&unsent));
+        assert_eq!(close_verdict(&unsent), Definite);
         let refused = TrackerError::Connect {
             tracker: "t:7001".into(),
             source: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
         };
-        assert!(!close_may_have_run(&refused));
+        assert_eq!(close_verdict(&refused), Definite);
         let lost = TrackerError::OutcomeUnknown {
             command: "create_close".into(),
             tracker: "t:7001".into(),
@@ -369,6 +515,6 @@ mod tests {
                 tracker: "t:7001".into(),
             }),
         };
-        assert!(close_may_have_run(&lost));
+        assert_eq!(close_verdict(&lost), Reconcile);
     }
 }

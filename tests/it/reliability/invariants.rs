@@ -95,7 +95,8 @@ async fn a_store_whose_close_reply_was_lost_is_reconciled() {
 }
 
 /// Invariant 2: a store that failed with anything but `OutcomeUnknown` leaves the previous
-/// content in place, whole; after `OutcomeUnknown` the key holds the old or the new content.
+/// content in place, whole; after `OutcomeUnknown` the key holds the old content, the new one, or
+/// (a close that died after deleting the old fid: `a_close_that_dies_mid_commit_*`) nothing.
 #[tokio::test]
 async fn a_failed_store_keeps_the_previous_content() {
     watch_panics();
@@ -128,8 +129,32 @@ async fn a_failed_store_keeps_the_previous_content() {
         assert!(client.get_bytes("inv2").await.unwrap() == old, "{fault:?}");
     }
 
-    // The tracker refuses the close on every attempt (size_mismatch would restart; here the
-    // tracker is gone before the close): a definite error, old content.
+    // The tracker discards the upload at the close on every attempt: its HEAD finds no file
+    // (`size_verify_error`), so each attempt restarts and the last one is a definite
+    // `UploadRejected`, with the old content in place.
+    for node in c.nodes() {
+        node.inject(FaultRule::new(NodeFault::Status(404)).method(Method::HEAD));
+    }
+    let closes = tracker.requests("create_close");
+    let err = client
+        .put("inv2", content("inv2", 2, 50_000))
+        .await
+        .unwrap_err();
+    for node in c.nodes() {
+        node.clear_faults();
+    }
+    assert!(matches!(err, Error::UploadRejected { .. }), "{err:?}");
+    assert_eq!(err.code().map(|c| c.as_str()), Some("size_verify_error"));
+    assert_eq!(
+        tracker.requests("create_close"),
+        closes + 2,
+        "one close per attempt"
+    );
+    assert!(client.get_bytes("inv2").await.unwrap() == old);
+
+    // The close's connection is reset after the request left, and the close never ran: the
+    // outcome is unknown to the client (file_info shows the old fid, not ours), and the key
+    // holds the old content.
     tracker.inject(
         Fault::new(FaultAction::Reset)
             .command("create_close")
@@ -140,9 +165,8 @@ async fn a_failed_store_keeps_the_previous_content() {
         .await
         .unwrap_err();
     tracker.clear_faults();
-    if !err.is_outcome_unknown() {
-        assert!(client.get_bytes("inv2").await.unwrap() == old, "{err:?}");
-    }
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    assert!(client.get_bytes("inv2").await.unwrap() == old);
 
     // The close ran but its reply and the reconciling file_info are lost: outcome unknown, and
     // the key holds the old or the new content, whole.

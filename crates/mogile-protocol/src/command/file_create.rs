@@ -3,6 +3,7 @@
 use super::{Command, CommandKind, indexed_map, push_flag, push_num, push_opt, push_opt_num};
 use crate::args::Args;
 use crate::error::DecodeError;
+use crate::error_code::ErrorCode;
 use crate::key::Key;
 use crate::types::{Checksum, DevId, Fid, StoragePath};
 
@@ -253,6 +254,56 @@ impl CreateClose {
     }
 }
 
+/// What an `ERR` answer to `create_close` means for the key, by code.
+///
+/// 2.73's `cmd_create_close` (`lib/MogileFS/Worker/Query.pm`) runs in stretches, each committed
+/// statement by statement, and each code is answered from one stretch:
+///
+/// | stretch | codes | meaning |
+/// | --- | --- | --- |
+/// | argument checks, before `delete_and_return_tempfile_row` | `no_domain`, `unreg_domain`, `no_fid`, `no_devid`, `no_path`, `invalid_checksum_format`, `bogus_args` | [`NothingChanged`](Self::NothingChanged) |
+/// | temp row consumed, then `$failed->()` deletes the new fid; the old fid is untouched | `invalid_destdev`, `size_verify_error`, `size_mismatch`, `checksum_mismatch` | [`UploadDiscarded`](Self::UploadDiscarded) |
+/// | `return $self->err_line("fid_exists") unless $old_fid->{fidid} != $fidid`: the key already points at this fid | `fid_exists` | [`Uncertain`](Self::Uncertain) (it means success) |
+/// | `delete_and_return_tempfile_row ... or return err_line("no_temp_file")`: an earlier close (or a re-dispatched run of this one) may have committed | `no_temp_file` | [`Uncertain`](Self::Uncertain) |
+/// | after `$old_fid->delete` and `replace_into_file`, the `file_stored` hook failed and `$fid->delete` ran | `plugin_aborted` | [`Uncertain`](Self::Uncertain) (the key may now be missing) |
+/// | anywhere: `process_line` turns every exception into one of these | `failure`, `dup` | [`Uncertain`](Self::Uncertain) |
+///
+/// Any other code (`domain_not_found` and `db` never come from this command) is
+/// [`Uncertain`](Self::Uncertain): only the first two rows are definite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseError {
+    /// Refused before any database change: nothing changed; sending the same close again fails
+    /// the same way.
+    NothingChanged,
+    /// The temp-file row was consumed and the server deleted the new upload; the key keeps its
+    /// previous content. A new `create_open` and upload may succeed.
+    UploadDiscarded,
+    /// The close may have committed, not committed, or (after the old fid was deleted) left the
+    /// key with no content: ask `file_info` what the key holds now.
+    Uncertain,
+}
+
+impl CreateClose {
+    /// What an `ERR code` answer to this command means (see [`CloseError`]).
+    pub fn error_meaning(code: &ErrorCode) -> CloseError {
+        match code {
+            ErrorCode::NoDomain
+            | ErrorCode::UnregDomain
+            | ErrorCode::NoFid
+            | ErrorCode::NoDevid
+            | ErrorCode::NoPath
+            | ErrorCode::InvalidChecksumFormat
+            | ErrorCode::BogusArgs => CloseError::NothingChanged,
+            ErrorCode::InvalidDestdev
+            | ErrorCode::SizeVerifyError
+            | ErrorCode::SizeMismatch
+            | ErrorCode::ChecksumMismatch => CloseError::UploadDiscarded,
+            _ => CloseError::Uncertain,
+        }
+    }
+}
+
 impl Command for CreateClose {
     const NAME: &'static str = "create_close";
     const KIND: CommandKind = CommandKind::File;
@@ -280,4 +331,47 @@ impl Command for CreateClose {
     }
 
     fn encode_output(_out: &(), _args: &mut Args) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code, walked: only the argument checks and the four discard paths are definite; the
+    /// rest (including codes `create_close` never sends, and unknown ones) must be reconciled.
+    #[test]
+    fn every_close_error_code_has_its_stretch() {
+        for code in ErrorCode::KNOWN {
+            let expected = match code.as_str() {
+                "no_domain"
+                | "unreg_domain"
+                | "no_fid"
+                | "no_devid"
+                | "no_path"
+                | "invalid_checksum_format"
+                | "bogus_args" => CloseError::NothingChanged,
+                "invalid_destdev" | "size_verify_error" | "size_mismatch" | "checksum_mismatch" => {
+                    CloseError::UploadDiscarded
+                }
+                _ => CloseError::Uncertain,
+            };
+            assert_eq!(CreateClose::error_meaning(code), expected, "{code}");
+        }
+        for uncertain in [
+            "no_temp_file",
+            "fid_exists",
+            "plugin_aborted",
+            "failure",
+            "dup",
+        ] {
+            assert_eq!(
+                CreateClose::error_meaning(&ErrorCode::from(uncertain)),
+                CloseError::Uncertain
+            );
+        }
+        assert_eq!(
+            CreateClose::error_meaning(&ErrorCode::from("brand_new")),
+            CloseError::Uncertain
+        );
+    }
 }

@@ -69,7 +69,7 @@ pub use admin_domain::{ClassInfo, CreateDomain, DeleteDomain, DomainInfo, GetDom
 pub use admin_host::{CreateHost, DeleteHost, GetHosts, HostInfo, HostRef, UpdateHost};
 pub use admin_maintenance::{ClearCache, DoMonitorRound, Noop, ReplicateNow, Sleep, Test};
 pub use admin_settings::{ServerSetting, ServerSettings, SetServerSetting};
-pub use file_create::{CreateClose, CreateOpen, CreateOpenOutput, Destination};
+pub use file_create::{CloseError, CreateClose, CreateOpen, CreateOpenOutput, Destination};
 pub use file_info::{FileDebug, FileDebugInfo, FileInfo, FileInfoOutput};
 pub use file_list::{FidRow, KeyPage, ListFids, ListKeys};
 pub use file_ops::{Delete, GetPaths, Rename, UpdateFileClass};

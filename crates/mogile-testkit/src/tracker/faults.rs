@@ -42,6 +42,13 @@ pub enum FaultAction {
     /// Execute twice and answer with the second outcome: the re-dispatch after a query worker died
     /// (protocol.md 2.10), e.g. a `create_close` that committed and then answers `no_temp_file`.
     Rerun,
+    /// The tracker dies inside `create_close` at its worst point, then the connection closes
+    /// without a reply. 2.73 deletes the key's old fid (`$old_fid->delete`) and only then writes
+    /// the new file row (`replace_into_file`), each statement committed on its own: killed in
+    /// between, it leaves the key with **no content**, and the upload's bytes orphaned. Every check
+    /// before that point runs as usual (a failing one also ends without a reply). Any other
+    /// command is dropped unexecuted, as [`Drop`](Self::Drop).
+    DieMidClose,
 }
 
 /// A fault rule: which requests it matches, how often, and what it does.

@@ -242,6 +242,15 @@ async fn handle_line(inner: &Inner, stream: &mut TcpStream, id: u64, raw: &[u8])
             write(stream, &line).await
         }
         FaultAction::Rerun => write(stream, &run().await).await,
+        FaultAction::DieMidClose => {
+            if cmd == "create_close" {
+                inner
+                    .model
+                    .create_close_dying(&args, inner.http_timeout)
+                    .await;
+            }
+            Flow::Close
+        }
         FaultAction::StrayLine(extra) => {
             let mut out = reply;
             out.extend_from_slice(&extra);

@@ -151,6 +151,17 @@ impl Model {
     /// `create_close`, in the server's check order (protocol.md 5.2). The model lock is released while
     /// the storage node is asked.
     pub(crate) async fn create_close(&self, args: &ReqArgs, http_timeout: Duration) -> Reply {
+        self.close_until(args, http_timeout, false).await
+    }
+
+    /// `create_close` run by a tracker that dies between deleting the key's old fid and writing
+    /// the new file row ([`FaultAction::DieMidClose`](super::FaultAction::DieMidClose)). The reply
+    /// is never sent.
+    pub(crate) async fn create_close_dying(&self, args: &ReqArgs, http_timeout: Duration) {
+        let _ = self.close_until(args, http_timeout, true).await;
+    }
+
+    async fn close_until(&self, args: &ReqArgs, http_timeout: Duration, die: bool) -> Reply {
         let closing = match self.close_begin(args) {
             Ok(Some(c)) => c,
             Ok(None) => return Reply::ok(),
@@ -198,8 +209,21 @@ impl Model {
                 Err(_) => return fail(Reply::err("failure")),
             }
         }
+        if die {
+            self.close_die(&closing);
+            return Reply::err("failure");
+        }
         self.close_commit(closing, size);
         Reply::ok()
+    }
+
+    /// The first half of phase 3 only: the key's old fid is deleted, and the new row is never
+    /// written (the new fid's bytes stay on the device, orphaned, as on a real tracker).
+    fn close_die(&self, c: &Closing) {
+        let mut st = self.lock();
+        if let Some(&old) = st.keys.get(&(c.dmid, c.key.clone())) {
+            st.delete_file(old);
+        }
     }
 
     /// Phase 1: argument checks and consuming the temp-file row. `Ok(None)` is the "no key: abandon"

@@ -106,6 +106,8 @@ async fn put(
         // Invariant 2: only OutcomeUnknown may have changed the key.
         Err(Error::OutcomeUnknown { .. }) => {
             model.maybe(key, Some(id));
+            // A close that died after deleting the old fid leaves the key with no content.
+            model.maybe(key, None);
             Ok(false)
         }
         Err(_) => Ok(false),
