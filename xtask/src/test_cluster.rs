@@ -136,7 +136,9 @@ async fn serve(opts: Options) -> ExitCode {
     } else {
         println!("export {ENV_TRACKERS}={trackers}");
         println!("export {ENV_DOMAIN}={domain}");
-        println!("# for the integration tests: cargo test -p mogile-tests");
+        println!(
+            "# for the conformance suite: cargo test -p mogile-tests --test it -- --ignored --exact {EXTERNAL_SUITE}"
+        );
         println!("export {ENV_TEST_TRACKERS}={trackers}");
         println!("export {ENV_TEST_DOMAIN}={domain}");
         eprintln!("serving until Ctrl-C");
@@ -178,37 +180,71 @@ fn describe(cluster: &TestCluster, trackers: &str) {
     }
 }
 
-/// Runs the integration test package against the cluster and returns its exit status.
+/// The conformance suite against an external cluster (`tests/it/conformance.rs`). It is
+/// `#[ignore]`d, so that a plain `cargo test` reports it as not run; `--run-tests` runs it by
+/// name with `--ignored`.
+const EXTERNAL_SUITE: &str = "conformance::suite_against_external_cluster";
+
+/// Runs the integration test package against the cluster (with `extra`), then the ignored
+/// external-cluster conformance suite, and returns the first failure or success.
 async fn run_tests(trackers: &str, domain: &str, extra: &[String]) -> ExitCode {
+    let package: Vec<String> = ["test", "-p", "mogile-tests"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(extra.iter().cloned())
+        .collect();
+    if !cargo_test(trackers, domain, &package).await {
+        return ExitCode::FAILURE;
+    }
+    let external = [
+        "test",
+        "-p",
+        "mogile-tests",
+        "--test",
+        "it",
+        "--",
+        "--ignored",
+        "--exact",
+        EXTERNAL_SUITE,
+    ]
+    .map(str::to_owned);
+    if cargo_test(trackers, domain, &external).await {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Runs `cargo <args>` with the cluster's environment; whether it succeeded.
+async fn cargo_test(trackers: &str, domain: &str, args: &[String]) -> bool {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut cmd = tokio::process::Command::new(cargo);
-    cmd.args(["test", "-p", "mogile-tests"])
-        .args(extra)
+    cmd.args(args)
         .env(ENV_TEST_TRACKERS, trackers)
         .env(ENV_TEST_DOMAIN, domain)
         .env(ENV_TRACKERS, trackers)
         .env(ENV_DOMAIN, domain)
         .kill_on_drop(true);
     eprintln!(
-        "+ {ENV_TEST_TRACKERS}={trackers} {ENV_TEST_DOMAIN}={domain} cargo test -p mogile-tests {}",
-        extra.join(" ")
+        "+ {ENV_TEST_TRACKERS}={trackers} {ENV_TEST_DOMAIN}={domain} cargo {}",
+        args.join(" ")
     );
     let status = tokio::select! {
         status = cmd.status() => status,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("interrupted");
-            return ExitCode::FAILURE;
+            return false;
         }
     };
     match status {
-        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(s) if s.success() => true,
         Ok(s) => {
             eprintln!("xtask test-cluster: the tests failed ({s})");
-            ExitCode::FAILURE
+            false
         }
         Err(e) => {
             eprintln!("xtask test-cluster: cannot run cargo: {e}");
-            ExitCode::FAILURE
+            false
         }
     }
 }
@@ -240,6 +276,24 @@ mod tests {
         assert_eq!(o.domain, "d");
         assert!(o.run_tests);
         assert_eq!(o.test_args, vec!["--nocapture".to_owned()]);
+    }
+
+    /// `--run-tests` names the external-cluster suite; a rename must not make it match nothing
+    /// (libtest passes a filter that matches no test).
+    #[test]
+    fn the_external_suite_named_exists_and_is_ignored() {
+        let source = include_str!("../../tests/it/conformance.rs");
+        let name = EXTERNAL_SUITE.strip_prefix("conformance::").unwrap();
+        let at = source
+            .find(&format!("async fn {name}()"))
+            .expect("the test exists");
+        let attributes = &source[..at];
+        let last_fn = attributes.rfind("fn ").unwrap_or(0);
+        assert!(
+            attributes[last_fn..].contains("#[ignore = "),
+            "it is #[ignore]d, so `--ignored` is what runs it"
+        );
+        assert!(include_str!("../../tests/it/main.rs").contains("mod conformance;"));
     }
 
     #[test]

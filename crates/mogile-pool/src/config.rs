@@ -13,6 +13,7 @@ pub(crate) struct Config {
     pub(crate) max_lifetime: Option<Duration>,
     pub(crate) reap_interval: Duration,
     pub(crate) probe_interval: Duration,
+    pub(crate) probe_interval_active: Duration,
     pub(crate) probe_idle_after: Duration,
     pub(crate) probe_timeout: Duration,
     pub(crate) wait_timeout: Duration,
@@ -28,6 +29,7 @@ impl Default for Config {
             max_lifetime: None,
             reap_interval: Duration::from_secs(5),
             probe_interval: Duration::from_secs(5),
+            probe_interval_active: Duration::from_secs(30),
             probe_idle_after: Duration::from_secs(15),
             probe_timeout: Duration::from_secs(2),
             wait_timeout: Duration::from_secs(5),
@@ -99,9 +101,19 @@ impl<C: Connector> PoolBuilder<C> {
         self
     }
 
-    /// How often the background prober checks every endpoint (default 5 s).
+    /// How often the background prober runs a round (default 5 s). Every round probes each
+    /// inactive endpoint, so a recovered endpoint is back within about this long.
     pub fn probe_interval(mut self, probe_interval: Duration) -> Self {
         self.config.probe_interval = probe_interval;
+        self
+    }
+
+    /// How long an active endpoint goes between background probes (default 30 s), so one that
+    /// stopped answering is noticed even without traffic, without opening a connection to
+    /// every healthy endpoint every round. Checked at each `probe_interval` round, so it is
+    /// rounded up to a whole number of rounds (below `probe_interval`, every round probes).
+    pub fn probe_interval_active(mut self, probe_interval_active: Duration) -> Self {
+        self.config.probe_interval_active = probe_interval_active;
         self
     }
 
@@ -143,7 +155,8 @@ impl<C: Connector> PoolBuilder<C> {
     /// # Errors
     ///
     /// [`BuildError`] for no or duplicate endpoints, a zero `max_size`, `reap_interval`,
-    /// `probe_interval` or `probe_timeout`, or when called outside a tokio runtime.
+    /// `probe_interval`, `probe_interval_active`, `probe_timeout` or `connect_timeout`, or
+    /// when called outside a tokio runtime.
     pub fn build(self) -> Result<Pool<C>, BuildError> {
         if self.endpoints.is_empty() {
             return Err(BuildError::NoEndpoints);
@@ -160,6 +173,7 @@ impl<C: Connector> PoolBuilder<C> {
             ("max_size", c.max_size == 0),
             ("reap_interval", c.reap_interval.is_zero()),
             ("probe_interval", c.probe_interval.is_zero()),
+            ("probe_interval_active", c.probe_interval_active.is_zero()),
             ("probe_timeout", c.probe_timeout.is_zero()),
             ("connect_timeout", c.connect_timeout.is_zero()),
         ] {

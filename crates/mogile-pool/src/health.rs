@@ -127,19 +127,38 @@ async fn probe_once<C: Connector>(
     }
 }
 
-/// Every `period`, probes every endpoint, active ones included (the seed checks each tracker);
-/// stops once the pool is gone. The probes run concurrently in a `JoinSet` owned by this task,
-/// so aborting the task aborts them.
-pub(crate) async fn run_prober<C: Connector>(inner: Weak<Inner<C>>, period: Duration) {
-    let start = tokio::time::Instant::now() + period;
-    let mut ticks = tokio::time::interval_at(start, period);
+/// Every `period` (a round), probes each inactive endpoint, and each active one whose last
+/// background probe was at least `active_period` ago: the seed checks every tracker, but a
+/// healthy one need not cost a new connection every round. Stops once the pool is gone. The
+/// probes of a round run concurrently in a `JoinSet` owned by this task, so aborting the task
+/// aborts them.
+pub(crate) async fn run_prober<C: Connector>(
+    inner: Weak<Inner<C>>,
+    period: Duration,
+    active_period: Duration,
+) {
+    let started = tokio::time::Instant::now();
+    let mut ticks = tokio::time::interval_at(started + period, period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // When this task last probed each endpoint (in `inner.endpoints` order); an endpoint counts
+    // as checked when the prober starts, with the pool.
+    let mut last_probed = match inner.upgrade() {
+        Some(inner) => vec![started; inner.endpoints.len()],
+        None => return,
+    };
     loop {
-        ticks.tick().await;
+        // The tick's scheduled instant, not the moment the task woke: rounds and active periods
+        // then line up exactly instead of drifting by scheduling jitter.
+        let now = ticks.tick().await;
         let mut probes = tokio::task::JoinSet::new();
         {
             let Some(inner) = inner.upgrade() else { return };
-            for entry in &inner.endpoints {
+            for (entry, last) in inner.endpoints.iter().zip(&mut last_probed) {
+                let due = !entry.state.is_active() || now.duration_since(*last) >= active_period;
+                if !due {
+                    continue;
+                }
+                *last = now;
                 let connector = Arc::clone(&inner.connector);
                 let state = Arc::clone(&entry.state);
                 let config = inner.config;

@@ -108,11 +108,15 @@
 //! single one there is nowhere else to go. A slow reply alone is not a connection failure;
 //! the caller asks for [`Pool::probe_now`] instead.
 //!
-//! Every `probe_interval` a background prober probes **every** endpoint, active ones
-//! included, and marks each active or inactive by the answer: it restores endpoints that
-//! recovered and catches active ones that stopped answering. Probes open a connection of
-//! their own, outside `max_size`, and close it afterwards; [`Pool::status`] reports them
-//! separately. This is the one health mechanism: no other layer should keep a dead list.
+//! A background prober checks **every** endpoint, active ones included, and marks each active
+//! or inactive by the answer: it restores endpoints that recovered and catches active ones
+//! that stopped answering. It runs a round every `probe_interval`: each round probes every
+//! inactive endpoint, but an active one only when its last background probe was at least
+//! `probe_interval_active` ago (default 30 s, rounded up to a whole round), so a fleet of
+//! clients does not open a connection to every healthy endpoint every few seconds. Probes
+//! open a connection of their own, outside `max_size`, and close it afterwards;
+//! [`Pool::status`] reports them separately. This is the one health mechanism: no other
+//! layer should keep a dead list.
 //!
 //! # Bounded waiting
 //!

@@ -134,7 +134,11 @@ impl<C: Connector> Pool<C> {
                 .abort_handle(),
             inner
                 .runtime
-                .spawn(health::run_prober(weak, config.probe_interval))
+                .spawn(health::run_prober(
+                    weak,
+                    config.probe_interval,
+                    config.probe_interval_active,
+                ))
                 .abort_handle(),
         ];
         *inner.tasks.lock().unwrap_or_else(PoisonError::into_inner) = tasks;

@@ -59,6 +59,10 @@ async fn invalid_settings_are_typed_errors() {
             "probe_interval",
         ),
         (
+            Pool::builder(Toy, ["a:1"]).probe_interval_active(Duration::ZERO),
+            "probe_interval_active",
+        ),
+        (
             Pool::builder(Toy, ["a:1"]).probe_timeout(Duration::ZERO),
             "probe_timeout",
         ),

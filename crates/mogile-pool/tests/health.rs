@@ -1,6 +1,7 @@
 //! Endpoint health: connection failures mark an endpoint inactive (only when there is another
-//! to fail over to), the background prober checks every endpoint and restores or demotes it,
-//! and `candidates()` prefers the active ones but never returns an empty list.
+//! to fail over to), the background prober checks every endpoint (inactive ones every round,
+//! active ones on a longer period) and restores or demotes it, and `candidates()` prefers the
+//! active ones but never returns an empty list.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -80,10 +81,12 @@ const A: &str = "127.0.0.1:7001";
 const B: &str = "127.0.0.1:7002";
 const C: &str = "127.0.0.1:7003";
 
-/// A pool probing every 5 s with a 1 s probe timeout.
+/// A pool probing inactive endpoints every 5 s and active ones every 10 s, with a 1 s probe
+/// timeout.
 fn pool(toy: &Arc<Toy>, endpoints: &[&str]) -> Pool<Arc<Toy>> {
     Pool::builder(Arc::clone(toy), endpoints.iter().copied())
         .probe_interval(Duration::from_secs(5))
+        .probe_interval_active(Duration::from_secs(10))
         .probe_timeout(Duration::from_secs(1))
         .connect_timeout(Duration::from_secs(1))
         .rng_seed(7)
@@ -135,8 +138,9 @@ async fn with_a_single_endpoint_nothing_is_marked_inactive() {
     assert!(pool.get(&Endpoint::from(A)).await.is_err());
     pool.mark_failed(&Endpoint::from(A));
     assert!(active(&pool, A));
-    // The prober fails too, and still leaves the only endpoint in place.
-    advance(5.5).await;
+    // The prober (an active endpoint's, at 10 s) fails too, and still leaves the only
+    // endpoint in place.
+    advance(10.5).await;
     let status = pool.status();
     let s = status.endpoint(&Endpoint::from(A)).unwrap();
     assert!(s.active);
@@ -177,8 +181,8 @@ async fn the_probe_catches_an_active_endpoint_that_stopped_answering() {
     // Connections still open, but nothing answers.
     toy.server(B).silent.store(true, Ordering::SeqCst);
 
-    // The probe starts at 5 s and times out at 6 s.
-    advance(5.5).await;
+    // Active endpoints are probed every 10 s: the probe starts at 10 s and times out at 11 s.
+    advance(10.5).await;
     assert!(active(&pool, B));
     assert_eq!(
         pool.status()
@@ -220,6 +224,7 @@ async fn probes_use_their_own_connection_outside_max_size() {
     let pool = Pool::builder(Arc::clone(&toy), [A, B])
         .max_size(1)
         .probe_interval(Duration::from_secs(5))
+        .probe_interval_active(Duration::from_secs(5))
         .probe_timeout(Duration::from_secs(1))
         .build()
         .unwrap();
@@ -303,7 +308,7 @@ async fn the_background_tasks_stop_with_the_last_pool_handle() {
     let pool = pool(&toy, &[A, B]);
     let clone = pool.clone();
     drop(pool);
-    advance(5.5).await;
+    advance(10.5).await;
     // A clone keeps the prober running.
     assert_eq!(toy.server(A).connects.load(Ordering::SeqCst), 1);
 
@@ -312,4 +317,53 @@ async fn the_background_tasks_stop_with_the_last_pool_handle() {
     assert_eq!(toy.server(A).connects.load(Ordering::SeqCst), 1);
     // Nothing holds the connector any more: the tasks are gone.
     assert_eq!(Arc::strong_count(&toy), 1);
+}
+
+fn connects(toy: &Toy, ep: &str) -> usize {
+    toy.server(ep).connects.load(Ordering::SeqCst)
+}
+
+#[tokio::test(start_paused = true)]
+async fn active_endpoints_are_probed_on_the_longer_period_inactive_ones_every_round() {
+    let toy = Toy::new(&[A, B]);
+    let pool = Pool::builder(Arc::clone(&toy), [A, B])
+        .probe_interval(Duration::from_secs(2))
+        .probe_interval_active(Duration::from_secs(30))
+        .probe_timeout(Duration::from_secs(1))
+        .connect_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    // B is down: the failed checkout (one connect) marks it inactive.
+    toy.server(B).down.store(true, Ordering::SeqCst);
+    assert!(pool.get(&Endpoint::from(B)).await.is_err());
+    assert!(!active(&pool, B));
+    assert_eq!(connects(&toy, B), 1);
+
+    // Rounds at 2, 4, ..., 28 s probe the inactive B (each probe is one connect) and leave the
+    // active A alone.
+    advance(29.5).await;
+    assert_eq!((connects(&toy, A), connects(&toy, B)), (0, 1 + 14));
+    // The 30 s round probes both.
+    advance(1.0).await;
+    assert_eq!((connects(&toy, A), connects(&toy, B)), (1, 1 + 15));
+    assert_eq!(
+        pool.status()
+            .endpoint(&Endpoint::from(A))
+            .unwrap()
+            .probe_failures,
+        0
+    );
+
+    // B recovers: the 32 s round restores it, and from then on it is probed on the active
+    // period, 30 s after that probe.
+    toy.server(B).down.store(false, Ordering::SeqCst);
+    advance(2.0).await;
+    assert!(active(&pool, B));
+    assert_eq!(connects(&toy, B), 1 + 16);
+    advance(29.0).await; // 61.5 s: A's second probe (60 s) is done, B's (62 s) is not.
+    assert_eq!((connects(&toy, A), connects(&toy, B)), (2, 1 + 16));
+    advance(1.0).await;
+    assert_eq!((connects(&toy, A), connects(&toy, B)), (2, 1 + 17));
+    // Nothing but probes opened a connection, and no checkout happened: none is pooled.
+    assert!(pool.status().endpoints.iter().all(|s| s.open == 0));
 }

@@ -15,6 +15,8 @@
 //!   directory, with fault switches, and a scripted raw-TCP HTTP peer ([`storage::FaultPeer`]).
 //! - [`cluster`]: a whole local cluster ([`TestCluster`]): fake trackers sharing one model, storage
 //!   nodes, registered hosts, devices, domain and classes, and deterministic replication.
+//! - `net` (Linux): loopback network conditions, such as an address whose connects hang
+//!   (`net::HangingListener`).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -38,6 +40,8 @@
 //! ```
 
 pub mod cluster;
+#[cfg(target_os = "linux")]
+pub mod net;
 pub mod storage;
 pub mod tracker;
 

@@ -29,6 +29,7 @@ pub struct TrackerClientBuilder {
     idle_timeout: Duration,
     max_lifetime: Option<Duration>,
     probe_interval: Duration,
+    probe_interval_active: Duration,
     probe_timeout: Duration,
     probe_idle_after: Duration,
     wait_timeout: Duration,
@@ -53,6 +54,7 @@ impl Default for TrackerClientBuilder {
             idle_timeout: Duration::from_secs(60),
             max_lifetime: None,
             probe_interval: Duration::from_secs(2),
+            probe_interval_active: Duration::from_secs(30),
             probe_timeout: Duration::from_secs(2),
             probe_idle_after: Duration::from_secs(30),
             wait_timeout: Duration::from_secs(5),
@@ -122,9 +124,19 @@ impl TrackerClientBuilder {
         self
     }
 
-    /// How often an inactive tracker is probed with `noop` (default 2 s).
+    /// How often an inactive tracker is probed with `noop` in the background (default 2 s),
+    /// so a tracker that came back is used again within about this long.
     pub fn probe_interval(mut self, interval: Duration) -> Self {
         self.probe_interval = interval;
+        self
+    }
+
+    /// How often an active tracker is probed with `noop` in the background (default 30 s), so
+    /// one that stopped answering is noticed even without traffic. Each probe is a new TCP
+    /// connection, hence the longer period. Checked every `probe_interval`, so rounded up to a
+    /// multiple of it.
+    pub fn probe_interval_active(mut self, interval: Duration) -> Self {
+        self.probe_interval_active = interval;
         self
     }
 
@@ -213,6 +225,7 @@ impl TrackerClientBuilder {
             .idle_timeout(self.idle_timeout)
             .max_lifetime(self.max_lifetime)
             .probe_interval(self.probe_interval)
+            .probe_interval_active(self.probe_interval_active)
             .probe_timeout(self.probe_timeout)
             .probe_idle_after(self.probe_idle_after)
             .wait_timeout(self.wait_timeout)

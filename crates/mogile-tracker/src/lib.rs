@@ -52,8 +52,11 @@
 //! - **Failover.** A request goes to a random active tracker. A connection failure (refused,
 //!   reset, closed before any reply byte) marks that tracker inactive and the request moves on
 //!   at once. A timeout closes the connection and has the tracker probed; only a failed probe
-//!   marks it inactive. Inactive trackers are probed with `noop` in the background and come
-//!   back when they answer.
+//!   marks it inactive. Inactive trackers are probed with `noop` in the background every 2 s
+//!   ([`probe_interval`](TrackerClientBuilder::probe_interval)) and come back when they
+//!   answer; active ones every 30 s
+//!   ([`probe_interval_active`](TrackerClientBuilder::probe_interval_active)), so one that
+//!   stopped answering is noticed without traffic.
 //! - **Retry safety.** A request that never reached a tracker in full may be retried anywhere.
 //!   One whose reply was lost after it was written is retried only if the command is safe to
 //!   repeat (reads and listings); for a mutating command the error says the outcome is unknown
