@@ -49,7 +49,8 @@
 //!   the node would store an empty file). `411`/`501` to a chunked body: the body is spooled to
 //!   a temporary file and resent with a length. Never `Expect: 100-continue`; any 2xx is success.
 //! - **Downloads** as a [`ByteStream`] with back-pressure, as bytes, or into a file (temporary
-//!   name, fsync, rename). Ranges never use suffix form; the received length is checked.
+//!   name, fsync, rename, directory fsync: [`AtomicFile`]; mode `0o666` minus the umask). Ranges
+//!   never use suffix form; the received length is checked.
 //! - **Timeouts**: connect, an I/O-level idle timeout (a stalled read *or* write fails), a
 //!   per-chunk timer on download bodies, and a time-to-headers timeout. Pooled connections
 //!   expire after 20 s idle, below mogstored's keep-alive of 30 s.
@@ -57,10 +58,11 @@
 //!
 //! # Layout
 //! `client.rs` (the client, shared plumbing, `head`/`delete`), `builder.rs`, `put.rs`, `get.rs`,
-//! `download.rs` (`get_to_file`), `stream.rs` ([`ByteStream`]), `body.rs` (request bodies),
-//! `req_body.rs` (the body type hyper sees), `connector.rs` (idle-timeout connections),
-//! `options.rs`, `error.rs`.
+//! `download.rs` (`get_to_file`), `atomic_file.rs` ([`AtomicFile`]), `stream.rs` ([`ByteStream`]),
+//! `body.rs` (request bodies), `req_body.rs` (the body type hyper sees), `connector.rs`
+//! (idle-timeout connections), `options.rs`, `error.rs`.
 
+mod atomic_file;
 mod body;
 mod builder;
 mod client;
@@ -73,6 +75,7 @@ mod put;
 mod req_body;
 mod stream;
 
+pub use atomic_file::AtomicFile;
 pub use body::{OneShotBody, Payload};
 pub use builder::StorageClientBuilder;
 pub use client::StorageClient;
