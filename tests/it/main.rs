@@ -7,5 +7,6 @@ mod facade_download_failover;
 mod facade_errors;
 mod facade_listing;
 mod facade_roundtrip;
+mod facade_to_file;
 mod facade_upload_failover;
 mod reliability;

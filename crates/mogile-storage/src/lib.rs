@@ -51,7 +51,8 @@
 //!   success only once the whole body was handed over (the source ended, at its declared length):
 //!   an earlier answer is [`StorageError::EarlyResponse`] and its connection is never reused.
 //! - **Downloads** as a [`ByteStream`] with back-pressure, as bytes, or into a file (temporary
-//!   name, fsync, rename). Ranges never use suffix form; the received length is checked.
+//!   name, fsync, rename, directory fsync: [`AtomicFile`]; mode `0o666` minus the umask). Ranges
+//!   never use suffix form; the received length is checked.
 //! - **Timeouts**: connect, an I/O-level idle timeout (a stalled read *or* write fails), a
 //!   per-chunk timer on download bodies, and a time-to-headers timeout. Pooled connections
 //!   expire after 20 s idle, below mogstored's keep-alive of 30 s.
@@ -59,10 +60,11 @@
 //!
 //! # Layout
 //! `client.rs` (the client, shared plumbing, `head`/`delete`), `builder.rs`, `put.rs`, `get.rs`,
-//! `download.rs` (`get_to_file`), `stream.rs` ([`ByteStream`]), `body.rs` (request bodies),
-//! `req_body.rs` (the body type hyper sees), `connector.rs` (idle-timeout connections),
-//! `options.rs`, `error.rs`.
+//! `download.rs` (`get_to_file`), `atomic_file.rs` ([`AtomicFile`]), `stream.rs` ([`ByteStream`]),
+//! `body.rs` (request bodies), `req_body.rs` (the body type hyper sees), `connector.rs`
+//! (idle-timeout connections), `options.rs`, `error.rs`.
 
+mod atomic_file;
 mod body;
 mod builder;
 mod client;
@@ -75,6 +77,7 @@ mod put;
 mod req_body;
 mod stream;
 
+pub use atomic_file::AtomicFile;
 pub use body::{OneShotBody, Payload};
 pub use builder::StorageClientBuilder;
 pub use client::StorageClient;

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use mogile_protocol::FileInfoOutput;
 use mogile_protocol::{ChecksumState, HashType, Key};
+use mogile_storage::AtomicFile;
 use tokio::io::AsyncWriteExt;
 
 use crate::client::{Client, nonempty};
@@ -114,12 +115,23 @@ impl Client {
         self.get_opts(key, &opts).await?.bytes().await
     }
 
-    /// Fetches the file into `path`: written to a temporary file in the same directory, synced,
-    /// then renamed over `path`, so `path` never holds a partial file. Returns the bytes written.
+    /// Fetches the file (or the range in `opts`) into `path`; returns the bytes written.
+    ///
+    /// The bytes go to a [`storage::AtomicFile`](mogile_storage::AtomicFile): a temporary file
+    /// beside `path`, fsynced and renamed over `path` only when the fetch (with its failover and
+    /// resumes) is complete, then the directory is fsynced, so `path` never holds a partial
+    /// file. A new file gets mode `0o666` minus the umask, as `curl -o` gives it; an existing
+    /// file's permission bits are kept. On any failure, or if the future is dropped, the
+    /// temporary file is removed and `path` is untouched.
+    ///
+    /// The temporary file is created first, so a directory that cannot be written to fails
+    /// before the tracker is asked.
     ///
     /// # Errors
     ///
-    /// As [`get_opts`](Self::get_opts), and [`Error::Io`] for local file failures.
+    /// As [`get_opts`](Self::get_opts) and the stream, and [`Error::Io`] for local file failures
+    /// (see [`AtomicFile::commit`](mogile_storage::AtomicFile::commit) for a failed directory
+    /// fsync).
     pub async fn get_to_file(
         &self,
         key: impl Into<Key>,
@@ -127,30 +139,12 @@ impl Client {
         opts: &GetOptions,
     ) -> Result<u64> {
         let io = |source| Error::Io { source };
-        let path = path.as_ref().to_owned();
+        let mut file = AtomicFile::create(path).await.map_err(io)?;
         let mut stream = self.get_opts(key, opts).await?;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => std::path::PathBuf::from("."),
-        };
-        let temp = tokio::task::spawn_blocking(move || tempfile::NamedTempFile::new_in(dir))
-            .await
-            .map_err(|e| io(std::io::Error::other(e)))?
-            .map_err(io)?;
-        let mut file = tokio::fs::File::from_std(temp.reopen().map_err(io)?);
-        let mut written = 0u64;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk?;
-            file.write_all(&chunk).await.map_err(io)?;
-            written += chunk.len() as u64;
+            file.write_all(&chunk?).await.map_err(io)?;
         }
-        file.sync_all().await.map_err(io)?;
-        drop(file);
-        tokio::task::spawn_blocking(move || temp.persist(&path))
-            .await
-            .map_err(|e| io(std::io::Error::other(e)))?
-            .map_err(|e| io(e.error))?;
-        Ok(written)
+        file.commit().await.map_err(io)
     }
 }
 
