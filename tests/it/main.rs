@@ -2,6 +2,7 @@
 
 mod architecture;
 mod conformance;
+mod facade_allowed_hosts;
 mod facade_checksum;
 mod facade_download_failover;
 mod facade_errors;

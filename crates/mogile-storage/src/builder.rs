@@ -7,9 +7,11 @@ use std::time::Duration;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+use crate::allow::HostAllowList;
 use crate::client::{Inner, StorageClient};
 use crate::connector::TimeoutConnector;
 use crate::error::BuildError;
+use crate::speed::LowSpeed;
 
 /// The settings a built client runs with.
 #[derive(Clone, Debug)]
@@ -22,6 +24,8 @@ pub(crate) struct Config {
     pub(crate) error_body_limit: usize,
     pub(crate) spool_limit: u64,
     pub(crate) spool_dir: Option<PathBuf>,
+    pub(crate) low_speed_limit: Option<LowSpeed>,
+    pub(crate) allowed_hosts: Option<Vec<String>>,
 }
 
 impl Default for Config {
@@ -37,6 +41,8 @@ impl Default for Config {
             error_body_limit: 1024,
             spool_limit: 16 * 1024 * 1024,
             spool_dir: None,
+            low_speed_limit: Some(LowSpeed::default()),
+            allowed_hosts: None,
         }
     }
 }
@@ -111,23 +117,83 @@ impl StorageClientBuilder {
         self
     }
 
+    /// The minimum transfer rate, over time spent waiting on the node, below which an upload or
+    /// download fails with [`TimeoutPhase::LowSpeed`](crate::TimeoutPhase::LowSpeed) (see
+    /// [`LowSpeed`] for what counts as waiting). `None` turns it off.
+    ///
+    /// Default: on, [`LowSpeed::default`] (1 KiB/s over 30 s of waiting), far below any healthy
+    /// disk or network. Without it, a node that sends or reads one byte just inside the idle
+    /// timeout holds a transfer forever; with it, a crawling replica becomes a failover.
+    pub fn low_speed_limit(mut self, limit: Option<LowSpeed>) -> Self {
+        self.config.low_speed_limit = limit;
+        self
+    }
+
+    /// Restricts the hosts storage URLs may name: every `GET`, `PUT`, `HEAD` and `DELETE` to a
+    /// host outside the list fails with
+    /// [`StorageError::HostNotAllowed`](crate::StorageError::HostNotAllowed) before any
+    /// connection is made (DNS is not even asked). Default: off, every host a URL names is
+    /// contacted.
+    ///
+    /// Each entry is one of:
+    /// - an IP address (`10.0.0.5`, `::1` or `[::1]`): that address;
+    /// - a CIDR network (`10.0.0.0/8`, `fd00::/8`): every address in it;
+    /// - a host name (`node1.example`): URLs naming exactly that host (ASCII case and a trailing
+    ///   dot aside).
+    ///
+    /// No scheme, port or path. A URL host that is a name matches only name entries: names are
+    /// never resolved to be matched against addresses or networks, so listing `node1` trusts DNS
+    /// for `node1` and nothing else. An IPv4-mapped IPv6 URL host (`[::ffff:10.0.0.5]`) is
+    /// matched as the IPv4 address it is. Non-canonical IPv4 spellings (`127.1`, `2130706433`)
+    /// are names here, refused unless listed as such.
+    ///
+    /// Build the list from your own configuration, never from the tracker (`get_hosts`): a
+    /// hostile tracker would answer that too.
+    pub fn allowed_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.allowed_hosts = Some(hosts.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Validates the settings and builds the client. No connection is made yet.
     ///
     /// # Errors
-    /// [`BuildError::ZeroTimeout`] if a timeout is zero.
+    /// [`BuildError::ZeroTimeout`] if a timeout (or the low-speed window) is zero,
+    /// [`BuildError::InvalidSetting`] for a zero low-speed rate or an empty allow-list,
+    /// [`BuildError::InvalidAllowedHost`] for an allow-list entry that does not parse.
     pub fn build(self) -> Result<StorageClient, BuildError> {
         let c = self.config;
+        let low_speed_window = c.low_speed_limit.map_or(Duration::MAX, |l| l.window());
         for (name, value) in [
             ("connect_timeout", c.connect_timeout),
             ("idle_timeout", c.idle_timeout),
             ("headers_timeout", c.headers_timeout),
             ("pool_idle_timeout", c.pool_idle_timeout),
+            ("low_speed_limit window", low_speed_window),
         ] {
             if value.is_zero() {
                 return Err(BuildError::ZeroTimeout { name });
             }
         }
-        let connector = TimeoutConnector::new(c.connect_timeout, c.idle_timeout);
+        if c.low_speed_limit.is_some_and(|l| l.bytes_per_sec() == 0) {
+            return Err(BuildError::InvalidSetting {
+                name: "low_speed_limit",
+                reason: "bytes_per_sec must not be zero (use None to turn the limit off)",
+            });
+        }
+        let allowed = match &c.allowed_hosts {
+            Some(entries) => Some(Arc::new(HostAllowList::parse(entries)?)),
+            None => None,
+        };
+        let connector = TimeoutConnector::new(
+            c.connect_timeout,
+            c.idle_timeout,
+            c.low_speed_limit,
+            allowed,
+        );
         let http = Client::builder(TokioExecutor::new())
             // Without a timer, pool_idle_timeout does nothing.
             .pool_timer(TokioTimer::new())

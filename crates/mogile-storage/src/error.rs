@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 
 use crate::body::OneShotBody;
-use crate::connector::{BoxError, IdleTimeout};
+use crate::connector::{BoxError, HostRefused, IdleTimeout, TooSlow};
 
 /// Which wait ran out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,6 +17,9 @@ pub enum TimeoutPhase {
     Headers,
     /// No progress on the connection, or no body frame, for `idle_timeout`.
     Idle,
+    /// The transfer moved fewer bytes than the low-speed limit asks during a window of waiting on
+    /// the node ([`LowSpeed`](crate::LowSpeed)).
+    LowSpeed,
 }
 
 impl fmt::Display for TimeoutPhase {
@@ -25,6 +28,7 @@ impl fmt::Display for TimeoutPhase {
             Self::Connect => "connect",
             Self::Headers => "response headers",
             Self::Idle => "idle",
+            Self::LowSpeed => "low-speed",
         })
     }
 }
@@ -51,6 +55,16 @@ pub enum StorageError {
         url: String,
         /// What is wrong with the range.
         reason: &'static str,
+    },
+    /// The URL's host is not in the client's allow-list
+    /// ([`allowed_hosts`](crate::StorageClientBuilder::allowed_hosts)); no connection was made.
+    /// Another replica or destination may be allowed.
+    #[error("storage host {host:?} of {url} is not in the allow-list")]
+    HostNotAllowed {
+        /// The URL.
+        url: String,
+        /// Its host, as written in the URL.
+        host: String,
     },
     /// The TCP connection could not be established.
     #[error("cannot connect to {url}")]
@@ -161,6 +175,7 @@ impl StorageError {
         match self {
             Self::InvalidUrl { url, .. }
             | Self::InvalidRange { url, .. }
+            | Self::HostNotAllowed { url, .. }
             | Self::Connect { url, .. }
             | Self::Timeout { url, .. }
             | Self::Transport { url, .. }
@@ -195,7 +210,9 @@ impl StorageError {
     /// True if the same operation against another replica or destination may succeed.
     ///
     /// False for failures that would repeat anywhere: the caller's body failed, a local file
-    /// operation failed, the range is invalid or unsatisfiable (`416`).
+    /// operation failed, the range is invalid or unsatisfiable (`416`). True for the rest,
+    /// including every timeout (the low-speed limit too: a crawling node is a reason to fail
+    /// over, not to wait) and a host outside the allow-list (the next URL may be allowed).
     pub fn try_another_replica(&self) -> bool {
         match self {
             Self::Body { .. } | Self::Io { .. } | Self::InvalidRange { .. } => false,
@@ -204,9 +221,13 @@ impl StorageError {
         }
     }
 
-    /// Maps a failure to connect: a timeout if the connect timeout ran out.
+    /// Maps a failure to connect: a refused host, or a timeout if the connect timeout ran out.
     pub(crate) fn from_connect(url: &str, err: BoxError) -> Self {
         let url = url.to_owned();
+        if let Some(refused) = find::<HostRefused>(&*err) {
+            let host = refused.host.clone();
+            return Self::HostNotAllowed { url, host };
+        }
         if find_io_kind(&*err, io::ErrorKind::TimedOut) {
             return Self::Timeout {
                 url,
@@ -228,6 +249,15 @@ impl StorageError {
                 url,
                 phase: TimeoutPhase::Idle,
             };
+        }
+        if find::<TooSlow>(&*err).is_some() {
+            return Self::Timeout {
+                url,
+                phase: TimeoutPhase::LowSpeed,
+            };
+        }
+        if find::<HostRefused>(&*err).is_some() {
+            return Self::from_connect(&url, err);
         }
         let is_connect = err
             .downcast_ref::<hyper_util::client::legacy::Error>()
@@ -327,6 +357,23 @@ pub enum BuildError {
         /// The setting's name.
         name: &'static str,
     },
+    /// A setting has a value that cannot work.
+    #[error("invalid {name}: {reason}")]
+    InvalidSetting {
+        /// The setting's name.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An entry of [`allowed_hosts`](crate::StorageClientBuilder::allowed_hosts) is not a host
+    /// name, an IP address or a CIDR network.
+    #[error("invalid allowed host {entry:?}: {reason}")]
+    InvalidAllowedHost {
+        /// The entry as given.
+        entry: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 #[cfg(test)]
@@ -344,6 +391,31 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn finds_the_low_speed_and_allow_list_markers() {
+        let io = io::Error::new(io::ErrorKind::TimedOut, TooSlow);
+        let err = StorageError::from_http("http://h/x", Box::new(io));
+        assert!(matches!(
+            err,
+            StorageError::Timeout {
+                phase: TimeoutPhase::LowSpeed,
+                ..
+            }
+        ));
+        assert!(err.is_timeout() && err.try_another_replica());
+        assert_eq!(err.to_string(), "low-speed timeout on http://h/x");
+        let refused = HostRefused {
+            host: "127.0.0.2".into(),
+        };
+        let err = StorageError::from_connect("http://127.0.0.2/x", Box::new(refused));
+        assert!(
+            matches!(&err, StorageError::HostNotAllowed { host, .. } if host == "127.0.0.2"),
+            "{err:?}"
+        );
+        assert!(err.try_another_replica());
+        assert_eq!(err.url(), "http://127.0.0.2/x");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 use crate::client::{StorageClient, content_length};
 use crate::error::StorageError;
 use crate::options::{ContentRange, GetOptions, TransferObserver};
+use crate::speed::LowSpeed;
 use crate::stream::ByteStream;
 
 /// Largest capacity reserved up front by [`GetResponse::bytes`] on the word of `Content-Length`.
@@ -76,6 +77,7 @@ impl StorageClient {
             range_honoured,
             body: resp.into_body(),
             idle: self.config().idle_timeout,
+            low_speed: self.config().low_speed_limit,
             observer: opts.observer.clone(),
         })
     }
@@ -90,6 +92,7 @@ pub struct GetResponse {
     range_honoured: bool,
     body: Incoming,
     idle: std::time::Duration,
+    low_speed: Option<LowSpeed>,
     observer: Option<Arc<dyn TransferObserver>>,
 }
 
@@ -127,6 +130,7 @@ impl GetResponse {
             self.url,
             self.body,
             self.idle,
+            self.low_speed,
             self.content_length,
             self.observer,
         )

@@ -56,14 +56,24 @@
 //! - **Timeouts**: connect, an I/O-level idle timeout (a stalled read *or* write fails), a
 //!   per-chunk timer on download bodies, and a time-to-headers timeout. Pooled connections
 //!   expire after 20 s idle, below mogstored's keep-alive of 30 s.
+//! - **Low-speed limit** ([`LowSpeed`], on by default at 1 KiB/s over 30 s): an upload or
+//!   download that moves too few bytes during a window of time spent *waiting on the node* fails
+//!   ([`TimeoutPhase::LowSpeed`]), so a node trickling one byte just inside the idle timeout
+//!   cannot hold a transfer. The caller's own pauses (a slow body source, a stream not being
+//!   polled) never count.
+//! - **Host allow-list** (opt-in, [`StorageClientBuilder::allowed_hosts`]): URLs naming a host
+//!   outside the configured names, addresses and CIDR networks fail with
+//!   [`StorageError::HostNotAllowed`] before any connection (or DNS lookup) is made.
 //! - **Redirects** are never followed ([`StorageError::Redirect`]).
 //!
 //! # Layout
 //! `client.rs` (the client, shared plumbing, `head`/`delete`), `builder.rs`, `put.rs`, `get.rs`,
 //! `download.rs` (`get_to_file`), `atomic_file.rs` ([`AtomicFile`]), `stream.rs` ([`ByteStream`]),
-//! `body.rs` (request bodies), `req_body.rs` (the body type hyper sees), `connector.rs`
-//! (idle-timeout connections), `options.rs`, `error.rs`.
+//! `body.rs` (request bodies), `req_body.rs` (the body type hyper sees), `connector.rs` (the
+//! allow-list check, idle-timeout and upload-metered connections), `speed.rs` ([`LowSpeed`] and
+//! its meter), `allow.rs` (the allow-list), `options.rs`, `error.rs`.
 
+mod allow;
 mod atomic_file;
 mod body;
 mod builder;
@@ -75,6 +85,7 @@ mod get;
 mod options;
 mod put;
 mod req_body;
+mod speed;
 mod stream;
 
 pub use atomic_file::AtomicFile;
@@ -86,4 +97,5 @@ pub use get::GetResponse;
 pub use options::{
     ByteRange, ContentRange, GetOptions, HeadInfo, PutOptions, PutOutcome, TransferObserver,
 };
+pub use speed::LowSpeed;
 pub use stream::ByteStream;

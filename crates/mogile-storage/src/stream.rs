@@ -1,5 +1,5 @@
-//! [`ByteStream`]: a download body as a stream of `Bytes`, with a per-frame idle timer and length
-//! verification.
+//! [`ByteStream`]: a download body as a stream of `Bytes`, with a per-frame idle timer, the
+//! download side of the low-speed limit, and length verification.
 
 use std::fmt;
 use std::future::Future;
@@ -16,18 +16,23 @@ use tokio::time::{Instant, Sleep};
 
 use crate::error::{StorageError, TimeoutPhase};
 use crate::options::TransferObserver;
+use crate::speed::{LowSpeed, SpeedMeter};
 
 /// The body of a download, chunk by chunk, with back-pressure (nothing is read ahead beyond
 /// hyper's buffer).
 ///
-/// Yields an error, and then ends, if no chunk arrives within the idle timeout, if the connection
-/// breaks, or if the byte count does not match `Content-Length` (a short body is never a
-/// success).
+/// Yields an error, and then ends, if no chunk arrives within the idle timeout, if the node falls
+/// below the [low-speed limit](crate::LowSpeed), if the connection breaks, or if the byte count
+/// does not match `Content-Length` (a short body is never a success).
+///
+/// Both timers run only while the stream is polled and no data is there: a consumer that stops
+/// polling for a while (to write elsewhere, or because it is paused) never trips them.
 pub struct ByteStream {
     url: String,
     body: Incoming,
     idle: Duration,
     timer: Pin<Box<Sleep>>,
+    meter: Option<SpeedMeter>,
     received: u64,
     expected: Option<u64>,
     observer: Option<Arc<dyn TransferObserver>>,
@@ -41,6 +46,7 @@ impl ByteStream {
         url: String,
         body: Incoming,
         idle: Duration,
+        low_speed: Option<LowSpeed>,
         expected: Option<u64>,
         observer: Option<Arc<dyn TransferObserver>>,
     ) -> Self {
@@ -49,6 +55,7 @@ impl ByteStream {
             body,
             idle,
             timer: Box::pin(tokio::time::sleep(idle)),
+            meter: low_speed.map(SpeedMeter::new),
             received: 0,
             expected,
             observer,
@@ -100,7 +107,11 @@ impl Stream for ByteStream {
             return Poll::Ready(None);
         }
         loop {
-            match Pin::new(&mut this.body).poll_frame(cx) {
+            let polled = match this.meter.as_mut() {
+                Some(meter) => meter.poll_io(cx, |cx| Pin::new(&mut this.body).poll_frame(cx)),
+                None => Pin::new(&mut this.body).poll_frame(cx),
+            };
+            match polled {
                 Poll::Ready(Some(Ok(frame))) => {
                     let Ok(data) = frame.into_data() else {
                         continue; // trailers carry no file bytes
@@ -109,6 +120,9 @@ impl Stream for ByteStream {
                         continue;
                     }
                     this.received += data.len() as u64;
+                    if let Some(meter) = &mut this.meter {
+                        meter.moved(data.len() as u64);
+                    }
                     if this.expected.is_some_and(|e| this.received > e) {
                         let err = this.mismatch();
                         return this.fail(err);
@@ -147,6 +161,17 @@ impl Stream for ByteStream {
                         let err = StorageError::Timeout {
                             url: this.url.clone(),
                             phase: TimeoutPhase::Idle,
+                        };
+                        return this.fail(err);
+                    }
+                    if this
+                        .meter
+                        .as_mut()
+                        .is_some_and(|m| m.poll_wait(cx).is_ready())
+                    {
+                        let err = StorageError::Timeout {
+                            url: this.url.clone(),
+                            phase: TimeoutPhase::LowSpeed,
                         };
                         return this.fail(err);
                     }

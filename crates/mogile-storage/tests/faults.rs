@@ -185,6 +185,51 @@ async fn refused_connection_is_a_connect_error() {
 }
 
 #[tokio::test]
+async fn a_full_accept_queue_trips_the_connect_timeout() {
+    // A loopback listener that never accepts, with a backlog of 1. Once its accept queue is full
+    // the kernel drops further SYNs, so a connect hangs in SYN retransmission: the connect
+    // timeout, on a real socket, is all that ends it.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Fill the queue: on loopback a handshake completes at once while there is room, so the first
+    // connect that does not complete within a generous probe time found the queue full.
+    let mut queued = Vec::new();
+    loop {
+        assert!(queued.len() < 64, "the accept queue never filled");
+        let probe = tokio::net::TcpStream::connect(addr);
+        match tokio::time::timeout(Duration::from_secs(1), probe).await {
+            Ok(stream) => queued.push(stream.expect("a queued connection")),
+            Err(_) => break,
+        }
+    }
+    let client = StorageClient::builder()
+        .connect_timeout(SHORT)
+        .idle_timeout(LONG)
+        .headers_timeout(LONG)
+        .build()
+        .unwrap();
+    let url = format!("http://{addr}/dev1/x.fid");
+    let err = client.head(&url).await.unwrap_err();
+    assert!(is_timeout(&err, TimeoutPhase::Connect), "{err:?}");
+    assert!(err.try_another_replica());
+    // The fresh-connection path (a body of unknown length) has the same timeout.
+    let body = OneShotBody::from_stream(stream::iter([Ok(Bytes::from_static(b"abc"))]), None);
+    let err = client
+        .put_stream(&url, body, &PutOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        is_timeout(&err.error, TimeoutPhase::Connect),
+        "{:?}",
+        err.error
+    );
+    assert!(err.body.is_some(), "nothing was sent: the body comes back");
+    drop((queued, listener));
+}
+
+#[tokio::test]
 async fn exact_request_bytes() {
     let peer = FaultPeer::start(|mut conn| async move {
         loop {

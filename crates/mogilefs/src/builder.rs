@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mogile_protocol::KeyPolicy;
-use mogile_storage::StorageClient;
+use mogile_storage::{LowSpeed, StorageClient};
 use mogile_tracker::TrackerClient;
 
 use crate::client::{Client, Inner};
@@ -33,8 +33,9 @@ pub(crate) struct Config {
 ///
 /// Tracker connection settings (`connect_timeout`, `tracker_timeout`, `pool_size`,
 /// `tracker_retry_budget`) configure the tracker client built here; storage settings
-/// (`storage_connect_timeout`, `storage_io_timeout`, `storage_response_timeout`) configure the
-/// HTTP client. Either client can
+/// (`storage_connect_timeout`, `storage_io_timeout`, `storage_response_timeout`,
+/// `storage_low_speed_limit`, `storage_allowed_hosts`) configure the HTTP client. Either client
+/// can
 /// be supplied ready-made instead ([`tracker_client`](Self::tracker_client),
 /// [`storage_client`](Self::storage_client)), which is how tests inject their own.
 #[derive(Debug)]
@@ -49,6 +50,8 @@ pub struct ClientBuilder {
     storage_connect_timeout: Option<Duration>,
     storage_io_timeout: Option<Duration>,
     storage_response_timeout: Option<Duration>,
+    storage_low_speed_limit: Option<Option<LowSpeed>>,
+    storage_allowed_hosts: Option<Vec<String>>,
     tracker: Option<TrackerClient>,
     storage: Option<StorageClient>,
     config: Config,
@@ -66,6 +69,8 @@ impl Default for ClientBuilder {
             storage_connect_timeout: None,
             storage_io_timeout: None,
             storage_response_timeout: None,
+            storage_low_speed_limit: None,
+            storage_allowed_hosts: None,
             tracker: None,
             storage: None,
             config: Config {
@@ -143,6 +148,31 @@ impl ClientBuilder {
         self
     }
 
+    /// The minimum rate of a storage transfer, over time spent waiting on the node, below which it
+    /// fails over to the next replica or destination; `None` turns it off. Default: on, 1 KiB/s
+    /// over 30 s of waiting ([`LowSpeed::default`]), which no healthy node comes near. The
+    /// caller's own pauses (a slow body source, a fetch stream not being read) never count. See
+    /// [`StorageClientBuilder::low_speed_limit`](mogile_storage::StorageClientBuilder::low_speed_limit).
+    pub fn storage_low_speed_limit(mut self, limit: Option<LowSpeed>) -> Self {
+        self.storage_low_speed_limit = Some(limit);
+        self
+    }
+
+    /// Restricts the storage URLs the client contacts to these hosts: IP addresses, CIDR
+    /// networks (`10.0.0.0/8`) or exact host names. A path or destination outside the list is
+    /// never connected to and fails over to the next one. Default: off. Take the list from your
+    /// own configuration, never from the tracker. See
+    /// [`StorageClientBuilder::allowed_hosts`](mogile_storage::StorageClientBuilder::allowed_hosts)
+    /// for the matching rules.
+    pub fn storage_allowed_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.storage_allowed_hosts = Some(hosts.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Uses a ready-made tracker client; tracker settings of this builder are then not used.
     pub fn tracker_client(mut self, tracker: TrackerClient) -> Self {
         self.tracker = Some(tracker);
@@ -213,7 +243,8 @@ impl ClientBuilder {
     /// # Errors
     ///
     /// [`Error::Config`] when the domain is missing or empty, no tracker is given, a count is zero,
-    /// or the tracker or storage client cannot be built (bad address, bad timeout).
+    /// or the tracker or storage client cannot be built (bad address, bad timeout, bad low-speed
+    /// limit or allow-list entry).
     pub fn build(self) -> Result<Client> {
         let config_err = |message: String| Error::Config {
             message,
@@ -269,6 +300,12 @@ impl ClientBuilder {
                 }
                 if let Some(t) = self.storage_response_timeout {
                     b = b.headers_timeout(t);
+                }
+                if let Some(limit) = self.storage_low_speed_limit {
+                    b = b.low_speed_limit(limit);
+                }
+                if let Some(hosts) = self.storage_allowed_hosts {
+                    b = b.allowed_hosts(hosts);
                 }
                 b.build().map_err(|e| Error::Config {
                     message: "the storage client refused the settings".into(),

@@ -127,7 +127,7 @@ pub use mogile_protocol::{
     Checksum, ChecksumState, DevId, ErrorCode, Fid, HashType, Key, KeyPolicy, StoragePath,
 };
 pub use mogile_protocol::{FidRow, FileDebugInfo, FileInfoOutput, KeyPage};
-pub use mogile_storage::{OneShotBody, Payload};
+pub use mogile_storage::{LowSpeed, OneShotBody, Payload};
 pub use options::{
     ChecksumPolicy, DeleteOptions, GetOptions, ListOptions, PathsOptions, Progress, PutOptions,
 };
