@@ -277,7 +277,7 @@ fn mismatch(m: Mismatch) -> AttemptError {
         Mismatch::Total { expected, actual } => AttemptError::Length { expected, actual },
         Mismatch::TooLong { expected } => AttemptError::Length {
             expected,
-            actual: expected + 1,
+            actual: expected.saturating_add(1),
         },
         Mismatch::TooShort { reached, expected } => AttemptError::Length {
             expected,
