@@ -238,7 +238,7 @@ impl Fetch {
 
     fn fail_current(&mut self, error: AttemptError) {
         if let Some(cur) = self.current.take() {
-            tracing::debug!(url = %cur.url, reached = self.resume.position(), %error, "replica failed; resuming on the next");
+            tracing::debug!(url = %mogile_protocol::printable(&cur.url), reached = self.resume.position(), %error, "replica failed; resuming on the next");
             self.record(cur.url, error);
         }
     }
