@@ -11,6 +11,8 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::process::ExitCode;
 
+use mogilefs::lower::protocol::printable;
+
 /// Why a command did not succeed, ready to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Failure {
@@ -92,14 +94,16 @@ impl Failure {
 }
 
 impl fmt::Display for Failure {
+    /// One line, whatever the message holds: several lines are joined with spaces, and any other
+    /// control character left (every message should have escaped its peer text already) is
+    /// written as `%XX`, so nothing in an error report can drive the terminal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Keep it to one line even if an error message spans several.
         let mut first = true;
         for line in self.message.lines() {
             if !first {
                 f.write_str(" ")?;
             }
-            f.write_str(line.trim())?;
+            write!(f, "{}", printable(line.trim()))?;
             first = false;
         }
         Ok(())
@@ -165,6 +169,18 @@ mod tests {
         let f = Failure::from_error(Kind::Failed, "get a/b", &err);
         assert_eq!(f.to_string(), "get a/b: tracker request failed: timed out");
         assert_eq!(Failure::failed("a\nb\n").to_string(), "a b");
+    }
+
+    #[test]
+    fn no_control_character_reaches_the_report() {
+        let f = Failure::failed("a\r\nb\u{1b}[31mc\rd\u{9b}\t50%");
+        assert_eq!(f.to_string(), "a b%1B[31mc%0Dd%C2%9B%0950%");
+        let err = Outer(std::io::Error::other("\u{1b}]0;pwned\u{7}"));
+        let f = Failure::from_error(Kind::Failed, "get k", &err);
+        assert_eq!(
+            f.to_string(),
+            "get k: tracker request failed: %1B]0;pwned%07"
+        );
     }
 
     #[test]

@@ -1,9 +1,15 @@
-//! How keys (arbitrary bytes) are read from the command line and shown.
+//! How keys (arbitrary bytes) are read from the command line, and how keys and any other text
+//! from a tracker or a storage node are shown.
 //!
-//! - Text output: a key prints as UTF-8, except that control characters (C0, DEL, C1), bytes that
-//!   are not valid UTF-8, and `%` itself are written as `%XX` (upper-case hex of each byte). So
-//!   every printed key is one line, and the bytes can be recovered unambiguously: `%` is always
-//!   escaped, everything else is literal.
+//! - Text output: a key, and any text a peer sent (URLs from `paths`, fields of `info`, `debug`
+//!   and the admin listings, names in messages), prints through [`display`]: as UTF-8, except
+//!   that control characters (C0, DEL, C1), bytes that are not valid UTF-8, and `%` itself are
+//!   written as `%XX` (upper-case hex of each byte). So every printed value is one line, no peer
+//!   can send escape sequences to the terminal, and the bytes can be recovered unambiguously: `%`
+//!   is always escaped, everything else is literal.
+//! - Error reports carry the library's error messages, which escape control characters
+//!   themselves (`mogile_protocol::printable`, the same `%XX`); the one line on stderr is checked
+//!   again before it is written (see `exit`).
 //! - `ls -0`: the raw bytes, each key followed by a NUL byte.
 //! - JSON: a string when the key is valid UTF-8 (JSON escapes control characters itself), else
 //!   `{"hex": "<lower-case hex of the bytes>"}`.
@@ -27,8 +33,10 @@ pub(crate) fn arg_bytes(arg: &OsStr) -> Vec<u8> {
     }
 }
 
-/// A key as one line of text (see the module docs).
-pub(crate) fn display(key: &[u8]) -> String {
+/// A key, or any text from a tracker or a storage node, as one line of text (see the module
+/// docs). The one function the tool shows such text with.
+pub(crate) fn display(text: impl AsRef<[u8]>) -> String {
+    let key = text.as_ref();
     let mut out = String::with_capacity(key.len());
     for chunk in key.utf8_chunks() {
         for c in chunk.valid().chars() {

@@ -1,11 +1,17 @@
 //! What goes to stdout: text for people, or JSON (one document per command; one document per
 //! line for `ls`). Both renderings come from the same data, so they never disagree.
+//!
+//! Values are mostly the tracker's text. In text output every string value is shown with
+//! [`display`] (a key as JSON, `{"hex": ...}`, is shown as its bytes would be), and every line is
+//! checked once more for control characters before it is written; JSON escapes them itself.
 
 use std::io::{BufWriter, Stdout, Write};
 
+use mogilefs::lower::protocol::printable;
 use serde_json::{Map, Value};
 
 use crate::exit::Failure;
+use crate::key_text::display;
 
 /// Buffered stdout, in text or JSON mode.
 #[derive(Debug)]
@@ -33,15 +39,18 @@ impl Out {
         self.w.write_all(b).map_err(|e| Failure::stdout(&e))
     }
 
-    /// Writes a line of text.
+    /// Writes a line of text. Its parts from a peer are already shown with [`display`]; any
+    /// control character left is escaped all the same, so no line can drive the terminal.
     pub(crate) fn line(&mut self, s: &str) -> Result<(), Failure> {
-        self.bytes(s.as_bytes())?;
+        let checked = printable(s).to_string();
+        self.bytes(checked.as_bytes())?;
         self.bytes(b"\n")
     }
 
     /// Writes one JSON document on one line.
     pub(crate) fn json(&mut self, v: &Value) -> Result<(), Failure> {
-        self.line(&v.to_string())
+        self.bytes(json_line(v).as_bytes())?;
+        self.bytes(b"\n")
     }
 
     /// Writes `fields` as a JSON object or as `name: value` lines.
@@ -49,8 +58,10 @@ impl Out {
         if self.json {
             return self.json(&fields.to_json());
         }
-        let width = fields.0.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-        for (name, value) in &fields.0 {
+        // Names too may be the tracker's (`debug`).
+        let names: Vec<String> = fields.0.iter().map(|(k, _)| display(k)).collect();
+        let width = names.iter().map(String::len).max().unwrap_or(0);
+        for (name, (_, value)) in names.iter().zip(&fields.0) {
             self.line(&format!("{name:<width$}  {}", text(value)))?;
         }
         Ok(())
@@ -154,14 +165,46 @@ impl Table {
     }
 }
 
-/// A value as text: strings unquoted, null as `-`.
+/// A value as text: strings unquoted and shown with [`display`], a key that is not UTF-8
+/// (`{"hex": ...}`, see `key_text`) shown from its bytes the same way, null as `-`.
 pub(crate) fn text(v: &Value) -> String {
     match v {
         Value::Null => "-".to_string(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => display(s),
         Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(","),
+        Value::Object(obj) => match hex_key(obj) {
+            Some(bytes) => display(bytes),
+            None => display(v.to_string()),
+        },
         other => other.to_string(),
     }
+}
+
+/// The bytes of a key written as `{"hex": "..."}`.
+fn hex_key(obj: &Map<String, Value>) -> Option<Vec<u8>> {
+    match obj.get("hex") {
+        Some(Value::String(h)) if obj.len() == 1 => hex::decode(h).ok(),
+        _ => None,
+    }
+}
+
+/// A JSON document on one line, with DEL and the C1 controls written as `\u00XX` as well:
+/// `serde_json` escapes only the C0 controls, and a terminal may obey a raw C1 (`U+009B` is a
+/// CSI). These characters occur only inside strings, where the escape means the same character.
+fn json_line(v: &Value) -> String {
+    let doc = v.to_string();
+    if !doc.contains(char::is_control) {
+        return doc;
+    }
+    let mut out = String::with_capacity(doc.len() + 16);
+    for c in doc.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -176,6 +219,25 @@ mod tests {
         assert_eq!(text(&json!(12)), "12");
         assert_eq!(text(&json!([1, 2])), "1,2");
         assert_eq!(text(&json!(true)), "true");
+    }
+
+    #[test]
+    fn text_values_are_shown_escaped() {
+        assert_eq!(text(&json!("a\u{1b}[31m\r\n50%")), "a%1B[31m%0D%0A50%25");
+        assert_eq!(text(&json!(["x\ty", "z"])), "x%09y,z");
+        // A key that is not UTF-8, as `key_text::json` writes it.
+        assert_eq!(text(&json!({"hex": "1b41ff"})), "%1BA%FF");
+        assert_eq!(text(&json!({"other": "\u{1b}"})), "{\"other\":\"\\u001b\"}");
+    }
+
+    #[test]
+    fn json_lines_escape_del_and_c1_too() {
+        let v = json!({"k": "a\u{1b}b\u{7f}c\u{9b}d\u{e9}"});
+        let line = json_line(&v);
+        assert_eq!(line, "{\"k\":\"a\\u001bb\\u007fc\\u009bd\u{e9}\"}");
+        assert!(!line.contains(char::is_control));
+        let back: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, v);
     }
 
     #[test]

@@ -167,6 +167,48 @@ fn failures_exit_1_with_one_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
+/// `END` at `u64::MAX` means "to the end of the file" (computing its length once overflowed: a
+/// panic in a debug build, an empty answer with status 0 in a release build).
+#[test]
+fn a_range_ending_at_u64_max_runs_to_the_end() {
+    let env = Env::start();
+    let data = bytes(10_000, 3);
+    env.put("r/k", &data);
+    let max = u64::MAX;
+    let whole = env.run(["get", "r/k", "--range", &format!("0-{max}")]);
+    assert_success(&whole);
+    assert!(whole.stdout == data, "{} bytes", whole.stdout.len());
+    let tail = env.ok(["get", "r/k", "--range", &format!("9000-{max}")]);
+    assert_eq!(tail, &data[9000..]);
+    let dst = env.home.path().join("whole");
+    let range = format!("0-{max}");
+    env.ok([
+        OsStr::new("get"),
+        OsStr::new("r/k"),
+        dst.as_os_str(),
+        OsStr::new("--range"),
+        OsStr::new(&range),
+    ]);
+    assert!(std::fs::read(&dst).unwrap() == data);
+    // Past the end of the file: nothing, like a read at the end of a file.
+    assert!(
+        env.ok(["get", "r/k", "--range", &format!("{}", max - 1)])
+            .is_empty()
+    );
+    // START at u64::MAX, END before START: usage errors, nothing fetched.
+    for bad in [
+        format!("{max}"),
+        format!("{max}-{max}"),
+        format!("{}-0", max - 1),
+        "5-4".to_string(),
+    ] {
+        let out = env.run(["get", "r/k", "--range", &bad]);
+        let stderr = assert_code(&out, 2);
+        assert!(stderr.contains("--range"), "{bad}: {stderr}");
+        assert!(out.stdout.is_empty(), "{bad}");
+    }
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let env = Env::start();

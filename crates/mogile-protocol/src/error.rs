@@ -1,5 +1,6 @@
 //! Error types of the codec.
 
+use crate::printable;
 use crate::response::TrackerErr;
 
 /// A line or argument list that does not decode.
@@ -22,6 +23,7 @@ pub enum DecodeError {
         limit: usize,
     },
     /// A response line that starts with neither `OK` nor `ERR`.
+    // `{:?}` escapes control characters.
     #[error("response line is neither OK nor ERR (starts with {start:?})")]
     UnknownStatus {
         /// The first bytes of the line (at most 32), lossily decoded.
@@ -31,10 +33,11 @@ pub enum DecodeError {
     #[error("ERR line without an error code")]
     MissingErrorCode,
     /// A required field is absent from the reply.
-    #[error("missing field `{0}`")]
+    #[error("missing field `{}`", printable(.0))]
     MissingField(String),
     /// A field is present but its value does not parse.
-    #[error("field `{field}` has an invalid value {value:?}")]
+    // `{:?}` escapes control characters; the field name may be the tracker's too.
+    #[error("field `{}` has an invalid value {value:?}", printable(field))]
     BadField {
         /// The field name.
         field: String,

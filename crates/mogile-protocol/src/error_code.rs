@@ -201,8 +201,10 @@ impl ErrorCode {
 }
 
 impl fmt::Display for ErrorCode {
+    /// The code as on the wire, with control characters escaped (an unknown code is the
+    /// tracker's text).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        crate::printable(self.as_str()).fmt(f)
     }
 }
 

@@ -55,9 +55,11 @@ impl Key {
 }
 
 impl fmt::Display for Key {
-    /// UTF-8 keys print as they are; other keys print with the wire escaping.
+    /// A UTF-8 key without control characters prints as it is; any other key (not UTF-8, or
+    /// holding ESC, CR, LF, ...) prints with the wire escaping, so no key reaches a terminal or a
+    /// log line raw.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.to_str() {
+        match self.to_str().filter(|s| !s.contains(char::is_control)) {
             Some(s) => f.write_str(s),
             None => {
                 let mut out = BytesMut::new();
@@ -191,6 +193,11 @@ mod tests {
         assert_eq!(Key::from(String::from("x")), Key::from(&b"x"[..]));
         assert_eq!(Key::from(vec![0xff, b'a']).to_string(), "%FFa");
         assert_eq!(Key::from("é").to_string(), "é");
+        assert_eq!(
+            Key::from("a\u{1b}[31m\r\nb").to_string(),
+            "a%1B%5B31m%0D%0Ab"
+        );
+        assert_eq!(Key::from("x\u{85}").to_string(), "x%C2%85");
         assert_eq!(Key::try_new(Bytes::new()), Err(KeyError::Empty));
         assert!(Key::try_new(&b"\0"[..]).is_ok());
     }

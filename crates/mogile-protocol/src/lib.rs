@@ -36,6 +36,7 @@
 //!
 //! # Layout
 //! - [`escape`] / [`unescape`]: the Perl escaping set, byte-identical to the tracker's.
+//! - [`printable`]: peer text with its control characters escaped, for `Display` and logs.
 //! - [`Args`]: ordered name/value pairs of bytes; [`Args::decode`] reads replies faithfully,
 //!   [`Args::decode_server`] mirrors the tracker's request-parsing quirks.
 //! - [`Key`] and [`KeyPolicy`]: keys are bytes; the 255-byte/no-NUL rule is a store-time policy.
@@ -49,6 +50,8 @@
 //! - Decoders return `Ok(None)` and consume nothing until a line is complete, and fail with
 //!   [`DecodeError::LineTooLong`] instead of buffering past their limit.
 //! - `OK` pairs come in random order from a real tracker; nothing here depends on order.
+//! - Text from the tracker is never trusted: every `Display` here (errors, [`Key`],
+//!   [`StoragePath`], [`ErrorCode`]) escapes control characters with [`printable`].
 //! - `get_paths` may succeed with no path; `list_keys` signals an empty page with
 //!   `ERR none_match`, which [`ListKeys`] turns into an empty [`KeyPage`].
 
@@ -60,6 +63,7 @@ mod error_code;
 mod escape;
 mod key;
 mod line;
+mod printable;
 mod request;
 mod response;
 mod types;
@@ -71,6 +75,7 @@ pub use error::{DecodeError, ReplyError, RequestError};
 pub use error_code::ErrorCode;
 pub use escape::{escape, unescape};
 pub use key::{Key, KeyError, KeyPolicy};
+pub use printable::{Printable, printable};
 pub use request::{Request, RequestDecoder, ServerLine};
 pub use response::{DEFAULT_MAX_LINE_LEN, Response, ResponseDecoder, TrackerErr};
 pub use types::{Checksum, ChecksumState, DevId, Fid, HashType, ParseChecksumError, StoragePath};

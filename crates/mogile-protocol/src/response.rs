@@ -52,8 +52,14 @@ impl TrackerErr {
 }
 
 impl fmt::Display for TrackerErr {
+    /// The code and the message, control characters escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "tracker error {}: {}", self.code, self.message)
+        write!(
+            f,
+            "tracker error {}: {}",
+            self.code,
+            crate::printable(&self.message)
+        )
     }
 }
 

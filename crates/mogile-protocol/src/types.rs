@@ -65,8 +65,10 @@ impl StoragePath {
 }
 
 impl fmt::Display for StoragePath {
+    /// The URL with any control character escaped ([`printable`](crate::printable)); such a URL
+    /// is unusable anyway. [`as_str`](Self::as_str) gives the verbatim text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        crate::printable(&self.0).fmt(f)
     }
 }
 

@@ -4,7 +4,7 @@ use std::io;
 use std::time::Duration;
 
 use mogile_pool::Endpoint;
-use mogile_protocol::{DecodeError, ErrorCode, ReplyError};
+use mogile_protocol::{DecodeError, ErrorCode, ReplyError, printable};
 
 /// A failed tracker request.
 ///
@@ -20,7 +20,10 @@ use mogile_protocol::{DecodeError, ErrorCode, ReplyError};
 #[non_exhaustive]
 pub enum TrackerError {
     /// The tracker answered `ERR <code> <text>`.
-    #[error("tracker {tracker} answered {code}: {message}")]
+    ///
+    /// `Display` escapes control characters in the code and the text (the tracker's words);
+    /// [`message`](Self::message) gives the text as decoded.
+    #[error("tracker {tracker} answered {code}: {}", printable(message))]
     Server {
         /// The tracker that answered.
         tracker: Endpoint,
@@ -96,6 +99,7 @@ pub enum TrackerError {
     },
     /// The reply echoes a `callid` other than the one sent, or none where this connection's
     /// tracker echoes them: it answers another request.
+    // `{:?}` escapes control characters.
     #[error("reply from tracker {tracker} carries callid {received:?}, expected {expected:?}")]
     Desync {
         /// The tracker.
@@ -256,7 +260,7 @@ pub enum BuildError {
         reason: &'static str,
     },
     /// The same tracker was given twice.
-    #[error("tracker {address} given twice")]
+    #[error("tracker {} given twice", printable(address))]
     DuplicateTracker {
         /// The normalised address.
         address: String,
@@ -272,4 +276,32 @@ pub enum BuildError {
     /// The connection pool refused the configuration.
     #[error("cannot build the connection pool")]
     Pool(#[source] mogile_pool::BuildError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No control character of the tracker's reaches a terminal through `Display`.
+    #[test]
+    fn display_escapes_the_trackers_text() {
+        let e = TrackerError::Server {
+            tracker: "127.0.0.1:7001".into(),
+            code: ErrorCode::from("bad\u{1b}[2Jcode"),
+            message: "red \u{1b}[31m\r\nforged line\u{9b}".into(),
+        };
+        let shown = e.to_string();
+        assert_eq!(
+            shown,
+            "tracker 127.0.0.1:7001 answered bad%1B[2Jcode: red %1B[31m%0D%0Aforged line%C2%9B"
+        );
+        // The decoded text itself is kept as sent.
+        assert_eq!(e.message(), Some("red \u{1b}[31m\r\nforged line\u{9b}"));
+        let e = TrackerError::Desync {
+            tracker: "127.0.0.1:7001".into(),
+            expected: "1".into(),
+            received: Some("\u{1b}]0;title\u{7}".into()),
+        };
+        assert!(!e.to_string().contains(|c: char| c.is_control()), "{e}");
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use mogile_protocol::{Checksum, ErrorCode, Fid, KeyError};
+use mogile_protocol::{Checksum, ErrorCode, Fid, KeyError, printable};
 use mogile_storage::StorageError;
 use mogile_tracker::TrackerError;
 
@@ -12,30 +12,34 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// What went wrong, in terms of the operation the caller asked for.
 ///
 /// The tracker's error code and text, and the storage node's status, stay reachable through
-/// [`source()`](std::error::Error::source) and [`Error::code`].
+/// [`source()`](std::error::Error::source) and [`Error::code`]. `Display` escapes control
+/// characters in the names it shows (keys, domains, classes), so printing an error never writes
+/// a peer's ESC, CR or LF raw.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The key (or the file behind it) does not exist (`unknown_key`, `invalid_key`).
-    #[error("not found: {name}")]
+    #[error("not found: {}", printable(name))]
     NotFound {
         /// The key, as text (non-UTF-8 bytes escaped).
         name: String,
     },
     /// The name is taken: a rename target, domain, class, host or device
     /// (`key_exists`, `domain_exists`, `class_exists`, `host_exists`, `existing_devid`, `fid_in_use`).
-    #[error("already exists: {name}")]
+    #[error("already exists: {}", printable(name))]
     AlreadyExists {
         /// What already exists, as text.
         name: String,
     },
     /// The domain is not registered (`unreg_domain`, `domain_not_found`).
+    // `{:?}` escapes control characters.
     #[error("unknown domain {domain:?}")]
     UnknownDomain {
         /// The domain asked for.
         domain: String,
     },
     /// The class does not exist in the domain (`unreg_class`, `class_not_found`).
+    // `{:?}` escapes control characters.
     #[error("unknown class {class:?}")]
     UnknownClass {
         /// The class asked for.
@@ -51,7 +55,7 @@ pub enum Error {
     ///
     /// For a fetch with no attempts, the tracker knows the file but has no readable replica
     /// (`OK paths=0`): the file is not currently readable, which is not the same as not found.
-    #[error("no usable path for {name} ({} attempts)", attempts.len())]
+    #[error("no usable path for {} ({} attempts)", printable(name), attempts.len())]
     NoUsablePath {
         /// The key, as text.
         name: String,
@@ -69,7 +73,7 @@ pub enum Error {
     /// that was not spooled, for a key that holds other content, and for a tracker that could not
     /// be asked. Before retrying, check the key (`file_info`): it shows this error's `fid` if
     /// the store did commit.
-    #[error("outcome of storing {name} is unknown (fid {fid})")]
+    #[error("outcome of storing {} is unknown (fid {fid})", printable(name))]
     OutcomeUnknown {
         /// The key, as text.
         name: String,
@@ -88,13 +92,16 @@ pub enum Error {
     },
     /// The upload outlived the restart deadline (50 minutes by default; the tracker reaps temp
     /// files after one hour) on its last attempt, so it was not closed.
-    #[error("upload of {name} took too long to be closed safely")]
+    #[error("upload of {} took too long to be closed safely", printable(name))]
     UploadTooSlow {
         /// The key, as text.
         name: String,
     },
     /// The fetched bytes do not hash to the checksum the tracker has.
-    #[error("checksum mismatch for {name}: expected {expected}, got {actual}")]
+    #[error(
+        "checksum mismatch for {}: expected {expected}, got {actual}",
+        printable(name)
+    )]
     ChecksumMismatch {
         /// The key, as text.
         name: String,
@@ -105,7 +112,7 @@ pub enum Error {
     },
     /// Verification was asked for, but the tracker has no checksum for the file (its class has
     /// no `hashtype`, or the checksum is `MISSING`): neither verified nor corrupt.
-    #[error("no checksum available for {name}")]
+    #[error("no checksum available for {}", printable(name))]
     ChecksumUnavailable {
         /// The key, as text.
         name: String,
@@ -131,7 +138,7 @@ pub enum Error {
         source: Box<StorageError>,
     },
     /// The client configuration is invalid.
-    #[error("invalid configuration: {message}")]
+    #[error("invalid configuration: {}", printable(message))]
     Config {
         /// What is wrong.
         message: String,
@@ -173,7 +180,7 @@ pub enum AttemptError {
     #[error("storage request failed")]
     Storage(#[source] StorageError),
     /// The node answered a resumed read with the wrong bytes (wrong `Content-Range`, `416`).
-    #[error("unusable answer to a range request: {0}")]
+    #[error("unusable answer to a range request: {}", printable(.0))]
     Range(String),
     /// The replica's length differs from the tracker's length for the file.
     #[error("replica length {actual} differs from the file's {expected}")]
@@ -471,5 +478,52 @@ mod tests {
         assert!(std::error::Error::source(&e).is_some());
         let io: io::Error = Error::NotFound { name: "k".into() }.into();
         assert_eq!(io.kind(), io::ErrorKind::NotFound);
+    }
+
+    /// Keys, domains and classes come from callers and trackers: no control character of theirs
+    /// is written raw by `Display`.
+    #[test]
+    fn display_escapes_control_characters_in_names() {
+        let name = || "a\u{1b}[31mred\r\nline\u{9b}".to_owned();
+        let errors = [
+            Error::NotFound { name: name() },
+            Error::AlreadyExists { name: name() },
+            Error::UnknownDomain { domain: name() },
+            Error::UnknownClass { class: name() },
+            Error::NoUsablePath {
+                name: name(),
+                attempts: Vec::new(),
+            },
+            Error::UploadTooSlow { name: name() },
+            Error::ChecksumUnavailable { name: name() },
+            Error::Config {
+                message: name(),
+                source: None,
+            },
+        ];
+        for e in &errors {
+            let shown = e.to_string();
+            assert!(!shown.contains(|c: char| c.is_control()), "{shown:?}");
+            assert!(
+                shown.contains("%1B[31mred%0D%0Aline")
+                    || shown.contains("\\u{1b}[31mred\\r\\nline"),
+                "{shown:?}"
+            );
+        }
+        assert_eq!(
+            errors[0].to_string(),
+            "not found: a%1B[31mred%0D%0Aline%C2%9B"
+        );
+        let range = AttemptError::Range("\u{1b}[2J".into());
+        assert!(!range.to_string().contains('\u{1b}'));
+        // The facade names a key with the key's own `Display`: the wire escaping.
+        let key = mogile_protocol::Key::from("k\u{1b}\n");
+        assert_eq!(
+            Error::NotFound {
+                name: key.to_string()
+            }
+            .to_string(),
+            "not found: k%1B%0A"
+        );
     }
 }

@@ -258,7 +258,7 @@ impl Fetch {
 
     fn fail_current(&mut self, error: AttemptError) {
         if let Some(cur) = self.current.take() {
-            tracing::debug!(url = %cur.url, reached = self.resume.position(), %error, "replica failed; resuming on the next");
+            tracing::debug!(url = %mogile_protocol::printable(&cur.url), reached = self.resume.position(), %error, "replica failed; resuming on the next");
             self.record(cur.url, error);
         }
     }
@@ -297,7 +297,7 @@ fn mismatch(m: Mismatch) -> AttemptError {
         Mismatch::Total { expected, actual } => AttemptError::Length { expected, actual },
         Mismatch::TooLong { expected } => AttemptError::Length {
             expected,
-            actual: expected + 1,
+            actual: expected.saturating_add(1),
         },
         Mismatch::TooShort { reached, expected } => AttemptError::Length {
             expected,

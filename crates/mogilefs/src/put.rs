@@ -395,7 +395,7 @@ impl Client {
                     )));
                 }
                 Err(e) => {
-                    tracing::debug!(url, error = %e, "destination failed; trying the next");
+                    tracing::debug!(url = %mogile_protocol::printable(url), error = %e, "destination failed; trying the next");
                     tried.push(Attempt {
                         url: url.to_owned(),
                         error: AttemptError::Storage(e),

@@ -92,7 +92,8 @@ impl Resume {
 
     /// The absolute offset of the next byte the caller should get.
     pub(crate) fn position(&self) -> u64 {
-        self.start + self.delivered
+        // Saturating: a node that sends bytes past offset u64::MAX (no length known) must not panic.
+        self.start.saturating_add(self.delivered)
     }
 
     /// The file's length according to the tracker, when known (and checked).
@@ -170,7 +171,9 @@ impl Resume {
         if let Some(end) = self.end() {
             let room = end.saturating_sub(pos);
             if chunk.len() as u64 > room {
-                let past_total = self.total.is_some_and(|t| pos + chunk.len() as u64 > t);
+                let past_total = self
+                    .total
+                    .is_some_and(|t| pos.checked_add(chunk.len() as u64).is_none_or(|e| e > t));
                 // Only bytes beyond the file's own length make the replica suspect; bytes beyond a
                 // caller's range (a node that ignored `Range`) are simply not wanted.
                 if past_total && self.limit.is_none_or(|l| l > end) {
@@ -338,6 +341,29 @@ mod tests {
         let mut skip = 0;
         assert!(!feed(&mut r, &mut skip, b"abc").unwrap().done);
         assert_eq!(r.finish(), Ok(()));
+    }
+
+    /// Offsets near u64::MAX (a huge `--range` start, a tracker claiming a huge length, a node
+    /// sending too much): no arithmetic overflows.
+    #[test]
+    fn offsets_near_u64_max_do_not_overflow() {
+        let max = u64::MAX;
+        let mut r = Resume::new(max - 1, None, None);
+        assert_eq!(
+            r.accept(206, Some(max - 1), None),
+            Accept::Stream { skip: 0 }
+        );
+        let mut skip = 0;
+        feed(&mut r, &mut skip, b"0123").unwrap();
+        feed(&mut r, &mut skip, b"4567").unwrap();
+        assert_eq!(r.position(), max);
+        let mut r = Resume::new(max - 1, None, Some(max));
+        assert_eq!(
+            feed(&mut r, &mut 0, b"0123"),
+            Err(Mismatch::TooLong { expected: max })
+        );
+        let r = Resume::new(max - 1, Some(max), Some(10));
+        assert!(r.is_complete());
     }
 
     #[test]

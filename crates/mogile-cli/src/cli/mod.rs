@@ -3,6 +3,7 @@
 mod admin;
 
 use std::ffi::OsString;
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -88,7 +89,8 @@ pub(crate) enum Command {
         /// Verify the checksum the tracker recorded (whole files only)
         #[arg(long)]
         verify: bool,
-        /// Fetch bytes START to END inclusive (END omitted: to the end of the file)
+        /// Fetch bytes START to END inclusive (END omitted, or 18446744073709551615: to the end
+        /// of the file)
         #[arg(long, value_name = "START[-END]", value_parser = parse_range)]
         range: Option<ByteRange>,
     },
@@ -153,22 +155,45 @@ pub(crate) enum ChecksumAlgo {
     Md5,
 }
 
-/// `get --range`: an inclusive byte range.
+/// `get --range`: the bytes to fetch, as the facade takes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ByteRange {
     /// First byte.
     pub(crate) start: u64,
-    /// Last byte, inclusive (`None`: the end of the file).
-    pub(crate) end: Option<u64>,
+    /// How many bytes (`None`: to the end of the file).
+    pub(crate) len: Option<u64>,
 }
 
-impl ByteRange {
-    /// The number of bytes, if bounded.
-    pub(crate) fn len(self) -> Option<u64> {
-        // parse_range guarantees end >= start, so this cannot overflow below zero.
-        self.end.map(|end| end - self.start + 1)
+/// Why a `--range` is refused; clap reports it as a usage error (exit status 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RangeError {
+    /// Not `START`, `START-` or `START-END` with decimal byte offsets that fit in 64 bits.
+    Syntax,
+    /// `END` is before `START`.
+    EndBeforeStart {
+        /// The first byte asked for.
+        start: u64,
+        /// The last byte asked for.
+        end: u64,
+    },
+    /// `START` is `u64::MAX`: no file has a byte there (its length would have to be above the
+    /// largest 64-bit number).
+    StartTooLarge,
+}
+
+impl fmt::Display for RangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Syntax => f.write_str("expected START[-END] with byte offsets"),
+            Self::EndBeforeStart { start, end } => {
+                write!(f, "END ({end}) is before START ({start})")
+            }
+            Self::StartTooLarge => write!(f, "START must be below {}", u64::MAX),
+        }
     }
 }
+
+impl std::error::Error for RangeError {}
 
 /// Parses `--timeout`: positive seconds, fractions allowed.
 fn parse_timeout(s: &str) -> Result<Duration, String> {
@@ -184,21 +209,33 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// Parses `--range START[-END]`.
-pub(crate) fn parse_range(s: &str) -> Result<ByteRange, String> {
-    let num = |part: &str| {
-        part.parse::<u64>()
-            .map_err(|_| format!("`{s}` is not START[-END] with byte offsets"))
+/// Parses `--range START[-END]`: bytes START to END inclusive; END omitted, or `u64::MAX`, means
+/// to the end of the file. Every step is checked arithmetic.
+pub(crate) fn parse_range(s: &str) -> Result<ByteRange, RangeError> {
+    // `u64::from_str` takes a leading `+`; an offset is digits only.
+    let num = |part: &str| match part.bytes().all(|b| b.is_ascii_digit()) {
+        true => part.parse::<u64>().map_err(|_| RangeError::Syntax),
+        false => Err(RangeError::Syntax),
     };
     let (start, end) = match s.split_once('-') {
         None => (num(s)?, None),
         Some((start, "")) => (num(start)?, None),
         Some((start, end)) => (num(start)?, Some(num(end)?)),
     };
-    if end.is_some_and(|end| end < start) {
-        return Err(format!("`{s}`: END is before START"));
+    if start == u64::MAX {
+        return Err(RangeError::StartTooLarge);
     }
-    Ok(ByteRange { start, end })
+    let len = match end {
+        None | Some(u64::MAX) => None,
+        Some(end) => {
+            let span = end
+                .checked_sub(start)
+                .ok_or(RangeError::EndBeforeStart { start, end })?;
+            // `end < u64::MAX` here, so `span + 1` fits; were it not, "to the end" is right.
+            span.checked_add(1)
+        }
+    };
+    Ok(ByteRange { start, len })
 }
 
 #[cfg(test)]
@@ -211,27 +248,86 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    fn range(start: u64, len: Option<u64>) -> ByteRange {
+        ByteRange { start, len }
+    }
+
     #[test]
     fn ranges() {
+        assert_eq!(parse_range("0"), Ok(range(0, None)));
+        assert_eq!(parse_range("10-"), Ok(range(10, None)));
+        assert_eq!(parse_range("10-19"), Ok(range(10, Some(10))));
+        assert_eq!(parse_range("5-5"), Ok(range(5, Some(1))));
+        for bad in ["", "-", "-5", "a-b", "1-2-3", " 1", "+1", "1-+2", "0x10"] {
+            assert_eq!(parse_range(bad), Err(RangeError::Syntax), "{bad:?}");
+        }
+    }
+
+    /// Offsets at the edges of 64 bits: no arithmetic overflows, and `END` at `u64::MAX` is the
+    /// end of the file.
+    #[test]
+    fn range_edges() {
+        let max = u64::MAX;
+        assert_eq!(parse_range(&format!("0-{max}")), Ok(range(0, None)));
+        assert_eq!(parse_range(&format!("7-{max}")), Ok(range(7, None)));
         assert_eq!(
-            parse_range("0").unwrap(),
-            ByteRange {
-                start: 0,
-                end: None
-            }
+            parse_range(&format!("{}-{}", max - 1, max)),
+            Ok(range(max - 1, None))
         );
         assert_eq!(
-            parse_range("10-").unwrap(),
-            ByteRange {
-                start: 10,
-                end: None
-            }
+            parse_range(&format!("0-{}", max - 1)),
+            Ok(range(0, Some(max)))
         );
-        let r = parse_range("10-19").unwrap();
-        assert_eq!((r.start, r.end, r.len()), (10, Some(19), Some(10)));
-        assert_eq!(parse_range("5-5").unwrap().len(), Some(1));
-        for bad in ["", "-", "-5", "a-b", "5-4", "1-2-3", " 1"] {
-            assert!(parse_range(bad).is_err(), "{bad:?} should be refused");
+        assert_eq!(
+            parse_range(&format!("{0}-{0}", max - 1)),
+            Ok(range(max - 1, Some(1)))
+        );
+        assert_eq!(
+            parse_range(&format!("{}", max - 1)),
+            Ok(range(max - 1, None))
+        );
+        for start_at_max in [format!("{max}"), format!("{max}-"), format!("{max}-{max}")] {
+            assert_eq!(
+                parse_range(&start_at_max),
+                Err(RangeError::StartTooLarge),
+                "{start_at_max}"
+            );
+        }
+        assert_eq!(
+            parse_range("5-4"),
+            Err(RangeError::EndBeforeStart { start: 5, end: 4 })
+        );
+        assert_eq!(
+            parse_range(&format!("{}-0", max - 1)),
+            Err(RangeError::EndBeforeStart {
+                start: max - 1,
+                end: 0
+            })
+        );
+        // One past u64::MAX does not parse at all.
+        assert_eq!(
+            parse_range("0-18446744073709551616"),
+            Err(RangeError::Syntax)
+        );
+        assert_eq!(parse_range("18446744073709551616"), Err(RangeError::Syntax));
+    }
+
+    /// A refused `--range` is a usage error (exit status 2) that carries the typed reason.
+    #[test]
+    fn a_bad_range_is_a_usage_error() {
+        let max = u64::MAX.to_string();
+        for (arg, want) in [
+            ("5-4", RangeError::EndBeforeStart { start: 5, end: 4 }),
+            (max.as_str(), RangeError::StartTooLarge),
+            ("1-x", RangeError::Syntax),
+        ] {
+            let err = Cli::try_parse_from(["mogile", "get", "k", "--range", arg]).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{arg}");
+            assert_eq!(err.exit_code(), 2, "{arg}");
+            let reason = std::error::Error::source(&err)
+                .and_then(|e| e.downcast_ref::<RangeError>())
+                .copied();
+            assert_eq!(reason, Some(want), "{arg}");
         }
     }
 

@@ -1,7 +1,7 @@
 //! `rm`, `mv`, `info`, `debug` and `paths`: one tracker command each.
 
 use mogilefs::PathsOptions;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Ctx, op_failure};
 use crate::exit::Failure;
@@ -51,8 +51,9 @@ pub(crate) async fn info(ctx: &mut Ctx, key: Vec<u8>) -> Result<(), Failure> {
         .file_info(key)
         .await
         .map_err(|e| op_failure(&what, &e, true))?;
+    // Strings are the tracker's text: the output shows them escaped (`output::text`).
     let mut f = Fields::default();
-    f.push("key", shown_key(ctx, info.key.as_bytes()));
+    f.push("key", key_json(info.key.as_bytes()));
     f.push("fid", info.fid.0);
     f.push("domain", info.domain);
     f.push("class", info.class);
@@ -77,7 +78,7 @@ pub(crate) async fn debug(ctx: &mut Ctx, key: Vec<u8>) -> Result<(), Failure> {
     let mut f = Fields::default();
     for (name, value) in info.fields.iter() {
         // Values are tracker text, except `fid_dkey`, which is a key: show each like a key.
-        f.push(String::from_utf8_lossy(name), shown_key(ctx, value));
+        f.push(String::from_utf8_lossy(name), key_json(value));
     }
     ctx.out.fields(&f)
 }
@@ -112,16 +113,8 @@ pub(crate) async fn paths(
             .json(&json!({ "key": key_json(&key), "paths": urls }));
     }
     for p in &paths {
-        ctx.out.line(p.as_str())?;
+        // The tracker's URL, shown like any text from it.
+        ctx.out.line(&display(p.as_str()))?;
     }
     Ok(())
-}
-
-/// A key (or a tracker value) as JSON or as escaped text, whichever the output is.
-fn shown_key(ctx: &Ctx, bytes: &[u8]) -> Value {
-    if ctx.out.is_json() {
-        key_json(bytes)
-    } else {
-        Value::String(display(bytes))
-    }
 }

@@ -110,6 +110,7 @@ fn render(key: &[u8], info: Option<&FileInfoOutput>, fmt: Format) -> Vec<u8> {
     }
     let mut out = match fields.filter(|_| fmt.long) {
         Some((size, class, fid, devcount)) => {
+            let class = display(class);
             format!("{size}\t{class}\t{fid}\t{devcount}\t").into_bytes()
         }
         None => Vec::new(),
@@ -153,6 +154,17 @@ mod tests {
         assert_eq!(render(b"a\nb", None, TEXT), b"a%0Ab\n");
         let long = Format { long: true, ..TEXT };
         assert_eq!(render(b"k", Some(&info()), long), b"1000\tc2\t42\t2\tk\n");
+    }
+
+    #[test]
+    fn tracker_text_is_escaped() {
+        let mut hostile = info();
+        hostile.class = "c\u{1b}[2J".into();
+        let long = Format { long: true, ..TEXT };
+        assert_eq!(
+            render(b"k\x1b]0;x\x07", Some(&hostile), long),
+            b"1000\tc%1B[2J\t42\t2\tk%1B]0;x%07\n"
+        );
     }
 
     #[test]

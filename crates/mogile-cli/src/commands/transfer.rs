@@ -100,7 +100,7 @@ pub(crate) async fn get(
         opts = opts.verify_checksum(true);
     }
     if let Some(r) = range {
-        opts = opts.range(r.start, r.len());
+        opts = opts.range(r.start, r.len);
     }
     match file.filter(|f| f.as_os_str() != "-") {
         None => to_stdout(ctx, &key, &what, opts).await,

@@ -8,6 +8,7 @@ use super::{done, fail};
 use crate::cli::{DeviceCmd, HostCmd, HostProps};
 use crate::commands::Ctx;
 use crate::exit::Failure;
+use crate::key_text::display;
 use crate::output::Table;
 
 /// Sets the optional host properties on a create or update command (they share the setters).
@@ -158,7 +159,9 @@ pub(super) async fn device(
                 .await
                 .map_err(fail(&what))?;
             let doc = json!({ "host": host, "devid": devid, "state": state });
-            done(ctx, format!("device {devid} on {host} is now {state}"), doc)
+            // `host` may be the tracker's text (looked up from the device).
+            let text = format!("device {devid} on {} is now {state}", display(&host));
+            done(ctx, text, doc)
         }
         DeviceCmd::SetWeight {
             devid,
@@ -172,11 +175,8 @@ pub(super) async fn device(
                 .await
                 .map_err(fail(&what))?;
             let doc = json!({ "host": host, "devid": devid, "weight": weight });
-            done(
-                ctx,
-                format!("device {devid} on {host} now weighs {weight}"),
-                doc,
-            )
+            let text = format!("device {devid} on {} now weighs {weight}", display(&host));
+            done(ctx, text, doc)
         }
     }
 }
