@@ -11,6 +11,7 @@ use http::{Method, Request, Response, Uri};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::{CaptureConnection, capture_connection};
 use tokio::sync::oneshot;
 
 use crate::builder::{Config, StorageClientBuilder};
@@ -54,7 +55,7 @@ impl StorageClient {
     /// A missing file is [`StorageError::Status`] with [`is_not_found`](StorageError::is_not_found);
     /// see [`StorageError`] for the rest.
     pub async fn head(&self, url: &str) -> Result<HeadInfo, StorageError> {
-        let resp = self.send_bodiless(url, Method::HEAD, None).await?;
+        let (resp, _) = self.send_bodiless(url, Method::HEAD, None).await?;
         if !resp.status().is_success() {
             return Err(self.error_for_status(url, resp).await);
         }
@@ -70,7 +71,7 @@ impl StorageClient {
     /// A missing file is reported as not found ([`StorageError::is_not_found`]), for the caller to
     /// decide whether that counts as success.
     pub async fn delete(&self, url: &str) -> Result<(), StorageError> {
-        let resp = self.send_bodiless(url, Method::DELETE, None).await?;
+        let (resp, _) = self.send_bodiless(url, Method::DELETE, None).await?;
         if !resp.status().is_success() {
             return Err(self.error_for_status(url, resp).await);
         }
@@ -81,20 +82,23 @@ impl StorageClient {
         &self.inner.config
     }
 
-    /// Sends a request without a body on a pooled connection.
+    /// Sends a request without a body on a pooled connection; returns the response and a handle
+    /// on its connection.
     pub(crate) async fn send_bodiless(
         &self,
         url: &str,
         method: Method,
         range: Option<String>,
-    ) -> Result<Response<Incoming>, StorageError> {
+    ) -> Result<(Response<Incoming>, ConnHandle), StorageError> {
         let uri = parse_url(url)?;
         let mut req = Request::builder().method(method).uri(uri);
         if let Some(range) = range {
             req = req.header(http::header::RANGE, range);
         }
-        let req = build(url, req, ReqBody::empty())?;
-        self.send_pooled(url, req, None).await
+        let mut req = build(url, req, ReqBody::empty())?;
+        let conn = ConnHandle::capture(&mut req);
+        let resp = self.send_pooled(url, req, None).await?;
+        Ok((resp, conn))
     }
 
     /// Sends `req` on a pooled connection. The headers timeout starts when `body_done` fires (the
@@ -139,6 +143,28 @@ impl StorageClient {
             url: url.to_owned(),
             status,
             body_snippet,
+        }
+    }
+}
+
+/// The pooled connection a request went out on, so that one which carried a lie (an early
+/// answer, a wrong range, a wrong length) is taken out of the pool: hyper-util would otherwise
+/// reuse a connection whose response it read to the end, whatever the caller made of it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ConnHandle(Option<CaptureConnection>);
+
+impl ConnHandle {
+    /// Asks hyper-util to report the connection `req` goes out on.
+    pub(crate) fn capture<B>(req: &mut Request<B>) -> Self {
+        Self(Some(capture_connection(req)))
+    }
+
+    /// Makes sure the connection is never used for another request.
+    pub(crate) fn poison(&self) {
+        if let Some(capture) = &self.0 {
+            if let Some(connected) = capture.connection_metadata().as_ref() {
+                connected.poison();
+            }
         }
     }
 }

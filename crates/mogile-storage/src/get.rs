@@ -9,7 +9,7 @@ use http::Method;
 use http::header::CONTENT_RANGE;
 use hyper::body::Incoming;
 
-use crate::client::{StorageClient, content_length};
+use crate::client::{ConnHandle, StorageClient, content_length};
 use crate::error::StorageError;
 use crate::options::{ContentRange, GetOptions, TransferObserver};
 use crate::speed::LowSpeed;
@@ -39,7 +39,7 @@ impl StorageClient {
                 reason: "empty or overflowing range",
             })?),
         };
-        let resp = self.send_bodiless(url, Method::GET, range).await?;
+        let (resp, conn) = self.send_bodiless(url, Method::GET, range).await?;
         let status = resp.status();
         if !status.is_success() {
             return Err(self.error_for_status(url, resp).await);
@@ -60,6 +60,7 @@ impl StorageClient {
                         && content_length.is_none_or(|cl| cl == cr.len())
                 });
                 if !fits {
+                    conn.poison();
                     return Err(StorageError::RangeNotHonoured {
                         url: url.to_owned(),
                         start: asked.start,
@@ -79,6 +80,7 @@ impl StorageClient {
             idle: self.config().idle_timeout,
             low_speed: self.config().low_speed_limit,
             observer: opts.observer.clone(),
+            conn,
         })
     }
 }
@@ -94,6 +96,7 @@ pub struct GetResponse {
     idle: std::time::Duration,
     low_speed: Option<LowSpeed>,
     observer: Option<Arc<dyn TransferObserver>>,
+    conn: ConnHandle,
 }
 
 impl GetResponse {
@@ -133,7 +136,15 @@ impl GetResponse {
             self.low_speed,
             self.content_length,
             self.observer,
+            self.conn,
         )
+    }
+
+    /// Drops the answer unread, for a caller that refuses it (a length or range that does not fit
+    /// what it asked for): its connection is never used for another request, even if hyper had
+    /// already read the whole body.
+    pub fn discard(self) {
+        self.conn.poison();
     }
 
     /// The whole body in memory.

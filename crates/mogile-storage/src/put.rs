@@ -12,12 +12,11 @@ use std::sync::{Arc, Mutex};
 use http::header::{CONTENT_LENGTH, HOST};
 use http::{Method, Request, Response, Uri};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::{CaptureConnection, capture_connection};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
 use crate::body::{OneShotBody, Payload, PayloadKind, READ_CHUNK};
-use crate::client::{StorageClient, build, parse_url, with_headers_timeout};
+use crate::client::{ConnHandle, StorageClient, build, parse_url, with_headers_timeout};
 use crate::error::{PutStreamError, StorageError};
 use crate::options::{PutOptions, PutOutcome, TransferObserver};
 use crate::req_body::{BodyState, ReqBody, SharedBody, Source, Spool};
@@ -47,6 +46,7 @@ impl StorageClient {
             PayloadKind::Bytes(chunks, _) => Source::Chunks {
                 chunks: chunks.clone(),
                 next: 0,
+                offset: 0,
             },
             PayloadKind::File(path, len) => {
                 let file =
@@ -122,10 +122,9 @@ impl StorageClient {
             .uri(uri)
             .header(CONTENT_LENGTH, len);
         let mut req = build(url, req, body)?;
-        let conn = capture_connection(&mut req);
+        let conn = ConnHandle::capture(&mut req);
         let resp = self.send_pooled(url, req, Some(done)).await?;
-        self.outcome(url, resp, &state, Some(len), Some(&conn))
-            .await
+        self.outcome(url, resp, &state, Some(len), &conn).await
     }
 
     /// Judges the node's answer to a PUT whose body progress is `state`.
@@ -140,17 +139,13 @@ impl StorageClient {
         resp: Response<Incoming>,
         state: &BodyState,
         declared: Option<u64>,
-        conn: Option<&CaptureConnection>,
+        conn: &ConnHandle,
     ) -> Result<PutOutcome, StorageError> {
         let sent = state.sent();
         let whole = state.is_complete() && declared.is_none_or(|d| d == sent);
         if !whole {
             state.abort();
-            if let Some(capture) = conn {
-                if let Some(connected) = capture.connection_metadata().as_ref() {
-                    connected.poison();
-                }
-            }
+            conn.poison();
         }
         let status = resp.status();
         if status.is_success() {
@@ -253,7 +248,8 @@ impl StorageClient {
             })
             .await?;
             // This connection is never reused: it ends with this function.
-            self.outcome(url, resp, &state, None, None).await
+            self.outcome(url, resp, &state, None, &ConnHandle::default())
+                .await
         };
         let mut exchange = Box::pin(exchange);
         let mut conn = Box::pin(conn);

@@ -17,14 +17,21 @@ use http_body::{Body, Frame, SizeHint};
 use tokio::io::AsyncWrite;
 use tokio::sync::oneshot;
 
-use crate::body::{BoxByteStream, OneShotBody};
+use crate::body::{BoxByteStream, OneShotBody, READ_CHUNK};
 use crate::error::BodySourceError;
 use crate::options::TransferObserver;
 
 /// Where the bytes come from.
 pub(crate) enum Source {
     Empty,
-    Chunks { chunks: Arc<[Bytes]>, next: usize },
+    /// In-memory buffers, handed to hyper in slices of at most [`READ_CHUNK`] bytes (zero-copy),
+    /// so that the count of bytes handed over follows what the connection actually took: hyper
+    /// buffers only so much before it writes, and a node that answers early is then seen as such.
+    Chunks {
+        chunks: Arc<[Bytes]>,
+        next: usize,
+        offset: usize,
+    },
     Stream(BoxByteStream),
     Shared(Arc<Mutex<SharedBody>>),
 }
@@ -245,10 +252,23 @@ impl ReqBody {
     fn poll_source_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
         match &mut self.source {
             Source::Empty => Poll::Ready(None),
-            Source::Chunks { chunks, next } => {
-                let chunk = chunks.get(*next).cloned();
-                *next += 1;
-                Poll::Ready(chunk.map(Ok))
+            Source::Chunks {
+                chunks,
+                next,
+                offset,
+            } => {
+                let Some(chunk) = chunks.get(*next) else {
+                    return Poll::Ready(None);
+                };
+                let end = chunk.len().min(offset.saturating_add(READ_CHUNK));
+                let piece = chunk.slice(*offset..end);
+                if end == chunk.len() {
+                    *next += 1;
+                    *offset = 0;
+                } else {
+                    *offset = end;
+                }
+                Poll::Ready(Some(Ok(piece)))
             }
             Source::Stream(s) => s.as_mut().poll_next(cx),
             Source::Shared(shared) => shared

@@ -14,6 +14,7 @@ use http_body::Body;
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
+use crate::client::ConnHandle;
 use crate::error::{StorageError, TimeoutPhase};
 use crate::options::TransferObserver;
 use crate::speed::{LowSpeed, SpeedMeter};
@@ -39,6 +40,8 @@ pub struct ByteStream {
     /// The timer runs only while we wait: a slow consumer between polls is not a stalled node.
     armed: bool,
     done: bool,
+    /// Poisoned when the body fails: a connection whose answer was wrong is never reused.
+    conn: ConnHandle,
 }
 
 impl ByteStream {
@@ -49,8 +52,10 @@ impl ByteStream {
         low_speed: Option<LowSpeed>,
         expected: Option<u64>,
         observer: Option<Arc<dyn TransferObserver>>,
+        conn: ConnHandle,
     ) -> Self {
         Self {
+            conn,
             url,
             body,
             idle,
@@ -74,8 +79,15 @@ impl ByteStream {
         self.expected
     }
 
+    /// Drops the rest of the body, for a caller that refuses what it got (bytes past the length
+    /// it expected, content it cannot use): the connection is never used for another request.
+    pub fn discard(self) {
+        self.conn.poison();
+    }
+
     fn fail(&mut self, err: StorageError) -> Poll<Option<Result<Bytes, StorageError>>> {
         self.done = true;
+        self.conn.poison();
         Poll::Ready(Some(Err(err)))
     }
 

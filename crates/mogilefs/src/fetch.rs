@@ -205,6 +205,16 @@ impl Fetch {
                     continue;
                 }
             };
+            // A body with no length to check up front is judged only at its end, against the
+            // file's length. That is enough for a whole-file fetch (nothing is `Ok` before the
+            // end), but a range (the caller's, or a resume's) ends inside the body, before
+            // anything could be checked: such an answer is never used for one.
+            if response.content_length().is_none() && self.resume.range().is_some() {
+                response.discard();
+                let why = "an answer without Content-Length to a range request cannot be checked";
+                self.record(url, AttemptError::Range(why.into()));
+                continue;
+            }
             // A whole-file answer must be exactly as long as the file. Otherwise (mogstored's
             // `200` HTML page for a directory path, a truncated replica) its bytes would be handed
             // out and the rest taken from the next replica: two contents stitched into one.
@@ -213,6 +223,7 @@ impl Fetch {
                     (self.resume.total(), response.content_length())
                 {
                     if actual != expected {
+                        response.discard();
                         self.record(url, AttemptError::Length { expected, actual });
                         continue;
                     }
@@ -238,7 +249,12 @@ impl Fetch {
                     });
                     return Ok(());
                 }
-                Accept::MoveOn(m) => self.record(url, mismatch(m)),
+                Accept::MoveOn(m) => {
+                    // A node that answered with the wrong range or total never gets another
+                    // request on that connection.
+                    response.discard();
+                    self.record(url, mismatch(m));
+                }
             }
         }
         Err(Error::NoUsablePath {
@@ -258,6 +274,7 @@ impl Fetch {
 
     fn fail_current(&mut self, error: AttemptError) {
         if let Some(cur) = self.current.take() {
+            cur.body.discard();
             tracing::debug!(url = %mogile_protocol::printable(&cur.url), reached = self.resume.position(), %error, "replica failed; resuming on the next");
             self.record(cur.url, error);
         }

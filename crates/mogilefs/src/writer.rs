@@ -39,6 +39,8 @@ pub struct Writer {
     declared: Option<u64>,
     /// Bytes accepted by `poll_write` so far.
     written: u64,
+    /// A write failed because the upload stopped reading: the upload's own error is the real one.
+    broken: bool,
 }
 
 impl Client {
@@ -84,6 +86,7 @@ impl Client {
             commit,
             declared: len,
             written: 0,
+            broken: false,
         })
     }
 }
@@ -98,6 +101,16 @@ impl Writer {
     /// [`Client::writer`] (writes past it are refused as they happen).
     pub async fn finish(mut self) -> Result<PutResult> {
         if let Some(declared) = self.declared.filter(|&d| d != self.written) {
+            if self.broken {
+                // The upload failed first and stopped reading (which is why the writes stopped):
+                // its error says why. It cannot commit: the body it read is short of the length.
+                self.pipe.take();
+                if let Some(task) = self.task.take() {
+                    if let Ok(Err(e)) = task.await {
+                        return Err(e);
+                    }
+                }
+            }
             // A body that does not match its declared length must never be committed: abort
             // (dropping our end of the pipe makes the upload fail) and say why.
             self.abort_task();
@@ -183,8 +196,10 @@ impl AsyncWrite for Writer {
             Ok(p) => p.poll_write(cx, buf),
             Err(e) => Poll::Ready(Err(e)),
         };
-        if let Poll::Ready(Ok(n)) = res {
-            self.written += n as u64;
+        match &res {
+            Poll::Ready(Ok(n)) => self.written += *n as u64,
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => self.broken = true,
+            _ => {}
         }
         res
     }

@@ -22,6 +22,7 @@ mod hostile_tracker;
 mod hostile_tracker_facade;
 mod injection;
 mod invariants;
+mod lying_node;
 mod soak;
 mod support;
 mod tracker_peer;

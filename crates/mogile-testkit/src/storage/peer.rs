@@ -164,21 +164,29 @@ impl PeerConn {
     /// The client closed first, or the framing is malformed.
     pub async fn read_request(&mut self) -> io::Result<(Vec<u8>, Vec<u8>)> {
         let head = self.read_head().await?;
-        let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        let body = self.read_body(&head).await?;
+        Ok((head, body))
+    }
+
+    /// Reads the body of the request whose head [`read_head`](Self::read_head) returned: framed by
+    /// `Content-Length` or chunked encoding (decoded), or none.
+    ///
+    /// # Errors
+    /// The client closed first, or the framing is malformed.
+    pub async fn read_body(&mut self, head: &[u8]) -> io::Result<Vec<u8>> {
+        let text = String::from_utf8_lossy(head).to_ascii_lowercase();
         let header = |name: &str| {
             text.lines()
                 .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
         };
         if header("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
-            let body = self.read_chunked().await?;
-            return Ok((head, body));
+            return self.read_chunked().await;
         }
         let len = header("content-length:").and_then(|v| v.parse::<usize>().ok());
-        let body = match len {
-            Some(n) => self.read_exact(n).await?,
-            None => Vec::new(),
-        };
-        Ok((head, body))
+        match len {
+            Some(n) => self.read_exact(n).await,
+            None => Ok(Vec::new()),
+        }
     }
 
     async fn read_line(&mut self) -> io::Result<Vec<u8>> {
