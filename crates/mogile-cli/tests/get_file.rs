@@ -64,3 +64,27 @@ fn get_key_file_creates_it_with_the_umask_mode_and_keeps_an_existing_mode() {
     assert_eq!(std::fs::read(&dst).unwrap(), b"hello");
     assert_eq!(listing(dir.path()), ["out"]);
 }
+
+#[test]
+fn get_key_into_a_fifo_is_refused_and_leaves_it_alone() {
+    use std::os::unix::fs::FileTypeExt;
+
+    let env = Env::start();
+    env.put("m", b"hello");
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = env.run([OsStr::new("get"), OsStr::new("m"), fifo.as_os_str()]);
+    let stderr = assert_code(&out, 1);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&*fifo.to_string_lossy()), "{stderr}");
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let meta = std::fs::symlink_metadata(&fifo).unwrap();
+    assert!(meta.file_type().is_fifo(), "the FIFO is left as it is");
+    assert_eq!(listing(dir.path()), ["fifo"], "no temporary file");
+}

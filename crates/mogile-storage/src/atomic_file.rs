@@ -1,5 +1,6 @@
 //! [`AtomicFile`]: a file that appears under its final name whole, or not at all.
 
+use std::fs::{FileType, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -42,15 +43,26 @@ const NAME_IN_TEMP: usize = 64;
 /// `.<name>.<pid>-<n>.part` in the target's directory (the same filesystem, so the rename is
 /// atomic), created exclusively (`O_CREAT|O_EXCL`, another name is tried if it exists).
 ///
+/// # What is replaced
+/// Only a regular file or a symbolic link: like `mv`, the rename replaces the directory entry, so
+/// a symbolic link at the target is replaced, not followed, and the target's hard links keep the
+/// old content. A target that is a directory is refused ([`io::ErrorKind::IsADirectory`]); a FIFO,
+/// a device (e.g. `/dev/null`) or a socket is refused too ([`io::ErrorKind::InvalidInput`]):
+/// replacing it with a regular file is never what a download into it means, so stream the body
+/// into it instead. Both are checked in [`create`](Self::create), before the temporary file
+/// exists, and again in [`commit`](Self::commit), before the rename.
+///
 /// # Mode (Unix)
 /// A new target gets the mode `curl -o` and `wget -O` give it, `0o666` minus the process umask:
 /// the temporary file is created with `0o666` and the kernel applies the umask (and any default
 /// ACL of the directory), so the umask is never read or changed. If the target already exists as
 /// a regular file, its permission bits (`0o777`; set-user-ID, set-group-ID and sticky bits are
 /// dropped, as the kernel does when an unprivileged process writes a file in place) are copied to
-/// the new file, as overwriting it in place would have kept them. Its owner and group are not
-/// kept (the new file belongs to this process), nor are its hard links: like `mv`, the rename
-/// replaces the directory entry, and a symbolic link at the target is replaced, not followed.
+/// the new file at the commit, as overwriting it in place would have kept them. Until then the
+/// temporary file is never more permissive than the file it replaces: it is created with
+/// `0o666 & mode` (then the umask), so replacing a `0o600` file never exposes the new content
+/// to other users while it is written, not even to an `open` racing the creation. Its owner and
+/// group are not kept (the new file belongs to this process).
 ///
 /// # Durability
 /// [`commit`](Self::commit) fsyncs the file before the rename and the directory after it, so a
@@ -76,9 +88,11 @@ impl AtomicFile {
     /// [`commit`](Self::commit).
     ///
     /// # Errors
-    /// `target` has no file name (`/`, `..`) ([`io::ErrorKind::InvalidInput`]) or is a directory
-    /// ([`io::ErrorKind::IsADirectory`]); its directory does not exist, is not a directory, or
-    /// cannot be written to or opened.
+    /// `target` has no file name (`/`, `..`) ([`io::ErrorKind::InvalidInput`]), is a directory
+    /// ([`io::ErrorKind::IsADirectory`]) or is another file that is neither a regular file nor
+    /// a symbolic link, such as a FIFO or a device ([`io::ErrorKind::InvalidInput`]); it cannot
+    /// be examined; its directory does not exist, is not a directory, or cannot be written to or
+    /// opened.
     pub async fn create(target: impl AsRef<Path>) -> io::Result<Self> {
         let target = target.as_ref().to_owned();
         let name = target.file_name().ok_or_else(|| {
@@ -88,17 +102,17 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
         };
-        if tokio::fs::symlink_metadata(&target)
-            .await
-            .is_ok_and(|m| m.is_dir())
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::IsADirectory,
-                "target is a directory",
-            ));
+        let existing = match tokio::fs::symlink_metadata(&target).await {
+            Ok(meta) => Some(meta),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(meta) = &existing {
+            refuse_unreplaceable(meta.file_type())?;
         }
         let dir = open_dir(&dir_path).await?;
-        let (file, temp) = create_temp(&dir_path, &name.to_string_lossy()).await?;
+        let mode = temp_mode(existing.as_ref());
+        let (file, temp) = create_temp(&dir_path, &name.to_string_lossy(), mode).await?;
         tracing::trace!(temp = %temp.path.display(), target = %target.display(), "temporary file created");
         Ok(Self {
             file,
@@ -126,6 +140,10 @@ impl AtomicFile {
 
     /// Flushes and fsyncs the file, sets its mode (see the type's docs), renames it over the
     /// target and fsyncs the directory. Returns the bytes written.
+    ///
+    /// On Unix the target is examined again before the rename: if it has become a directory or
+    /// a file that is not replaced (see *What is replaced* on the type), the commit fails with
+    /// the same error as [`create`](Self::create) and the target is untouched.
     ///
     /// If the returned future is dropped, the target holds the old content or the new one (a
     /// rename already handed to the blocking pool may still complete), never a partial file,
@@ -194,7 +212,8 @@ async fn seal(mut file: File, target: &Path) -> io::Result<()> {
     file.sync_all().await
 }
 
-/// Gives the new file the permission bits of the regular file it replaces, if any.
+/// Gives the new file the permission bits of the regular file it replaces, if any, and refuses
+/// a target that became a file that is not replaced since [`AtomicFile::create`].
 #[cfg(unix)]
 async fn keep_existing_mode(file: &File, target: &Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -204,10 +223,68 @@ async fn keep_existing_mode(file: &File, target: &Path) -> io::Result<()> {
             file.set_permissions(std::fs::Permissions::from_mode(mode))
                 .await
         }
-        Ok(_) => Ok(()),
+        Ok(meta) => refuse_unreplaceable(meta.file_type()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// Refuses an existing target that is neither a regular file nor a symbolic link (see *What is
+/// replaced* on [`AtomicFile`]).
+fn refuse_unreplaceable(kind: FileType) -> io::Result<()> {
+    if kind.is_file() || kind.is_symlink() {
+        return Ok(());
+    }
+    if kind.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "target is a directory",
+        ));
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "target is {}, not a regular file, and is not replaced; stream to it instead (e.g. through stdout)",
+            describe(kind)
+        ),
+    ))
+}
+
+/// A file type that is neither a regular file, a directory nor a symbolic link, in words.
+fn describe(kind: FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = kind;
+    "a special file"
+}
+
+/// The mode the temporary file is created with, before the umask: `0o666`, less every
+/// permission the regular file it replaces denies. Set at creation, not changed afterwards: a
+/// reader that opened the file before a `chmod` would keep reading it.
+fn temp_mode(existing: Option<&Metadata>) -> u32 {
+    #[cfg(unix)]
+    if let Some(meta) = existing.filter(|m| m.is_file()) {
+        use std::os::unix::fs::PermissionsExt;
+        return 0o666 & meta.permissions().mode();
+    }
+    #[cfg(not(unix))]
+    let _ = existing;
+    0o666
 }
 
 /// Opens the directory for the fsync after the rename (Unix; elsewhere a directory cannot be
@@ -248,8 +325,8 @@ impl Drop for TempGuard {
     }
 }
 
-/// Creates `.<name>.<pid>-<n>.part` in `dir`, mode `0o666` before the umask.
-async fn create_temp(dir: &Path, name: &str) -> io::Result<(File, TempGuard)> {
+/// Creates `.<name>.<pid>-<n>.part` in `dir`, with `mode` before the umask (Unix).
+async fn create_temp(dir: &Path, name: &str, mode: u32) -> io::Result<(File, TempGuard)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut cut = name.len().min(NAME_IN_TEMP);
     while !name.is_char_boundary(cut) {
@@ -262,7 +339,9 @@ async fn create_temp(dir: &Path, name: &str) -> io::Result<(File, TempGuard)> {
         let mut opts = tokio::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
-        opts.mode(0o666);
+        opts.mode(mode);
+        #[cfg(not(unix))]
+        let _ = mode;
         match opts.open(&path).await {
             Ok(file) => return Ok((file, TempGuard { path, armed: true })),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,

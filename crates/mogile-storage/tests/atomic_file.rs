@@ -5,7 +5,7 @@
 #![cfg(unix)]
 
 use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,6 +38,22 @@ fn umask() -> u32 {
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// Makes a FIFO at `path` with `mkfifo(1)`.
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+fn is_fifo(path: &Path) -> bool {
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .file_type()
+        .is_fifo()
 }
 
 /// The names in `dir`, sorted (hidden ones included).
@@ -141,6 +157,107 @@ async fn replacing_keeps_the_permission_bits_and_swaps_the_inode() {
         );
         assert_eq!(listing(dir.path()), ["f.bin"]);
     }
+}
+
+#[tokio::test]
+async fn the_temp_file_is_never_more_permissive_than_the_file_it_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("f.bin");
+    for before in [0o600, 0o640, 0o400, 0o000, 0o4755, 0o666] {
+        std::fs::write(&target, OLD).unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(before)).unwrap();
+        let mut file = AtomicFile::create(&target).await.unwrap();
+        // Created so: no `chmod` after the creation, which a reader that opened it first would
+        // survive.
+        let created = mode(file.temp_path());
+        file.write_all(b"secret").await.unwrap();
+        file.flush().await.unwrap();
+        let temp = mode(file.temp_path());
+        assert_eq!(temp, created, "{before:o}");
+        assert_eq!(temp & !before, 0, "{before:o}: temp {temp:o}");
+        #[cfg(target_os = "linux")]
+        assert_eq!(temp, before & 0o666 & !umask(), "{before:o}");
+        file.commit().await.unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"secret");
+        assert_eq!(mode(&target), before & 0o777, "{before:o}");
+        assert_eq!(listing(dir.path()), ["f.bin"]);
+    }
+    // The private case spelled out: no group or other bit while the new content is written.
+    std::fs::write(&target, OLD).unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut file = AtomicFile::create(&target).await.unwrap();
+    file.write_all(b"secret").await.unwrap();
+    assert_eq!(mode(file.temp_path()) & 0o077, 0);
+    drop(file);
+    assert_eq!(std::fs::read(&target).unwrap(), OLD);
+}
+
+#[tokio::test]
+async fn fifos_and_sockets_are_refused_before_any_temp_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let err = AtomicFile::create(&fifo).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("FIFO") && text.contains("not a regular file"),
+        "{text}"
+    );
+    assert!(is_fifo(&fifo), "the FIFO is left as it is");
+
+    let sock = dir.path().join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let err = AtomicFile::create(&sock).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("a socket"), "{err}");
+    assert!(
+        std::fs::symlink_metadata(&sock)
+            .unwrap()
+            .file_type()
+            .is_socket()
+    );
+    assert_eq!(listing(dir.path()), ["fifo", "sock"], "no temporary file");
+}
+
+#[tokio::test]
+async fn a_target_that_became_a_fifo_fails_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("f.bin");
+    std::fs::write(&target, OLD).unwrap();
+    let mut file = AtomicFile::create(&target).await.unwrap();
+    file.write_all(b"new").await.unwrap();
+    std::fs::remove_file(&target).unwrap();
+    mkfifo(&target);
+    let err = file.commit().await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+    assert!(is_fifo(&target));
+    assert_eq!(listing(dir.path()), ["f.bin"], "no temporary file");
+}
+
+#[tokio::test]
+async fn a_symlink_is_replaced_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let private = dir.path().join("private");
+    std::fs::write(&private, OLD).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+    for pointee in [&fifo, &private] {
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(pointee, &link).unwrap();
+        let mut file = AtomicFile::create(&link).await.unwrap();
+        file.write_all(b"new").await.unwrap();
+        file.commit().await.unwrap();
+        let meta = std::fs::symlink_metadata(&link).unwrap();
+        assert!(meta.file_type().is_file(), "{}", pointee.display());
+        assert_eq!(std::fs::read(&link).unwrap(), b"new");
+        std::fs::remove_file(&link).unwrap();
+    }
+    assert!(is_fifo(&fifo));
+    assert_eq!(std::fs::read(&private).unwrap(), OLD);
+    assert_eq!(mode(&private), 0o600);
+    assert_eq!(listing(dir.path()), ["fifo", "private"]);
 }
 
 #[tokio::test]
@@ -277,6 +394,7 @@ async fn get_to_file_dropped_mid_body_leaves_no_temp() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("f.bin");
     std::fs::write(&target, OLD).unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
     let peer = half_body_peer(true).await;
     let client = client();
     // The first request takes the whole body, so the next one stalls at half.
@@ -299,23 +417,45 @@ async fn get_to_file_dropped_mid_body_leaves_no_temp() {
                 r = &mut download => panic!("the stalled download ended: {r:?}"),
                 () = tokio::task::yield_now() => {}
             }
-            let temp_len = std::fs::read_dir(dir.path())
+            let temp = std::fs::read_dir(dir.path())
                 .unwrap()
                 .map(|e| e.unwrap())
                 .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
-                .map(|e| e.metadata().unwrap().len())
-                .max();
-            if temp_len.is_some_and(|n| n > 0) {
-                break;
+                .map(|e| e.metadata().unwrap())
+                .max_by_key(|m| m.len());
+            if let Some(temp) = temp.filter(|m| m.len() > 0) {
+                break temp;
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(30), mid_body)
+    let temp = tokio::time::timeout(Duration::from_secs(30), mid_body)
         .await
         .expect("the download reached its body");
+    // Replacing a private file: the partial content is private too.
+    assert_eq!(temp.permissions().mode() & 0o077, 0);
     drop(download);
     assert_eq!(std::fs::read(&target).unwrap(), OLD);
     assert_eq!(listing(dir.path()), ["f.bin"]);
+}
+
+#[tokio::test]
+async fn get_to_file_into_a_fifo_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let peer = half_body_peer(false).await;
+    let err = client()
+        .get_to_file(&peer.url("/x"), &fifo, &GetOptions::default())
+        .await
+        .unwrap_err();
+    let StorageError::Io { source, .. } = &err else {
+        panic!("expected Io, got {err:?}");
+    };
+    assert_eq!(source.kind(), io::ErrorKind::InvalidInput, "{source}");
+    assert!(!err.try_another_replica());
+    assert_eq!(peer.connection_count(), 0, "refused before the request");
+    assert!(is_fifo(&fifo));
+    assert_eq!(listing(dir.path()), ["fifo"]);
 }
 
 #[tokio::test]
