@@ -42,9 +42,9 @@ impl Payload {
 
     /// A payload read from the file at `path` each time it is sent.
     ///
-    /// The length is taken from the file's metadata now; if the file is shorter when sent, the
-    /// upload fails with [`StorageError::Body`](crate::StorageError::Body); if it has grown,
-    /// only the first `len()` bytes are sent.
+    /// The length is taken from the file's metadata now; if the file is shorter or longer when
+    /// sent, the upload fails with [`StorageError::Body`](crate::StorageError::Body) (a file is
+    /// never cut silently to the length it had).
     ///
     /// # Errors
     /// The file's metadata cannot be read, or it is not a regular file.

@@ -219,7 +219,15 @@ pub(crate) fn parse_url(url: &str) -> Result<Uri, StorageError> {
         url: url.to_owned(),
         reason,
     };
+    // Tracker URLs are plain ASCII; anything else (C1 controls among it) is refused before it can
+    // reach a connection, a log line or an error message.
+    if !url.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid("not a plain printable ASCII URL"));
+    }
     let uri: Uri = url.parse().map_err(|_| invalid("not a valid URI"))?;
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(invalid("user info in a storage URL"));
+    }
     match uri.scheme_str() {
         Some("http") => {}
         Some(_) => return Err(invalid("only http:// is supported")),
@@ -261,7 +269,15 @@ mod tests {
     #[test]
     fn url_checks() {
         assert!(parse_url("http://127.0.0.1:7500/dev1/0/000/000/0000000001.fid").is_ok());
-        for bad in ["https://h/x", "/dev1/x", "not a url", "http:///x"] {
+        for bad in [
+            "https://h/x",
+            "/dev1/x",
+            "not a url",
+            "http:///x",
+            "http://user@h/x",
+            "http://h/\u{9b}x",
+            "http://h/a b",
+        ] {
             let err = parse_url(bad).unwrap_err();
             assert!(matches!(err, StorageError::InvalidUrl { .. }), "{bad}");
             assert_eq!(err.url(), bad);

@@ -96,6 +96,15 @@ impl StorageClient {
         let Some(len) = body.declared_len() else {
             return self.put_chunked(url, uri, body, opts).await;
         };
+        let body = if len == 0 {
+            // hyper never polls a body that is empty from the start: make sure this one is.
+            match ensure_empty(url, body).await {
+                Ok(body) => body,
+                Err(error) => return Err(PutStreamError { error, body: None }),
+            }
+        } else {
+            body
+        };
         let shared = SharedBody::new(body, None, 0);
         let source = Source::Shared(shared.clone());
         self.put_known(url, uri, source, len, opts.observer.clone())
@@ -288,7 +297,8 @@ impl StorageClient {
     }
 
     /// After a `411`/`501`: completes the spool with the rest of the body and rewinds it.
-    /// `Ok(None)` if the spool does not hold every byte already sent.
+    /// `Ok(None)` if the spool does not hold every byte already sent, or the body outgrows the
+    /// spool limit.
     async fn finish_spool(
         &self,
         url: &str,
@@ -321,13 +331,19 @@ impl StorageClient {
             len += chunk.len() as u64;
         }
         let mut body = body;
+        let limit = self.config().spool_limit;
         while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
             let chunk = chunk.map_err(|source| StorageError::Body {
                 url: url.to_owned(),
                 source,
             })?;
-            file.write_all(&chunk).await.map_err(io_err)?;
             len += chunk.len() as u64;
+            if len > limit {
+                // The spool is bounded like the tee that started it: a body larger than the
+                // limit cannot be resent with a length.
+                return Ok(None);
+            }
+            file.write_all(&chunk).await.map_err(io_err)?;
         }
         file.flush().await.map_err(io_err)?;
         file.rewind().await.map_err(io_err)?;
@@ -335,11 +351,31 @@ impl StorageClient {
     }
 }
 
-/// A body source reading the first `len` bytes of `file`.
+/// A body source reading `file`, which must hold exactly `len` bytes: one byte more is read, so
+/// that a file that grew since its length was taken fails as a body longer than declared
+/// ([`StorageError::Body`]) instead of being cut silently.
 fn file_source(file: tokio::fs::File, len: u64) -> Source {
     use tokio::io::AsyncReadExt;
     Source::Stream(Box::pin(ReaderStream::with_capacity(
-        file.take(len),
+        file.take(len.saturating_add(1)),
         READ_CHUNK,
     )))
+}
+
+/// Polls a one-shot body declared empty to its end: any byte is a body longer than declared.
+async fn ensure_empty(url: &str, mut body: OneShotBody) -> Result<OneShotBody, StorageError> {
+    use futures_util::StreamExt;
+    let too_long = |source| StorageError::Body {
+        url: url.to_owned(),
+        source,
+    };
+    while let Some(chunk) = body.next().await {
+        if !chunk.map_err(too_long)?.is_empty() {
+            return Err(too_long(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "body produced more than its declared 0 bytes",
+            )));
+        }
+    }
+    Ok(body)
 }

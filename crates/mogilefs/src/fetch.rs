@@ -95,6 +95,8 @@ struct Current {
     start: u64,
     /// Whether the body's length was known (and checked) before its first byte.
     framed: bool,
+    /// The last wanted bytes of an unframed body, held back until the body ends.
+    held: Option<Bytes>,
 }
 
 impl Fetch {
@@ -150,9 +152,27 @@ impl Fetch {
             // it handed bytes out, they are never continued from another replica (that would
             // stitch two contents into one). A body whose length was checked up front and that
             // breaks off is a replica dying mid-stream: the next one continues it.
-            let unchecked_delivered = !cur.framed && self.resume.position() > cur.start;
+            let held = cur.held.as_ref().map_or(0, |h| h.len() as u64);
+            let unchecked_delivered =
+                !cur.framed && self.resume.position().saturating_sub(held) > cur.start;
             let failure = match cur.body.next().await {
+                Some(Ok(chunk)) if cur.held.is_some() => {
+                    if chunk.is_empty() {
+                        continue;
+                    }
+                    // The unframed body runs on past the file's end.
+                    mismatch(Mismatch::TooLong {
+                        expected: self.resume.total().unwrap_or_default(),
+                    })
+                }
                 Some(Ok(chunk)) => match self.resume.take(chunk, &mut cur.skip) {
+                    Ok(take) if take.done && !cur.framed => {
+                        // An unframed body is judged at its end: its last wanted bytes wait until
+                        // the node ends the body, so one that runs past the file's length is
+                        // refused before they are handed out.
+                        cur.held = Some(take.data);
+                        continue;
+                    }
                     Ok(take) => {
                         if take.done {
                             self.current = None;
@@ -166,19 +186,33 @@ impl Fetch {
                     Err(m) => mismatch(m),
                 },
                 Some(Err(e)) => AttemptError::Storage(e),
-                None => match self.resume.finish() {
-                    Ok(()) => {
+                None => {
+                    if let Some(data) = cur.held.take() {
                         self.current = None;
-                        return self.complete();
+                        if !data.is_empty() {
+                            self.observe(&data);
+                            return Some(Ok(data));
+                        }
+                        continue;
                     }
-                    // A clean end before the file's end: only an unframed body can do that.
-                    Err(m) if self.resume.position() > cur.start => {
-                        self.fail_current(mismatch(m));
-                        return self.give_up();
+                    match self.resume.finish() {
+                        Ok(()) => {
+                            self.current = None;
+                            return self.complete();
+                        }
+                        // A clean end before the file's end: only an unframed body can do that.
+                        Err(m) if self.resume.position() > cur.start => {
+                            self.fail_current(mismatch(m));
+                            return self.give_up();
+                        }
+                        Err(m) => mismatch(m),
                     }
-                    Err(m) => mismatch(m),
-                },
+                }
             };
+            // Bytes held back were never handed out: the next replica must deliver them.
+            if let Some(h) = self.current.as_mut().and_then(|c| c.held.take()) {
+                self.resume.give_back(h.len() as u64);
+            }
             self.fail_current(failure);
             if unchecked_delivered {
                 return self.give_up();
@@ -242,6 +276,7 @@ impl Fetch {
                         // and a 206's length against its `Content-Range`; a 200's length was
                         // checked against the file's above when the file's length is known.
                         framed: response.content_length().is_some(),
+                        held: None,
                         url,
                         body: response.into_stream(),
                         skip,

@@ -187,8 +187,10 @@ impl Client {
                 continue;
             };
             if let Some(gate) = &opts.commit_gate {
-                // A writer of known length is fully sent once that many bytes were written, but it
-                // is committed only by `Writer::finish`; a dropped writer never gets here.
+                // A writer is committed only by `Writer::finish`. Its PUT cannot complete before
+                // that anyway (the last chunk of a known length is held back until the pipe ends,
+                // and only `finish` ends it cleanly); the gate states the rule where the close is
+                // sent. A dropped writer never gets here.
                 if gate.clone().wait_for(|finished| *finished).await.is_err() {
                     return Err(Error::Io {
                         source: std::io::Error::new(
@@ -394,6 +396,9 @@ impl Client {
                         observer,
                     )));
                 }
+                // The caller's own body failed (a file that changed size, a failing reader): no
+                // other destination would do better.
+                Err(e) if !e.try_another_replica() => return Err(error::from_storage(e)),
                 Err(e) => {
                     tracing::debug!(url = %mogile_protocol::printable(url), error = %e, "destination failed; trying the next");
                     tried.push(Attempt {

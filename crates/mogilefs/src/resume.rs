@@ -192,6 +192,12 @@ impl Resume {
         })
     }
 
+    /// Takes back the last `n` bytes counted as delivered: they were held back and never handed
+    /// out, so the next replica must deliver them.
+    pub(crate) fn give_back(&mut self, n: u64) {
+        self.delivered = self.delivered.saturating_sub(n);
+    }
+
     /// Judges the end of a replica's body: `Ok` if the wanted range is complete (or its end is
     /// unknown), otherwise the replica was short and the fetch resumes on the next one.
     pub(crate) fn finish(&self) -> Result<(), Mismatch> {

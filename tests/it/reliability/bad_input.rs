@@ -236,13 +236,14 @@ async fn a_body_that_shrinks_grows_or_fails_while_uploading_writes_nothing() {
     assert_eq!(closes(&c), closes_before, "a shrunken file was closed");
     assert!(client.get_bytes("k").await.unwrap() == old);
 
-    // A file that grows after it was opened: the length it had is uploaded, whole.
+    // A file that grows after it was opened: an error too, never a silent prefix of it.
     std::fs::write(&path, vec![b'g'; 3000]).unwrap();
     let payload = Payload::file(&path).await.unwrap();
     std::fs::write(&path, vec![b'g'; 6000]).unwrap();
-    let res = client.put("k", payload).await.unwrap();
-    assert_eq!(res.size, 3000);
-    assert_eq!(&client.get_bytes("k").await.unwrap()[..], &[b'g'; 3000][..]);
+    let err = client.put("k", payload).await.unwrap_err();
+    assert!(matches!(err, mogilefs::Error::Storage { .. }), "{err:?}");
+    assert_eq!(closes(&c), closes_before, "a grown file was closed");
+    assert!(client.get_bytes("k").await.unwrap() == old);
     assert_no_library_panics();
 }
 

@@ -281,6 +281,50 @@ async fn control_http10_closing_after_a_framed_body() {
     .await;
 }
 
+/// A fake tracker whose key holds `data` on device 1, served by `peer`, and (when `honest_copy`)
+/// on device 2, an honest node. Returns the client and what must stay alive.
+async fn peer_first(
+    peer: &mogile_testkit::storage::FaultPeer,
+    data: &Bytes,
+    honest_copy: bool,
+) -> (mogilefs::Client, impl Sized) {
+    use std::sync::Arc;
+
+    use mogile_testkit::storage::StorageNode;
+    use mogile_testkit::tracker::{DeviceSpec, FakeTracker, HostSpec, Model, fid_path};
+
+    let dir = tempfile::tempdir().unwrap();
+    let node = StorageNode::start(dir.path()).await.unwrap();
+    node.add_device(2).await.unwrap();
+    let model = Arc::new(Model::new());
+    model.create_domain(super::DOMAIN).unwrap();
+    for (devid, port) in [(1, peer.addr().port()), (2, node.addr().port())] {
+        let hostid = model
+            .add_host(HostSpec::new(format!("h{devid}"), "127.0.0.1", port).allow_shared_ip(true))
+            .unwrap();
+        model
+            .add_device(DeviceSpec::new(devid, hostid).weight(0))
+            .unwrap();
+    }
+    let devids: &[u64] = if honest_copy { &[1, 2] } else { &[1] };
+    let fid = model
+        .insert_file(super::DOMAIN, KEY, None, data.len() as u64, devids)
+        .unwrap();
+    let file = node.file_path(&fid_path(2, fid));
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(file, data).unwrap();
+    let tracker = FakeTracker::start(model).await.unwrap();
+    let client = mogilefs::Client::builder()
+        .trackers([tracker.addr().to_string()])
+        .domain(super::DOMAIN)
+        .build()
+        .unwrap();
+    (client, (tracker, node, dir))
+}
+
+/// The 40-byte file of the issue's reproduction.
+const FORTY: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCD";
+
 /// Issue 12, defect 2, exactly as reproduced: replica 1 answers `HTTP/1.0 200` with no length,
 /// hands out 20 bytes of the wrong content, then 37 more (the file is 40 bytes). Today's `main`
 /// resumed on replica 2 with `Range: bytes=20-` and returned `"HHHH…" + real bytes 20..40`.
@@ -291,11 +335,8 @@ async fn an_unframed_body_that_runs_long_is_never_stitched_onto_the_next_replica
     use mogile_testkit::storage::FaultPeer;
     use tokio::sync::Notify;
 
-    use mogile_testkit::storage::StorageNode;
-    use mogile_testkit::tracker::{DeviceSpec, FakeTracker, HostSpec, Model, fid_path};
-
     watch_panics();
-    let data = Bytes::from_static(b"0123456789abcdefghijklmnopqrstuvwxyzABCD");
+    let data = Bytes::from_static(FORTY);
     // Replica 1: a peer that waits until the client holds its first 20 bytes, then sends 37 more.
     let delivered = Arc::new(Notify::new());
     let signal = delivered.clone();
@@ -312,32 +353,7 @@ async fn an_unframed_body_that_runs_long_is_never_stitched_onto_the_next_replica
     })
     .await
     .unwrap();
-    // Replica 2: an honest node with the real bytes.
-    let dir = tempfile::tempdir().unwrap();
-    let node = StorageNode::start(dir.path()).await.unwrap();
-    node.add_device(2).await.unwrap();
-    let model = Arc::new(Model::new());
-    model.create_domain(super::DOMAIN).unwrap();
-    for (devid, port) in [(1, peer.addr().port()), (2, node.addr().port())] {
-        let hostid = model
-            .add_host(HostSpec::new(format!("h{devid}"), "127.0.0.1", port).allow_shared_ip(true))
-            .unwrap();
-        model
-            .add_device(DeviceSpec::new(devid, hostid).weight(0))
-            .unwrap();
-    }
-    let fid = model
-        .insert_file(super::DOMAIN, KEY, None, data.len() as u64, &[1, 2])
-        .unwrap();
-    let file = node.file_path(&fid_path(2, fid));
-    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    std::fs::write(file, &data).unwrap();
-    let tracker = FakeTracker::start(model).await.unwrap();
-    let client = mogilefs::Client::builder()
-        .trackers([tracker.addr().to_string()])
-        .domain(super::DOMAIN)
-        .build()
-        .unwrap();
+    let (client, _keep) = peer_first(&peer, &data, true).await;
     let mut stream = client.get(KEY).await.unwrap();
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(&first[..], &[b'H'; 20][..]);
@@ -358,5 +374,42 @@ async fn an_unframed_body_that_runs_long_is_never_stitched_onto_the_next_replica
         rest.is_empty(),
         "bytes of another replica were stitched on: {rest:?}"
     );
+    assert_no_library_panics();
+}
+
+/// An unframed body exactly as long as the file, then more after a pause: the last bytes are held
+/// back until the body ends, so the overrun is caught before they are handed out and the fetch
+/// moves on to the honest replica (or fails, without one). Found by review: the fetch used to stop
+/// reading at the file's length and return `Ok` with the wrong bytes.
+#[tokio::test(start_paused = true)]
+async fn an_unframed_body_is_judged_at_its_end_not_at_the_files_length() {
+    use mogile_testkit::storage::FaultPeer;
+
+    watch_panics();
+    let data = Bytes::from_static(FORTY);
+    for honest_copy in [true, false] {
+        let peer = FaultPeer::start(|mut conn| async move {
+            conn.read_head().await?;
+            conn.write(b"HTTP/1.0 200 OK\r\n\r\n").await?;
+            conn.write(&[b'H'; 40]).await?;
+            // Paused clock: this sleep ends only once the client has nothing left to do.
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            conn.write(&[b'H'; 17]).await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let (client, _keep) = peer_first(&peer, &data, honest_copy).await;
+        match client.get_bytes(KEY).await {
+            Ok(got) => {
+                assert!(honest_copy, "Ok without an honest replica: {got:?}");
+                assert_eq!(got, data);
+            }
+            Err(e) => {
+                assert!(!honest_copy, "{e:?}");
+                assert!(matches!(e, Error::NoUsablePath { .. }), "{e:?}");
+            }
+        }
+    }
     assert_no_library_panics();
 }

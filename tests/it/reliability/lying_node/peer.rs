@@ -23,6 +23,11 @@ pub(crate) enum Lie {
     /// Reads this many raw body bytes (at most the declared length), keeps them as the file,
     /// answers `200`, and closes.
     EarlyAt(usize),
+    /// Reads this many raw body bytes, keeps them as the file, answers `200` keep-alive, then
+    /// reads (and drops) the rest of a `Content-Length` body and serves on. The client cannot
+    /// tell this from an answer after the whole body once the rest fits in the socket buffers:
+    /// the tracker's size check is the defence.
+    EarlyThenKeepReading(usize),
     /// Keeps only the first half of the body, answers `201`, and tells the tracker's `HEAD` the
     /// full size.
     HeadClaimsFullSize,
@@ -220,6 +225,21 @@ async fn put(
             conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
                 .await?;
             Ok(Next::Close)
+        }
+        Lie::EarlyThenKeepReading(at) => {
+            let Some(len) = head.content_length else {
+                // A chunked body: no length to read to; behave as the closing early answer.
+                store(conn.read_exact(at).await?);
+                conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                    .await?;
+                return Ok(Next::Close);
+            };
+            let n = at.min(len);
+            store(conn.read_exact(n).await?);
+            conn.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .await?;
+            conn.read_exact(len - n).await?;
+            Ok(Next::Continue)
         }
         Lie::HeadClaimsFullSize => {
             let body = conn.read_body(raw).await?;
