@@ -10,36 +10,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use http::Method;
+use mogile_testkit::fs::{listing, mode, umask};
 use mogile_testkit::storage::Fault;
 use mogile_tests::{Harness, pattern};
 use mogilefs::{Error, GetOptions};
 
 const OLD: &[u8] = b"the old content, which must survive every failure";
-
-/// The process umask, read without changing it (`Umask:` in `/proc/self/status`, Linux 4.7+).
-#[cfg(target_os = "linux")]
-fn umask() -> u32 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let value = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Umask:"))
-        .expect("a Umask line");
-    u32::from_str_radix(value.trim(), 8).unwrap()
-}
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
-}
-
-/// The names in `dir`, sorted (hidden ones included).
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
-}
 
 /// A cluster of one node holding `k` (one replica: nothing to fail over to), and its bytes.
 async fn one_replica(len: usize) -> (Harness, bytes::Bytes) {
@@ -60,7 +36,7 @@ fn old_file() -> (tempfile::TempDir, PathBuf) {
 
 fn assert_old_file_alone(dir: &Path, target: &Path) {
     assert_eq!(std::fs::read(target).unwrap(), OLD);
-    assert_eq!(listing(dir), ["f.bin"], "no temporary file");
+    assert_eq!(listing(dir).unwrap(), ["f.bin"], "no temporary file");
 }
 
 #[tokio::test]
@@ -76,7 +52,7 @@ async fn get_to_file_creates_with_the_umask_mode_and_replaces_keeping_the_mode()
     assert_eq!(n, 300_000);
     assert!(std::fs::read(&target).unwrap() == data);
     #[cfg(target_os = "linux")]
-    assert_eq!(mode(&target), 0o666 & !umask());
+    assert_eq!(mode(&target).unwrap(), 0o666 & !umask().unwrap());
 
     // An existing file: replaced by a rename (a new inode), its permission bits kept.
     std::fs::write(&target, OLD).unwrap();
@@ -85,9 +61,9 @@ async fn get_to_file_creates_with_the_umask_mode_and_replaces_keeping_the_mode()
     let opts = GetOptions::new().range(10, Some(1000));
     assert_eq!(client.get_to_file("k", &target, &opts).await.unwrap(), 1000);
     assert!(std::fs::read(&target).unwrap() == data[10..1010]);
-    assert_eq!(mode(&target), 0o640);
+    assert_eq!(mode(&target).unwrap(), 0o640);
     assert_ne!(std::fs::metadata(&target).unwrap().ino(), inode);
-    assert_eq!(listing(dir.path()), ["new.bin"]);
+    assert_eq!(listing(dir.path()).unwrap(), ["new.bin"]);
 }
 
 #[tokio::test]

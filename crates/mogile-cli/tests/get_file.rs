@@ -8,34 +8,9 @@ mod common;
 
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
 use common::{Env, assert_code};
-
-/// The process umask (the child inherits it), read without changing it (`Umask:` in
-/// `/proc/self/status`, Linux 4.7+).
-#[cfg(target_os = "linux")]
-fn umask() -> u32 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let value = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Umask:"))
-        .expect("a Umask line");
-    u32::from_str_radix(value.trim(), 8).unwrap()
-}
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
-}
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
-}
+use mogile_testkit::fs::{listing, mode, umask};
 
 #[test]
 fn get_key_file_creates_it_with_the_umask_mode_and_keeps_an_existing_mode() {
@@ -46,14 +21,14 @@ fn get_key_file_creates_it_with_the_umask_mode_and_keeps_an_existing_mode() {
     env.ok([OsStr::new("get"), OsStr::new("m"), dst.as_os_str()]);
     assert_eq!(std::fs::read(&dst).unwrap(), b"hello");
     #[cfg(target_os = "linux")]
-    assert_eq!(mode(&dst), 0o666 & !umask());
+    assert_eq!(mode(&dst).unwrap(), 0o666 & !umask().unwrap());
 
     std::fs::write(&dst, b"old").unwrap();
     std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(0o600)).unwrap();
     env.ok([OsStr::new("get"), OsStr::new("m"), dst.as_os_str()]);
     assert_eq!(std::fs::read(&dst).unwrap(), b"hello");
-    assert_eq!(mode(&dst), 0o600);
-    assert_eq!(listing(dir.path()), ["out"]);
+    assert_eq!(mode(&dst).unwrap(), 0o600);
+    assert_eq!(listing(dir.path()).unwrap(), ["out"]);
 
     // A FILE that cannot be created (its parent is a regular file, which stops root too).
     let bad = dst.join("f");
@@ -62,7 +37,7 @@ fn get_key_file_creates_it_with_the_umask_mode_and_keeps_an_existing_mode() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains(&*bad.to_string_lossy()), "{stderr}");
     assert_eq!(std::fs::read(&dst).unwrap(), b"hello");
-    assert_eq!(listing(dir.path()), ["out"]);
+    assert_eq!(listing(dir.path()).unwrap(), ["out"]);
 }
 
 #[test]
@@ -86,5 +61,5 @@ fn get_key_into_a_fifo_is_refused_and_leaves_it_alone() {
     assert!(out.stdout.is_empty());
     let meta = std::fs::symlink_metadata(&fifo).unwrap();
     assert!(meta.file_type().is_fifo(), "the FIFO is left as it is");
-    assert_eq!(listing(dir.path()), ["fifo"], "no temporary file");
+    assert_eq!(listing(dir.path()).unwrap(), ["fifo"], "no temporary file");
 }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mogile_storage::{AtomicFile, GetOptions, StorageClient, StorageError};
+use mogile_testkit::fs::{listing, mode, umask};
 use mogile_testkit::storage::FaultPeer;
 use tokio::io::AsyncWriteExt;
 
@@ -23,21 +24,6 @@ fn client() -> StorageClient {
         .headers_timeout(Duration::from_secs(30))
         .build()
         .unwrap()
-}
-
-/// The process umask, read without changing it (`Umask:` in `/proc/self/status`, Linux 4.7+).
-#[cfg(target_os = "linux")]
-fn umask() -> u32 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let value = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Umask:"))
-        .expect("a Umask line");
-    u32::from_str_radix(value.trim(), 8).unwrap()
-}
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
 /// Makes a FIFO at `path` with `mkfifo(1)`.
@@ -54,16 +40,6 @@ fn is_fifo(path: &Path) -> bool {
         .unwrap()
         .file_type()
         .is_fifo()
-}
-
-/// The names in `dir`, sorted (hidden ones included).
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
 }
 
 /// A target whose directory refuses new files, next to an old file that must stay as it is.
@@ -108,7 +84,7 @@ impl Unwritable {
 
     fn assert_untouched(&self) {
         assert_eq!(std::fs::read(&self.old).unwrap(), OLD);
-        assert_eq!(listing(&self.dir), ["f.bin"], "no temporary file");
+        assert_eq!(listing(&self.dir).unwrap(), ["f.bin"], "no temporary file");
     }
 }
 
@@ -130,8 +106,8 @@ async fn new_file_gets_0666_minus_the_umask() {
     assert_eq!(file.written(), 3);
     assert_eq!(file.commit().await.unwrap(), 3);
     assert_eq!(std::fs::read(&target).unwrap(), b"abc");
-    assert_eq!(mode(&target), 0o666 & !umask());
-    assert_eq!(listing(dir.path()), ["new.bin"]);
+    assert_eq!(mode(&target).unwrap(), 0o666 & !umask().unwrap());
+    assert_eq!(listing(dir.path()).unwrap(), ["new.bin"]);
 }
 
 #[tokio::test]
@@ -149,13 +125,13 @@ async fn replacing_keeps_the_permission_bits_and_swaps_the_inode() {
         assert_eq!(std::fs::read(&target).unwrap(), OLD);
         file.commit().await.unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
-        assert_eq!(mode(&target), after, "{before:o}");
+        assert_eq!(mode(&target).unwrap(), after, "{before:o}");
         assert_ne!(
             std::fs::metadata(&target).unwrap().ino(),
             old_inode,
             "replaced by a rename, not rewritten in place"
         );
-        assert_eq!(listing(dir.path()), ["f.bin"]);
+        assert_eq!(listing(dir.path()).unwrap(), ["f.bin"]);
     }
 }
 
@@ -169,25 +145,25 @@ async fn the_temp_file_is_never_more_permissive_than_the_file_it_replaces() {
         let mut file = AtomicFile::create(&target).await.unwrap();
         // Created so: no `chmod` after the creation, which a reader that opened it first would
         // survive.
-        let created = mode(file.temp_path());
+        let created = mode(file.temp_path()).unwrap();
         file.write_all(b"secret").await.unwrap();
         file.flush().await.unwrap();
-        let temp = mode(file.temp_path());
+        let temp = mode(file.temp_path()).unwrap();
         assert_eq!(temp, created, "{before:o}");
         assert_eq!(temp & !before, 0, "{before:o}: temp {temp:o}");
         #[cfg(target_os = "linux")]
-        assert_eq!(temp, before & 0o666 & !umask(), "{before:o}");
+        assert_eq!(temp, before & 0o666 & !umask().unwrap(), "{before:o}");
         file.commit().await.unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"secret");
-        assert_eq!(mode(&target), before & 0o777, "{before:o}");
-        assert_eq!(listing(dir.path()), ["f.bin"]);
+        assert_eq!(mode(&target).unwrap(), before & 0o777, "{before:o}");
+        assert_eq!(listing(dir.path()).unwrap(), ["f.bin"]);
     }
     // The private case spelled out: no group or other bit while the new content is written.
     std::fs::write(&target, OLD).unwrap();
     std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
     let mut file = AtomicFile::create(&target).await.unwrap();
     file.write_all(b"secret").await.unwrap();
-    assert_eq!(mode(file.temp_path()) & 0o077, 0);
+    assert_eq!(mode(file.temp_path()).unwrap() & 0o077, 0);
     drop(file);
     assert_eq!(std::fs::read(&target).unwrap(), OLD);
 }
@@ -217,7 +193,11 @@ async fn fifos_and_sockets_are_refused_before_any_temp_file() {
             .file_type()
             .is_socket()
     );
-    assert_eq!(listing(dir.path()), ["fifo", "sock"], "no temporary file");
+    assert_eq!(
+        listing(dir.path()).unwrap(),
+        ["fifo", "sock"],
+        "no temporary file"
+    );
 }
 
 #[tokio::test]
@@ -232,7 +212,7 @@ async fn a_target_that_became_a_fifo_fails_the_commit() {
     let err = file.commit().await.unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
     assert!(is_fifo(&target));
-    assert_eq!(listing(dir.path()), ["f.bin"], "no temporary file");
+    assert_eq!(listing(dir.path()).unwrap(), ["f.bin"], "no temporary file");
 }
 
 #[tokio::test]
@@ -256,8 +236,8 @@ async fn a_symlink_is_replaced_not_followed() {
     }
     assert!(is_fifo(&fifo));
     assert_eq!(std::fs::read(&private).unwrap(), OLD);
-    assert_eq!(mode(&private), 0o600);
-    assert_eq!(listing(dir.path()), ["fifo", "private"]);
+    assert_eq!(mode(&private).unwrap(), 0o600);
+    assert_eq!(listing(dir.path()).unwrap(), ["fifo", "private"]);
 }
 
 #[tokio::test]
@@ -275,7 +255,7 @@ async fn temp_files_are_hidden_beside_the_target_and_unique() {
         );
     }
     assert_ne!(a.temp_path(), b.temp_path());
-    assert_eq!(listing(dir.path()).len(), 2);
+    assert_eq!(listing(dir.path()).unwrap().len(), 2);
     assert!(!target.exists());
     a.write_all(b"a").await.unwrap();
     b.write_all(b"b").await.unwrap();
@@ -286,7 +266,7 @@ async fn temp_files_are_hidden_beside_the_target_and_unique() {
         b"b",
         "the last commit wins"
     );
-    assert_eq!(listing(dir.path()), ["f.bin"]);
+    assert_eq!(listing(dir.path()).unwrap(), ["f.bin"]);
 
     // A name at the usual 255-byte limit still gets a temporary name that fits.
     let long = dir.path().join("é".repeat(127));
@@ -307,7 +287,7 @@ async fn dropped_without_commit_leaves_the_target_and_no_temp() {
     assert_eq!(std::fs::metadata(file.temp_path()).unwrap().len(), 100_000);
     drop(file);
     assert_eq!(std::fs::read(&target).unwrap(), OLD);
-    assert_eq!(listing(dir.path()), ["f.bin"]);
+    assert_eq!(listing(dir.path()).unwrap(), ["f.bin"]);
 }
 
 #[tokio::test]
@@ -330,7 +310,7 @@ async fn targets_without_a_file_name_or_that_are_directories_are_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
-    assert!(listing(dir.path()).is_empty());
+    assert!(listing(dir.path()).unwrap().is_empty());
 }
 
 /// A peer answering 200 with `Content-Length: 100000`: the first request gets the whole body,
@@ -376,7 +356,7 @@ async fn get_to_file_stream_failing_halfway_keeps_the_old_file() {
     let old = std::fs::read(&target).unwrap();
     assert_eq!(old, [1; 100_000]);
     #[cfg(target_os = "linux")]
-    assert_eq!(mode(&target), 0o666 & !umask());
+    assert_eq!(mode(&target).unwrap(), 0o666 & !umask().unwrap());
 
     // The second body stops at half: an error, the old file byte for byte, no temporary file.
     let err = client
@@ -386,7 +366,7 @@ async fn get_to_file_stream_failing_halfway_keeps_the_old_file() {
     assert!(!matches!(err, StorageError::Io { .. }), "{err:?}");
     assert!(err.try_another_replica(), "{err:?}");
     assert!(std::fs::read(&target).unwrap() == old);
-    assert_eq!(listing(dir.path()), ["f.bin"]);
+    assert_eq!(listing(dir.path()).unwrap(), ["f.bin"]);
 }
 
 #[tokio::test]
@@ -435,7 +415,7 @@ async fn get_to_file_dropped_mid_body_leaves_no_temp() {
     assert_eq!(temp.permissions().mode() & 0o077, 0);
     drop(download);
     assert_eq!(std::fs::read(&target).unwrap(), OLD);
-    assert_eq!(listing(dir.path()), ["f.bin"]);
+    assert_eq!(listing(dir.path()).unwrap(), ["f.bin"]);
 }
 
 #[tokio::test]
@@ -455,7 +435,7 @@ async fn get_to_file_into_a_fifo_sends_nothing() {
     assert!(!err.try_another_replica());
     assert_eq!(peer.connection_count(), 0, "refused before the request");
     assert!(is_fifo(&fifo));
-    assert_eq!(listing(dir.path()), ["fifo"]);
+    assert_eq!(listing(dir.path()).unwrap(), ["fifo"]);
 }
 
 #[tokio::test]

@@ -40,6 +40,7 @@
 //! ```
 
 pub mod cluster;
+pub mod fs;
 #[cfg(target_os = "linux")]
 pub mod net;
 pub mod storage;
