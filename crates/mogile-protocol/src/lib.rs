@@ -41,7 +41,8 @@
 //!   [`Args::decode_server`] mirrors the tracker's request-parsing quirks.
 //! - [`Key`] and [`KeyPolicy`]: keys are bytes; the 255-byte/no-NUL rule is a store-time policy.
 //! - [`Fid`], [`DevId`], [`StoragePath`] (kept verbatim), [`Checksum`].
-//! - [`Request`] (client encoder, server parser) and [`RequestDecoder`].
+//! - [`Request`] (client encoder, server parser) and [`RequestDecoder`]; [`RequestLine`], a
+//!   request encoded once and sent with a new `callid` per attempt.
 //! - [`Response`], [`TrackerErr`], [`ErrorCode`] and [`ResponseDecoder`].
 //! - [`AdminReplyDecoder`]: the multi-line replies of `!` commands.
 //! - [`Command`] and one struct per tracker command ([`CreateOpen`], [`GetPaths`], ...).
@@ -65,6 +66,7 @@ mod key;
 mod line;
 mod printable;
 mod request;
+mod request_line;
 mod response;
 mod types;
 
@@ -77,5 +79,6 @@ pub use escape::{escape, unescape};
 pub use key::{Key, KeyError, KeyPolicy};
 pub use printable::{Printable, printable};
 pub use request::{Request, RequestDecoder, ServerLine};
+pub use request_line::RequestLine;
 pub use response::{DEFAULT_MAX_LINE_LEN, Response, ResponseDecoder, TrackerErr};
 pub use types::{Checksum, ChecksumState, DevId, Fid, HashType, ParseChecksumError, StoragePath};

@@ -80,7 +80,8 @@ impl Request {
         &self.args
     }
 
-    /// The arguments, to add more (a `callid`, say).
+    /// The arguments, to add more. (A client's `callid` goes on the encoded line instead:
+    /// [`RequestLine`](crate::RequestLine).)
     pub fn args_mut(&mut self) -> &mut Args {
         &mut self.args
     }

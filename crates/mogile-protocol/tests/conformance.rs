@@ -343,3 +343,39 @@ fn client_encoder_uses_the_perl_set_on_captured_requests() {
         "same bytes as the tracker's own escaping of that key in list_keys"
     );
 }
+
+/// The bytes the tracker client puts on the wire for a `callid` and for its probe are the ones
+/// the real tracker was captured answering (`tracker_basic.txt`): the pipelined
+/// `noop callid=1\r\nnoop callid=2\r\n`, and the bare `noop\r\n`.
+#[test]
+fn callid_lines_and_the_probe_are_byte_exact_with_the_capture() {
+    let text = FILES
+        .iter()
+        .find(|(f, ..)| *f == "tracker_basic.txt")
+        .unwrap()
+        .1;
+    let sent: Vec<Vec<u8>> = transcript::parse(text)
+        .into_iter()
+        .filter_map(|e| match e {
+            transcript::Event::Sent(bytes) => Some(bytes),
+            _ => None,
+        })
+        .collect();
+    let mut line = RequestLine::new(&Noop::new().request());
+    let mut pipelined = Vec::new();
+    for callid in [1, 2] {
+        line.set_callid(callid);
+        pipelined.extend_from_slice(line.bytes());
+    }
+    assert!(
+        sent.contains(&pipelined),
+        "{:?}",
+        String::from_utf8_lossy(&pipelined)
+    );
+    assert!(sent.iter().any(|s| s == Noop::PROBE_LINE));
+    // The tracker reads the probe as a plain `noop`, without arguments.
+    assert_eq!(
+        Request::decode_line(Noop::PROBE_LINE).unwrap(),
+        Some(Noop::new().request())
+    );
+}

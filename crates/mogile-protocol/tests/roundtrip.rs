@@ -80,6 +80,31 @@ proptest! {
         }
     }
 
+    /// A `callid` added to an encoded line gives the bytes of the request encoded with that
+    /// argument, and the tracker's parser reads the request and the `callid` back, attempt after
+    /// attempt on the same line.
+    #[test]
+    fn a_callid_on_an_encoded_line_is_an_encoded_argument(
+        args in args_strategy(),
+        callids in prop::collection::vec(any::<u64>(), 1..4),
+    ) {
+        let request = Request::new("get_paths").unwrap();
+        let request = args.iter().fold(request, |r, (n, v)| r.arg(n, v));
+        let mut line = RequestLine::new(&request);
+        for callid in callids {
+            line.set_callid(callid);
+            let mut expected = BytesMut::new();
+            request.clone().arg("callid", callid.to_string()).encode(&mut expected);
+            prop_assert_eq!(line.bytes(), &expected[..]);
+            prop_assert!(line.bytes().len() <= line.max_len());
+            let digits = callid.to_string();
+            prop_assert_eq!(line.callid(), digits.as_bytes());
+            let mut wire = BytesMut::from(line.bytes());
+            let parsed = RequestDecoder::new().decode(&mut wire).unwrap().unwrap();
+            prop_assert_eq!(parsed.args().get("callid"), Some(digits.as_bytes()));
+        }
+    }
+
     #[test]
     fn escape_unescape(bytes in nasty_bytes(300)) {
         let mut out = BytesMut::new();

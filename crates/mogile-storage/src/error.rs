@@ -136,9 +136,9 @@ pub enum StorageError {
         /// The number of bytes received (when longer: at least this many).
         actual: u64,
     },
-    /// A range request was answered with `206` but a `Content-Range` that does not start at the
-    /// requested offset (or is missing or malformed), or a ranged download to a file got the whole
-    /// file.
+    /// A `206` whose `Content-Range` does not start at the requested offset (byte 0 for a request
+    /// without a range), covers more than was asked, disagrees with `Content-Length`, or is
+    /// missing or malformed; or a ranged download to a file got the whole file.
     #[error("{url} did not honour the range starting at {start}")]
     RangeNotHonoured {
         /// The URL.
@@ -210,15 +210,16 @@ impl StorageError {
     /// True if the same operation against another replica or destination may succeed.
     ///
     /// False for failures that would repeat anywhere: the caller's body failed, a local file
-    /// operation failed, the range is invalid or unsatisfiable (`416`). True for the rest,
-    /// including every timeout (the low-speed limit too: a crawling node is a reason to fail
-    /// over, not to wait) and a host outside the allow-list (the next URL may be allowed).
+    /// operation failed, the range cannot be expressed. True for the rest, including every
+    /// timeout (the low-speed limit too: a crawling node is a reason to fail over, not to wait),
+    /// a host outside the allow-list (the next URL may be allowed), and every status: a `404` or
+    /// a `416` (this copy ends before the range starts) says what this node holds, and a replica
+    /// elsewhere may hold more.
     pub fn try_another_replica(&self) -> bool {
-        match self {
-            Self::Body { .. } | Self::Io { .. } | Self::InvalidRange { .. } => false,
-            Self::Status { status, .. } => *status != 416,
-            _ => true,
-        }
+        !matches!(
+            self,
+            Self::Body { .. } | Self::Io { .. } | Self::InvalidRange { .. }
+        )
     }
 
     /// Maps a failure to connect: a refused host, or a timeout if the connect timeout ran out.
@@ -429,6 +430,13 @@ mod tests {
         assert!(e.try_another_replica());
         assert_eq!(e.url(), "http://h/x");
         assert_eq!(e.to_string(), "http://h/x answered 404");
+        // A copy shorter than the range's start: a longer replica can serve it.
+        let e = StorageError::Status {
+            url: "http://h/x".into(),
+            status: 416,
+            body_snippet: String::new(),
+        };
+        assert!(e.try_another_replica());
         let e = StorageError::Body {
             url: "u".into(),
             source: io::Error::other("x"),

@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 
 use crate::client::{ConnHandle, StorageClient, content_length};
 use crate::error::StorageError;
-use crate::options::{ContentRange, GetOptions, TransferObserver};
+use crate::options::{ByteRange, ContentRange, Extent, GetOptions, TransferObserver};
 use crate::speed::LowSpeed;
 use crate::stream::ByteStream;
 
@@ -24,9 +24,10 @@ impl StorageClient {
     ///
     /// A range goes out as `bytes=start-end` or `bytes=start-` (never a suffix range, which
     /// mogstored gets wrong). A `206` is accepted only with a `Content-Range` that starts at the
-    /// requested byte; a `200` means the node ignored the range
+    /// requested byte (byte 0 without a range), covers no more than was asked, and agrees with
+    /// `Content-Length`; any other 2xx means the node ignored the range
     /// ([`range_honoured`](GetResponse::range_honoured) is then false and the body is the whole
-    /// file).
+    /// file). [`extent`](GetResponse::extent) says which of the two the body is.
     ///
     /// # Errors
     /// Non-2xx statuses, redirects (not followed), connection failures and timeouts; see
@@ -50,31 +51,36 @@ impl StorageClient {
             .get(CONTENT_RANGE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let content_range = raw_range.as_deref().and_then(ContentRange::parse);
-        let range_honoured = match opts.range {
-            None => true,
-            Some(_) if status != http::StatusCode::PARTIAL_CONTENT => false,
-            Some(asked) => {
-                let fits = content_range.is_some_and(|cr| {
-                    cr.start == asked.start
-                        && asked.len.is_none_or(|l| cr.len() <= l)
-                        && content_length.is_none_or(|cl| cl == cr.len())
+        let extent = if status == http::StatusCode::PARTIAL_CONTENT {
+            // A request without a range asked for the file from byte 0: a `206` must start there
+            // too, or its body would pass for the file's first bytes.
+            let asked = opts.range.unwrap_or(ByteRange::from_offset(0));
+            let fits = content_range.filter(|cr| {
+                cr.start == asked.start
+                    && asked.len.is_none_or(|l| cr.len() <= l)
+                    && content_length.is_none_or(|cl| cl == cr.len())
+            });
+            let Some(part) = fits else {
+                conn.poison();
+                return Err(StorageError::RangeNotHonoured {
+                    url: url.to_owned(),
+                    start: asked.start,
+                    content_range: raw_range,
                 });
-                if !fits {
-                    conn.poison();
-                    return Err(StorageError::RangeNotHonoured {
-                        url: url.to_owned(),
-                        start: asked.start,
-                        content_range: raw_range,
-                    });
-                }
-                true
+            };
+            Extent::Part(part)
+        } else {
+            Extent::Whole {
+                len: content_length,
             }
         };
+        let range_honoured = opts.range.is_none() || matches!(extent, Extent::Part(_));
         Ok(GetResponse {
             url: url.to_owned(),
             status: status.as_u16(),
             content_length,
             content_range,
+            extent,
             range_honoured,
             body: resp.into_body(),
             idle: self.config().idle_timeout,
@@ -91,6 +97,7 @@ pub struct GetResponse {
     status: u16,
     content_length: Option<u64>,
     content_range: Option<ContentRange>,
+    extent: Extent,
     range_honoured: bool,
     body: Incoming,
     idle: std::time::Duration,
@@ -125,6 +132,12 @@ impl GetResponse {
     /// body is the whole file.
     pub fn range_honoured(&self) -> bool {
         self.range_honoured
+    }
+
+    /// Where the body lies in the file: the whole file, or the part asked for (checked as
+    /// [`StorageClient::get`] says).
+    pub fn extent(&self) -> Extent {
+        self.extent
     }
 
     /// The body as a stream of chunks (see [`ByteStream`]).
@@ -170,6 +183,7 @@ impl fmt::Debug for GetResponse {
             .field("status", &self.status)
             .field("content_length", &self.content_length)
             .field("content_range", &self.content_range)
+            .field("extent", &self.extent)
             .field("range_honoured", &self.range_honoured)
             .finish_non_exhaustive()
     }

@@ -52,7 +52,9 @@
 //!   an earlier answer is [`StorageError::EarlyResponse`] and its connection is never reused.
 //! - **Downloads** as a [`ByteStream`] with back-pressure, as bytes, or into a file (temporary
 //!   name, fsync, rename, directory fsync: [`AtomicFile`]; mode `0o666` minus the umask). Ranges
-//!   never use suffix form; the received length is checked.
+//!   never use suffix form; a `206` must start at the byte asked for (byte 0 without a range),
+//!   and [`GetResponse::extent`] says whether the body is the whole file or that part; the
+//!   received length is checked.
 //! - **Timeouts**: connect, an I/O-level idle timeout (a stalled read *or* write fails), a
 //!   per-chunk timer on download bodies, and a time-to-headers timeout. Pooled connections
 //!   expire after 20 s idle, below mogstored's keep-alive of 30 s.
@@ -95,7 +97,7 @@ pub use client::StorageClient;
 pub use error::{BuildError, PutStreamError, StorageError, TimeoutPhase};
 pub use get::GetResponse;
 pub use options::{
-    ByteRange, ContentRange, GetOptions, HeadInfo, PutOptions, PutOutcome, TransferObserver,
+    ByteRange, ContentRange, Extent, GetOptions, HeadInfo, PutOptions, PutOutcome, TransferObserver,
 };
 pub use speed::LowSpeed;
 pub use stream::ByteStream;

@@ -153,6 +153,23 @@ impl ContentRange {
     }
 }
 
+/// Where the body of a successful `GET` lies in the file: what the answer says, after
+/// [`StorageClient::get`](crate::StorageClient::get) checked it against what was asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extent {
+    /// The whole file from its first byte: any 2xx but `206`. If a range was asked for, the node
+    /// ignored it.
+    Whole {
+        /// The file's length according to `Content-Length`, when given (the body is then checked
+        /// against it).
+        len: Option<u64>,
+    },
+    /// Part of the file, starting at the byte asked for (byte 0 when no range was asked for): a
+    /// `206` whose `Content-Range` starts there, covers no more than was asked, and agrees with
+    /// `Content-Length` when there is one.
+    Part(ContentRange),
+}
+
 /// A successful upload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -406,6 +406,18 @@ async fn endless_body_streams_with_back_pressure_until_dropped() {
     drop(stream);
 }
 
+/// The start asked for and the `Content-Range` of a [`StorageError::RangeNotHonoured`].
+fn refused_range(err: StorageError) -> (u64, Option<String>) {
+    match err {
+        StorageError::RangeNotHonoured {
+            start,
+            content_range,
+            ..
+        } => (start, content_range),
+        other => panic!("expected RangeNotHonoured, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_206_must_start_where_asked() {
     let peer = FaultPeer::start(|mut conn| async move {
@@ -423,19 +435,50 @@ async fn a_206_must_start_where_asked() {
         .get(&peer.url("/dev1/x.fid"), &opts)
         .await
         .unwrap_err();
-    match err {
-        StorageError::RangeNotHonoured {
-            start,
-            content_range,
-            ..
-        } => {
-            assert_eq!(start, 6);
-            assert_eq!(content_range.as_deref(), Some("bytes 0-3/14"));
-        }
-        other => panic!("expected RangeNotHonoured, got {other:?}"),
-    }
+    let (start, content_range) = refused_range(err);
+    assert_eq!(start, 6);
+    assert_eq!(content_range.as_deref(), Some("bytes 0-3/14"));
     let received = String::from_utf8(peer.received(0)).unwrap();
     assert!(received.contains("range: bytes=6-\r\n"), "{received}");
+}
+
+/// A request without a range asks for the file from byte 0, so a `206` to it must start there:
+/// a part from byte 100 would otherwise pass for the file's first bytes (written whole by
+/// `get_to_file`, say). A `206` that does start at byte 0 is a part of the file, as it says.
+#[tokio::test]
+async fn a_206_to_a_request_without_range_must_start_at_byte_0() {
+    for (content_range, body) in [("bytes 100-103/200", "tail"), ("bytes 0-3/200", "head")] {
+        let answer = format!(
+            "HTTP/1.1 206 Partial Content\r\nContent-Range: {content_range}\r\nContent-Length: 4\r\n\r\n{body}"
+        );
+        let peer = FaultPeer::start(move |mut conn| {
+            let answer = answer.clone();
+            async move {
+                conn.read_head().await?;
+                conn.write(answer.as_bytes()).await?;
+                conn.drain_until_closed().await;
+                Ok(())
+            }
+        })
+        .await
+        .unwrap();
+        let got = client(LONG, LONG)
+            .get(&peer.url("/dev1/x.fid"), &GetOptions::default())
+            .await;
+        let received = String::from_utf8(peer.received(0)).unwrap();
+        assert!(!received.contains("range:"), "{received}");
+        if body == "tail" {
+            let (start, content_range) = refused_range(got.unwrap_err());
+            assert_eq!(start, 0);
+            assert_eq!(content_range.as_deref(), Some("bytes 100-103/200"));
+        } else {
+            let resp = got.unwrap();
+            assert!(resp.range_honoured());
+            let part = mogile_storage::ContentRange::parse(content_range).unwrap();
+            assert_eq!(resp.extent(), mogile_storage::Extent::Part(part));
+            assert_eq!(&resp.bytes().await.unwrap()[..], b"head");
+        }
+    }
 }
 
 #[derive(Default)]

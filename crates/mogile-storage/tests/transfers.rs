@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_util::{StreamExt, stream};
 use http::Method;
 use mogile_storage::{
-    ByteRange, GetOptions, OneShotBody, Payload, PutOptions, StorageClient, StorageError,
+    ByteRange, Extent, GetOptions, OneShotBody, Payload, PutOptions, StorageClient, StorageError,
     TransferObserver,
 };
 use mogile_testkit::storage::{Fault, FaultRule, StorageNode};
@@ -241,6 +241,7 @@ async fn range_reads() {
     assert!(resp.range_honoured());
     let cr = resp.content_range().unwrap();
     assert_eq!((cr.start, cr.end, cr.total), (0, 4, Some(14)));
+    assert_eq!(resp.extent(), Extent::Part(cr));
     assert_eq!(&resp.bytes().await.unwrap()[..], b"hello");
 
     let resp = get(ByteRange::from_offset(6)).await.unwrap();
@@ -257,10 +258,11 @@ async fn range_reads() {
         .collect();
     assert_eq!(sent, ["bytes=0-4", "bytes=6-"]);
 
-    // Past the end: 416, typed, not worth another replica.
+    // Past the end: 416, typed. Another replica may be longer (this one may be truncated), so
+    // it is worth asking.
     let err = get(ByteRange::from_offset(100)).await.unwrap_err();
     assert_eq!(err.status(), Some(416));
-    assert!(!err.try_another_replica());
+    assert!(err.try_another_replica());
     // An empty range is refused locally.
     assert!(matches!(
         get(ByteRange::new(3, 0)).await.unwrap_err(),
@@ -272,6 +274,7 @@ async fn range_reads() {
     let resp = get(ByteRange::from_offset(6)).await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(!resp.range_honoured());
+    assert_eq!(resp.extent(), Extent::Whole { len: Some(14) });
     assert_eq!(&resp.bytes().await.unwrap()[..], b"hello world v2");
 }
 

@@ -3,14 +3,10 @@
 use std::io;
 
 use mogile_pool::{Connector, Endpoint};
-use mogile_protocol::Response;
+use mogile_protocol::{Noop, Response};
 use tokio::net::TcpStream;
 
 use crate::connection::{ExchangeError, TrackerConnection};
-
-/// The probe request. It carries no `callid`, so probes never consume the request counter (wire
-/// bytes stay deterministic in tests) and a probe reply carrying a `callid` is out of step.
-const PROBE_LINE: &[u8] = b"noop\r\n";
 
 /// Opens TCP connections to trackers (`TCP_NODELAY` on) and probes them with `noop`.
 #[derive(Debug, Clone)]
@@ -62,7 +58,9 @@ impl Connector for TrackerConnector {
 
     async fn probe(&self, conn: &mut TrackerConnection) -> Result<(), ConnectionError> {
         let reply = conn
-            .exchange(PROBE_LINE)
+            // No `callid`: probes never consume the request counter (wire bytes stay
+            // deterministic in tests), and a probe reply carrying a `callid` is out of step.
+            .exchange(Noop::PROBE_LINE)
             .await
             .map_err(ConnectionError::Probe)?;
         match reply {

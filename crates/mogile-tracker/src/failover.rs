@@ -14,21 +14,16 @@
 //! only when every tracker is inactive and the list must be walked again.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::time::Duration;
 
-use bytes::{BufMut, BytesMut};
 use mogile_pool::{Endpoint, PoolError, Pooled};
-use mogile_protocol::{Request, Response};
+use mogile_protocol::{Request, RequestLine, Response};
 use tracing::{Instrument, field};
 
 use crate::client::Inner;
 use crate::connection::{ExchangeError, Progress};
 use crate::connector::{ConnectionError, TrackerConnector};
 use crate::error::TrackerError;
-
-/// Room left in the line-length check for `&callid=<u64>`.
-const CALLID_ROOM: usize = "&callid=".len() + 20;
 
 /// One request to run.
 #[derive(Debug)]
@@ -39,7 +34,7 @@ pub(crate) struct Call {
     pub(crate) timeout: Duration,
     /// Whether running it twice is harmless.
     pub(crate) idempotent: bool,
-    /// The request, without `callid` (added per attempt).
+    /// The request, without `callid` (added per attempt, by [`RequestLine`]).
     pub(crate) request: Request,
 }
 
@@ -293,77 +288,21 @@ impl Inner {
         }
     }
 
-    /// Encodes the request once for every attempt, refusing a line that would exceed the
-    /// limit before any tracker is involved.
+    /// Encodes the request once for every attempt (only the `callid` changes, see
+    /// [`RequestLine`]), refusing a line that would exceed the limit before any tracker is
+    /// involved.
     fn encode_checked(&self, request: &Request) -> Result<RequestLine, TrackerError> {
-        let mut buf = BytesMut::new();
-        request.encode(&mut buf);
-        let len = buf.len();
+        let line = RequestLine::new(request);
         let limit = self.settings.max_request_line;
-        if len + CALLID_ROOM > limit {
+        if line.max_len() > limit {
+            let len = line.len_without_callid();
             return Err(TrackerError::RequestTooLong { len, limit });
         }
-        Ok(RequestLine::new(buf, !request.args().is_empty()))
+        Ok(line)
     }
 
     fn all_inactive(&self) -> bool {
         self.pool.status().endpoints.iter().all(|ep| !ep.active)
-    }
-}
-
-/// One request's encoded line, reused by every attempt: only the `callid` changes, so the
-/// arguments are escaped once and no attempt clones the request or allocates a buffer.
-///
-/// The bytes are exactly what `request.arg("callid", id).encode(..)` gives: `callid` and
-/// decimal digits need no escaping.
-#[derive(Debug)]
-struct RequestLine {
-    buf: BytesMut,
-    /// Length of `<command> <args>`, without the line end.
-    base: usize,
-    /// Where the current `callid` digits start.
-    digits: usize,
-    /// Whether the request has arguments, so that the `callid` pair needs a `&` before it.
-    has_args: bool,
-}
-
-impl RequestLine {
-    /// `encoded` is a complete line as [`Request::encode`] writes it (ending in `\r\n`).
-    fn new(mut encoded: BytesMut, has_args: bool) -> Self {
-        let base = encoded.len().saturating_sub(2);
-        encoded.truncate(base);
-        // Room for the separator, `callid=`, 20 digits and the line end.
-        encoded.reserve(CALLID_ROOM + 3);
-        Self {
-            buf: encoded,
-            base,
-            digits: base,
-            has_args,
-        }
-    }
-
-    /// Rewrites the line for the attempt with `callid`.
-    fn set_callid(&mut self, callid: u64) {
-        self.buf.truncate(self.base);
-        if self.has_args {
-            self.buf.put_u8(b'&');
-        }
-        self.buf.put_slice(b"callid=");
-        self.digits = self.buf.len();
-        // Writing a u64 into a BytesMut cannot fail (it grows as needed).
-        let _ = write!(self.buf, "{callid}");
-        self.buf.put_slice(b"\r\n");
-    }
-
-    /// The complete line to send.
-    fn bytes(&self) -> &[u8] {
-        &self.buf
-    }
-
-    /// The current `callid` as it was written, to compare with the echo.
-    fn callid(&self) -> &[u8] {
-        let end = self.buf.len().saturating_sub(2).max(self.digits);
-        &self.buf[self.digits..end]
     }
 }
 

@@ -179,7 +179,10 @@ pub enum AttemptError {
     /// The storage request failed.
     #[error("storage request failed")]
     Storage(#[source] StorageError),
-    /// The node answered a resumed read with the wrong bytes (wrong `Content-Range`, `416`).
+    /// The node's answer to a range request cannot be checked against the file: a `206` whose
+    /// `Content-Range` gives no total, or an answer without `Content-Length`. (A `206` that starts
+    /// at the wrong byte is [`StorageError::RangeNotHonoured`], a `416` a
+    /// [`StorageError::Status`].)
     #[error("unusable answer to a range request: {}", printable(.0))]
     Range(String),
     /// The replica's length differs from the tracker's length for the file.

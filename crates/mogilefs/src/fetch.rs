@@ -9,10 +9,10 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use mogile_protocol::{Checksum, StoragePath};
-use mogile_storage::{ByteRange, ByteStream, GetOptions as StorageGetOptions};
+use mogile_storage::{ByteRange, ByteStream, GetOptions as StorageGetOptions, StorageError};
 
 use crate::client::Client;
-use crate::error::{Attempt, AttemptError, Error, Result};
+use crate::error::{self, Attempt, AttemptError, Error, Result};
 use crate::observe::Md5Hasher;
 use crate::options::Progress;
 use crate::resume::{Accept, Mismatch, Resume};
@@ -21,8 +21,9 @@ use crate::resume::{Accept, Mismatch, Resume};
 ///
 /// When a replica fails mid-stream, the stream continues from the next replica with a `Range`
 /// request, so the caller sees every byte exactly once. It ends with an error item when no replica
-/// can deliver the rest ([`Error::NoUsablePath`] listing every attempt), and, when verification is
-/// on, with [`Error::ChecksumMismatch`] instead of a clean end.
+/// can deliver the rest ([`Error::NoUsablePath`] listing every attempt, or [`Error::Storage`] for
+/// a failure that storage judges no other replica would avoid), and, when verification is on,
+/// with [`Error::ChecksumMismatch`] instead of a clean end.
 pub struct FetchStream {
     inner: Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
     len: Option<u64>,
@@ -185,6 +186,7 @@ impl Fetch {
                     }
                     Err(m) => mismatch(m),
                 },
+                Some(Err(e)) if !e.try_another_replica() => return self.stop(e),
                 Some(Err(e)) => AttemptError::Storage(e),
                 None => {
                     if let Some(data) = cur.held.take() {
@@ -232,50 +234,23 @@ impl Fetch {
                     None => ByteRange::from_offset(start),
                 });
             }
+            // `mogile-storage` refuses a `206` that does not start where it was asked; `Resume`
+            // judges what the rest of the answer means for the file.
             let response = match self.client.inner.storage.get(&url, &opts).await {
                 Ok(r) => r,
+                Err(e) if !e.try_another_replica() => return Err(error::from_storage(e)),
                 Err(e) => {
                     self.record(url, AttemptError::Storage(e));
                     continue;
                 }
             };
-            // A body with no length to check up front is judged only at its end, against the
-            // file's length. That is enough for a whole-file fetch (nothing is `Ok` before the
-            // end), but a range (the caller's, or a resume's) ends inside the body, before
-            // anything could be checked: such an answer is never used for one.
-            if response.content_length().is_none() && self.resume.range().is_some() {
-                response.discard();
-                let why = "an answer without Content-Length to a range request cannot be checked";
-                self.record(url, AttemptError::Range(why.into()));
-                continue;
-            }
-            // A whole-file answer must be exactly as long as the file. Otherwise (mogstored's
-            // `200` HTML page for a directory path, a truncated replica) its bytes would be handed
-            // out and the rest taken from the next replica: two contents stitched into one.
-            if response.status() == 200 {
-                if let (Some(expected), Some(actual)) =
-                    (self.resume.total(), response.content_length())
-                {
-                    if actual != expected {
-                        response.discard();
-                        self.record(url, AttemptError::Length { expected, actual });
-                        continue;
-                    }
-                }
-            }
-            let range = response.content_range();
-            let verdict = self.resume.accept(
-                response.status(),
-                range.map(|r| r.start),
-                range.and_then(|r| r.total),
-            );
-            match verdict {
+            let framed = response.content_length().is_some();
+            match self.resume.accept(response.extent(), framed) {
                 Accept::Stream { skip } => {
                     self.current = Some(Current {
-                        // `mogile-storage` checks a framed body against its `Content-Length`,
-                        // and a 206's length against its `Content-Range`; a 200's length was
-                        // checked against the file's above when the file's length is known.
-                        framed: response.content_length().is_some(),
+                        // `mogile-storage` checks a framed body against its `Content-Length`
+                        // (which `accept` checked against the file's length or the part's).
+                        framed,
                         held: None,
                         url,
                         body: response.into_stream(),
@@ -285,8 +260,8 @@ impl Fetch {
                     return Ok(());
                 }
                 Accept::MoveOn(m) => {
-                    // A node that answered with the wrong range or total never gets another
-                    // request on that connection.
+                    // A node whose answer was refused never gets another request on that
+                    // connection.
                     response.discard();
                     self.record(url, mismatch(m));
                 }
@@ -296,6 +271,16 @@ impl Fetch {
             name: self.name.clone(),
             attempts: std::mem::take(&mut self.attempts),
         })
+    }
+
+    /// Ends the fetch with a storage failure that, as storage judges it, no other replica would
+    /// avoid.
+    fn stop(&mut self, error: StorageError) -> Option<Result<Bytes>> {
+        if let Some(cur) = self.current.take() {
+            cur.body.discard();
+        }
+        self.done = true;
+        Some(Err(error::from_storage(error)))
     }
 
     /// Ends the fetch with every attempt so far.
@@ -356,9 +341,8 @@ fn mismatch(m: Mismatch) -> AttemptError {
             actual: reached,
         },
         Mismatch::NoTotal => AttemptError::Range("Content-Range without the file's total".into()),
-        Mismatch::Status(status) => AttemptError::Range(format!("status {status}")),
-        Mismatch::RangeStart { asked, got } => {
-            AttemptError::Range(format!("asked for byte {asked}, answer starts at {got:?}"))
-        }
+        Mismatch::Unframed => AttemptError::Range(
+            "an answer without Content-Length to a range request cannot be checked".into(),
+        ),
     }
 }

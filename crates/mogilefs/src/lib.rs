@@ -100,12 +100,13 @@
 //! # Layout
 //!
 //! `client.rs` (handle, thin file commands), `builder.rs`, `options.rs`, `put.rs`,
-//! `put_stream.rs`, `writer.rs` (store), `get.rs`, `fetch.rs`, `resume.rs` (fetch), `list.rs`,
+//! `destinations.rs`, `put_stream.rs`, `writer.rs` (store), `get.rs`, `fetch.rs`, `resume.rs` (fetch), `list.rs`,
 //! `paging.rs` (listing), `admin.rs`, `observe.rs` (MD5 and progress), `error.rs`.
 
 pub mod admin;
 mod builder;
 mod client;
+mod destinations;
 mod error;
 mod fetch;
 mod get;

@@ -56,10 +56,6 @@ pub struct PutOptions {
     pub spool: bool,
     /// Sees every byte sent.
     pub progress: Option<Arc<dyn Progress>>,
-    /// Set by [`Client::writer`](crate::Client::writer): the upload is closed only once this turns
-    /// true ([`Writer::finish`](crate::Writer::finish)), even when its declared length was
-    /// reached before.
-    pub(crate) commit_gate: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl PutOptions {

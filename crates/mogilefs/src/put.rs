@@ -5,18 +5,17 @@
 //! sent only after a PUT answered 2xx, so a failed store never makes a half-written file visible,
 //! and the key keeps its previous content.
 
-use std::sync::Arc;
-
 use mogile_protocol::{Checksum, DevId, Fid, Key, StoragePath};
 use mogile_protocol::{CloseError, CreateClose, CreateOpen, CreateOpenOutput};
-use mogile_storage::{OneShotBody, Payload, PutStreamError};
+use mogile_storage::{OneShotBody, Payload};
 use mogile_tracker::TrackerError;
 use tokio::time::Instant;
 
 use crate::client::Client;
-use crate::error::{self, Attempt, AttemptError, Ctx, Error, Result};
-use crate::observe::Observer;
-use crate::options::PutOptions;
+use crate::destinations::Placed;
+use crate::error::{self, Attempt, Ctx, Error, Result};
+use crate::options::{ChecksumPolicy, PutOptions};
+use crate::writer::CommitGate;
 
 /// What a successful store did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,19 +55,96 @@ enum Failure {
     Lost,
 }
 
-/// One store in progress, across attempts.
-struct Store {
+/// One store in progress, across attempts: what to store and how, and what happened so far.
+pub(crate) struct Store<'a> {
     key: Key,
     /// The key as text, for errors and logs.
     name: String,
-    body: Body,
+    pub(crate) body: Body,
+    pub(crate) opts: &'a PutOptions,
+    /// Set only for [`Client::writer`]: the close waits for [`Writer::finish`](crate::Writer::finish).
+    commit_gate: Option<CommitGate>,
     /// Every destination that failed, in order.
-    tried: Vec<Attempt>,
+    pub(crate) tried: Vec<Attempt>,
     last: Failure,
     /// Whether a body was already sent once (progress callbacks are told of a restart).
-    restarted: bool,
+    pub(crate) restarted: bool,
     /// A close that left the key with no content: the fid and the close's error.
     lost: Option<(Fid, TrackerError)>,
+}
+
+impl<'a> Store<'a> {
+    /// A store of `body` under `key`, as `opts` asks.
+    pub(crate) fn new(key: Key, body: Body, opts: &'a PutOptions) -> Self {
+        Self {
+            name: key.to_string(),
+            key,
+            body,
+            opts,
+            commit_gate: None,
+            tried: Vec::new(),
+            last: Failure::Destinations,
+            restarted: false,
+            lost: None,
+        }
+    }
+
+    /// Closes the upload only once `gate` opens ([`Client::writer`]'s way in).
+    pub(crate) fn commit_gate(mut self, gate: Option<CommitGate>) -> Self {
+        self.commit_gate = gate;
+        self
+    }
+
+    /// Whether to compute an MD5 while sending: asked for, implied by `checksum_verify`, or the
+    /// client's policy.
+    pub(crate) fn md5(&self, policy: ChecksumPolicy) -> bool {
+        self.opts.md5.unwrap_or(policy.store()) || self.opts.checksum_verify
+    }
+
+    /// Whether the body can be sent again from its first byte.
+    fn replayable(&self) -> bool {
+        matches!(self.body, Body::Replayable(_))
+    }
+
+    /// The error of a store whose every attempt failed: what the last one ran into.
+    fn failure(&mut self) -> Error {
+        let name = self.name.clone();
+        match std::mem::replace(&mut self.last, Failure::Destinations) {
+            Failure::Rejected(source) => Error::UploadRejected {
+                source: Box::new(source),
+            },
+            Failure::TooSlow => Error::UploadTooSlow { name },
+            // `store` reports this as `OutcomeUnknown`, with the close that lost the key.
+            Failure::Lost | Failure::Destinations => Error::NoUsablePath {
+                name,
+                attempts: std::mem::take(&mut self.tried),
+            },
+        }
+    }
+}
+
+/// One `create_open` .. `create_close` sequence of a store.
+struct StoreAttempt {
+    /// Which one, from 1.
+    number: u32,
+    /// `create_open`'s answer: the new fid and the destinations to try, in order.
+    open: CreateOpenOutput,
+    /// When `create_open` answered: the tracker reaps the upload an hour later.
+    opened: Instant,
+}
+
+impl StoreAttempt {
+    /// What the store returns once `placed` is committed.
+    fn result(&self, placed: Placed) -> PutResult {
+        PutResult {
+            fid: self.open.fid,
+            devid: placed.devid,
+            path: placed.path,
+            size: placed.size,
+            checksum: placed.checksum,
+            attempts: self.number,
+        }
+    }
 }
 
 impl Client {
@@ -105,8 +181,8 @@ impl Client {
         body: impl Into<Payload>,
         opts: &PutOptions,
     ) -> Result<PutResult> {
-        self.store(key.into(), Body::Replayable(body.into()), opts)
-            .await
+        let body = Body::Replayable(body.into());
+        self.store(Store::new(key.into(), body, opts)).await
     }
 
     /// Stores the file at `path` (replayable: read again for each attempt).
@@ -131,25 +207,16 @@ impl Client {
     /// Once a close is known to have left the key with no content (see [`Reconciled::Missing`]),
     /// every later failure is reported as [`Error::OutcomeUnknown`]: a definite failure would
     /// promise the old content, which is gone.
-    pub(crate) async fn store(&self, key: Key, body: Body, opts: &PutOptions) -> Result<PutResult> {
-        self.config().key_policy.check(&key)?;
-        let mut store = Store {
-            name: key.to_string(),
-            key,
-            body,
-            tried: Vec::new(),
-            last: Failure::Destinations,
-            restarted: false,
-            lost: None,
-        };
-        match self.store_attempts(&mut store, opts).await {
+    pub(crate) async fn store(&self, mut st: Store<'_>) -> Result<PutResult> {
+        self.config().key_policy.check(&st.key)?;
+        match self.store_attempts(&mut st).await {
             Ok(result) => Ok(result),
             Err(e) if e.is_outcome_unknown() => Err(e),
-            Err(e) => match store.lost.take() {
+            Err(e) => match st.lost.take() {
                 Some((fid, source)) => {
-                    tracing::warn!(key = %store.name, error = %e, "store failed after the key lost its content");
+                    tracing::warn!(key = %st.name, error = %e, "store failed after the key lost its content");
                     Err(Error::OutcomeUnknown {
-                        name: store.name,
+                        name: st.name,
                         fid,
                         source: Box::new(source),
                     })
@@ -161,125 +228,92 @@ impl Client {
 
     /// The attempt loop: `create_open`, PUT with destination failover, `create_close`, and what
     /// the close's answer means.
-    async fn store_attempts(&self, st: &mut Store, opts: &PutOptions) -> Result<PutResult> {
+    async fn store_attempts(&self, st: &mut Store<'_>) -> Result<PutResult> {
         let cfg = self.config().clone();
-        let md5 = opts.md5.unwrap_or(cfg.checksum.store()) || opts.checksum_verify;
-        for attempt in 1..=cfg.upload_attempts {
+        for number in 1..=cfg.upload_attempts {
             if matches!(st.body, Body::OneShot(None)) {
                 break;
             }
-            let open = self
-                .create_open(&st.key, opts.class.as_deref(), &st.name)
-                .await?;
-            let started = Instant::now();
-            let Some((dest, size, observer)) = self
-                .put_destinations(
-                    &open,
-                    &mut st.body,
-                    opts,
-                    md5,
-                    &mut st.restarted,
-                    &mut st.tried,
-                )
-                .await?
-            else {
+            let attempt = StoreAttempt {
+                number,
+                open: self
+                    .create_open(&st.key, st.opts.class.as_deref(), &st.name)
+                    .await?,
+                opened: Instant::now(),
+            };
+            let fid = attempt.open.fid;
+            let Some(placed) = self.put_destinations(st, &attempt.open).await? else {
                 st.last = Failure::Destinations;
                 continue;
             };
-            if let Some(gate) = &opts.commit_gate {
-                // A writer is committed only by `Writer::finish`. Its PUT cannot complete before
-                // that anyway (the last chunk of a known length is held back until the pipe ends,
-                // and only `finish` ends it cleanly); the gate states the rule where the close is
-                // sent. A dropped writer never gets here.
-                if gate.clone().wait_for(|finished| *finished).await.is_err() {
-                    return Err(Error::Io {
-                        source: std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            "writer dropped before finish",
-                        ),
-                    });
-                }
+            if let Some(gate) = &mut st.commit_gate {
+                gate.opened().await?;
             }
-            if started.elapsed() >= cfg.restart_after && matches!(st.body, Body::Replayable(_)) {
+            if attempt.opened.elapsed() >= cfg.restart_after && st.replayable() {
                 // The tracker reaps temp files an hour after create_open: do not race it.
-                tracing::warn!(key = %st.name, fid = open.fid.0, "upload took too long; restarting");
+                tracing::warn!(key = %st.name, fid = fid.0, "upload took too long; restarting");
                 st.last = Failure::TooSlow;
                 continue;
             }
-            let checksum = observer.checksum();
-            let mut close = CreateClose::new(&*self.domain, open.fid, dest.0, dest.1.clone())
-                .key(st.key.clone())
-                .size(size);
-            if let Some(c) = &checksum {
-                close = close
-                    .checksum(c.clone())
-                    .checksum_verify(opts.checksum_verify);
-            }
-            if let Some(zone) = &cfg.zone {
-                close = close.zone(zone.as_str());
-            }
-            let result = PutResult {
-                fid: open.fid,
-                devid: dest.0,
-                path: dest.1,
-                size,
-                checksum,
-                attempts: attempt,
-            };
+            let close = self.close_request(st, fid, &placed);
+            let result = attempt.result(placed);
             let err = match self.inner.tracker.request(close).await {
                 Ok(()) => return Ok(result),
                 Err(e) => e,
             };
             match close_verdict(&err) {
                 CloseVerdict::Restart => {
-                    tracing::warn!(key = %st.name, fid = open.fid.0, error = %err, "close rejected; restarting");
+                    tracing::warn!(key = %st.name, fid = fid.0, error = %err, "close rejected; restarting");
                     st.last = Failure::Rejected(err);
                 }
                 CloseVerdict::Definite => {
                     return Err(error::from_tracker(err, Ctx::key(&st.name)));
                 }
-                CloseVerdict::Reconcile => match self.reconcile(&st.key, open.fid).await {
+                CloseVerdict::Reconcile => match self.reconcile(&st.key, fid).await {
                     Reconciled::Committed => {
-                        tracing::info!(key = %st.name, fid = open.fid.0, error = %err, "close outcome reconciled: committed");
+                        tracing::info!(key = %st.name, fid = fid.0, error = %err, "close outcome reconciled: committed");
                         return Ok(result);
                     }
-                    Reconciled::Missing if matches!(st.body, Body::Replayable(_)) => {
+                    Reconciled::Missing if st.replayable() => {
                         // The close died after deleting the old content (2.73 deletes the old fid,
                         // then writes the new row, each on its own): the key holds nothing, and the
                         // caller asked for the new content, so it is stored again.
                         tracing::warn!(
                             key = %st.name,
-                            fid = open.fid.0,
+                            fid = fid.0,
                             error = %err,
                             "close outcome unknown and the key is now missing; storing again"
                         );
-                        st.lost = Some((open.fid, err));
+                        st.lost = Some((fid, err));
                         st.last = Failure::Lost;
                     }
                     Reconciled::Missing | Reconciled::Unknown => {
                         return Err(Error::OutcomeUnknown {
                             name: st.name.clone(),
-                            fid: open.fid,
+                            fid,
                             source: Box::new(err),
                         });
                     }
                 },
             }
         }
-        let name = st.name.clone();
-        Err(
-            match std::mem::replace(&mut st.last, Failure::Destinations) {
-                Failure::Rejected(source) => Error::UploadRejected {
-                    source: Box::new(source),
-                },
-                Failure::TooSlow => Error::UploadTooSlow { name },
-                // `store` reports this as `OutcomeUnknown`, with the close that lost the key.
-                Failure::Lost | Failure::Destinations => Error::NoUsablePath {
-                    name,
-                    attempts: std::mem::take(&mut st.tried),
-                },
-            },
-        )
+        Err(st.failure())
+    }
+
+    /// The `create_close` that commits `placed` as upload `fid`.
+    fn close_request(&self, st: &Store<'_>, fid: Fid, placed: &Placed) -> CreateClose {
+        let mut close = CreateClose::new(&*self.domain, fid, placed.devid, placed.path.clone())
+            .key(st.key.clone())
+            .size(placed.size);
+        if let Some(c) = &placed.checksum {
+            close = close
+                .checksum(c.clone())
+                .checksum_verify(st.opts.checksum_verify);
+        }
+        if let Some(zone) = &self.config().zone {
+            close = close.zone(zone.as_str());
+        }
+        close
     }
 
     /// `create_open` with `multi_dest=1`, retrying `no_devices` with a doubling backoff.
@@ -317,98 +351,6 @@ impl Client {
                 other => return other,
             }
         }
-    }
-
-    /// PUTs the body to each destination in order until one answers 2xx. Returns the destination
-    /// used, the bytes sent and the observer that watched them; `None` when every destination
-    /// failed (a one-shot body is put back if it was never touched).
-    async fn put_destinations(
-        &self,
-        open: &CreateOpenOutput,
-        body: &mut Body,
-        opts: &PutOptions,
-        md5: bool,
-        restarted: &mut bool,
-        tried: &mut Vec<Attempt>,
-    ) -> Result<Option<((DevId, StoragePath), u64, Arc<Observer>)>> {
-        for dest in &open.destinations {
-            let url = dest.path.as_str();
-            let observer = Observer::new(md5, opts.progress.clone(), *restarted);
-            *restarted = true;
-            let mut put_opts = mogile_storage::PutOptions::default();
-            if observer.is_active() {
-                put_opts = put_opts.observer(observer.clone());
-            }
-            // The length the PUT must have sent in full, when known up front.
-            let expected;
-            let outcome = match body {
-                Body::Replayable(payload) => {
-                    expected = Some(payload.len());
-                    self.inner.storage.put(url, payload, &put_opts).await
-                }
-                Body::OneShot(slot) => {
-                    let Some(one) = slot.take() else { break };
-                    expected = one.declared_len();
-                    match self.inner.storage.put_stream(url, one, &put_opts).await {
-                        Ok(out) => Ok(out),
-                        Err(PutStreamError {
-                            error,
-                            body: Some(back),
-                            ..
-                        }) => {
-                            // Nothing was read from it: the next destination can have it.
-                            *slot = Some(back);
-                            Err(error)
-                        }
-                        // Bytes are gone: no failover, and above all no create_close.
-                        Err(PutStreamError {
-                            error, body: None, ..
-                        }) => return Err(error::from_storage(error)),
-                    }
-                }
-            };
-            match outcome {
-                // The storage client reports a 2xx only once the whole body was handed over; this
-                // is the facade's own check of that contract before anything is committed: the
-                // size given to `create_close` is the body's, never a count cut short by an early
-                // answer (and never `size=0`, which turns the tracker's size check off, for a
-                // body that was not empty).
-                Ok(out) if expected.is_some_and(|len| len != out.bytes_sent) => {
-                    let expected = expected.unwrap_or_default();
-                    tracing::warn!(
-                        url,
-                        expected,
-                        sent = out.bytes_sent,
-                        "storage reported a short upload as success; not committing it"
-                    );
-                    tried.push(Attempt {
-                        url: url.to_owned(),
-                        error: AttemptError::Length {
-                            expected,
-                            actual: out.bytes_sent,
-                        },
-                    });
-                }
-                Ok(out) => {
-                    return Ok(Some((
-                        (dest.devid, dest.path.clone()),
-                        out.bytes_sent,
-                        observer,
-                    )));
-                }
-                // The caller's own body failed (a file that changed size, a failing reader): no
-                // other destination would do better.
-                Err(e) if !e.try_another_replica() => return Err(error::from_storage(e)),
-                Err(e) => {
-                    tracing::debug!(url = %mogile_protocol::printable(url), error = %e, "destination failed; trying the next");
-                    tried.push(Attempt {
-                        url: url.to_owned(),
-                        error: AttemptError::Storage(e),
-                    });
-                }
-            }
-        }
-        Ok(None)
     }
 
     /// After a close whose outcome is uncertain (a lost reply, or a code from

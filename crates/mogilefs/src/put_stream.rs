@@ -15,7 +15,8 @@ use tokio::io::{AsyncRead, AsyncWriteExt};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::options::PutOptions;
-use crate::put::{Body, PutResult};
+use crate::put::{Body, PutResult, Store};
+use crate::writer::CommitGate;
 
 impl Client {
     /// Stores a stream of chunks. `len` is its exact length if known (sent as `Content-Length`);
@@ -76,7 +77,18 @@ impl Client {
         body: OneShotBody,
         opts: &PutOptions,
     ) -> Result<PutResult> {
-        let key = key.into();
+        self.store_one_shot(key.into(), body, opts, None).await
+    }
+
+    /// [`put_body`](Self::put_body), and [`Client::writer`]'s way in, with the gate that holds
+    /// its close until [`Writer::finish`](crate::Writer::finish).
+    pub(crate) async fn store_one_shot(
+        &self,
+        key: Key,
+        body: OneShotBody,
+        opts: &PutOptions,
+        commit_gate: Option<CommitGate>,
+    ) -> Result<PutResult> {
         // Refuse a bad key before spooling or reading anything.
         self.config().key_policy.check(&key)?;
         if opts.spool {
@@ -89,12 +101,14 @@ impl Client {
                     source: io::Error::other("spool file changed while in use"),
                 });
             }
+            let store = Store::new(key, Body::Replayable(payload), opts).commit_gate(commit_gate);
             // `file` stays alive (and on disk) until the store is over.
-            let result = self.store(key, Body::Replayable(payload), opts).await;
+            let result = self.store(store).await;
             drop(file);
             return result;
         }
-        self.store(key, Body::OneShot(Some(body)), opts).await
+        let store = Store::new(key, Body::OneShot(Some(body)), opts).commit_gate(commit_gate);
+        self.store(store).await
     }
 }
 

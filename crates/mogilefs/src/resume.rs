@@ -3,11 +3,18 @@
 //!
 //! A fetch reads one replica after the other. When a replica fails after some bytes were handed to
 //! the caller, the next replica is asked for `Range: bytes=<reached>-` (never a suffix range: the
-//! default mogstored answers those wrongly). Only a `206` whose `Content-Range` starts at exactly
-//! that byte, with the expected total, is spliced on. A `200` means the node ignored the range: the
-//! bytes already delivered are skipped, never appended twice. A `416` moves on to the next replica.
+//! default mogstored answers those wrongly).
+//!
+//! Who judges what: `mogile-storage` says what an answer *is* ([`Extent`]: the whole file, or a
+//! part that starts at the byte asked for, which it checks) and refuses a `206` that starts
+//! anywhere else; this module decides what the answer *means* for the file. A part is spliced on
+//! only with the file's total; a whole body (a `200`: the range was ignored) only with the file's
+//! length, and its bytes already delivered are skipped, never appended twice. A status such as
+//! `416` never reaches here: it is a storage error, and the fetch moves on as
+//! [`StorageError::try_another_replica`](mogile_storage::StorageError::try_another_replica) says.
 
 use bytes::Bytes;
+use mogile_storage::Extent;
 
 /// What to do with a replica's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,15 +31,9 @@ pub(crate) enum Accept {
 /// Why an answer or a body was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mismatch {
-    /// `416`, or a status a range request cannot be answered with.
-    Status(u16),
-    /// A `206` whose `Content-Range` does not start at the byte asked for.
-    RangeStart {
-        /// The byte asked for.
-        asked: u64,
-        /// The first byte in the answer (`None`: no usable `Content-Range`).
-        got: Option<u64>,
-    },
+    /// A range was asked for and the answer has no `Content-Length`: its body ends inside the
+    /// range, before anything in it could be checked.
+    Unframed,
     /// The replica's total length differs from the file's.
     Total {
         /// The file's length according to the tracker.
@@ -128,25 +129,21 @@ impl Resume {
         (pos > 0 || len.is_some()).then_some((pos, len))
     }
 
-    /// Judges a replica's answer to the request built from [`range`](Self::range).
-    ///
-    /// `range_start`/`range_total` come from its `Content-Range` (`None` when absent or `*`).
-    pub(crate) fn accept(
-        &self,
-        status: u16,
-        range_start: Option<u64>,
-        range_total: Option<u64>,
-    ) -> Accept {
-        let asked = self.position();
-        match status {
-            206 => {
-                if range_start != Some(asked) {
-                    return Accept::MoveOn(Mismatch::RangeStart {
-                        asked,
-                        got: range_start,
-                    });
-                }
-                match (self.total, range_total) {
+    /// Judges a replica's answer to the request built from [`range`](Self::range): `extent` is
+    /// where its body lies in the file (a part starts at the byte asked for: storage checked
+    /// that), `framed` whether it has a `Content-Length`.
+    pub(crate) fn accept(&self, extent: Extent, framed: bool) -> Accept {
+        // A body with no length to check up front is judged only at its end, against the file's
+        // length. That is enough for a whole-file fetch (nothing is `Ok` before the end), but a
+        // range (the caller's, or a resume's) ends inside the body, before anything could be
+        // checked: such an answer is never used for one.
+        if !framed && self.range().is_some() {
+            return Accept::MoveOn(Mismatch::Unframed);
+        }
+        match extent {
+            Extent::Part(part) => {
+                debug_assert_eq!(part.start, self.position(), "storage checks the start");
+                match (self.total, part.total) {
                     (Some(expected), Some(actual)) if expected != actual => {
                         Accept::MoveOn(Mismatch::Total { expected, actual })
                     }
@@ -155,9 +152,18 @@ impl Resume {
                     _ => Accept::Stream { skip: 0 },
                 }
             }
-            // The whole body from byte 0: the range (if any) was ignored.
-            200..=299 => Accept::Stream { skip: asked },
-            other => Accept::MoveOn(Mismatch::Status(other)),
+            // The whole file from byte 0 (the range, if any, was ignored). It must be exactly as
+            // long as the file: otherwise (mogstored's `200` HTML page for a directory path, a
+            // truncated replica) its bytes would be handed out and the rest taken from the next
+            // replica, two contents stitched into one.
+            Extent::Whole { len } => match (self.total, len) {
+                (Some(expected), Some(actual)) if expected != actual => {
+                    Accept::MoveOn(Mismatch::Total { expected, actual })
+                }
+                _ => Accept::Stream {
+                    skip: self.position(),
+                },
+            },
         }
     }
 
@@ -213,7 +219,17 @@ impl Resume {
 
 #[cfg(test)]
 mod tests {
+    use mogile_storage::ContentRange;
+
     use super::*;
+
+    fn whole(len: Option<u64>) -> Extent {
+        Extent::Whole { len }
+    }
+
+    fn part(start: u64, end: u64, total: Option<u64>) -> Extent {
+        Extent::Part(ContentRange { start, end, total })
+    }
 
     fn feed(r: &mut Resume, skip: &mut u64, data: &'static [u8]) -> Result<Take, Mismatch> {
         r.take(Bytes::from_static(data), skip)
@@ -223,7 +239,7 @@ mod tests {
     fn whole_file_without_failure() {
         let mut r = Resume::new(0, None, Some(10));
         assert_eq!(r.range(), None);
-        let Accept::Stream { mut skip } = r.accept(200, None, None) else {
+        let Accept::Stream { mut skip } = r.accept(whole(Some(10)), true) else {
             panic!()
         };
         assert!(!feed(&mut r, &mut skip, b"01234").unwrap().done);
@@ -239,28 +255,54 @@ mod tests {
         feed(&mut r, &mut skip, b"0123").unwrap();
         // The replica died here.
         assert_eq!(r.range(), Some((4, None)));
-        assert_eq!(r.accept(206, Some(4), Some(10)), Accept::Stream { skip: 0 });
         assert_eq!(
-            r.accept(206, Some(0), Some(10)),
-            Accept::MoveOn(Mismatch::RangeStart {
-                asked: 4,
-                got: Some(0)
-            })
+            r.accept(part(4, 9, Some(10)), true),
+            Accept::Stream { skip: 0 }
         );
         assert_eq!(
-            r.accept(206, Some(4), Some(9)),
+            r.accept(part(4, 7, Some(9)), true),
             Accept::MoveOn(Mismatch::Total {
                 expected: 10,
                 actual: 9
             })
         );
         assert_eq!(
-            r.accept(206, Some(4), None),
+            r.accept(part(4, 9, None), true),
             Accept::MoveOn(Mismatch::NoTotal)
         );
+    }
+
+    /// A whole body is used only when it is as long as the file, and (like any answer to a range
+    /// request) only with a `Content-Length` to check that by.
+    #[test]
+    fn a_whole_body_must_be_the_file() {
+        let mut r = Resume::new(0, None, Some(10));
         assert_eq!(
-            r.accept(416, None, Some(10)),
-            Accept::MoveOn(Mismatch::Status(416))
+            r.accept(whole(Some(9)), true),
+            Accept::MoveOn(Mismatch::Total {
+                expected: 10,
+                actual: 9
+            })
+        );
+        // Unframed, a whole-file fetch judges it at its end (see `take` and `finish`).
+        assert_eq!(r.accept(whole(None), false), Accept::Stream { skip: 0 });
+        feed(&mut r, &mut 0, b"0123").unwrap();
+        // Once a range is asked for, an unframed answer of either kind ends inside it.
+        assert_eq!(
+            r.accept(whole(None), false),
+            Accept::MoveOn(Mismatch::Unframed)
+        );
+        assert_eq!(
+            r.accept(part(4, 9, Some(10)), false),
+            Accept::MoveOn(Mismatch::Unframed)
+        );
+        assert_eq!(r.accept(whole(Some(10)), true), Accept::Stream { skip: 4 });
+        // Without the file's length (`verify_length(false)`), any framed whole body will do.
+        let r = Resume::new(0, None, None);
+        assert_eq!(r.accept(whole(Some(3)), true), Accept::Stream { skip: 0 });
+        assert_eq!(
+            Resume::new(3, Some(4), None).accept(whole(None), false),
+            Accept::MoveOn(Mismatch::Unframed)
         );
     }
 
@@ -269,7 +311,7 @@ mod tests {
         let mut r = Resume::new(0, None, Some(10));
         let mut skip = 0;
         feed(&mut r, &mut skip, b"0123").unwrap();
-        let Accept::Stream { mut skip } = r.accept(200, None, None) else {
+        let Accept::Stream { mut skip } = r.accept(whole(Some(10)), true) else {
             panic!()
         };
         assert_eq!(skip, 4);
@@ -310,7 +352,7 @@ mod tests {
     fn caller_range_is_bounded_and_cut_from_a_full_body() {
         let mut r = Resume::new(3, Some(4), Some(10));
         assert_eq!(r.range(), Some((3, Some(4))));
-        let Accept::Stream { mut skip } = r.accept(200, None, None) else {
+        let Accept::Stream { mut skip } = r.accept(whole(Some(10)), true) else {
             panic!()
         };
         let t = feed(&mut r, &mut skip, b"0123456789").unwrap();
@@ -338,7 +380,7 @@ mod tests {
         let mut r = Resume::new(0, None, None);
         let mut skip = 0;
         feed(&mut r, &mut skip, b"0123").unwrap();
-        assert_eq!(r.accept(206, Some(4), None), Accept::Stream { skip: 0 });
+        assert_eq!(r.accept(part(4, 9, None), true), Accept::Stream { skip: 0 });
     }
 
     #[test]
@@ -356,7 +398,7 @@ mod tests {
         let max = u64::MAX;
         let mut r = Resume::new(max - 1, None, None);
         assert_eq!(
-            r.accept(206, Some(max - 1), None),
+            r.accept(part(max - 1, max - 1, None), true),
             Accept::Stream { skip: 0 }
         );
         let mut skip = 0;

@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 use mogile_protocol::Key;
 use mogile_storage::OneShotBody;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::client::Client;
@@ -33,8 +34,8 @@ pub struct Writer {
     pipe: Option<DuplexStream>,
     task: Option<JoinHandle<Result<PutResult>>>,
     finished: Arc<AtomicBool>,
-    /// Opens the upload's commit gate (see `PutOptions::commit_gate`).
-    commit: tokio::sync::watch::Sender<bool>,
+    /// Opens the upload's [`CommitGate`].
+    commit: watch::Sender<bool>,
     /// The length declared to [`Client::writer`], if any.
     declared: Option<u64>,
     /// Bytes accepted by `poll_write` so far.
@@ -57,7 +58,7 @@ impl Client {
         &self,
         key: impl Into<Key>,
         len: Option<u64>,
-        mut opts: PutOptions,
+        opts: PutOptions,
     ) -> Result<Writer> {
         let key = key.into();
         self.config().key_policy.check(&key)?;
@@ -67,17 +68,16 @@ impl Client {
         })?;
         let (pipe, read_half) = tokio::io::duplex(PIPE_CAPACITY);
         let finished = Arc::new(AtomicBool::new(false));
-        let (commit, gate) = tokio::sync::watch::channel(false);
-        opts.commit_gate = Some(gate);
+        let (commit, gate) = watch::channel(false);
+        let gate = CommitGate(gate);
         let reader = Guarded {
             inner: read_half,
             finished: finished.clone(),
         };
         let client = self.clone();
         let task = runtime.spawn(async move {
-            client
-                .put_body(key, OneShotBody::from_reader(reader, len), &opts)
-                .await
+            let body = OneShotBody::from_reader(reader, len);
+            client.store_one_shot(key, body, &opts, Some(gate)).await
         });
         Ok(Writer {
             pipe: Some(pipe),
@@ -215,6 +215,33 @@ impl AsyncWrite for Writer {
     /// adapter that shuts down on drop must not be able to close a partial upload.)
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+/// What a writer's upload waits for before its `create_close`: [`Writer::finish`].
+///
+/// The PUT cannot complete before `finish` anyway (the last chunk of a known length is held back
+/// until the pipe ends, and only `finish` ends it cleanly); the gate states the rule where the
+/// close is sent, even when the declared length was reached before. A dropped writer never opens
+/// it.
+pub(crate) struct CommitGate(watch::Receiver<bool>);
+
+impl CommitGate {
+    /// Waits until [`Writer::finish`] opened the gate.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] (`UnexpectedEof`) when the writer was dropped without `finish`.
+    pub(crate) async fn opened(&mut self) -> Result<()> {
+        if self.0.wait_for(|finished| *finished).await.is_err() {
+            return Err(Error::Io {
+                source: io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "writer dropped before finish",
+                ),
+            });
+        }
+        Ok(())
     }
 }
 

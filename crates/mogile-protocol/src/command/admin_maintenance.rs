@@ -9,6 +9,16 @@ unit_command! {
     Noop = "noop", File, idempotent: true
 }
 
+impl Noop {
+    /// The bare probe line: `noop` without arguments, `callid`, or the space
+    /// [`Request::encode`](crate::Request::encode) puts after every command (the tracker accepts
+    /// both forms; `tracker_basic.txt` captures this one).
+    ///
+    /// A probe that carries no `callid` takes no number from a client's request counter, and a
+    /// reply to it that carries one is out of step.
+    pub const PROBE_LINE: &'static [u8] = b"noop\r\n";
+}
+
 unit_command! {
     /// `clear_cache`: flush the tracker's caches and wait for a monitor round (per tracker).
     ClearCache = "clear_cache", Admin, idempotent: true

@@ -3,7 +3,7 @@
 //! A command knows its wire name, how to write its arguments, and how to read its `OK`
 //! arguments into a typed output; the server side can write that output back
 //! ([`Command::encode_output`]). A `callid` is not part of any command: the tracker client adds
-//! it to the [`Request`] and checks the echo.
+//! it to the encoded line ([`RequestLine`](crate::RequestLine)) and checks the echo.
 
 use crate::args::Args;
 use crate::error::{DecodeError, ReplyError};

@@ -1,0 +1,155 @@
+//! [`RequestLine`]: a request encoded once, sent with a new `callid` on every attempt.
+
+use std::fmt::Write as _;
+
+use bytes::{BufMut, BytesMut};
+
+use crate::request::Request;
+
+/// The most a `callid` adds to a line: `&callid=` and the 20 digits of `u64::MAX`.
+const CALLID_ROOM: usize = "&callid=".len() + 20;
+
+/// A request encoded once, to which a `callid` is added per attempt without encoding it again.
+///
+/// A client sends the same request to one tracker after another until one answers, with a fresh
+/// `callid` each time (the tracker echoes it, so a reply can be matched to its request). Only the
+/// `callid` digits change between attempts: the arguments are escaped once, and no attempt clones
+/// the request or allocates a buffer.
+///
+/// The bytes are exactly those of [`Request::encode`] for the request with a last argument
+/// `callid=<n>`: `callid` and decimal digits need no escaping. The tracker echoes it in `OK`
+/// lines as a pair and in `ERR` lines after the text
+/// ([`Response::callid`](crate::Response::callid) reads either).
+///
+/// ```
+/// # use mogile_protocol::{Request, RequestLine};
+/// let request = Request::new("get_paths")?.arg("domain", "media").arg("key", "a b");
+/// let mut line = RequestLine::new(&request);
+/// assert_eq!(line.bytes(), b"get_paths domain=media&key=a+b\r\n");
+/// line.set_callid(7);
+/// assert_eq!(line.bytes(), b"get_paths domain=media&key=a+b&callid=7\r\n");
+/// line.set_callid(8); // the next attempt
+/// assert_eq!(line.bytes(), b"get_paths domain=media&key=a+b&callid=8\r\n");
+/// assert_eq!(line.callid(), b"8");
+/// # Ok::<(), mogile_protocol::RequestError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct RequestLine {
+    buf: BytesMut,
+    /// Length of `<command> <args>`, without the line end.
+    base: usize,
+    /// Where the current `callid` digits start (`base` before the first one).
+    digits: usize,
+    /// Whether the request has arguments, so that the `callid` pair needs a `&` before it.
+    has_args: bool,
+}
+
+impl RequestLine {
+    /// Encodes `request` (as [`Request::encode`] does), with room for any `callid`.
+    pub fn new(request: &Request) -> Self {
+        let mut buf = BytesMut::new();
+        request.encode(&mut buf);
+        // `encode` ends every line with `\r\n`.
+        let base = buf.len().saturating_sub(2);
+        // Room for the separator, `callid=`, 20 digits and the line end.
+        buf.reserve(CALLID_ROOM + 2);
+        Self {
+            buf,
+            base,
+            digits: base,
+            has_args: !request.args().is_empty(),
+        }
+    }
+
+    /// The length of the line without a `callid`, line end included.
+    pub fn len_without_callid(&self) -> usize {
+        self.base + 2
+    }
+
+    /// The longest the line can be with any `callid`: what a line-length limit must allow.
+    pub fn max_len(&self) -> usize {
+        self.len_without_callid() + CALLID_ROOM
+    }
+
+    /// Rewrites the line with `callid` as its last argument, replacing any earlier one.
+    pub fn set_callid(&mut self, callid: u64) {
+        self.buf.truncate(self.base);
+        if self.has_args {
+            self.buf.put_u8(b'&');
+        }
+        self.buf.put_slice(b"callid=");
+        self.digits = self.buf.len();
+        // Writing a u64 into a BytesMut cannot fail (it grows as needed).
+        let _ = write!(self.buf, "{callid}");
+        self.buf.put_slice(b"\r\n");
+    }
+
+    /// The complete line to send, `\r\n` included.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The current `callid` as it was written, to compare with the echo (empty before the first
+    /// [`set_callid`](Self::set_callid)).
+    pub fn callid(&self) -> &[u8] {
+        let end = self.buf.len().saturating_sub(2).max(self.digits);
+        &self.buf[self.digits..end]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::{Command, GetPaths, Noop};
+
+    fn with_callid(request: &Request, callid: u64) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        request
+            .clone()
+            .arg("callid", callid.to_string())
+            .encode(&mut out);
+        out.to_vec()
+    }
+
+    /// Byte for byte what the tracker captures show (`tracker_basic.txt`:
+    /// `noop callid=1\r\nnoop callid=2\r\n`), and what encoding the request with a `callid`
+    /// argument gives, attempt after attempt on the same line.
+    #[test]
+    fn the_callid_is_appended_exactly_as_an_encoded_argument() {
+        let noop = Noop::new().request();
+        let mut line = RequestLine::new(&noop);
+        assert_eq!(line.bytes(), b"noop \r\n");
+        assert_eq!(line.callid(), b"");
+        line.set_callid(1);
+        assert_eq!(line.bytes(), b"noop callid=1\r\n");
+        assert_eq!(line.callid(), b"1");
+        line.set_callid(2);
+        assert_eq!(line.bytes(), b"noop callid=2\r\n");
+        assert_eq!(line.bytes(), with_callid(&noop, 2));
+
+        let paths = GetPaths::new("d", "a b&c").request();
+        let mut line = RequestLine::new(&paths);
+        for callid in [1, 10, 9, u64::MAX, 0] {
+            line.set_callid(callid);
+            assert_eq!(line.bytes(), with_callid(&paths, callid), "{callid}");
+            assert_eq!(line.callid(), callid.to_string().as_bytes());
+        }
+        line.set_callid(3);
+        assert_eq!(line.bytes(), b"get_paths domain=d&key=a+b%26c&callid=3\r\n");
+    }
+
+    #[test]
+    fn max_len_bounds_every_callid() {
+        for request in [Noop::new().request(), GetPaths::new("d", "k").request()] {
+            let mut line = RequestLine::new(&request);
+            let plain = line.bytes().len();
+            assert_eq!(line.len_without_callid(), plain);
+            line.set_callid(u64::MAX);
+            assert!(line.bytes().len() <= line.max_len());
+            // With arguments the bound is exact.
+            if !request.args().is_empty() {
+                assert_eq!(line.bytes().len(), line.max_len());
+            }
+        }
+    }
+}
