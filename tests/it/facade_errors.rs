@@ -1,7 +1,13 @@
 //! Semantic errors from the facade: missing keys, existing targets, unknown domains and classes.
 
-use mogile_tests::{DOMAIN, Harness};
-use mogilefs::{DeleteOptions, Error, PutOptions};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Method;
+use mogile_testkit::storage::{Fault as NodeFault, FaultRule};
+use mogile_testkit::tracker::{DeviceState, Fault, FaultAction};
+use mogile_tests::{DOMAIN, Harness, pattern};
+use mogilefs::{DeleteOptions, Error, ErrorCode, PutOptions};
 
 #[tokio::test]
 async fn rename_onto_an_existing_key_is_already_exists_and_changes_nothing() {
@@ -11,7 +17,7 @@ async fn rename_onto_an_existing_key_is_already_exists_and_changes_nothing() {
     client.put("b", &b"content b"[..]).await.unwrap();
     let err = client.rename("a", "b").await.unwrap_err();
     assert!(
-        matches!(&err, Error::AlreadyExists { name } if name == "b"),
+        matches!(&err, Error::AlreadyExists { name, .. } if name == "b"),
         "{err:?}"
     );
     assert!(err.is_already_exists());
@@ -35,10 +41,12 @@ async fn delete_of_a_missing_key_is_not_found_unless_asked_otherwise() {
     client.delete("k").await.unwrap();
     let err = client.delete("k").await.unwrap_err();
     assert!(
-        matches!(&err, Error::NotFound { name } if name == "k"),
+        matches!(&err, Error::NotFound { name, .. } if name == "k"),
         "{err:?}"
     );
-    assert_eq!(err.code().map(|c| c.as_str()), None);
+    // The tracker's answer stays reachable (it used to be dropped).
+    assert_eq!(err.code(), Some(&ErrorCode::UnknownKey));
+    assert!(std::error::Error::source(&err).is_some());
     client
         .delete_opts("k", &DeleteOptions::new().missing_ok(true))
         .await
@@ -59,7 +67,7 @@ async fn unknown_domain() {
         client.list_keys(&Default::default()).await.unwrap_err(),
     ] {
         assert!(
-            matches!(&err, Error::UnknownDomain { domain } if domain == "nosuchdomain"),
+            matches!(&err, Error::UnknownDomain { domain, .. } if domain == "nosuchdomain"),
             "{err:?}"
         );
     }
@@ -74,7 +82,7 @@ async fn unknown_class() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::UnknownClass { class } if class == "nosuchclass"),
+        matches!(&err, Error::UnknownClass { class, .. } if class == "nosuchclass"),
         "{err:?}"
     );
     assert_eq!(h.tracker().requests("create_close"), 0);
@@ -242,4 +250,152 @@ async fn file_debug_and_admin() {
         admin.delete_domain("d2").await,
         Err(Error::UnknownDomain { .. })
     ));
+}
+
+/// `updateclass` answers `no_devices` when the file has no replica at all: that is not the
+/// cluster being full (as from `create_open`), and waiting does not change it.
+#[tokio::test]
+async fn update_class_of_a_file_without_replicas_is_a_tracker_error_not_no_writable_devices() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    client.put("k", &b"x"[..]).await.unwrap();
+    let (fid, _) = h.replicas("k");
+    h.model().remove_replica(fid, 1).unwrap();
+    let err = client.update_class("k", "c2").await.unwrap_err();
+    assert!(matches!(err, Error::Tracker { .. }), "{err:?}");
+    assert_eq!(err.code(), Some(&ErrorCode::NoDevices));
+    assert!(!err.is_retryable());
+}
+
+/// A mutation whose reply was lost may have been applied: not blindly retryable.
+#[tokio::test]
+async fn a_rename_or_delete_whose_reply_was_lost_is_not_retryable() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    client.put("a", &b"content"[..]).await.unwrap();
+    for command in ["rename", "delete"] {
+        h.tracker().inject(
+            Fault::new(FaultAction::Drop)
+                .command(command)
+                .execute(true)
+                .times(1),
+        );
+    }
+    let err = client.rename("a", "b").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Tracker { source } if source.outcome_unknown()),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+    // It was applied: a blind retry would have answered "not found".
+    assert!(client.exists("b").await.unwrap() && !client.exists("a").await.unwrap());
+
+    let err = client.delete("b").await.unwrap_err();
+    assert!(!err.is_retryable(), "{err:?}");
+    assert!(!client.exists("b").await.unwrap());
+    // Sent once each: the client never resends a mutation whose outcome is unknown.
+    assert_eq!(h.tracker().requests("rename"), 1);
+    assert_eq!(h.tracker().requests("delete"), 1);
+}
+
+/// A read whose reply was lost is retried by the client itself (the command is safe to repeat);
+/// when every attempt fails that way, the caller may retry too.
+#[tokio::test]
+async fn a_read_whose_replies_were_lost_is_retryable() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    client.put("k", &b"x"[..]).await.unwrap();
+    h.tracker()
+        .inject(Fault::new(FaultAction::Drop).command("file_info"));
+    let err = client.file_info("k").await.unwrap_err();
+    assert!(matches!(err, Error::Tracker { .. }), "{err:?}");
+    assert!(err.is_retryable(), "{err:?}");
+}
+
+/// `no_devices` after the backoff: nothing was created, and devices may come back.
+#[tokio::test]
+async fn no_writable_devices_is_retryable() {
+    let h = Harness::start(1).await;
+    let client = h
+        .builder()
+        .no_devices_retry(0, Duration::from_millis(1))
+        .build()
+        .unwrap();
+    h.model()
+        .set_device_state(1, DeviceState::Readonly)
+        .unwrap();
+    let err = client.put("k", &b"x"[..]).await.unwrap_err();
+    assert!(matches!(err, Error::NoWritableDevices { .. }), "{err:?}");
+    assert_eq!(err.code(), Some(&ErrorCode::NoDevices));
+    assert!(err.is_retryable());
+    h.model().set_device_state(1, DeviceState::Alive).unwrap();
+    client.put("k", &b"x"[..]).await.unwrap();
+}
+
+/// A one-shot body read by a node that then failed cannot fail over, but nothing was committed:
+/// the same call with a fresh body is safe, and here succeeds. The caller's own body failing is
+/// not retryable.
+#[tokio::test]
+async fn a_store_that_consumed_its_one_shot_body_is_retryable_with_a_fresh_body() {
+    let h = Harness::start(2).await;
+    let client = h.client();
+    h.node(1).inject(
+        FaultRule::new(NodeFault::Status(500))
+            .method(Method::PUT)
+            .times(1),
+    );
+    let data = pattern(100_000);
+    let body = || {
+        let chunks: Vec<std::io::Result<Bytes>> = data
+            .chunks(1000)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        futures::stream::iter(chunks)
+    };
+    let err = client
+        .put_stream("k", body(), None, &PutOptions::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Storage { .. }), "{err:?}");
+    assert!(err.is_retryable(), "{err:?}");
+    assert_eq!(h.tracker().requests("create_close"), 0);
+    client
+        .put_stream("k", body(), None, &PutOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(client.get_bytes("k").await.unwrap(), data);
+
+    let failing = futures::stream::iter(vec![
+        Ok(Bytes::from_static(b"start")),
+        Err(std::io::Error::other("the caller's reader failed")),
+    ]);
+    let err = client
+        .put_stream("other", failing, None, &PutOptions::new())
+        .await
+        .unwrap_err();
+    assert!(!err.is_retryable(), "{err:?}");
+}
+
+/// A close the client never sent cannot have committed. It used to be reconciled like a lost
+/// reply, which (with the client closed) ended in `OutcomeUnknown`.
+#[tokio::test]
+async fn a_store_whose_client_closed_before_the_close_is_closed_not_outcome_unknown() {
+    let h = Harness::start(1).await;
+    let client = h.client();
+    let data = pattern(1 << 20);
+    let mut w = client
+        .writer("k", Some(data.len() as u64), PutOptions::new())
+        .unwrap();
+    // More than the writer's pipe holds: the upload is under way (create_open answered, the PUT
+    // reading) once this returns. Its last chunk waits for `finish`.
+    tokio::io::AsyncWriteExt::write_all(&mut w, &data)
+        .await
+        .unwrap();
+    assert_eq!(h.tracker().requests("create_open"), 1);
+    client.close().await;
+    let err = w.finish().await.unwrap_err();
+    assert!(matches!(err, Error::Closed), "{err:?}");
+    assert!(!err.is_outcome_unknown() && !err.is_retryable());
+    assert_eq!(h.tracker().requests("create_close"), 0);
+    assert!(!h.committed("k"));
 }

@@ -188,18 +188,6 @@ error_codes! {
     UnknownFid = "unknown_fid", None::<&str>;
 }
 
-impl ErrorCode {
-    /// The key, fid or listing does not exist: `unknown_key`, `invalid_key`, `unknown_fid`.
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::UnknownKey | Self::InvalidKey | Self::UnknownFid)
-    }
-
-    /// The domain does not exist: `unreg_domain` or `domain_not_found`.
-    pub fn is_unknown_domain(&self) -> bool {
-        matches!(self, Self::UnregDomain | Self::DomainNotFound)
-    }
-}
-
 impl fmt::Display for ErrorCode {
     /// The code as on the wire, with control characters escaped (an unknown code is the
     /// tracker's text).
@@ -233,7 +221,5 @@ mod tests {
             ErrorCode::UnregDomain.default_text(),
             "Domain name invalid/not found"
         );
-        assert!(ErrorCode::InvalidKey.is_not_found());
-        assert!(ErrorCode::DomainNotFound.is_unknown_domain());
     }
 }

@@ -46,6 +46,8 @@
 //! - [`Response`], [`TrackerErr`], [`ErrorCode`] and [`ResponseDecoder`].
 //! - [`AdminReplyDecoder`]: the multi-line replies of `!` commands.
 //! - [`Command`] and one struct per tracker command ([`CreateOpen`], [`GetPaths`], ...).
+//! - [`ErrorMeaning`]: what an `ERR` code means for the command that got it, said by each
+//!   command ([`Command::error_meaning`]); [`CreateClose::close_error`] for the upload's commit.
 //!
 //! # Behaviour worth knowing
 //! - Decoders return `Ok(None)` and consume nothing until a line is complete, and fail with

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use mogile_protocol::{GetDomains, GetPaths, ListKeys};
+use mogile_protocol::{ErrorCode, GetDomains, GetPaths, ListKeys};
 use mogile_testkit::tracker::{FakeTracker, Model};
 use mogile_tracker::TrackerClient;
 
@@ -39,7 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     match client.get_paths(GetPaths::new("media", "cats/1.jpg")).await {
         Ok(paths) => println!("cats/1.jpg: {paths:?}"),
-        Err(e) if e.is_not_found() => println!("cats/1.jpg: no such key"),
+        Err(e) if e.code() == Some(&ErrorCode::UnknownKey) => println!("cats/1.jpg: no such key"),
         Err(e) => return Err(e.into()),
     }
     Ok(())

@@ -11,11 +11,13 @@ use mogile_protocol::{DecodeError, ErrorCode, ReplyError, printable};
 /// Every variant that involves a tracker names it ([`tracker`](Self::tracker)). Callers should
 /// use the predicates rather than match on variants:
 ///
-/// - [`code`](Self::code) / [`is_not_found`](Self::is_not_found): the tracker answered `ERR`;
-///   that is an answer, returned at once, never retried;
+/// - [`delivery`](Self::delivery): whether the request left, and whether it was answered; the
+///   one answer to "may it be sent again", which the client's own failover asks too;
+/// - [`code`](Self::code): the tracker answered `ERR`; that is an answer, returned at once,
+///   never retried; what the code means depends on the command
+///   ([`Command::error_meaning`](mogile_protocol::Command::error_meaning));
 /// - [`outcome_unknown`](Self::outcome_unknown): a mutating command reached a tracker but its
-///   reply was lost; it may or may not have been applied;
-/// - [`is_retry_safe`](Self::is_retry_safe): repeating the request cannot apply it twice.
+///   reply was lost; it may or may not have been applied.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrackerError {
@@ -71,11 +73,17 @@ pub enum TrackerError {
         #[source]
         source: io::Error,
     },
-    /// The tracker closed the connection before a complete reply line.
-    #[error("tracker {tracker} closed the connection without a complete reply")]
+    /// The tracker closed the connection: before the request was written (a connection it had
+    /// closed while idle: nothing reached it), or after, before a complete reply line.
+    #[error(
+        "tracker {tracker} closed the connection {}",
+        if *request_sent { "without a complete reply" } else { "before the request was sent" }
+    )]
     ConnectionClosed {
         /// The tracker.
         tracker: Endpoint,
+        /// Whether the complete request line had been written (so the tracker may have run it).
+        request_sent: bool,
     },
     /// No reply within the request timeout. The connection was dropped, so a late reply can
     /// never be read as the answer to another request.
@@ -172,7 +180,7 @@ impl TrackerError {
             | Self::PoolTimeout { tracker }
             | Self::Send { tracker, .. }
             | Self::Receive { tracker, .. }
-            | Self::ConnectionClosed { tracker }
+            | Self::ConnectionClosed { tracker, .. }
             | Self::Timeout { tracker, .. }
             | Self::Protocol { tracker, .. }
             | Self::Desync { tracker, .. }
@@ -204,12 +212,6 @@ impl TrackerError {
         matches!(self, Self::Server { .. })
     }
 
-    /// Whether the tracker said the key (or fid) does not exist: `unknown_key`, or
-    /// `invalid_key` from `updateclass` (see [`ErrorCode::is_not_found`]).
-    pub fn is_not_found(&self) -> bool {
-        self.code().is_some_and(ErrorCode::is_not_found)
-    }
-
     /// Whether a timeout (connect, pool wait or request) caused the failure.
     pub fn is_timeout(&self) -> bool {
         match self {
@@ -226,22 +228,74 @@ impl TrackerError {
         matches!(self, Self::OutcomeUnknown { .. })
     }
 
-    /// Whether repeating the request is safe: it either never reached a tracker in full, or the
-    /// client retried it itself because the command is safe to repeat.
+    /// How far the request got: whether it left, and whether it was answered.
     ///
-    /// A tracker `ERR` is an answer and reports `false`; see [`code`](Self::code) for the
-    /// transient ones (`db`, `no_devices`).
-    pub fn is_retry_safe(&self) -> bool {
+    /// This is the one place that says whether a request may be sent again. The client's own
+    /// failover asks it after every attempt: [`NotSent`](Delivery::NotSent) moves on to another
+    /// tracker, [`ReplyLost`](Delivery::ReplyLost) too for a command safe to repeat (for any
+    /// other command the error becomes [`OutcomeUnknown`](Self::OutcomeUnknown), whose delivery
+    /// is `ReplyLost`), and the others end the request. For
+    /// [`RetriesExhausted`](Self::RetriesExhausted) it is the last attempt's: every attempt
+    /// before it failed in a way that allowed another.
+    pub fn delivery(&self) -> Delivery {
         match self {
+            Self::Server { .. } | Self::Decode { .. } => Delivery::Answered,
             Self::Connect { .. }
             | Self::ConnectTimeout { .. }
             | Self::PoolTimeout { .. }
-            | Self::Send { .. }
-            | Self::RetriesExhausted { .. } => true,
-            Self::Timeout { request_sent, .. } => !request_sent,
+            | Self::Send { .. } => Delivery::NotSent,
+            Self::Timeout { request_sent, .. } | Self::ConnectionClosed { request_sent, .. } => {
+                if *request_sent {
+                    Delivery::ReplyLost
+                } else {
+                    Delivery::NotSent
+                }
+            }
+            Self::Receive { .. }
+            | Self::Protocol { .. }
+            | Self::Desync { .. }
+            | Self::OutcomeUnknown { .. } => Delivery::ReplyLost,
+            Self::RetriesExhausted { last, .. } => last.delivery(),
+            Self::RequestTooLong { .. } | Self::InvalidRequest { .. } | Self::Closed => {
+                Delivery::NotAttempted
+            }
+        }
+    }
+
+    /// Whether the tracker's reply line was longer than the client's reply line limit (on the
+    /// last attempt). A request for less (a shorter page of keys) may fit.
+    pub fn is_reply_too_long(&self) -> bool {
+        match self {
+            Self::Protocol { source, .. }
+            | Self::Decode {
+                source: ReplyError::Decode(source),
+                ..
+            } => matches!(source, DecodeError::LineTooLong { .. }),
+            Self::RetriesExhausted { last, .. } => last.is_reply_too_long(),
             _ => false,
         }
     }
+}
+
+/// How far a failed tracker request got; see [`TrackerError::delivery`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// The client did not try: it is closed, or the request is invalid or longer than the line
+    /// limit. Nothing was sent, and sending the same request again fails the same way.
+    NotAttempted,
+    /// No tracker received the whole request line (connect failure, pool wait timeout, write
+    /// error, a connection found closed, a timeout before the line was written), so none ran
+    /// it: sending it again is safe, and may succeed.
+    NotSent,
+    /// A tracker may have received and run the request, but no reply was read (reset,
+    /// end-of-file, timeout, garbage, a reply to another request). Sending it again is safe only
+    /// for a command that is safe to repeat
+    /// ([`Command::IDEMPOTENT`](mogile_protocol::Command::IDEMPOTENT)).
+    ReplyLost,
+    /// A tracker answered: `ERR` (see [`TrackerError::code`]), or an `OK` the command could not
+    /// decode (the command ran). The answer, not the transport, says what happened.
+    Answered,
 }
 
 /// Why a [`TrackerClient`](crate::TrackerClient) could not be built.
@@ -303,5 +357,166 @@ mod tests {
             received: Some("\u{1b}]0;title\u{7}".into()),
         };
         assert!(!e.to_string().contains(|c: char| c.is_control()), "{e}");
+    }
+
+    /// Every variant says how far its request got; the failover and the facade act on this
+    /// alone.
+    #[test]
+    fn every_error_says_how_far_its_request_got() {
+        let t = || Endpoint::from("127.0.0.1:7001");
+        let io = || io::Error::from(io::ErrorKind::ConnectionReset);
+        let closed = |request_sent| TrackerError::ConnectionClosed {
+            tracker: t(),
+            request_sent,
+        };
+        let timeout = |request_sent| TrackerError::Timeout {
+            tracker: t(),
+            timeout: Duration::from_secs(1),
+            request_sent,
+        };
+        let server = TrackerError::Server {
+            tracker: t(),
+            code: ErrorCode::UnknownKey,
+            message: String::new(),
+        };
+        let cases = [
+            (server, Delivery::Answered),
+            (
+                TrackerError::Decode {
+                    command: "get_paths".into(),
+                    tracker: t(),
+                    source: ReplyError::Decode(DecodeError::MissingField("paths".into())),
+                },
+                Delivery::Answered,
+            ),
+            (
+                TrackerError::Connect {
+                    tracker: t(),
+                    source: io(),
+                },
+                Delivery::NotSent,
+            ),
+            (
+                TrackerError::ConnectTimeout { tracker: t() },
+                Delivery::NotSent,
+            ),
+            (
+                TrackerError::PoolTimeout { tracker: t() },
+                Delivery::NotSent,
+            ),
+            (
+                TrackerError::Send {
+                    tracker: t(),
+                    source: io(),
+                },
+                Delivery::NotSent,
+            ),
+            (closed(false), Delivery::NotSent),
+            (timeout(false), Delivery::NotSent),
+            (closed(true), Delivery::ReplyLost),
+            (timeout(true), Delivery::ReplyLost),
+            (
+                TrackerError::Receive {
+                    tracker: t(),
+                    source: io(),
+                },
+                Delivery::ReplyLost,
+            ),
+            (
+                TrackerError::Protocol {
+                    tracker: t(),
+                    source: DecodeError::LineTooLong { limit: 8 },
+                },
+                Delivery::ReplyLost,
+            ),
+            (
+                TrackerError::Desync {
+                    tracker: t(),
+                    expected: "1".into(),
+                    received: None,
+                },
+                Delivery::ReplyLost,
+            ),
+            (
+                TrackerError::OutcomeUnknown {
+                    command: "delete".into(),
+                    tracker: t(),
+                    source: Box::new(closed(true)),
+                },
+                Delivery::ReplyLost,
+            ),
+            (
+                TrackerError::RetriesExhausted {
+                    command: "noop".into(),
+                    attempts: 2,
+                    last: Box::new(closed(false)),
+                },
+                Delivery::NotSent,
+            ),
+            (
+                TrackerError::RetriesExhausted {
+                    command: "get_paths".into(),
+                    attempts: 2,
+                    last: Box::new(timeout(true)),
+                },
+                Delivery::ReplyLost,
+            ),
+            (
+                TrackerError::RequestTooLong { len: 9, limit: 8 },
+                Delivery::NotAttempted,
+            ),
+            (
+                TrackerError::InvalidRequest { reason: "callid" },
+                Delivery::NotAttempted,
+            ),
+            (TrackerError::Closed, Delivery::NotAttempted),
+        ];
+        for (e, delivery) in &cases {
+            assert_eq!(e.delivery(), *delivery, "{e:?}");
+        }
+        // The two closes read differently.
+        assert_eq!(
+            closed(false).to_string(),
+            "tracker 127.0.0.1:7001 closed the connection before the request was sent"
+        );
+        assert_eq!(
+            closed(true).to_string(),
+            "tracker 127.0.0.1:7001 closed the connection without a complete reply"
+        );
+    }
+
+    #[test]
+    fn a_reply_too_long_is_recognised_through_the_retries() {
+        let t = || Endpoint::from("127.0.0.1:7001");
+        let long = || DecodeError::LineTooLong { limit: 8 };
+        let protocol = TrackerError::Protocol {
+            tracker: t(),
+            source: long(),
+        };
+        assert!(protocol.is_reply_too_long());
+        assert!(
+            TrackerError::Decode {
+                command: "list_keys".into(),
+                tracker: t(),
+                source: ReplyError::Decode(long()),
+            }
+            .is_reply_too_long()
+        );
+        assert!(
+            TrackerError::RetriesExhausted {
+                command: "list_keys".into(),
+                attempts: 2,
+                last: Box::new(protocol),
+            }
+            .is_reply_too_long()
+        );
+        assert!(
+            !TrackerError::Protocol {
+                tracker: t(),
+                source: DecodeError::MissingErrorCode,
+            }
+            .is_reply_too_long()
+        );
+        assert!(!TrackerError::Closed.is_reply_too_long());
     }
 }

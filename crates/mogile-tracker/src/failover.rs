@@ -1,12 +1,14 @@
 //! Running one request: tracker choice, attempts, failover, retry safety and backoff.
 //!
-//! The rules, in the order they are applied to a failed attempt:
-//! - the request never reached the tracker in full (connect failure, pool wait timeout, write
-//!   error, timeout before the line was written): try the next tracker;
-//! - the request was written and the reply was lost (reset, end-of-file, timeout, garbage,
-//!   wrong `callid`): try the next tracker only if the command is safe to repeat, otherwise
-//!   fail with [`TrackerError::OutcomeUnknown`];
-//! - a tracker `ERR` is an answer and is returned at once.
+//! A failed attempt is an error, and the error's [`TrackerError::delivery`] decides what follows:
+//! - [`Delivery::NotSent`]: the request never reached the tracker in full (connect failure, pool
+//!   wait timeout, write error, a connection found closed, timeout before the line was written):
+//!   try the next tracker;
+//! - [`Delivery::ReplyLost`]: the request was written and the reply was lost (reset,
+//!   end-of-file, timeout, garbage, wrong `callid`): try the next tracker only if the command is
+//!   safe to repeat, otherwise fail with [`TrackerError::OutcomeUnknown`];
+//! - [`Delivery::Answered`] (a tracker `ERR` is an answer, returned before any of this) and
+//!   [`Delivery::NotAttempted`] (the client is closed): returned at once.
 //!
 //! Connection failures (refused, reset, closed before any reply byte) mark the tracker inactive
 //! through the pool; a timeout only asks the pool for an immediate probe, because a slow
@@ -23,7 +25,7 @@ use tracing::{Instrument, field};
 use crate::client::Inner;
 use crate::connection::{ExchangeError, Progress};
 use crate::connector::{ConnectionError, TrackerConnector};
-use crate::error::TrackerError;
+use crate::error::{Delivery, TrackerError};
 
 /// One request to run.
 #[derive(Debug)]
@@ -47,17 +49,6 @@ pub(crate) struct Reply {
     /// Released to the pool by the caller only once the reply decoded: an `OK` line the command
     /// cannot use says the tracker misbehaves, and its connection is dropped with it.
     pub(crate) conn: Option<Pooled<TrackerConnector>>,
-}
-
-/// What the failure of one attempt allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Next {
-    /// The request did not reach the tracker: any tracker may be tried.
-    Retry,
-    /// The request reached the tracker and its reply was lost.
-    ReplyLost,
-    /// Retrying cannot help.
-    Stop,
 }
 
 impl Inner {
@@ -113,7 +104,7 @@ impl Inner {
                 attempts += 1;
                 span.record("tracker", tracker.as_str());
                 span.record("attempt", attempts);
-                let (error, next) = match self.attempt(&tracker, call, &mut line, span).await {
+                let error = match self.attempt(&tracker, call, &mut line, span).await {
                     Ok((response, conn)) => {
                         return Ok(Reply {
                             tracker,
@@ -121,19 +112,20 @@ impl Inner {
                             conn,
                         });
                     }
-                    Err(failure) => failure,
+                    Err(error) => error,
                 };
-                tracing::debug!(%tracker, attempt = attempts, error = %error, ?next, "attempt failed");
-                match next {
-                    Next::Stop => return Err(error),
-                    Next::ReplyLost if !call.idempotent => {
+                let delivery = error.delivery();
+                tracing::debug!(%tracker, attempt = attempts, error = %error, ?delivery, "attempt failed");
+                match delivery {
+                    Delivery::NotAttempted | Delivery::Answered => return Err(error),
+                    Delivery::ReplyLost if !call.idempotent => {
                         return Err(TrackerError::OutcomeUnknown {
                             command: call.command.clone().into_owned(),
                             tracker,
                             source: Box::new(error),
                         });
                     }
-                    Next::Retry | Next::ReplyLost => last = Some(error),
+                    Delivery::NotSent | Delivery::ReplyLost => last = Some(error),
                 }
             }
             if attempts == budget {
@@ -158,7 +150,7 @@ impl Inner {
         call: &Call,
         line: &mut RequestLine,
         span: &tracing::Span,
-    ) -> Result<(Response, Option<Pooled<TrackerConnector>>), (TrackerError, Next)> {
+    ) -> Result<(Response, Option<Pooled<TrackerConnector>>), TrackerError> {
         let mut conn = self
             .pool
             .get(tracker)
@@ -174,17 +166,11 @@ impl Inner {
                 // Dropping discards the connection: its late reply can never be read.
                 drop(conn);
                 self.pool.probe_now(tracker);
-                let next = if request_sent {
-                    Next::ReplyLost
-                } else {
-                    Next::Retry
-                };
-                let error = TrackerError::Timeout {
+                Err(TrackerError::Timeout {
                     tracker: tracker.clone(),
                     timeout: call.timeout,
                     request_sent,
-                };
-                Err((error, next))
+                })
             }
             Ok(Err(e)) => {
                 let progress = conn.progress();
@@ -202,12 +188,11 @@ impl Inner {
                     let received = echoed.map(|e| String::from_utf8_lossy(e).into_owned());
                     drop(conn);
                     self.pool.probe_now(tracker);
-                    let error = TrackerError::Desync {
+                    return Err(TrackerError::Desync {
                         tracker: tracker.clone(),
                         expected: callid.to_string(),
                         received,
-                    };
-                    return Err((error, Next::ReplyLost));
+                    });
                 }
                 if echoed.is_some() {
                     conn.saw_callid_echo();
@@ -218,13 +203,14 @@ impl Inner {
         }
     }
 
-    /// Classifies a failed exchange and tells the pool what it says about the tracker.
+    /// Classifies a failed exchange (its [`TrackerError::delivery`] says what it allows) and
+    /// tells the pool what it says about the tracker.
     fn exchange_failure(
         &self,
         tracker: &Endpoint,
         error: ExchangeError,
         progress: Progress,
-    ) -> (TrackerError, Next) {
+    ) -> TrackerError {
         let tracker_owned = tracker.clone();
         // Reset or closed before any reply byte is a connection failure; a reply cut short or
         // garbled is the tracker misbehaving, which a probe will judge.
@@ -232,50 +218,42 @@ impl Inner {
         match error {
             ExchangeError::Write(source) => {
                 self.pool.mark_failed(tracker);
-                let error = TrackerError::Send {
+                TrackerError::Send {
                     tracker: tracker_owned,
                     source,
-                };
-                (error, Next::Retry)
+                }
             }
             ExchangeError::ClosedBeforeSend => {
                 self.pool.mark_failed(tracker);
-                (
-                    TrackerError::ConnectionClosed {
-                        tracker: tracker_owned,
-                    },
-                    Next::Retry,
-                )
-            }
-            ExchangeError::NotReusable => {
-                let error = TrackerError::Send {
+                TrackerError::ConnectionClosed {
                     tracker: tracker_owned,
-                    source: std::io::Error::other(error),
-                };
-                (error, Next::Retry)
+                    request_sent: false,
+                }
             }
+            ExchangeError::NotReusable => TrackerError::Send {
+                tracker: tracker_owned,
+                source: std::io::Error::other(error),
+            },
             ExchangeError::Read(source) => {
                 self.report_lost_reply(tracker, no_reply_byte);
-                let error = TrackerError::Receive {
+                TrackerError::Receive {
                     tracker: tracker_owned,
                     source,
-                };
-                (error, Next::ReplyLost)
+                }
             }
             ExchangeError::Eof => {
                 self.report_lost_reply(tracker, no_reply_byte);
-                let error = TrackerError::ConnectionClosed {
+                TrackerError::ConnectionClosed {
                     tracker: tracker_owned,
-                };
-                (error, Next::ReplyLost)
+                    request_sent: true,
+                }
             }
             ExchangeError::Protocol(source) => {
                 self.pool.probe_now(tracker);
-                let error = TrackerError::Protocol {
+                TrackerError::Protocol {
                     tracker: tracker_owned,
                     source,
-                };
-                (error, Next::ReplyLost)
+                }
             }
         }
     }
@@ -307,19 +285,16 @@ impl Inner {
 }
 
 /// Maps a checkout failure. The pool itself marks the tracker inactive on connect failures.
-fn pool_failure(tracker: &Endpoint, error: PoolError<ConnectionError>) -> (TrackerError, Next) {
+fn pool_failure(tracker: &Endpoint, error: PoolError<ConnectionError>) -> TrackerError {
     let tracker = tracker.clone();
     match error {
-        PoolError::WaitTimeout { .. } => (TrackerError::PoolTimeout { tracker }, Next::Retry),
-        PoolError::ConnectTimeout { .. } => (TrackerError::ConnectTimeout { tracker }, Next::Retry),
-        PoolError::Connect { source, .. } => (
-            TrackerError::Connect {
-                tracker,
-                source: source.into_io(),
-            },
-            Next::Retry,
-        ),
+        PoolError::WaitTimeout { .. } => TrackerError::PoolTimeout { tracker },
+        PoolError::ConnectTimeout { .. } => TrackerError::ConnectTimeout { tracker },
+        PoolError::Connect { source, .. } => TrackerError::Connect {
+            tracker,
+            source: source.into_io(),
+        },
         // `Closed`, and `UnknownEndpoint`, which cannot happen: candidates come from the pool.
-        _ => (TrackerError::Closed, Next::Stop),
+        _ => TrackerError::Closed,
     }
 }

@@ -11,7 +11,7 @@
 //! and retry safety, on tokio.
 //!
 //! ```
-//! use mogile_protocol::{CreateDomain, GetPaths, ListKeys};
+//! use mogile_protocol::{CreateDomain, ErrorCode, GetPaths, ListKeys};
 //! use mogile_tracker::TrackerClient;
 //! # use mogile_testkit::tracker::FakeTracker;
 //!
@@ -29,7 +29,7 @@
 //! // A tracker `ERR` is an answer, typed: here the key does not exist.
 //! let found = match client.get_paths(GetPaths::new("media", "cats/1.jpg")).await {
 //!     Ok(paths) => Some(paths),
-//!     Err(e) if e.is_not_found() => None,
+//!     Err(e) if e.code() == Some(&ErrorCode::UnknownKey) => None,
 //!     Err(e) => return Err(e.into()),
 //! };
 //! assert!(found.is_none());
@@ -60,7 +60,8 @@
 //! - **Retry safety.** A request that never reached a tracker in full may be retried anywhere.
 //!   One whose reply was lost after it was written is retried only if the command is safe to
 //!   repeat (reads and listings); for a mutating command the error says the outcome is unknown
-//!   ([`TrackerError::outcome_unknown`]). Real trackers sometimes close innocent connections
+//!   ([`TrackerError::outcome_unknown`]). Every error says how far its request got
+//!   ([`TrackerError::delivery`]): the failover asks exactly that, and so can callers. Real trackers sometimes close innocent connections
 //!   without a reply (a server bug triggered by colliding renames): this is that case.
 //! - **Retry budget**: at most [`retry_budget`](TrackerClientBuilder::retry_budget) attempts
 //!   (default: the number of trackers, at least 2), with no delay between trackers and a
@@ -109,5 +110,5 @@ mod file;
 pub use admin::Admin;
 pub use builder::{DEFAULT_PORT, TRACKER_WATCHDOG, TrackerClientBuilder};
 pub use client::TrackerClient;
-pub use error::{BuildError, TrackerError};
+pub use error::{BuildError, Delivery, TrackerError};
 pub use mogile_pool::{Endpoint, EndpointStatus, PoolStatus};

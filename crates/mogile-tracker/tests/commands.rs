@@ -222,7 +222,7 @@ async fn every_command_gives_its_typed_result_and_sends_the_expected_bytes() {
         .get_paths(GetPaths::new("testdom", "k1"))
         .await
         .unwrap_err();
-    assert!(missing.is_not_found(), "{missing}");
+    assert_eq!(missing.code(), Some(&ErrorCode::UnknownKey), "{missing}");
     assert_eq!(missing.tracker().unwrap().as_str(), t.addr().to_string());
     w.next("get_paths domain=testdom&key=k1");
     c.delete(Delete::new("testdom", "k 2+&")).await.unwrap();

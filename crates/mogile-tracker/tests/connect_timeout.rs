@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mogile_protocol::Noop;
 use mogile_testkit::net::HangingListener;
-use mogile_tracker::{TrackerClient, TrackerError};
+use mogile_tracker::{Delivery, TrackerClient, TrackerError};
 
 #[tokio::test]
 async fn a_connect_that_never_completes_is_a_typed_connect_timeout() {
@@ -31,7 +31,8 @@ async fn a_connect_that_never_completes_is_a_typed_connect_timeout() {
         matches!(&**last, TrackerError::ConnectTimeout { tracker: t } if t.as_str() == tracker),
         "{last:?}"
     );
-    assert!(err.is_timeout() && err.is_retry_safe() && !err.outcome_unknown());
+    assert!(err.is_timeout() && !err.outcome_unknown());
+    assert_eq!(err.delivery(), Delivery::NotSent);
     assert_eq!(err.tracker().map(|t| t.as_str()), Some(tracker.as_str()));
     // Nothing was pooled, and the only tracker stays active (there is nowhere to fail over).
     let status = client.status();

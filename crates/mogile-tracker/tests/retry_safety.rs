@@ -8,7 +8,7 @@ use mogile_protocol::{
     CreateClose, CreateOpen, Delete, GetPaths, Rename, SetServerSetting, UpdateFileClass,
 };
 use mogile_testkit::tracker::{FakeTracker, Fault, FaultAction};
-use mogile_tracker::{TrackerClient, TrackerError};
+use mogile_tracker::{Delivery, TrackerClient, TrackerError};
 
 /// Stores `key` (empty) through `client`; needs a host with a device in the model.
 async fn store(client: &TrackerClient, key: &str) {
@@ -69,7 +69,7 @@ async fn a_delete_whose_reply_is_lost_is_not_repeated() {
     }
     let (key, err) = lost.expect("tracker 0 got one of 20 deletes");
     assert!(err.outcome_unknown(), "{err:?}");
-    assert!(!err.is_retry_safe());
+    assert_eq!(err.delivery(), Delivery::ReplyLost);
     let TrackerError::OutcomeUnknown {
         tracker, source, ..
     } = &err
@@ -78,7 +78,13 @@ async fn a_delete_whose_reply_is_lost_is_not_repeated() {
     };
     assert_eq!(tracker.as_str(), ts[0].addr().to_string());
     assert!(
-        matches!(**source, TrackerError::ConnectionClosed { .. }),
+        matches!(
+            **source,
+            TrackerError::ConnectionClosed {
+                request_sent: true,
+                ..
+            }
+        ),
         "{source:?}"
     );
     // Sent once, to tracker 0 only; and it did run there.
@@ -146,7 +152,8 @@ async fn setters_whose_reply_is_lost_are_not_repeated() {
         .update_file_class(UpdateFileClass::new("testdom", "k", "default"))
         .await
         .unwrap_err();
-    assert!(err.outcome_unknown() && !err.is_retry_safe(), "{err:?}");
+    assert!(err.outcome_unknown(), "{err:?}");
+    assert_eq!(err.delivery(), Delivery::ReplyLost);
     let sent: u64 = ts.iter().map(|t| t.requests("updateclass")).sum();
     assert_eq!(sent, 1, "updateclass not resent");
 
@@ -155,7 +162,8 @@ async fn setters_whose_reply_is_lost_are_not_repeated() {
         .set_server_setting(SetServerSetting::new("memcache_servers", "x"))
         .await
         .unwrap_err();
-    assert!(err.outcome_unknown() && !err.is_retry_safe(), "{err:?}");
+    assert!(err.outcome_unknown(), "{err:?}");
+    assert_eq!(err.delivery(), Delivery::ReplyLost);
     let sent: u64 = ts.iter().map(|t| t.requests("set_server_setting")).sum();
     assert_eq!(sent, 1, "set_server_setting not resent");
     // It did run: the outcome was only unknown to the client.

@@ -8,7 +8,7 @@ use std::fmt::Debug;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use mogile_protocol::{GetPaths, Noop};
+use mogile_protocol::{ErrorCode, GetPaths, Noop};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
@@ -85,7 +85,7 @@ async fn each_request_has_a_span_with_command_tracker_attempt_and_outcome() {
         .get_paths(GetPaths::new("testdom", "missing"))
         .await
         .unwrap_err();
-    assert!(err.is_not_found());
+    assert_eq!(err.code(), Some(&ErrorCode::UnknownKey));
     ts[1].kill();
     let down = common::builder(&[&ts[1]]).build().unwrap();
     down.noop(Noop::new()).await.unwrap_err();

@@ -81,6 +81,7 @@ impl Admin {
             .map(|d| d.classes)
             .ok_or_else(|| Error::UnknownDomain {
                 domain: domain.to_owned(),
+                source: None,
             })
     }
 

@@ -13,7 +13,7 @@ use mogile_storage::StorageClient;
 use mogile_tracker::TrackerClient;
 
 use crate::builder::{ClientBuilder, Config};
-use crate::error::{self, Ctx, Error, Result};
+use crate::error::{Ctx, Error, Result, TrackerFailure};
 use crate::options::{DeleteOptions, PathsOptions};
 
 /// What every handle of one client shares: the pools, and the settings.
@@ -95,20 +95,36 @@ impl Client {
         &self.inner.config
     }
 
-    /// Sends one tracker command, mapping its failure in the one place that gives errors meaning.
-    pub(crate) async fn call<C: Command>(&self, cmd: C, ctx: Ctx<'_>) -> Result<C::Output> {
-        if self.inner.closed.load(Ordering::SeqCst) {
-            return Err(Error::Closed);
-        }
+    /// THE one way the facade talks to the tracker: every tracker call goes through here.
+    ///
+    /// A failure comes back as a [`TrackerFailure`]: what the command says the tracker's answer
+    /// means, the names it is about (`ctx`; the domain defaults to this handle's), the tracker's
+    /// code and how far the request got, and, with
+    /// [`into_error`](TrackerFailure::into_error), the one mapping to a semantic [`Error`].
+    pub(crate) async fn tracker_call<'a, C: Command>(
+        &'a self,
+        cmd: C,
+        ctx: Ctx<'a>,
+    ) -> Result<C::Output, TrackerFailure<'a>> {
         let ctx = Ctx {
             domain: ctx.domain.or(Some(&self.domain)),
             ..ctx
         };
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return Err(TrackerFailure::client_closed(ctx));
+        }
         self.inner
             .tracker
             .request(cmd)
             .await
-            .map_err(|e| error::from_tracker(e, ctx))
+            .map_err(|e| TrackerFailure::of::<C>(e, ctx))
+    }
+
+    /// [`tracker_call`](Self::tracker_call), for a caller that needs only the semantic error.
+    pub(crate) async fn call<C: Command>(&self, cmd: C, ctx: Ctx<'_>) -> Result<C::Output> {
+        self.tracker_call(cmd, ctx)
+            .await
+            .map_err(TrackerFailure::into_error)
     }
 
     /// Where the file's replicas can be read, in the order to try them (`get_paths`). An empty
@@ -236,8 +252,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] (the tracker says `invalid_key`), [`Error::UnknownClass`],
-    /// [`Error::NoWritableDevices`] (the file has no replica), or a tracker failure.
+    /// [`Error::NotFound`] (the tracker says `invalid_key`), [`Error::UnknownClass`], or a
+    /// tracker failure ([`Error::Tracker`]; code `no_devices` when the file has no replica).
     pub async fn update_class(&self, key: impl Into<Key>, class: &str) -> Result<()> {
         let key = nonempty(key.into())?;
         let name = key.to_string();

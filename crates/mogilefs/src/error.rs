@@ -1,28 +1,34 @@
 //! The one public error type, and the one function that gives lower-level errors their meaning.
 
+use std::fmt;
 use std::io;
 
-use mogile_protocol::{Checksum, ErrorCode, Fid, KeyError, printable};
+use mogile_protocol::{Checksum, Command, ErrorCode, ErrorMeaning, Fid, KeyError, printable};
 use mogile_storage::StorageError;
-use mogile_tracker::TrackerError;
+use mogile_tracker::{Delivery, TrackerError};
 
 /// `Result` with [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What went wrong, in terms of the operation the caller asked for.
 ///
-/// The tracker's error code and text, and the storage node's status, stay reachable through
-/// [`source()`](std::error::Error::source) and [`Error::code`]. `Display` escapes control
+/// Every error that came from the tracker keeps the tracker client's error as its
+/// [`source()`](std::error::Error::source), so the tracker's code and text (and
+/// [`Error::code`]), and the storage node's status, stay reachable. `Display` escapes control
 /// characters in the names it shows (keys, domains, classes), so printing an error never writes
-/// a peer's ESC, CR or LF raw.
+/// a peer's ESC, CR or LF raw. [`Error::is_retryable`] says whether the same call may be made
+/// again.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The key (or the file behind it) does not exist (`unknown_key`, `invalid_key`).
+    /// The key (or the file behind it) does not exist (`unknown_key`, `invalid_key`; for a
+    /// rename, the source key).
     #[error("not found: {}", printable(name))]
     NotFound {
         /// The key, as text (non-UTF-8 bytes escaped).
         name: String,
+        /// The tracker's answer.
+        source: Box<TrackerError>,
     },
     /// The name is taken: a rename target, domain, class, host or device
     /// (`key_exists`, `domain_exists`, `class_exists`, `host_exists`, `existing_devid`, `fid_in_use`).
@@ -30,6 +36,8 @@ pub enum Error {
     AlreadyExists {
         /// What already exists, as text.
         name: String,
+        /// The tracker's answer.
+        source: Box<TrackerError>,
     },
     /// The domain is not registered (`unreg_domain`, `domain_not_found`).
     // `{:?}` escapes control characters.
@@ -37,6 +45,9 @@ pub enum Error {
     UnknownDomain {
         /// The domain asked for.
         domain: String,
+        /// The tracker's answer; `None` when the tracker answered but did not list the domain
+        /// ([`Admin::classes`](crate::Admin::classes)).
+        source: Option<Box<TrackerError>>,
     },
     /// The class does not exist in the domain (`unreg_class`, `class_not_found`).
     // `{:?}` escapes control characters.
@@ -44,8 +55,11 @@ pub enum Error {
     UnknownClass {
         /// The class asked for.
         class: String,
+        /// The tracker's answer.
+        source: Box<TrackerError>,
     },
-    /// The tracker found no device to store on (`no_devices`), even after backing off.
+    /// The tracker found no device to store on (`no_devices` from `create_open`), even after
+    /// backing off.
     #[error("no writable devices")]
     NoWritableDevices {
         /// The tracker's answer.
@@ -82,9 +96,10 @@ pub enum Error {
         /// The close's failure.
         source: Box<TrackerError>,
     },
-    /// The tracker rejected the upload at `create_close` on every attempt
-    /// (`size_mismatch`, `size_verify_error`, `checksum_mismatch`, `invalid_destdev`,
-    /// `bogus_args`); it deleted the uploaded data each time.
+    /// The tracker rejected the upload at `create_close`: it checked the upload and deleted it
+    /// (`size_mismatch`, `size_verify_error`, `checksum_mismatch`, `invalid_destdev`) on every
+    /// attempt, or refused a path that does not match the fid and device (`bogus_args`) before
+    /// changing anything. Either way the key keeps its previous content.
     #[error("upload rejected by the tracker")]
     UploadRejected {
         /// The last rejection.
@@ -216,13 +231,78 @@ impl Error {
         self.tracker_error().and_then(TrackerError::code)
     }
 
+    /// Whether making the same call again, with a fresh body where it takes one, is safe and may
+    /// succeed.
+    ///
+    /// *Safe*: the failed call changed nothing that a repeat could make worse. *May succeed*:
+    /// the failure was not an answer that a repeat would get again. Retry with a bound and a
+    /// backoff; this says nothing about how long to wait.
+    ///
+    /// | error | retryable | why |
+    /// | --- | --- | --- |
+    /// | [`NotFound`](Self::NotFound), [`AlreadyExists`](Self::AlreadyExists), [`UnknownDomain`](Self::UnknownDomain), [`UnknownClass`](Self::UnknownClass), [`Unsupported`](Self::Unsupported) | no | the tracker's answer; it would answer the same |
+    /// | [`NoWritableDevices`](Self::NoWritableDevices) | yes | `create_open` created nothing; devices may become writable |
+    /// | [`NoUsablePath`](Self::NoUsablePath), [`UploadRejected`](Self::UploadRejected), [`UploadTooSlow`](Self::UploadTooSlow) | yes | nothing was committed (a store never closes a failed attempt); other nodes, or the same ones later, may do |
+    /// | [`OutcomeUnknown`](Self::OutcomeUnknown) | no | the store may have committed; check the key first |
+    /// | [`Tracker`](Self::Tracker) | only if the request never reached a tracker, or its reply was lost on a command that is safe to repeat | a request whose outcome is unknown (a `rename`, `delete`, `update_class` or admin change whose reply was lost) is **not** retryable: it may have been applied; any other `ERR` is an answer |
+    /// | [`Storage`](Self::Storage) | if another node may do better ([`StorageError::try_another_replica`]) | a node failed (also after a one-shot body was consumed: retry with a fresh body); not when the caller's own body or a local file failed |
+    /// | [`ChecksumMismatch`](Self::ChecksumMismatch), [`ChecksumUnavailable`](Self::ChecksumUnavailable) | no | the replicas hold other bytes, or the tracker has no checksum: reading again reads the same |
+    /// | [`Config`](Self::Config), [`KeyPolicy`](Self::KeyPolicy), [`Io`](Self::Io), [`Closed`](Self::Closed) | no | local problems a repeat does not fix |
+    ///
+    /// Per operation:
+    /// - **put** ([`put_opts`](crate::Client::put_opts), [`put_file`](crate::Client::put_file),
+    ///   [`put_stream`](crate::Client::put_stream), [`Writer`](crate::Writer), ...): retryable
+    ///   errors left the key's previous content in place; store again with a fresh body (a
+    ///   one-shot body cannot be read twice). [`OutcomeUnknown`](Self::OutcomeUnknown) is not:
+    ///   ask [`file_info`](crate::Client::file_info) first.
+    /// - **get**, **paths**, **file_info**, **list_keys**, **keys**: reads; every transport
+    ///   failure is retryable, a tracker `ERR` is not.
+    /// - **delete**, **rename**, **update_class**, admin changes: retryable only when the request
+    ///   never reached a tracker; with a lost reply the change may have been applied (a repeated
+    ///   delete would answer "not found", a repeated rename "not found" or "already exists").
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::NoWritableDevices { .. }
+            | Self::NoUsablePath { .. }
+            | Self::UploadRejected { .. }
+            | Self::UploadTooSlow { .. } => true,
+            Self::Tracker { source } => match source.delivery() {
+                Delivery::NotSent => true,
+                // A lost reply reaches the caller as itself only for a command safe to repeat,
+                // after the tracker client's own retries; for any other command it is
+                // `OutcomeUnknown`: it may have been applied.
+                Delivery::ReplyLost => !source.outcome_unknown(),
+                Delivery::NotAttempted | Delivery::Answered => false,
+                // A `Delivery` added later: not known to be safe.
+                _ => false,
+            },
+            Self::Storage { source } => source.try_another_replica(),
+            Self::NotFound { .. }
+            | Self::AlreadyExists { .. }
+            | Self::UnknownDomain { .. }
+            | Self::UnknownClass { .. }
+            | Self::Unsupported { .. }
+            | Self::OutcomeUnknown { .. }
+            | Self::ChecksumMismatch { .. }
+            | Self::ChecksumUnavailable { .. }
+            | Self::Config { .. }
+            | Self::KeyPolicy { .. }
+            | Self::Io { .. }
+            | Self::Closed => false,
+        }
+    }
+
     fn tracker_error(&self) -> Option<&TrackerError> {
         match self {
-            Self::NoWritableDevices { source }
+            Self::NotFound { source, .. }
+            | Self::AlreadyExists { source, .. }
+            | Self::UnknownClass { source, .. }
+            | Self::NoWritableDevices { source }
             | Self::OutcomeUnknown { source, .. }
             | Self::UploadRejected { source }
             | Self::Unsupported { source }
             | Self::Tracker { source } => Some(&**source),
+            Self::UnknownDomain { source, .. } => source.as_deref(),
             _ => None,
         }
     }
@@ -241,42 +321,6 @@ impl From<Error> for io::Error {
     }
 }
 
-/// What a tracker error code means to the facade.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Meaning {
-    NotFound,
-    AlreadyExists,
-    UnknownDomain,
-    UnknownClass,
-    NoWritableDevices,
-    /// `create_close` refused the upload and deleted its data: start over with `create_open`.
-    UploadRejected,
-    /// `create_close` found no temp file: the close may have run already.
-    NoTempFile,
-    Unsupported,
-    /// Anything else: surfaced as [`Error::Tracker`] with the code kept.
-    Other,
-}
-
-impl Meaning {
-    /// THE mapping from tracker error codes to meanings (`protocol.md` section 7).
-    pub(crate) fn of(code: &ErrorCode) -> Self {
-        match code.as_str() {
-            "unknown_key" | "invalid_key" => Self::NotFound,
-            "key_exists" | "domain_exists" | "class_exists" | "host_exists" | "existing_devid"
-            | "fid_in_use" => Self::AlreadyExists,
-            "unreg_domain" | "domain_not_found" => Self::UnknownDomain,
-            "unreg_class" | "class_not_found" => Self::UnknownClass,
-            "no_devices" => Self::NoWritableDevices,
-            "size_mismatch" | "size_verify_error" | "checksum_mismatch" | "invalid_destdev"
-            | "bogus_args" => Self::UploadRejected,
-            "no_temp_file" => Self::NoTempFile,
-            "unknown_command" => Self::Unsupported,
-            _ => Self::Other,
-        }
-    }
-}
-
 /// The names an error refers to, so the mapping can say what was not found.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Ctx<'a> {
@@ -287,39 +331,102 @@ pub(crate) struct Ctx<'a> {
     pub(crate) class: Option<&'a str>,
 }
 
-/// The one place where lower-level errors become [`Error`]s.
-pub(crate) fn from_tracker(err: TrackerError, ctx: Ctx<'_>) -> Error {
-    let Some(code) = err.code() else {
-        return Error::Tracker {
-            source: Box::new(err),
-        };
-    };
-    let name = |n: Option<&str>| n.unwrap_or_default().to_owned();
-    match Meaning::of(code) {
-        Meaning::NotFound => Error::NotFound {
-            name: name(ctx.key),
-        },
-        Meaning::AlreadyExists => Error::AlreadyExists {
-            name: name(ctx.target.or(ctx.class).or(ctx.key).or(ctx.domain)),
-        },
-        Meaning::UnknownDomain => Error::UnknownDomain {
-            domain: name(ctx.domain),
-        },
-        Meaning::UnknownClass => Error::UnknownClass {
-            class: name(ctx.class),
-        },
-        Meaning::NoWritableDevices => Error::NoWritableDevices {
-            source: Box::new(err),
-        },
-        Meaning::UploadRejected => Error::UploadRejected {
-            source: Box::new(err),
-        },
-        Meaning::Unsupported => Error::Unsupported {
-            source: Box::new(err),
-        },
-        Meaning::NoTempFile | Meaning::Other => Error::Tracker {
-            source: Box::new(err),
-        },
+/// A tracker call that failed, before it is given its meaning: what `Client::tracker_call`
+/// returns, so that a caller who needs more than the semantic error (the tracker's
+/// [`code`](Self::code), how far the request got: [`delivery`](Self::delivery)) reads it here
+/// before [`into_error`](Self::into_error).
+#[derive(Debug)]
+pub(crate) struct TrackerFailure<'a> {
+    source: TrackerError,
+    /// What the command says the tracker's code means ([`ErrorMeaning::Other`] without one).
+    meaning: ErrorMeaning,
+    ctx: Ctx<'a>,
+    /// The facade refused the call itself: the client was closed (`source` is
+    /// [`TrackerError::Closed`]).
+    client_closed: bool,
+}
+
+impl<'a> TrackerFailure<'a> {
+    /// The failure of command `C`: its meaning is `C`'s ([`Command::error_meaning`]).
+    pub(crate) fn of<C: Command>(source: TrackerError, ctx: Ctx<'a>) -> Self {
+        let meaning = source.code().map_or(ErrorMeaning::Other, C::error_meaning);
+        Self {
+            source,
+            meaning,
+            ctx,
+            client_closed: false,
+        }
+    }
+
+    /// A call refused because the client was closed ([`Client::close`](crate::Client::close)).
+    pub(crate) fn client_closed(ctx: Ctx<'a>) -> Self {
+        Self {
+            source: TrackerError::Closed,
+            meaning: ErrorMeaning::Other,
+            ctx,
+            client_closed: true,
+        }
+    }
+
+    /// The tracker's error code, when it answered `ERR`.
+    pub(crate) fn code(&self) -> Option<&ErrorCode> {
+        self.source.code()
+    }
+
+    /// How far the request got ([`TrackerError::delivery`]).
+    pub(crate) fn delivery(&self) -> Delivery {
+        self.source.delivery()
+    }
+
+    /// Whether the reply did not fit the tracker client's line limit.
+    pub(crate) fn is_reply_too_long(&self) -> bool {
+        self.source.is_reply_too_long()
+    }
+
+    /// The tracker client's error, for a caller that wraps it in an error of its own.
+    pub(crate) fn into_source(self) -> TrackerError {
+        self.source
+    }
+
+    /// THE one place where a tracker failure becomes an [`Error`]: by what the command says the
+    /// code means, naming what it is about from the context. Every variant keeps the tracker's
+    /// error as its source.
+    pub(crate) fn into_error(self) -> Error {
+        if self.client_closed {
+            return Error::Closed;
+        }
+        let ctx = self.ctx;
+        let name = |n: Option<&str>| n.unwrap_or_default().to_owned();
+        let source = Box::new(self.source);
+        match self.meaning {
+            ErrorMeaning::UnknownKey => Error::NotFound {
+                name: name(ctx.key),
+                source,
+            },
+            ErrorMeaning::AlreadyExists => Error::AlreadyExists {
+                name: name(ctx.target.or(ctx.class).or(ctx.key).or(ctx.domain)),
+                source,
+            },
+            ErrorMeaning::UnknownDomain => Error::UnknownDomain {
+                domain: name(ctx.domain),
+                source: Some(source),
+            },
+            ErrorMeaning::UnknownClass => Error::UnknownClass {
+                class: name(ctx.class),
+                source,
+            },
+            ErrorMeaning::NoWritableDevices => Error::NoWritableDevices { source },
+            ErrorMeaning::UploadRejected => Error::UploadRejected { source },
+            ErrorMeaning::Unsupported => Error::Unsupported { source },
+            // `Other`, and any meaning added later: the code stays reachable.
+            _ => Error::Tracker { source },
+        }
+    }
+}
+
+impl fmt::Display for TrackerFailure<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.source.fmt(f)
     }
 }
 
@@ -348,138 +455,258 @@ impl From<KeyError> for Error {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use mogile_protocol::{
+        CreateClass, CreateClose, CreateDevice, CreateDomain, CreateHost, CreateOpen, Delete,
+        DeleteClass, DeleteDomain, DeleteHost, FileDebug, FileInfo, GetDevices, GetDomains,
+        GetHosts, GetPaths, ListFids, ListKeys, Rename, ServerSetting, ServerSettings,
+        SetServerSetting, SetState, SetWeight, UpdateClass, UpdateFileClass, UpdateHost,
+    };
+
     use super::*;
 
-    /// The documented meaning of every tracker code (`protocol.md` section 7, the crate docs).
-    /// A code missing here fails the test, so a new `ErrorCode` must be given a meaning.
-    fn documented(code: &str) -> Meaning {
-        match code {
-            "unknown_key" | "invalid_key" => Meaning::NotFound,
-            "key_exists" | "domain_exists" | "class_exists" | "host_exists" | "existing_devid"
-            | "fid_in_use" => Meaning::AlreadyExists,
-            "unreg_domain" | "domain_not_found" => Meaning::UnknownDomain,
-            "unreg_class" | "class_not_found" => Meaning::UnknownClass,
-            "no_devices" => Meaning::NoWritableDevices,
-            "size_mismatch" | "size_verify_error" | "checksum_mismatch" | "invalid_destdev"
-            | "bogus_args" => Meaning::UploadRejected,
-            "no_temp_file" => Meaning::NoTempFile,
-            "unknown_command" => Meaning::Unsupported,
-            // Kept as Error::Tracker with the code: argument bugs, admin refusals, server faults,
-            // and `none_match` (an empty page, handled by the ListKeys command itself).
-            "no_domain"
-            | "domain_has_files"
-            | "domain_has_classes"
-            | "domain_not_empty"
-            | "no_key"
-            | "none_match"
-            | "after_mismatch"
-            | "no_class"
-            | "class_has_files"
-            | "nodel_default_class"
-            | "invalid_mindevcount"
-            | "invalid_replpolicy"
-            | "invalid_hashtype"
-            | "no_fid"
-            | "no_devid"
-            | "no_path"
-            | "invalid_checksum_format"
-            | "fid_exists"
-            | "plugin_aborted"
-            | "db"
-            | "failure"
-            | "dup"
-            | "no_host"
-            | "no_ip"
-            | "no_port"
-            | "host_not_found"
-            | "unknown_host"
-            | "unknown_hostid"
-            | "host_not_empty"
-            | "unknown_state"
-            | "invalid_state"
-            | "invalid_devid"
-            | "bad_args"
-            | "bad_params"
-            | "no_device"
-            | "host_mismatch"
-            | "state_too_high"
-            | "not_writable"
-            | "invalid_format"
-            | "fsck_running"
-            | "rebal_running"
-            | "rebal_not_started"
-            | "no_rebal_state"
-            | "no_rebal_policy"
-            | "no_set_rebal"
-            | "bad_rebal_pol"
-            | "copy_err"
-            | "unknown_fid" => Meaning::Other,
-            other => panic!("tracker code {other:?} has no documented meaning"),
-        }
-    }
-
-    #[test]
-    fn every_error_code_maps_as_documented() {
-        for code in ErrorCode::KNOWN {
-            assert_eq!(Meaning::of(code), documented(code.as_str()), "{code}");
-        }
-        assert_eq!(Meaning::of(&ErrorCode::from("brand_new")), Meaning::Other);
-    }
-
-    fn server(code: &str) -> TrackerError {
+    fn server(code: ErrorCode) -> TrackerError {
         TrackerError::Server {
             tracker: "127.0.0.1:7001".into(),
-            code: ErrorCode::from(code),
-            message: code.to_owned(),
+            code,
+            message: "text".to_owned(),
+        }
+    }
+
+    const CTX: Ctx<'static> = Ctx {
+        key: Some("a"),
+        target: Some("b"),
+        domain: Some("d"),
+        class: Some("c"),
+    };
+
+    fn map<C: Command>(code: &ErrorCode) -> Error {
+        TrackerFailure::of::<C>(server(code.clone()), CTX).into_error()
+    }
+
+    /// Walks every code for every command the facade sends: each becomes the variant its
+    /// command's meaning names, and keeps the tracker's error (so its code) as its source.
+    fn walk<C: Command>() {
+        let mut codes = ErrorCode::KNOWN.to_vec();
+        codes.push(ErrorCode::from("brand_new"));
+        for code in &codes {
+            let e = map::<C>(code);
+            let expected = match C::error_meaning(code) {
+                ErrorMeaning::UnknownKey => {
+                    matches!(&e, Error::NotFound { name, .. } if name == "a")
+                }
+                ErrorMeaning::AlreadyExists => {
+                    matches!(&e, Error::AlreadyExists { name, .. } if name == "b")
+                }
+                ErrorMeaning::UnknownDomain => {
+                    matches!(&e, Error::UnknownDomain { domain, .. } if domain == "d")
+                }
+                ErrorMeaning::UnknownClass => {
+                    matches!(&e, Error::UnknownClass { class, .. } if class == "c")
+                }
+                ErrorMeaning::NoWritableDevices => matches!(e, Error::NoWritableDevices { .. }),
+                ErrorMeaning::UploadRejected => matches!(e, Error::UploadRejected { .. }),
+                ErrorMeaning::Unsupported => matches!(e, Error::Unsupported { .. }),
+                _ => matches!(e, Error::Tracker { .. }),
+            };
+            assert!(expected, "{} {code}: {e:?}", C::NAME);
+            assert_eq!(e.code(), Some(code), "{} {code}: {e:?}", C::NAME);
+            let source = std::error::Error::source(&e).expect("the tracker's error is the source");
+            assert_eq!(source.to_string(), server(code.clone()).to_string());
+            // An answer is retryable only where nothing was kept and a new attempt may do better.
+            let retryable = matches!(
+                C::error_meaning(code),
+                ErrorMeaning::NoWritableDevices | ErrorMeaning::UploadRejected
+            );
+            assert_eq!(e.is_retryable(), retryable, "{} {code}", C::NAME);
         }
     }
 
     #[test]
-    fn tracker_errors_become_semantic_errors_with_names() {
-        let ctx = Ctx {
-            key: Some("a"),
-            target: Some("b"),
-            domain: Some("d"),
-            class: Some("c"),
-        };
+    fn every_error_code_of_every_command_maps_and_keeps_its_source() {
+        walk::<GetPaths>();
+        walk::<FileInfo>();
+        walk::<FileDebug>();
+        walk::<Delete>();
+        walk::<Rename>();
+        walk::<UpdateFileClass>();
+        walk::<CreateOpen>();
+        walk::<CreateClose>();
+        walk::<ListKeys>();
+        walk::<ListFids>();
+        walk::<GetDomains>();
+        walk::<CreateDomain>();
+        walk::<DeleteDomain>();
+        walk::<CreateClass>();
+        walk::<UpdateClass>();
+        walk::<DeleteClass>();
+        walk::<GetHosts>();
+        walk::<CreateHost>();
+        walk::<UpdateHost>();
+        walk::<DeleteHost>();
+        walk::<GetDevices>();
+        walk::<CreateDevice>();
+        walk::<SetState>();
+        walk::<SetWeight>();
+        walk::<ServerSettings>();
+        walk::<ServerSetting>();
+        walk::<SetServerSetting>();
+    }
+
+    /// What the crate docs promise, per command where the command decides.
+    #[test]
+    fn the_meaning_of_a_code_depends_on_the_command() {
+        use ErrorCode as E;
+        // rename: the source is missing, or the target is taken.
         assert!(
-            matches!(from_tracker(server("unknown_key"), ctx), Error::NotFound { name } if name == "a")
+            matches!(map::<Rename>(&E::UnknownKey), Error::NotFound { name, .. } if name == "a")
+        );
+        assert!(
+            matches!(map::<Rename>(&E::KeyExists), Error::AlreadyExists { name, .. } if name == "b")
         );
         assert!(matches!(
-            from_tracker(server("invalid_key"), ctx),
+            map::<UpdateFileClass>(&E::InvalidKey),
             Error::NotFound { .. }
         ));
-        assert!(
-            matches!(from_tracker(server("key_exists"), ctx), Error::AlreadyExists { name } if name == "b")
-        );
-        assert!(
-            matches!(from_tracker(server("unreg_domain"), ctx), Error::UnknownDomain { domain } if domain == "d")
-        );
-        assert!(
-            matches!(from_tracker(server("unreg_class"), ctx), Error::UnknownClass { class } if class == "c")
-        );
-        let e = from_tracker(server("no_devices"), ctx);
-        assert!(matches!(e, Error::NoWritableDevices { .. }));
-        assert_eq!(e.code().map(ErrorCode::as_str), Some("no_devices"));
-        let e = from_tracker(server("db"), ctx);
-        assert!(matches!(e, Error::Tracker { .. }));
-        assert_eq!(e.code().map(ErrorCode::as_str), Some("db"));
         assert!(matches!(
-            from_tracker(server("unknown_command"), ctx),
+            map::<GetPaths>(&E::UnregDomain),
+            Error::UnknownDomain { .. }
+        ));
+        assert!(matches!(
+            map::<CreateOpen>(&E::UnregClass),
+            Error::UnknownClass { .. }
+        ));
+        // `no_devices`: the cluster is full for `create_open`, retryable; the file has no
+        // replica for `updateclass`, which waiting does not change.
+        let full = map::<CreateOpen>(&E::NoDevices);
+        assert!(matches!(full, Error::NoWritableDevices { .. }) && full.is_retryable());
+        let no_replica = map::<UpdateFileClass>(&E::NoDevices);
+        assert!(
+            matches!(no_replica, Error::Tracker { .. }),
+            "{no_replica:?}"
+        );
+        assert!(!no_replica.is_retryable());
+        assert_eq!(no_replica.code(), Some(&E::NoDevices));
+        assert!(matches!(
+            map::<CreateClose>(&E::SizeMismatch),
+            Error::UploadRejected { .. }
+        ));
+        assert!(matches!(
+            map::<CreateClose>(&E::BogusArgs),
+            Error::UploadRejected { .. }
+        ));
+        assert!(matches!(
+            map::<CreateClose>(&E::NoTempFile),
+            Error::Tracker { .. }
+        ));
+        assert!(matches!(
+            map::<FileInfo>(&E::UnknownCommand),
             Error::Unsupported { .. }
         ));
         assert!(matches!(
-            from_tracker(TrackerError::Closed, ctx),
+            map::<CreateHost>(&E::HostExists),
+            Error::AlreadyExists { .. }
+        ));
+        assert!(matches!(
+            map::<DeleteHost>(&E::UnknownHost),
             Error::Tracker { .. }
         ));
     }
 
     #[test]
+    fn transport_failures_and_a_closed_client_keep_their_source() {
+        let e = TrackerFailure::of::<GetPaths>(TrackerError::Closed, CTX).into_error();
+        assert!(matches!(e, Error::Tracker { .. }), "{e:?}");
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(e.code(), None);
+        let failure = TrackerFailure::client_closed(CTX);
+        assert_eq!(failure.delivery(), Delivery::NotAttempted);
+        assert!(matches!(failure.into_error(), Error::Closed));
+    }
+
+    fn t() -> mogile_tracker::Endpoint {
+        "127.0.0.1:7001".into()
+    }
+
+    fn tracker(source: TrackerError) -> Error {
+        Error::Tracker {
+            source: Box::new(source),
+        }
+    }
+
+    fn lost(command: &str) -> TrackerError {
+        TrackerError::OutcomeUnknown {
+            command: command.into(),
+            tracker: t(),
+            source: Box::new(TrackerError::Timeout {
+                tracker: t(),
+                timeout: Duration::from_secs(1),
+                request_sent: true,
+            }),
+        }
+    }
+
+    /// `is_retryable`: safe and may succeed.
+    #[test]
+    fn retryable_means_safe_and_may_succeed() {
+        // A rename or delete whose reply was lost may have been applied.
+        for command in ["rename", "delete"] {
+            let e = TrackerFailure::of::<Rename>(lost(command), Ctx::key("a")).into_error();
+            assert!(!e.is_retryable(), "{e:?}");
+        }
+        // So may a store whose close is in doubt.
+        let doubt = Error::OutcomeUnknown {
+            name: "k".into(),
+            fid: Fid(1),
+            source: Box::new(lost("create_close")),
+        };
+        assert!(!doubt.is_retryable());
+        // Never sent: safe.
+        let refused = TrackerError::Connect {
+            tracker: t(),
+            source: io::Error::from(io::ErrorKind::ConnectionRefused),
+        };
+        assert!(tracker(refused).is_retryable());
+        // A read whose replies were lost, after the client's own retries: safe to repeat.
+        let read = TrackerError::RetriesExhausted {
+            command: "get_paths".into(),
+            attempts: 2,
+            last: Box::new(TrackerError::ConnectionClosed {
+                tracker: t(),
+                request_sent: true,
+            }),
+        };
+        assert!(tracker(read).is_retryable());
+        // Answers, and requests the client refuses to send, fail the same way again.
+        assert!(!map::<Delete>(&ErrorCode::UnknownKey).is_retryable());
+        assert!(!map::<CreateOpen>(&ErrorCode::Db).is_retryable());
+        assert!(!tracker(TrackerError::Closed).is_retryable());
+        assert!(!tracker(TrackerError::RequestTooLong { len: 9, limit: 8 }).is_retryable());
+        // `no_devices` from `create_open`: nothing was created, devices may come back.
+        assert!(map::<CreateOpen>(&ErrorCode::NoDevices).is_retryable());
+        // A node failed after a one-shot body was consumed: a fresh body may go elsewhere.
+        let node = StorageError::Status {
+            url: "http://127.0.0.1:7500/dev1/0/000/000/0000000001.fid".into(),
+            status: 500,
+            body_snippet: String::new(),
+        };
+        assert!(from_storage(node).is_retryable());
+        // The caller's own body failed: a repeat does not fix it.
+        let body = StorageError::Body {
+            url: "http://127.0.0.1:7500/dev1/0/000/000/0000000001.fid".into(),
+            source: io::Error::other("reader failed"),
+        };
+        assert!(!from_storage(body).is_retryable());
+        assert!(!Error::Closed.is_retryable());
+    }
+
+    #[test]
     fn display_is_this_layer_only() {
-        let e = from_tracker(server("db"), Ctx::default());
+        let e = map::<GetPaths>(&ErrorCode::Db);
         assert_eq!(e.to_string(), "tracker request failed");
         assert!(std::error::Error::source(&e).is_some());
-        let io: io::Error = Error::NotFound { name: "k".into() }.into();
+        let io: io::Error = map::<GetPaths>(&ErrorCode::UnknownKey).into();
         assert_eq!(io.kind(), io::ErrorKind::NotFound);
     }
 
@@ -488,11 +715,24 @@ mod tests {
     #[test]
     fn display_escapes_control_characters_in_names() {
         let name = || "a\u{1b}[31mred\r\nline\u{9b}".to_owned();
+        let source = || Box::new(server(ErrorCode::UnknownKey));
         let errors = [
-            Error::NotFound { name: name() },
-            Error::AlreadyExists { name: name() },
-            Error::UnknownDomain { domain: name() },
-            Error::UnknownClass { class: name() },
+            Error::NotFound {
+                name: name(),
+                source: source(),
+            },
+            Error::AlreadyExists {
+                name: name(),
+                source: source(),
+            },
+            Error::UnknownDomain {
+                domain: name(),
+                source: None,
+            },
+            Error::UnknownClass {
+                class: name(),
+                source: source(),
+            },
             Error::NoUsablePath {
                 name: name(),
                 attempts: Vec::new(),
@@ -523,7 +763,8 @@ mod tests {
         let key = mogile_protocol::Key::from("k\u{1b}\n");
         assert_eq!(
             Error::NotFound {
-                name: key.to_string()
+                name: key.to_string(),
+                source: source(),
             }
             .to_string(),
             "not found: k%1B%0A"

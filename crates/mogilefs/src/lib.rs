@@ -62,7 +62,7 @@
 //!
 //! 2.73's `cmd_create_close` (`lib/MogileFS/Worker/Query.pm`) runs in stretches, each database
 //! statement committed on its own, so an `ERR` code says how far it got
-//! ([`CreateClose::error_meaning`](mogile_protocol::CreateClose::error_meaning) owns this table):
+//! ([`CreateClose::close_error`](mogile_protocol::CreateClose::close_error) owns this table):
 //!
 //! | stretch (server source) | codes | what the store does |
 //! | --- | --- | --- |
@@ -90,12 +90,19 @@
 //! # Errors
 //!
 //! Every operation returns the semantic [`Error`]; the tracker's code and text, or the storage
-//! node's status, stay reachable through `source()` and [`Error::code`]. Tracker codes map as
-//! follows: `unknown_key`, `invalid_key` -> [`Error::NotFound`]; `key_exists` and the other
-//! `*_exists` -> [`Error::AlreadyExists`]; `unreg_domain`, `domain_not_found` ->
-//! [`Error::UnknownDomain`]; `unreg_class`, `class_not_found` -> [`Error::UnknownClass`];
-//! `no_devices` -> [`Error::NoWritableDevices`]; `create_close` codes as in the table above;
-//! `unknown_command` -> [`Error::Unsupported`]; anything else -> [`Error::Tracker`].
+//! node's status, stay reachable through `source()` and [`Error::code`]. What a tracker code
+//! means depends on the command that got it, and each command says so itself
+//! ([`Command::error_meaning`](mogile_protocol::Command::error_meaning)): `unknown_key`
+//! (`invalid_key` from `updateclass`) -> [`Error::NotFound`] (for a rename, the source key);
+//! `key_exists` (a rename's target) and the other `*_exists` -> [`Error::AlreadyExists`];
+//! `unreg_domain`, `domain_not_found` -> [`Error::UnknownDomain`]; `unreg_class`,
+//! `class_not_found` -> [`Error::UnknownClass`]; `no_devices` from `create_open` ->
+//! [`Error::NoWritableDevices`] (from `updateclass` it means the file has no replica:
+//! [`Error::Tracker`]); `create_close` codes as in the table above; `unknown_command` ->
+//! [`Error::Unsupported`]; anything else -> [`Error::Tracker`].
+//!
+//! [`Error::is_retryable`] says whether the same call may be made again (with a fresh body for a
+//! store): safe, and able to succeed. A request whose outcome is unknown never is.
 //!
 //! # Layout
 //!

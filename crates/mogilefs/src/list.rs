@@ -1,12 +1,11 @@
 //! Listing: one `list_keys` page, `list_fids`, and the [`Client::keys`] stream over all pages.
 
 use futures::Stream;
-use mogile_protocol::{DecodeError, Fid, Key, ReplyError};
+use mogile_protocol::{Fid, Key};
 use mogile_protocol::{FidRow, KeyPage, ListFids, ListKeys};
-use mogile_tracker::TrackerError;
 
 use crate::client::Client;
-use crate::error::{self, Ctx, Error, Result};
+use crate::error::{Ctx, Result};
 use crate::options::ListOptions;
 use crate::paging::KeyPager;
 
@@ -22,8 +21,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownDomain`] or a tracker failure (`after_mismatch` when `after` does not
-    /// start with `prefix`).
+    /// [`Error::UnknownDomain`](crate::Error::UnknownDomain) or a tracker failure
+    /// (`after_mismatch` when `after` does not start with `prefix`).
     pub async fn list_keys(&self, opts: &ListOptions) -> Result<KeyPage> {
         let mut limit = opts.clamped_limit();
         loop {
@@ -34,25 +33,16 @@ impl Client {
             if let Some(a) = opts.after.as_ref().filter(|a| !a.is_empty()) {
                 cmd = cmd.after(a.clone());
             }
-            if self.inner.closed.load(std::sync::atomic::Ordering::SeqCst) {
-                return Err(Error::Closed);
-            }
-            match self.inner.tracker.request(cmd).await {
+            match self.tracker_call(cmd, Ctx::default()).await {
                 Ok(page) => return Ok(page),
-                Err(e) if is_line_too_long(&e) && limit > 1 => {
+                Err(e) if e.is_reply_too_long() && limit > 1 => {
                     limit /= 2;
                     tracing::debug!(
                         limit,
                         "list_keys reply line too long; asking for a smaller page"
                     );
                 }
-                Err(e) => {
-                    let ctx = Ctx {
-                        domain: Some(&self.domain),
-                        ..Ctx::default()
-                    };
-                    return Err(error::from_tracker(e, ctx));
-                }
+                Err(e) => return Err(e.into_error()),
             }
         }
     }
@@ -127,17 +117,5 @@ impl Client {
     pub async fn list_fids(&self, from: Fid, count: u32) -> Result<Vec<FidRow>> {
         let cmd = ListFids::new().from(from).count(count.clamp(1, 500));
         self.call(cmd, Ctx::default()).await
-    }
-}
-
-/// Whether the tracker's reply did not fit the tracker client's line limit.
-fn is_line_too_long(e: &TrackerError) -> bool {
-    match e {
-        TrackerError::Protocol { source, .. } => matches!(source, DecodeError::LineTooLong { .. }),
-        TrackerError::Decode { source, .. } => {
-            matches!(source, ReplyError::Decode(DecodeError::LineTooLong { .. }))
-        }
-        TrackerError::RetriesExhausted { last, .. } => is_line_too_long(last),
-        _ => false,
     }
 }

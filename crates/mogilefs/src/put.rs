@@ -5,15 +5,15 @@
 //! sent only after a PUT answered 2xx, so a failed store never makes a half-written file visible,
 //! and the key keeps its previous content.
 
-use mogile_protocol::{Checksum, DevId, Fid, Key, StoragePath};
+use mogile_protocol::{Checksum, DevId, ErrorCode, Fid, Key, StoragePath};
 use mogile_protocol::{CloseError, CreateClose, CreateOpen, CreateOpenOutput};
 use mogile_storage::{OneShotBody, Payload};
-use mogile_tracker::TrackerError;
+use mogile_tracker::{Delivery, TrackerError};
 use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::destinations::Placed;
-use crate::error::{self, Attempt, Ctx, Error, Result};
+use crate::error::{Attempt, Ctx, Error, Result};
 use crate::options::{ChecksumPolicy, PutOptions};
 use crate::writer::CommitGate;
 
@@ -257,17 +257,17 @@ impl Client {
             }
             let close = self.close_request(st, fid, &placed);
             let result = attempt.result(placed);
-            let err = match self.inner.tracker.request(close).await {
+            let err = match self.tracker_call(close, Ctx::key(&st.name)).await {
                 Ok(()) => return Ok(result),
                 Err(e) => e,
             };
-            match close_verdict(&err) {
+            match close_verdict(err.code(), err.delivery()) {
                 CloseVerdict::Restart => {
                     tracing::warn!(key = %st.name, fid = fid.0, error = %err, "close rejected; restarting");
-                    st.last = Failure::Rejected(err);
+                    st.last = Failure::Rejected(err.into_source());
                 }
                 CloseVerdict::Definite => {
-                    return Err(error::from_tracker(err, Ctx::key(&st.name)));
+                    return Err(err.into_error());
                 }
                 CloseVerdict::Reconcile => match self.reconcile(&st.key, fid).await {
                     Reconciled::Committed => {
@@ -284,14 +284,14 @@ impl Client {
                             error = %err,
                             "close outcome unknown and the key is now missing; storing again"
                         );
-                        st.lost = Some((fid, err));
+                        st.lost = Some((fid, err.into_source()));
                         st.last = Failure::Lost;
                     }
                     Reconciled::Missing | Reconciled::Unknown => {
                         return Err(Error::OutcomeUnknown {
                             name: st.name.clone(),
                             fid,
-                            source: Box::new(err),
+                            source: Box::new(err.into_source()),
                         });
                     }
                 },
@@ -387,16 +387,20 @@ enum CloseVerdict {
     Reconcile,
 }
 
-/// The meaning of a failed `create_close`: by code ([`CreateClose::error_meaning`], which holds
-/// the table of 2.73's stretches), or, without a code, by whether the request may have reached the
-/// tracker.
-fn close_verdict(e: &TrackerError) -> CloseVerdict {
-    match e.code().map(CreateClose::error_meaning) {
+/// The meaning of a failed `create_close`: by code ([`CreateClose::close_error`], which holds
+/// the table of 2.73's stretches), or, without a code, by how far the request got: a close that
+/// may have reached the tracker (or was answered with an `OK` it could not decode) is reconciled,
+/// one that never left is definite.
+fn close_verdict(code: Option<&ErrorCode>, delivery: Delivery) -> CloseVerdict {
+    match code.map(CreateClose::close_error) {
         Some(CloseError::NothingChanged) => CloseVerdict::Definite,
         Some(CloseError::UploadDiscarded) => CloseVerdict::Restart,
         Some(_) => CloseVerdict::Reconcile,
-        None if e.outcome_unknown() || !e.is_retry_safe() => CloseVerdict::Reconcile,
-        None => CloseVerdict::Definite,
+        None => match delivery {
+            Delivery::NotAttempted | Delivery::NotSent => CloseVerdict::Definite,
+            // `ReplyLost`, `Answered` (an `OK`: it committed), and anything added later.
+            _ => CloseVerdict::Reconcile,
+        },
     }
 }
 
@@ -404,64 +408,78 @@ fn close_verdict(e: &TrackerError) -> CloseVerdict {
 mod tests {
     use std::time::Duration;
 
-    use mogile_protocol::ErrorCode;
-
     use super::*;
 
-    fn server(code: &str) -> TrackerError {
+    fn server(code: ErrorCode) -> TrackerError {
         TrackerError::Server {
             tracker: "t:7001".into(),
-            code: ErrorCode::from(code),
+            code,
             message: String::new(),
         }
+    }
+
+    fn verdict(e: &TrackerError) -> CloseVerdict {
+        close_verdict(e.code(), e.delivery())
     }
 
     #[test]
     fn a_close_error_is_definite_only_before_the_commit_point() {
         use CloseVerdict::{Definite, Reconcile, Restart};
-        for (code, verdict) in [
-            ("unreg_domain", Definite),
-            ("bogus_args", Definite),
-            ("no_fid", Definite),
-            ("invalid_checksum_format", Definite),
-            ("size_mismatch", Restart),
-            ("size_verify_error", Restart),
-            ("checksum_mismatch", Restart),
-            ("invalid_destdev", Restart),
-            ("no_temp_file", Reconcile),
-            ("fid_exists", Reconcile),
-            ("plugin_aborted", Reconcile),
-            ("failure", Reconcile),
-            ("dup", Reconcile),
-            ("db", Reconcile),
-            ("never_seen_before", Reconcile),
+        use ErrorCode as E;
+        for (code, expected) in [
+            (E::UnregDomain, Definite),
+            (E::BogusArgs, Definite),
+            (E::NoFid, Definite),
+            (E::InvalidChecksumFormat, Definite),
+            (E::SizeMismatch, Restart),
+            (E::SizeVerifyError, Restart),
+            (E::ChecksumMismatch, Restart),
+            (E::InvalidDestdev, Restart),
+            (E::NoTempFile, Reconcile),
+            (E::FidExists, Reconcile),
+            (E::PluginAborted, Reconcile),
+            (E::Failure, Reconcile),
+            (E::Dup, Reconcile),
+            (E::Db, Reconcile),
+            (E::Other("never_seen_before".into()), Reconcile),
         ] {
-            assert_eq!(close_verdict(&server(code)), verdict, "{code}");
+            assert_eq!(verdict(&server(code.clone())), expected, "{code}");
         }
         let sent = TrackerError::Timeout {
             tracker: "t:7001".into(),
             timeout: Duration::from_secs(3),
             request_sent: true,
         };
-        assert_eq!(close_verdict(&sent), Reconcile);
+        assert_eq!(verdict(&sent), Reconcile);
         let unsent = TrackerError::Timeout {
             tracker: "t:7001".into(),
             timeout: Duration::from_secs(3),
             request_sent: false,
         };
-        assert_eq!(close_verdict(&unsent), Definite);
+        assert_eq!(verdict(&unsent), Definite);
         let refused = TrackerError::Connect {
             tracker: "t:7001".into(),
             source: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
         };
-        assert_eq!(close_verdict(&refused), Definite);
+        assert_eq!(verdict(&refused), Definite);
         let lost = TrackerError::OutcomeUnknown {
             command: "create_close".into(),
             tracker: "t:7001".into(),
             source: Box::new(TrackerError::ConnectionClosed {
                 tracker: "t:7001".into(),
+                request_sent: true,
             }),
         };
-        assert_eq!(close_verdict(&lost), Reconcile);
+        assert_eq!(verdict(&lost), Reconcile);
+    }
+
+    /// A close the client never sent (it was closed, or the line is over the limit) cannot have
+    /// committed: a definite failure, not a reconciliation ending in `OutcomeUnknown` (before,
+    /// every error the tracker client did not call retry-safe was reconciled).
+    #[test]
+    fn a_close_that_was_never_sent_is_definite() {
+        assert_eq!(verdict(&TrackerError::Closed), CloseVerdict::Definite);
+        let too_long = TrackerError::RequestTooLong { len: 9, limit: 8 };
+        assert_eq!(verdict(&too_long), CloseVerdict::Definite);
     }
 }

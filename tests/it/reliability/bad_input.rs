@@ -135,7 +135,7 @@ async fn an_unknown_class_changes_nothing() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::UnknownClass { class } if class == "nosuchclass"),
+        matches!(&err, Error::UnknownClass { class, .. } if class == "nosuchclass"),
         "{err:?}"
     );
     assert_eq!(closes(&c), closes_before);

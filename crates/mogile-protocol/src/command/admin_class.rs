@@ -1,8 +1,9 @@
 //! Classes: `create_class`, `update_class`, `delete_class`.
 
-use super::{Command, CommandKind, push_num, push_opt, string};
+use super::{Command, CommandKind, ErrorMeaning, push_num, push_opt, string};
 use crate::args::Args;
 use crate::error::DecodeError;
+use crate::error_code::ErrorCode;
 use crate::types::HashType;
 
 /// The arguments shared by `create_class` and `update_class`.
@@ -51,7 +52,10 @@ fn encode_class_output(out: &ClassOutput, args: &mut Args) {
 }
 
 macro_rules! class_command {
-    ($(#[$doc:meta])* $name:ident = $wire:literal, idempotent: $idem:literal) => {
+    (
+        $(#[$doc:meta])* $name:ident = $wire:literal, idempotent: $idem:literal,
+        $(#[$meaning_doc:meta])* error_meaning: $meaning:path
+    ) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq)]
         #[non_exhaustive]
@@ -119,19 +123,34 @@ macro_rules! class_command {
             fn encode_output(out: &ClassOutput, args: &mut Args) {
                 encode_class_output(out, args);
             }
+            $(#[$meaning_doc])*
+            fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+                $meaning(code)
+            }
         }
     };
 }
 
 class_command! {
     /// `create_class`.
-    CreateClass = "create_class", idempotent: false
+    CreateClass = "create_class", idempotent: false,
+    /// `class_exists`; the domain check (`domain_not_found`).
+    error_meaning: create_class_meaning
 }
 
 class_command! {
     /// `update_class` (the admin command; the file command is
     /// [`UpdateFileClass`](super::UpdateFileClass), wire `updateclass`).
-    UpdateClass = "update_class", idempotent: false
+    UpdateClass = "update_class", idempotent: false,
+    /// The class lookup (`class_not_found`) and the domain check (`domain_not_found`).
+    error_meaning: ErrorMeaning::in_class
+}
+
+fn create_class_meaning(code: &ErrorCode) -> ErrorMeaning {
+    match code {
+        ErrorCode::ClassExists => ErrorMeaning::AlreadyExists,
+        other => ErrorMeaning::in_class(other),
+    }
 }
 
 /// `delete_class` (refused for `default` and while the class has files).
@@ -184,5 +203,9 @@ impl Command for DeleteClass {
     fn encode_output(out: &Self::Output, args: &mut Args) {
         args.push("domain", &out.domain);
         args.push("class", &out.class);
+    }
+    /// The class lookup (`class_not_found`) and the domain check (`domain_not_found`).
+    fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+        ErrorMeaning::in_class(code)
     }
 }

@@ -1,8 +1,9 @@
 //! Devices: `get_devices`, `create_device`, `set_state`, `set_weight`.
 
-use super::{Command, CommandKind, push_num, push_opt, push_opt_num, rows};
+use super::{Command, CommandKind, ErrorMeaning, push_num, push_opt, push_opt_num, rows};
 use crate::args::Args;
 use crate::error::DecodeError;
+use crate::error_code::ErrorCode;
 use crate::types::DevId;
 
 /// `get_devices`: all devices, or one.
@@ -182,6 +183,13 @@ impl Command for CreateDevice {
     }
 
     fn encode_output(_out: &(), _args: &mut Args) {}
+    /// `existing_devid`.
+    fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+        match code {
+            ErrorCode::ExistingDevid => ErrorMeaning::AlreadyExists,
+            other => ErrorMeaning::any_command(other),
+        }
+    }
 }
 
 /// `set_state`: change a device's state (`dead` is final: `dead` -> `alive` is refused).

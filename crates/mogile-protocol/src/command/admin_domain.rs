@@ -1,8 +1,9 @@
 //! Domains: `get_domains` (with their classes), `create_domain`, `delete_domain`.
 
-use super::{Command, CommandKind, indexed_rows, push_num, string};
+use super::{Command, CommandKind, ErrorMeaning, indexed_rows, push_num, string};
 use crate::args::Args;
 use crate::error::DecodeError;
+use crate::error_code::ErrorCode;
 use crate::types::HashType;
 
 unit_struct! {
@@ -153,6 +154,13 @@ impl Command for CreateDomain {
     fn encode_output(out: &String, args: &mut Args) {
         args.push("domain", out);
     }
+    /// `domain_exists`.
+    fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+        match code {
+            ErrorCode::DomainExists => ErrorMeaning::AlreadyExists,
+            other => ErrorMeaning::any_command(other),
+        }
+    }
 }
 
 /// `delete_domain` (refused while it has files or non-default classes).
@@ -189,5 +197,9 @@ impl Command for DeleteDomain {
 
     fn encode_output(out: &String, args: &mut Args) {
         args.push("domain", out);
+    }
+    /// The domain check (`domain_not_found`).
+    fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+        ErrorMeaning::in_domain(code)
     }
 }

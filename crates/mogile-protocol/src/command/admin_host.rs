@@ -1,8 +1,9 @@
 //! Hosts: `get_hosts`, `create_host`, `update_host`, `delete_host`.
 
-use super::{Command, CommandKind, push_num, push_opt, push_opt_num, rows, string};
+use super::{Command, CommandKind, ErrorMeaning, push_num, push_opt, push_opt_num, rows, string};
 use crate::args::Args;
 use crate::error::DecodeError;
+use crate::error_code::ErrorCode;
 
 /// `get_hosts`: all hosts, or one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -124,7 +125,10 @@ fn encode_host_ref(out: &HostRef, args: &mut Args) {
 }
 
 macro_rules! host_command {
-    ($(#[$doc:meta])* $name:ident = $wire:literal, idempotent: $idem:literal) => {
+    (
+        $(#[$doc:meta])* $name:ident = $wire:literal, idempotent: $idem:literal,
+        $(#[$meaning_doc:meta])* error_meaning: $meaning:path
+    ) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq)]
         #[non_exhaustive]
@@ -212,18 +216,33 @@ macro_rules! host_command {
             fn encode_output(out: &HostRef, args: &mut Args) {
                 encode_host_ref(out, args);
             }
+            $(#[$meaning_doc])*
+            fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+                $meaning(code)
+            }
         }
     };
 }
 
 host_command! {
     /// `create_host` (status defaults to `down` on the tracker).
-    CreateHost = "create_host", idempotent: false
+    CreateHost = "create_host", idempotent: false,
+    /// `host_exists`.
+    error_meaning: create_host_meaning
 }
 
 host_command! {
     /// `update_host`: change any of a host's fields.
-    UpdateHost = "update_host", idempotent: false
+    UpdateHost = "update_host", idempotent: false,
+    /// Nothing of its own: `host_not_found` names no key, domain or class.
+    error_meaning: ErrorMeaning::any_command
+}
+
+fn create_host_meaning(code: &ErrorCode) -> ErrorMeaning {
+    match code {
+        ErrorCode::HostExists => ErrorMeaning::AlreadyExists,
+        other => ErrorMeaning::any_command(other),
+    }
 }
 
 impl CreateHost {

@@ -1,6 +1,8 @@
 //! `create_open` and `create_close`: the two tracker halves of an upload.
 
-use super::{Command, CommandKind, indexed_map, push_flag, push_num, push_opt, push_opt_num};
+use super::{
+    Command, CommandKind, ErrorMeaning, indexed_map, push_flag, push_num, push_opt, push_opt_num,
+};
 use crate::args::Args;
 use crate::error::DecodeError;
 use crate::error_code::ErrorCode;
@@ -162,6 +164,16 @@ impl Command for CreateOpen {
             args.push(format!("path_{}", i + 1), d.path.as_str());
         }
     }
+    /// `no_devices`: no device can take the file now (nothing was created; the same request may
+    /// succeed later); `fid_in_use`: the explicit fid is taken; the class lookup and the domain
+    /// check.
+    fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+        match code {
+            ErrorCode::NoDevices => ErrorMeaning::NoWritableDevices,
+            ErrorCode::FidInUse => ErrorMeaning::AlreadyExists,
+            other => ErrorMeaning::in_class(other),
+        }
+    }
 }
 
 fn parse_bytes<T: std::str::FromStr>(field: &str, v: &[u8]) -> Result<T, DecodeError> {
@@ -285,8 +297,9 @@ pub enum CloseError {
 }
 
 impl CreateClose {
-    /// What an `ERR code` answer to this command means (see [`CloseError`]).
-    pub fn error_meaning(code: &ErrorCode) -> CloseError {
+    /// What an `ERR code` answer to this command means for the upload's commit (see
+    /// [`CloseError`]). [`Command::error_meaning`] says what it means to a caller.
+    pub fn close_error(code: &ErrorCode) -> CloseError {
         match code {
             ErrorCode::NoDomain
             | ErrorCode::UnregDomain
@@ -331,6 +344,18 @@ impl Command for CreateClose {
     }
 
     fn encode_output(_out: &(), _args: &mut Args) {}
+    /// The codes of an upload the tracker discarded ([`CloseError::UploadDiscarded`]) and
+    /// `bogus_args` are [`ErrorMeaning::UploadRejected`]; the domain check. Every other code,
+    /// `no_temp_file` among them, has no meaning of its own: what it means for the commit is
+    /// [`close_error`](Self::close_error)'s business.
+    fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+        match (Self::close_error(code), code) {
+            (CloseError::UploadDiscarded, _) | (_, ErrorCode::BogusArgs) => {
+                ErrorMeaning::UploadRejected
+            }
+            (_, other) => ErrorMeaning::in_domain(other),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -355,7 +380,7 @@ mod tests {
                 }
                 _ => CloseError::Uncertain,
             };
-            assert_eq!(CreateClose::error_meaning(code), expected, "{code}");
+            assert_eq!(CreateClose::close_error(code), expected, "{code}");
         }
         for uncertain in [
             "no_temp_file",
@@ -365,12 +390,12 @@ mod tests {
             "dup",
         ] {
             assert_eq!(
-                CreateClose::error_meaning(&ErrorCode::from(uncertain)),
+                CreateClose::close_error(&ErrorCode::from(uncertain)),
                 CloseError::Uncertain
             );
         }
         assert_eq!(
-            CreateClose::error_meaning(&ErrorCode::from("brand_new")),
+            CreateClose::close_error(&ErrorCode::from("brand_new")),
             CloseError::Uncertain
         );
     }

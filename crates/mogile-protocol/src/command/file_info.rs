@@ -1,9 +1,12 @@
 //! `file_info` and `file_debug`: what the tracker knows about one file.
 
 use super::file_create::path_of;
-use super::{Command, CommandKind, id_list, join_ids, key, push_flag, push_num, string};
+use super::{
+    Command, CommandKind, ErrorMeaning, id_list, join_ids, key, push_flag, push_num, string,
+};
 use crate::args::Args;
 use crate::error::DecodeError;
+use crate::error_code::ErrorCode;
 use crate::key::Key;
 use crate::types::{ChecksumState, DevId, Fid, StoragePath};
 
@@ -102,6 +105,10 @@ impl Command for FileInfo {
         if let Some(checksum) = &out.checksum {
             args.push("checksum", checksum.to_string());
         }
+    }
+    /// `unknown_key`, and the domain check.
+    fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+        ErrorMeaning::on_key(code)
     }
 }
 
@@ -225,5 +232,10 @@ impl Command for FileDebug {
         for (n, v) in out.fields.iter() {
             args.push(n, v);
         }
+    }
+    /// `unknown_key` (by key), and the domain check. `unknown_fid` (by fid) is unreachable in
+    /// 2.73, which answers an unknown fid with empty rows, and has no meaning of its own.
+    fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+        ErrorMeaning::on_key(code)
     }
 }

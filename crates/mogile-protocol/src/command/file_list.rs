@@ -1,6 +1,8 @@
 //! `list_keys` and `list_fids`: paging through a domain or through all files.
 
-use super::{Command, CommandKind, indexed_map, key, push_num, push_opt, push_opt_num, rows};
+use super::{
+    Command, CommandKind, ErrorMeaning, indexed_map, key, push_num, push_opt, push_opt_num, rows,
+};
 use crate::args::Args;
 use crate::error::{DecodeError, ReplyError};
 use crate::error_code::ErrorCode;
@@ -105,6 +107,11 @@ impl Command for ListKeys {
             args.push(format!("key_{}", i + 1), k);
         }
         push_opt(args, "next_after", out.next_after.as_ref());
+    }
+
+    /// The domain check. (`none_match` never reaches here: it is an empty page.)
+    fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+        ErrorMeaning::in_domain(code)
     }
 }
 

@@ -1,9 +1,12 @@
 //! `get_paths`, `delete`, `rename` and `updateclass`: commands on one existing key.
 
 use super::file_create::path_of;
-use super::{Command, CommandKind, indexed_map, push_flag, push_num, push_opt, push_opt_num};
+use super::{
+    Command, CommandKind, ErrorMeaning, indexed_map, push_flag, push_num, push_opt, push_opt_num,
+};
 use crate::args::Args;
 use crate::error::DecodeError;
+use crate::error_code::ErrorCode;
 use crate::key::Key;
 use crate::types::StoragePath;
 
@@ -87,6 +90,11 @@ impl Command for GetPaths {
             args.push(format!("path{}", i + 1), p.as_str());
         }
     }
+
+    /// `unknown_key`, and the domain check.
+    fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+        ErrorMeaning::on_key(code)
+    }
 }
 
 /// `delete`: remove a key (replicas are deleted later by the tracker).
@@ -129,6 +137,11 @@ impl Command for Delete {
     }
 
     fn encode_output(_out: &(), _args: &mut Args) {}
+
+    /// `unknown_key`, and the domain check.
+    fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+        ErrorMeaning::on_key(code)
+    }
 }
 
 /// `rename`: give a file a new key (fails with `key_exists` when the target exists).
@@ -171,6 +184,15 @@ impl Command for Rename {
     }
 
     fn encode_output(_out: &(), _args: &mut Args) {}
+
+    /// `unknown_key`: the source key is missing; `key_exists`: the target is taken (both keys
+    /// are unchanged); and the domain check.
+    fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+        match code {
+            ErrorCode::KeyExists => ErrorMeaning::AlreadyExists,
+            other => ErrorMeaning::on_key(other),
+        }
+    }
 }
 
 /// `updateclass` (no underscore): move one file to another class.
@@ -216,4 +238,17 @@ impl Command for UpdateFileClass {
     }
 
     fn encode_output(_out: &(), _args: &mut Args) {}
+
+    /// `invalid_key`: the key is missing; the class lookup and the domain check.
+    ///
+    /// `no_devices` here is not the cluster being full, as from `create_open`: 2.73's
+    /// `cmd_updateclass` answers it when the file has no replica at all (`$fid->devids` is
+    /// empty), which waiting does not change. It has no meaning of its own
+    /// ([`ErrorMeaning::Other`]).
+    fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+        match code {
+            ErrorCode::InvalidKey => ErrorMeaning::UnknownKey,
+            other => ErrorMeaning::in_class(other),
+        }
+    }
 }

@@ -7,6 +7,7 @@
 
 use crate::args::Args;
 use crate::error::{DecodeError, ReplyError};
+use crate::error_code::ErrorCode;
 use crate::key::Key;
 use crate::request::Request;
 use crate::response::Response;
@@ -61,6 +62,7 @@ mod file_info;
 mod file_list;
 mod file_ops;
 mod fsck;
+mod meaning;
 mod rebalance;
 
 pub use admin_class::{ClassOutput, CreateClass, DeleteClass, DeleteClassOutput, UpdateClass};
@@ -77,6 +79,7 @@ pub use fsck::{
     FsckClearLog, FsckGetLog, FsckLogRow, FsckReset, FsckStart, FsckStatus, FsckStatusOutput,
     FsckStop,
 };
+pub use meaning::ErrorMeaning;
 pub use rebalance::{
     RebalanceReset, RebalanceSetPolicy, RebalanceStart, RebalanceStatus, RebalanceStop,
     RebalanceTest, RebalanceTestOutput,
@@ -131,6 +134,15 @@ pub trait Command {
 
     /// Writes an output as the tracker would send it (server side).
     fn encode_output(out: &Self::Output, args: &mut Args);
+
+    /// What an `ERR` answer with `code` means for this command.
+    ///
+    /// Each command that sends codes with a meaning of their own says so here (`rename`'s
+    /// `unknown_key` is about its source key, `key_exists` about its target). The default knows
+    /// only what holds for every command: [`ErrorMeaning::any_command`].
+    fn error_meaning(code: &ErrorCode) -> ErrorMeaning {
+        ErrorMeaning::any_command(code)
+    }
 
     /// The request line for this command.
     fn request(&self) -> Request {

@@ -120,14 +120,14 @@ fn get_paths_ordered_and_possibly_empty() {
     reencodes::<GetPaths>(line);
     assert!(ok::<GetPaths>("OK paths=0\r\n").is_empty());
     let unknown = Response::decode_line(b"ERR unknown_key unknown_key").unwrap();
-    assert!(
-        GetPaths::parse_reply(unknown)
-            .unwrap_err()
-            .tracker_err()
-            .unwrap()
-            .code
-            .is_not_found()
-    );
+    let code = GetPaths::parse_reply(unknown)
+        .unwrap_err()
+        .tracker_err()
+        .unwrap()
+        .code
+        .clone();
+    assert_eq!(code, ErrorCode::UnknownKey);
+    assert_eq!(GetPaths::error_meaning(&code), ErrorMeaning::UnknownKey);
     let short = Response::decode_line(b"OK paths=2&path1=a").unwrap();
     assert!(GetPaths::parse_reply(short).is_err());
 }

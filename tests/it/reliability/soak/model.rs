@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use mogilefs::Error;
+use mogilefs::lower::tracker::Delivery;
 
 /// A content id; `None` in a state set means "absent".
 pub(crate) type Content = Option<u64>;
@@ -157,7 +158,11 @@ impl KeyModel {
 pub(crate) fn may_have_applied(err: &Error) -> bool {
     match err {
         Error::OutcomeUnknown { .. } => true,
-        Error::Tracker { source } => !(source.is_server() || source.is_retry_safe()),
+        Error::Tracker { source } => match source.delivery() {
+            Delivery::NotAttempted | Delivery::NotSent => false,
+            Delivery::Answered => !source.is_server(),
+            _ => true,
+        },
         Error::NotFound { .. }
         | Error::AlreadyExists { .. }
         | Error::UnknownDomain { .. }
