@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use mogile_pool::{Endpoint, Pool};
+use mogile_pool::{Endpoint, Pool, PoolSettings};
 
 use crate::client::{Settings, TrackerClient};
 use crate::connector::TrackerConnector;
@@ -220,16 +220,19 @@ impl TrackerClientBuilder {
             max_reply_line: self.max_reply_line,
         };
         let pool = Pool::builder(connector, endpoints)
-            .max_size(self.pool_size)
-            .max_idle(self.max_idle.unwrap_or(self.pool_size))
-            .idle_timeout(self.idle_timeout)
-            .max_lifetime(self.max_lifetime)
-            .probe_interval(self.probe_interval)
-            .probe_interval_active(self.probe_interval_active)
-            .probe_timeout(self.probe_timeout)
-            .probe_idle_after(self.probe_idle_after)
-            .wait_timeout(self.wait_timeout)
-            .connect_timeout(self.connect_timeout)
+            .settings(PoolSettings {
+                max_size: self.pool_size,
+                max_idle: self.max_idle,
+                idle_timeout: self.idle_timeout,
+                max_lifetime: self.max_lifetime,
+                reap_interval: PoolSettings::default().reap_interval,
+                probe_interval: self.probe_interval,
+                probe_interval_active: self.probe_interval_active,
+                probe_timeout: self.probe_timeout,
+                probe_idle_after: self.probe_idle_after,
+                wait_timeout: self.wait_timeout,
+                connect_timeout: self.connect_timeout,
+            })
             // A different stream than the backoff jitter, derived from the same seed.
             .rng_seed(seed ^ 0x5eed_0f7a_c4e4)
             .build()
