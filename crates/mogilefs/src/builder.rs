@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mogile_protocol::KeyPolicy;
 use mogile_storage::{LowSpeed, StorageClient};
-use mogile_tracker::TrackerClient;
+use mogile_tracker::{TrackerClient, TrackerConfig};
 
 use crate::client::{Client, Inner};
 use crate::error::{Error, Result};
@@ -269,23 +269,27 @@ impl ClientBuilder {
         let tracker = match self.tracker {
             Some(t) => t,
             None => {
-                let mut b = TrackerClient::builder().trackers(self.trackers);
+                let mut c = TrackerConfig::default();
                 if let Some(t) = self.connect_timeout {
-                    b = b.connect_timeout(t);
+                    c.pool.connect_timeout = t;
                 }
                 if let Some(t) = self.tracker_timeout {
-                    b = b.file_timeout(t);
+                    c.file_timeout = t;
                 }
                 if let Some(n) = self.pool_size {
-                    b = b.pool_size(n);
+                    c.pool.max_size = n;
                 }
                 if let Some(n) = self.tracker_retry_budget {
-                    b = b.retry_budget(n);
+                    c.retry_budget = Some(n);
                 }
-                b.build().map_err(|e| Error::Config {
-                    message: "the tracker client refused the settings".into(),
-                    source: Some(Box::new(e)),
-                })?
+                TrackerClient::builder()
+                    .trackers(self.trackers)
+                    .config(c)
+                    .build()
+                    .map_err(|e| Error::Config {
+                        message: "the tracker client refused the settings".into(),
+                        source: Some(Box::new(e)),
+                    })?
             }
         };
         let storage = match self.storage {

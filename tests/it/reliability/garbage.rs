@@ -14,7 +14,7 @@ use mogilefs::lower::protocol::{
     ResponseDecoder, ServerSettings,
 };
 use mogilefs::lower::storage::{GetOptions, Payload, PutOptions, StorageClient};
-use mogilefs::lower::tracker::TrackerClient;
+use mogilefs::lower::tracker::{TrackerClient, TrackerConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -169,8 +169,11 @@ async fn garbage_replies_over_a_socket_are_typed_errors() {
     .await;
     let client = TrackerClient::builder()
         .trackers([t.addr()])
-        .file_timeout(Duration::from_millis(500))
-        .retry_budget(1)
+        .config(TrackerConfig {
+            file_timeout: Duration::from_millis(500),
+            retry_budget: Some(1),
+            ..TrackerConfig::default()
+        })
         .build()
         .unwrap();
     for i in 0..300 {

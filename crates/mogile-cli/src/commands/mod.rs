@@ -7,7 +7,7 @@ mod list;
 mod transfer;
 
 use mogilefs::Client;
-use mogilefs::lower::tracker::TrackerClient;
+use mogilefs::lower::tracker::{TrackerClient, TrackerConfig};
 
 use crate::cli::{Command, Global};
 use crate::config::Settings;
@@ -111,16 +111,20 @@ pub(crate) async fn run(
 /// Builds the facade client; `--timeout` bounds every tracker command (file and admin) and each
 /// step of a storage transfer.
 fn build_client(settings: &Settings, domain: String) -> Result<Client, Failure> {
-    let mut tracker = TrackerClient::builder().trackers(settings.trackers.iter().cloned());
+    let mut config = TrackerConfig::default();
     let mut builder = Client::builder().domain(domain);
     if let Some(t) = settings.timeout {
-        tracker = tracker.connect_timeout(t).file_timeout(t).admin_timeout(t);
+        config.pool.connect_timeout = t;
+        config.file_timeout = t;
+        config.admin_timeout = t;
         builder = builder
             .storage_connect_timeout(t)
             .storage_io_timeout(t)
             .storage_response_timeout(t);
     }
-    let tracker = tracker
+    let tracker = TrackerClient::builder()
+        .trackers(settings.trackers.iter().cloned())
+        .config(config)
         .build()
         .map_err(|e| Failure::from_error(Kind::Usage, "bad tracker settings", &e))?;
     builder
