@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mogile_protocol::KeyPolicy;
-use mogile_storage::{LowSpeed, StorageClient};
+use mogile_storage::{LowSpeed, StorageClient, StorageConfig};
 use mogile_tracker::{TrackerClient, TrackerConfig};
 
 use crate::client::{Client, Inner};
@@ -152,7 +152,7 @@ impl ClientBuilder {
     /// fails over to the next replica or destination; `None` turns it off. Default: on, 1 KiB/s
     /// over 30 s of waiting ([`LowSpeed::default`]), which no healthy node comes near. The
     /// caller's own pauses (a slow body source, a fetch stream not being read) never count. See
-    /// [`StorageClientBuilder::low_speed_limit`](mogile_storage::StorageClientBuilder::low_speed_limit).
+    /// [`StorageConfig::low_speed_limit`](mogile_storage::StorageConfig::low_speed_limit).
     pub fn storage_low_speed_limit(mut self, limit: Option<LowSpeed>) -> Self {
         self.storage_low_speed_limit = Some(limit);
         self
@@ -162,7 +162,7 @@ impl ClientBuilder {
     /// networks (`10.0.0.0/8`) or exact host names. A path or destination outside the list is
     /// never connected to and fails over to the next one. Default: off. Take the list from your
     /// own configuration, never from the tracker. See
-    /// [`StorageClientBuilder::allowed_hosts`](mogile_storage::StorageClientBuilder::allowed_hosts)
+    /// [`StorageConfig::allowed_hosts`](mogile_storage::StorageConfig::allowed_hosts)
     /// for the matching rules.
     pub fn storage_allowed_hosts<I, S>(mut self, hosts: I) -> Self
     where
@@ -295,23 +295,23 @@ impl ClientBuilder {
         let storage = match self.storage {
             Some(s) => s,
             None => {
-                let mut b = StorageClient::builder();
+                let mut c = StorageConfig::default();
                 if let Some(t) = self.storage_connect_timeout {
-                    b = b.connect_timeout(t);
+                    c.connect_timeout = t;
                 }
                 if let Some(t) = self.storage_io_timeout {
-                    b = b.idle_timeout(t);
+                    c.idle_timeout = t;
                 }
                 if let Some(t) = self.storage_response_timeout {
-                    b = b.headers_timeout(t);
+                    c.headers_timeout = t;
                 }
                 if let Some(limit) = self.storage_low_speed_limit {
-                    b = b.low_speed_limit(limit);
+                    c.low_speed_limit = limit;
                 }
                 if let Some(hosts) = self.storage_allowed_hosts {
-                    b = b.allowed_hosts(hosts);
+                    c.allowed_hosts = Some(hosts);
                 }
-                b.build().map_err(|e| Error::Config {
+                StorageClient::builder().config(c).build().map_err(|e| Error::Config {
                     message: "the storage client refused the settings".into(),
                     source: Some(Box::new(e)),
                 })?
