@@ -1,7 +1,7 @@
 //! Semantic errors from the facade: missing keys, existing targets, unknown domains and classes.
 
 use mogile_tests::{DOMAIN, Harness};
-use mogilefs::{DeleteOptions, Error, PutOptions};
+use mogilefs::{ClientConfig, DeleteOptions, Error, PutOptions};
 
 #[tokio::test]
 async fn rename_onto_an_existing_key_is_already_exists_and_changes_nothing() {
@@ -109,9 +109,18 @@ async fn builder_validates() {
     for b in [
         mogilefs::Client::builder().domain(DOMAIN),
         h.builder().domain(""),
-        h.builder().upload_attempts(0),
-        h.builder().pathcount(0),
-        h.builder().zone(""),
+        h.builder().config(ClientConfig {
+            upload_attempts: 0,
+            ..Harness::config()
+        }),
+        h.builder().config(ClientConfig {
+            pathcount: 0,
+            ..Harness::config()
+        }),
+        h.builder().config(ClientConfig {
+            zone: Some(String::new()),
+            ..Harness::config()
+        }),
         mogilefs::Client::builder()
             .trackers(["not an address:x"])
             .domain(DOMAIN),

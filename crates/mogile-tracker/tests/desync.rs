@@ -8,6 +8,14 @@ use mogile_protocol::{ServerSetting, SetServerSetting};
 use mogile_testkit::tracker::{Fault, FaultAction};
 use mogile_tracker::{TrackerConfig, TrackerError};
 
+/// One attempt per request, so the fault is what the caller sees.
+fn one_attempt() -> TrackerConfig {
+    TrackerConfig {
+        retry_budget: Some(1),
+        ..common::config()
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_reply_delayed_past_the_timeout_is_never_handed_to_the_next_request() {
     let model = common::model();
@@ -16,8 +24,7 @@ async fn a_reply_delayed_past_the_timeout_is_never_handed_to_the_next_request() 
     let client = common::builder(&[t])
         .config(TrackerConfig {
             admin_timeout: Duration::from_secs(1),
-            retry_budget: Some(1),
-            ..common::config()
+            ..one_attempt()
         })
         .build()
         .unwrap();
@@ -92,13 +99,7 @@ async fn a_reply_with_another_callid_is_refused_and_the_connection_dropped() {
     let model = common::model();
     let ts = common::trackers(&model, 1).await;
     let t = &ts[0];
-    let client = common::builder(&[t])
-        .config(TrackerConfig {
-            retry_budget: Some(1),
-            ..common::config()
-        })
-        .build()
-        .unwrap();
+    let client = common::builder(&[t]).config(one_attempt()).build().unwrap();
     t.inject(
         Fault::new(FaultAction::Garbage(
             b"OK key=a&value=x&callid=999\r\n".to_vec(),
@@ -138,9 +139,8 @@ async fn garbage_and_over_long_replies_are_protocol_errors() {
     let t = &ts[0];
     let client = common::builder(&[t])
         .config(TrackerConfig {
-            retry_budget: Some(1),
             max_reply_line: 1024,
-            ..common::config()
+            ..one_attempt()
         })
         .build()
         .unwrap();
@@ -205,13 +205,7 @@ async fn a_reply_without_callid_after_echoes_on_the_connection_is_out_of_step() 
     let model = common::model();
     let ts = common::trackers(&model, 1).await;
     let t = &ts[0];
-    let client = common::builder(&[t])
-        .config(TrackerConfig {
-            retry_budget: Some(1),
-            ..common::config()
-        })
-        .build()
-        .unwrap();
+    let client = common::builder(&[t]).config(one_attempt()).build().unwrap();
     client.noop(mogile_protocol::Noop::new()).await.unwrap();
     t.inject(
         Fault::new(FaultAction::Garbage(b"OK \r\n".to_vec()))
