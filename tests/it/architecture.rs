@@ -5,6 +5,11 @@ use std::process::Command;
 
 /// Normal (non-dev, non-build) dependencies of every workspace package, by package name.
 fn normal_deps() -> BTreeMap<String, BTreeSet<String>> {
+    deps_where(|_| true)
+}
+
+/// The normal dependencies `keep` accepts (it sees each one's `cargo metadata` entry).
+fn deps_where(keep: impl Fn(&serde_json::Value) -> bool) -> BTreeMap<String, BTreeSet<String>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .args([
@@ -30,7 +35,7 @@ fn normal_deps() -> BTreeMap<String, BTreeSet<String>> {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|d| d["kind"].is_null())
+            .filter(|d| d["kind"].is_null() && keep(d))
             .map(|d| d["name"].as_str().unwrap().to_string())
             .collect();
         map.insert(name, deps);
@@ -63,11 +68,17 @@ fn workspace_has_the_fixed_crates() {
 #[test]
 fn protocol_is_sans_io() {
     let deps = normal_deps();
-    let allowed: BTreeSet<&str> = ["bytes", "thiserror", "percent-encoding"].into();
+    let allowed: BTreeSet<&str> = ["bytes", "thiserror", "percent-encoding", "serde"].into();
     let got: BTreeSet<&str> = deps["mogile-protocol"].iter().map(String::as_str).collect();
     assert!(
         got.is_subset(&allowed),
         "mogile-protocol may only use {allowed:?}, has {got:?}"
+    );
+    // serde (for `KeyPolicy` in configuration files) only behind the optional `serde` feature.
+    let required = deps_where(|d| d["optional"] != serde_json::Value::Bool(true));
+    assert!(
+        !required["mogile-protocol"].contains("serde"),
+        "mogile-protocol's serde must stay optional"
     );
 }
 

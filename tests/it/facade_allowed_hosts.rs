@@ -11,7 +11,7 @@ use std::time::Duration;
 use mogile_testkit::storage::FaultPeer;
 use mogile_testkit::tracker::{DeviceSpec, FakeTracker, HostSpec, Model};
 use mogilefs::lower::storage::{BuildError, StorageError};
-use mogilefs::{AttemptError, Client, Error, LowSpeed};
+use mogilefs::{AttemptError, Client, Error, LowSpeed, StorageConfig};
 
 const DATA: &[u8] = b"the replica on the allowed host";
 
@@ -74,7 +74,10 @@ fn client(tracker: &FakeTracker) -> Client {
     Client::builder()
         .trackers([tracker.addr().to_string()])
         .domain("d")
-        .storage_allowed_hosts(["127.0.0.1"])
+        .storage(StorageConfig {
+            allowed_hosts: Some(vec!["127.0.0.1".into()]),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap()
 }
@@ -156,14 +159,32 @@ async fn a_store_never_sends_data_to_a_refused_destination() {
 
 #[tokio::test]
 async fn bad_storage_settings_are_config_errors() {
-    let builder = || Client::builder().trackers(["127.0.0.1:7001"]).domain("d");
+    let builder = |storage| {
+        Client::builder()
+            .trackers(["127.0.0.1:7001"])
+            .domain("d")
+            .storage(storage)
+    };
+    let d = StorageConfig::default;
     for bad in [
-        builder().storage_allowed_hosts(["10.0.0.0/33"]),
-        builder().storage_allowed_hosts(Vec::<String>::new()),
-        builder().storage_low_speed_limit(Some(LowSpeed::new(0, Duration::from_secs(30)))),
-        builder().storage_low_speed_limit(Some(LowSpeed::new(1024, Duration::ZERO))),
+        StorageConfig {
+            allowed_hosts: Some(vec!["10.0.0.0/33".into()]),
+            ..d()
+        },
+        StorageConfig {
+            allowed_hosts: Some(Vec::new()),
+            ..d()
+        },
+        StorageConfig {
+            low_speed_limit: Some(LowSpeed::new(0, Duration::from_secs(30))),
+            ..d()
+        },
+        StorageConfig {
+            low_speed_limit: Some(LowSpeed::new(1024, Duration::ZERO)),
+            ..d()
+        },
     ] {
-        let err = bad.build().unwrap_err();
+        let err = builder(bad).build().unwrap_err();
         let Error::Config {
             source: Some(source),
             ..
@@ -175,10 +196,21 @@ async fn bad_storage_settings_are_config_errors() {
         assert!(source.downcast_ref::<BuildError>().is_some(), "{err:?}");
     }
     // Off, or stricter than the default: both fine.
-    builder().storage_low_speed_limit(None).build().unwrap();
-    builder()
-        .storage_low_speed_limit(Some(LowSpeed::new(1 << 20, Duration::from_secs(5))))
-        .storage_allowed_hosts(["10.0.0.0/8", "fd00::/8", "node1.example"])
-        .build()
-        .unwrap();
+    builder(StorageConfig {
+        low_speed_limit: None,
+        ..d()
+    })
+    .build()
+    .unwrap();
+    builder(StorageConfig {
+        low_speed_limit: Some(LowSpeed::new(1 << 20, Duration::from_secs(5))),
+        allowed_hosts: Some(vec![
+            "10.0.0.0/8".into(),
+            "fd00::/8".into(),
+            "node1.example".into(),
+        ]),
+        ..d()
+    })
+    .build()
+    .unwrap();
 }

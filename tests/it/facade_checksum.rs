@@ -2,7 +2,7 @@
 //! "no checksum available" for classes without a hashtype.
 
 use mogile_tests::{Harness, MD5_CLASS, PLAIN_CLASS};
-use mogilefs::{ChecksumPolicy, ChecksumState, Error, GetOptions, PutOptions};
+use mogilefs::{ChecksumPolicy, ChecksumState, ClientConfig, Error, GetOptions, PutOptions};
 
 #[tokio::test]
 async fn md5_class_stores_and_shows_the_checksum() {
@@ -40,7 +40,10 @@ async fn corrupted_replica_is_detected_when_verifying() {
     let h = Harness::start(1).await;
     let client = h
         .builder()
-        .checksum(ChecksumPolicy::StoreAndVerify)
+        .config(ClientConfig {
+            checksum: ChecksumPolicy::StoreAndVerify,
+            ..Harness::config()
+        })
         .build()
         .unwrap();
     client
@@ -87,7 +90,10 @@ async fn class_without_hashtype_has_no_checksum_available() {
     // The client-wide policy verifies what it can and fetches the rest unverified.
     let verifying = h
         .builder()
-        .checksum(ChecksumPolicy::StoreAndVerify)
+        .config(ClientConfig {
+            checksum: ChecksumPolicy::StoreAndVerify,
+            ..Harness::config()
+        })
         .build()
         .unwrap();
     assert_eq!(verifying.get_bytes("p").await.unwrap(), &b"plain"[..]);

@@ -7,7 +7,7 @@ use http::Method;
 use mogile_testkit::storage::{Fault as NodeFault, FaultRule};
 use mogile_testkit::tracker::{DeviceState, Fault, FaultAction};
 use mogile_tests::{DOMAIN, Harness, pattern};
-use mogilefs::{DeleteOptions, Error, ErrorCode, PutOptions};
+use mogilefs::{ClientConfig, DeleteOptions, Error, ErrorCode, PutOptions};
 
 #[tokio::test]
 async fn rename_onto_an_existing_key_is_already_exists_and_changes_nothing() {
@@ -117,9 +117,18 @@ async fn builder_validates() {
     for b in [
         mogilefs::Client::builder().domain(DOMAIN),
         h.builder().domain(""),
-        h.builder().upload_attempts(0),
-        h.builder().pathcount(0),
-        h.builder().zone(""),
+        h.builder().config(ClientConfig {
+            upload_attempts: 0,
+            ..Harness::config()
+        }),
+        h.builder().config(ClientConfig {
+            pathcount: 0,
+            ..Harness::config()
+        }),
+        h.builder().config(ClientConfig {
+            zone: Some(String::new()),
+            ..Harness::config()
+        }),
         mogilefs::Client::builder()
             .trackers(["not an address:x"])
             .domain(DOMAIN),
@@ -318,7 +327,11 @@ async fn no_writable_devices_is_retryable() {
     let h = Harness::start(1).await;
     let client = h
         .builder()
-        .no_devices_retry(0, Duration::from_millis(1))
+        .config(ClientConfig {
+            no_devices_retries: 0,
+            no_devices_backoff: Duration::from_millis(1),
+            ..Harness::config()
+        })
         .build()
         .unwrap();
     h.model()

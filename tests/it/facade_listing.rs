@@ -3,7 +3,7 @@
 
 use futures::{StreamExt, TryStreamExt};
 use mogile_tests::Harness;
-use mogilefs::ListOptions;
+use mogilefs::{ListOptions, TrackerConfig};
 
 async fn keys(client: &mogilefs::Client, prefix: &str) -> Vec<String> {
     client
@@ -119,7 +119,14 @@ async fn a_reply_line_too_long_is_asked_again_with_a_smaller_page() {
     use mogile_testkit::tracker::{Fault, FaultAction};
     let h = Harness::start(1).await;
     // One attempt per request, so the tracker client does not repeat the page itself.
-    let client = h.builder().tracker_retry_budget(1).build().unwrap();
+    let client = h
+        .builder()
+        .tracker(TrackerConfig {
+            retry_budget: Some(1),
+            ..TrackerConfig::default()
+        })
+        .build()
+        .unwrap();
     client.put("a", bytes::Bytes::new()).await.unwrap();
     // Longer than the tracker client's default reply limit (1 MiB).
     h.tracker().inject(

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use futures::StreamExt;
 use mogile_tests::{Harness, pattern};
-use mogilefs::{GetOptions, PutOptions};
+use mogilefs::{ClientConfig, GetOptions, PutOptions};
 use tokio::io::AsyncWriteExt;
 
 const SIZES: [usize; 4] = [0, 1, 1 << 20, 64 << 20];
@@ -150,7 +150,10 @@ async fn strict_policy_refuses_nul_before_sending_anything() {
     let h = Harness::start(1).await;
     let client = h
         .builder()
-        .key_policy(mogilefs::KeyPolicy::Strict)
+        .config(ClientConfig {
+            key_policy: mogilefs::KeyPolicy::Strict,
+            ..Harness::config()
+        })
         .build()
         .unwrap();
     let err = client.put(&b"a\0b"[..], &b"x"[..]).await.unwrap_err();

@@ -13,7 +13,7 @@ use http::Method;
 use mogile_testkit::fs::{listing, mode, umask};
 use mogile_testkit::storage::Fault;
 use mogile_tests::{Harness, pattern};
-use mogilefs::{Error, GetOptions};
+use mogilefs::{Error, GetOptions, StorageConfig};
 
 const OLD: &[u8] = b"the old content, which must survive every failure";
 
@@ -95,8 +95,11 @@ async fn get_to_file_dropped_mid_body_leaves_no_temp() {
     let long = Duration::from_secs(120);
     let client = h
         .builder()
-        .storage_io_timeout(long)
-        .storage_response_timeout(long)
+        .storage(StorageConfig {
+            idle_timeout: long,
+            headers_timeout: long,
+            ..Harness::storage_config()
+        })
         .build()
         .unwrap();
     let (dir, target) = old_file();

@@ -8,7 +8,7 @@ use http::Method;
 use mogile_testkit::storage::{Fault as NodeFault, FaultRule};
 use mogile_testkit::tracker::{Fault, FaultAction};
 use mogile_tests::{DOMAIN, Harness, pattern};
-use mogilefs::{Error, PutOptions};
+use mogilefs::{ClientConfig, Error, PutOptions};
 
 /// Stores with the first destination (device 1) failing as `h` was set up to.
 async fn first_destination_fails(h: Harness) {
@@ -138,7 +138,14 @@ async fn close_rejected_for_size_verification_restarts_with_a_new_create_open() 
 #[tokio::test]
 async fn upload_attempts_is_a_budget() {
     let h = Harness::start(1).await;
-    let client = h.builder().upload_attempts(1).build().unwrap();
+    let client = h
+        .builder()
+        .config(ClientConfig {
+            upload_attempts: 1,
+            ..Harness::config()
+        })
+        .build()
+        .unwrap();
     h.node(1)
         .inject(FaultRule::new(NodeFault::Status(404)).method(Method::HEAD));
     let err = client.put("k", pattern(100)).await.unwrap_err();
@@ -184,7 +191,14 @@ async fn lost_close_reply_that_did_not_commit_is_stored_again() {
 #[tokio::test]
 async fn lost_close_reply_is_outcome_unknown_when_it_did_not_commit_and_no_attempt_is_left() {
     let h = Harness::start(1).await;
-    let client = h.builder().upload_attempts(1).build().unwrap();
+    let client = h
+        .builder()
+        .config(ClientConfig {
+            upload_attempts: 1,
+            ..Harness::config()
+        })
+        .build()
+        .unwrap();
     h.tracker().inject(
         Fault::new(FaultAction::Drop)
             .command("create_close")
@@ -224,7 +238,14 @@ async fn no_temp_file_after_a_committed_close_is_reconciled() {
 async fn no_temp_file_without_a_commit_is_outcome_unknown_even_on_the_first_attempt() {
     let h = Harness::start(1).await;
     // One attempt: nothing left to store the body again with.
-    let client = h.builder().upload_attempts(1).build().unwrap();
+    let client = h
+        .builder()
+        .config(ClientConfig {
+            upload_attempts: 1,
+            ..Harness::config()
+        })
+        .build()
+        .unwrap();
     h.tracker().inject(
         Fault::new(FaultAction::Garbage(NO_TEMP_FILE.to_vec()))
             .command("create_close")
@@ -242,7 +263,11 @@ async fn no_devices_is_retried_with_backoff_then_reported() {
     let h = Harness::start(1).await;
     let client = h
         .builder()
-        .no_devices_retry(2, Duration::from_millis(5))
+        .config(ClientConfig {
+            no_devices_retries: 2,
+            no_devices_backoff: Duration::from_millis(5),
+            ..Harness::config()
+        })
         .build()
         .unwrap();
     h.model()
@@ -419,7 +444,10 @@ async fn uploads_outliving_the_restart_deadline_restart_instead_of_closing() {
     // Every upload takes longer than a nanosecond: each attempt restarts, none is closed.
     let client = h
         .builder()
-        .restart_after(Duration::from_nanos(1))
+        .config(ClientConfig {
+            restart_after: Duration::from_nanos(1),
+            ..Harness::config()
+        })
         .build()
         .unwrap();
     let err = client.put("k", &b"slow"[..]).await.unwrap_err();
@@ -431,7 +459,14 @@ async fn uploads_outliving_the_restart_deadline_restart_instead_of_closing() {
 #[tokio::test]
 async fn the_zone_goes_on_create_open_create_close_and_get_paths() {
     let h = Harness::start(1).await;
-    let client = h.builder().zone("alt").build().unwrap();
+    let client = h
+        .builder()
+        .config(ClientConfig {
+            zone: Some("alt".into()),
+            ..Harness::config()
+        })
+        .build()
+        .unwrap();
     client.put("z", &b"zoned"[..]).await.unwrap();
     assert_eq!(client.get_bytes("z").await.unwrap(), &b"zoned"[..]);
     let lines: Vec<String> = h
@@ -519,7 +554,14 @@ async fn a_close_that_dies_mid_commit_with_a_one_shot_body_is_outcome_unknown_an
 #[tokio::test]
 async fn a_close_that_dies_mid_commit_on_the_last_attempt_is_outcome_unknown() {
     let h = Harness::start(1).await;
-    let client = h.builder().upload_attempts(1).build().unwrap();
+    let client = h
+        .builder()
+        .config(ClientConfig {
+            upload_attempts: 1,
+            ..Harness::config()
+        })
+        .build()
+        .unwrap();
     client.put("k", &b"old content"[..]).await.unwrap();
     h.tracker().inject(
         Fault::new(FaultAction::DieMidClose)

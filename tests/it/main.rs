@@ -9,5 +9,6 @@ mod facade_errors;
 mod facade_listing;
 mod facade_roundtrip;
 mod facade_to_file;
+mod facade_tracker_status;
 mod facade_upload_failover;
 mod reliability;

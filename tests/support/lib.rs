@@ -11,7 +11,7 @@ use std::time::Duration;
 use mogile_testkit::TestCluster;
 use mogile_testkit::storage::{Fault, FaultRule, RecordedRequest, StorageNode};
 use mogile_testkit::tracker::{FakeTracker, Model};
-use mogilefs::{Client, ClientBuilder, DevId, KeyPolicy};
+use mogilefs::{Client, ClientBuilder, ClientConfig, DevId, KeyPolicy, StorageConfig};
 
 /// The domain every harness creates.
 pub const DOMAIN: &str = "testdom";
@@ -105,16 +105,36 @@ impl Harness {
             .collect()
     }
 
-    /// A client builder for the tracker and domain, lenient keys, short storage timeouts.
+    /// The facade settings of [`builder`](Self::builder): lenient keys, one quick `no_devices`
+    /// retry. Tests change fields on top of it.
+    pub fn config() -> ClientConfig {
+        ClientConfig {
+            key_policy: KeyPolicy::Lenient,
+            no_devices_retries: 1,
+            no_devices_backoff: Duration::from_millis(10),
+            ..ClientConfig::default()
+        }
+    }
+
+    /// The storage settings of [`builder`](Self::builder): 2 s connect, idle and headers
+    /// timeouts. Tests change fields on top of it.
+    pub fn storage_config() -> StorageConfig {
+        StorageConfig {
+            connect_timeout: Duration::from_secs(2),
+            idle_timeout: Duration::from_secs(2),
+            headers_timeout: Duration::from_secs(2),
+            ..StorageConfig::default()
+        }
+    }
+
+    /// A client builder for the tracker and domain, with [`config`](Self::config) and
+    /// [`storage_config`](Self::storage_config).
     pub fn builder(&self) -> ClientBuilder {
         Client::builder()
             .trackers(self.cluster.tracker_addrs())
             .domain(DOMAIN)
-            .key_policy(KeyPolicy::Lenient)
-            .storage_connect_timeout(Duration::from_secs(2))
-            .storage_io_timeout(Duration::from_secs(2))
-            .storage_response_timeout(Duration::from_secs(2))
-            .no_devices_retry(1, Duration::from_millis(10))
+            .config(Self::config())
+            .storage(Self::storage_config())
     }
 
     /// A client with [`builder`](Self::builder)'s settings.

@@ -1,51 +1,112 @@
-//! Pool settings and the builder that validates them.
+//! [`PoolSettings`], and the builder that validates them.
 
 use std::time::Duration;
 
 use crate::{BuildError, Connector, Endpoint, Pool};
 
-/// Validated settings, shared by every endpoint's pool.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Config {
-    pub(crate) max_size: usize,
-    pub(crate) max_idle: usize,
-    pub(crate) idle_timeout: Duration,
-    pub(crate) max_lifetime: Option<Duration>,
-    pub(crate) reap_interval: Duration,
-    pub(crate) probe_interval: Duration,
-    pub(crate) probe_interval_active: Duration,
-    pub(crate) probe_idle_after: Duration,
-    pub(crate) probe_timeout: Duration,
-    pub(crate) wait_timeout: Duration,
-    pub(crate) connect_timeout: Duration,
+/// Every setting of a [`Pool`], shared by all its endpoints. Give it whole to
+/// [`PoolBuilder::settings`]; each field's default is in its doc.
+///
+/// A plain struct: change the fields you need and take the rest from [`Default`]:
+///
+/// ```
+/// use std::time::Duration;
+/// use mogile_pool::PoolSettings;
+///
+/// let settings = PoolSettings {
+///     max_size: 4,
+///     connect_timeout: Duration::from_millis(500),
+///     ..PoolSettings::default()
+/// };
+/// assert_eq!(settings.max_idle, None); // unset: as many as max_size
+/// ```
+///
+/// With the `serde` feature it is `Serialize` and `Deserialize`: missing fields take their
+/// defaults, unknown fields are refused, and durations are written as humantime strings
+/// (`"1s"`, `"500ms"`, `"2m 30s"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct PoolSettings {
+    /// Most connections open to one endpoint at a time, in use or idle. Probe connections do
+    /// not count. Default 8; must not be zero.
+    pub max_size: usize,
+    /// Most idle connections kept per endpoint; above it, the reaper closes the least recently
+    /// returned ones first. Default `None`: as many as [`max_size`](Self::max_size).
+    pub max_idle: Option<usize>,
+    /// An idle connection returned longer ago than this is closed. Default 60 s.
+    #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
+    pub idle_timeout: Duration,
+    /// A connection opened longer ago than this is closed when next idle. Default `None`: no
+    /// limit.
+    #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
+    pub max_lifetime: Option<Duration>,
+    /// How often the background reaper applies the idle limits. Default 5 s; must not be zero.
+    #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
+    pub reap_interval: Duration,
+    /// How often the background prober runs a round. Every round probes each inactive
+    /// endpoint, so a recovered endpoint is back within about this long. Default 2 s; must not
+    /// be zero.
+    #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
+    pub probe_interval: Duration,
+    /// How long an active endpoint goes between background probes, so one that stopped
+    /// answering is noticed even without traffic, without opening a connection to every healthy
+    /// endpoint every round. Checked at each [`probe_interval`](Self::probe_interval) round, so
+    /// rounded up to a whole number of rounds (below `probe_interval`, every round probes).
+    /// Default 30 s; must not be zero.
+    #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
+    pub probe_interval_active: Duration,
+    /// An idle connection returned longer ago than this is probed before it is handed out
+    /// (zero probes every reused connection). Default 30 s.
+    #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
+    pub probe_idle_after: Duration,
+    /// Longest a probe may take before it counts as failed. Default 2 s; must not be zero.
+    #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
+    pub probe_timeout: Duration,
+    /// Longest [`Pool::get`] waits for a free slot when `max_size` connections are in use
+    /// (zero fails at once). Default 5 s.
+    #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
+    pub wait_timeout: Duration,
+    /// Longest opening one connection may take, for a checkout or a probe. Default 1 s; must
+    /// not be zero.
+    #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
+    pub connect_timeout: Duration,
 }
 
-impl Default for Config {
+impl Default for PoolSettings {
     fn default() -> Self {
         Self {
-            max_size: 10,
-            max_idle: 10,
+            max_size: 8,
+            max_idle: None,
             idle_timeout: Duration::from_secs(60),
             max_lifetime: None,
             reap_interval: Duration::from_secs(5),
-            probe_interval: Duration::from_secs(5),
+            probe_interval: Duration::from_secs(2),
             probe_interval_active: Duration::from_secs(30),
-            probe_idle_after: Duration::from_secs(15),
+            probe_idle_after: Duration::from_secs(30),
             probe_timeout: Duration::from_secs(2),
             wait_timeout: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(3),
+            connect_timeout: Duration::from_secs(1),
         }
     }
 }
 
+impl PoolSettings {
+    /// The idle limit in force: `max_idle`, or `max_size` when it is unset.
+    pub(crate) fn idle_limit(&self) -> usize {
+        self.max_idle.unwrap_or(self.max_size)
+    }
+}
+
 /// Builds a [`Pool`]; created by [`Pool::builder`].
-///
-/// Every setting has a default (shown on each setter); [`build`](Self::build) checks them.
 #[must_use = "a builder does nothing until `build()` is called"]
 pub struct PoolBuilder<C> {
     connector: C,
     endpoints: Vec<Endpoint>,
-    config: Config,
+    settings: PoolSettings,
     rng_seed: Option<u64>,
 }
 
@@ -53,7 +114,7 @@ impl<C> std::fmt::Debug for PoolBuilder<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PoolBuilder")
             .field("endpoints", &self.endpoints)
-            .field("config", &self.config)
+            .field("settings", &self.settings)
             .field("rng_seed", &self.rng_seed)
             .finish_non_exhaustive()
     }
@@ -64,82 +125,14 @@ impl<C: Connector> PoolBuilder<C> {
         Self {
             connector,
             endpoints,
-            config: Config::default(),
+            settings: PoolSettings::default(),
             rng_seed: None,
         }
     }
 
-    /// Most connections open to one endpoint at a time, in use or idle (default 10). Probe
-    /// connections do not count.
-    pub fn max_size(mut self, max_size: usize) -> Self {
-        self.config.max_size = max_size;
-        self
-    }
-
-    /// Most idle connections kept per endpoint (default 10). Above it, the reaper closes the
-    /// least recently returned ones first.
-    pub fn max_idle(mut self, max_idle: usize) -> Self {
-        self.config.max_idle = max_idle;
-        self
-    }
-
-    /// An idle connection returned longer ago than this is closed (default 60 s).
-    pub fn idle_timeout(mut self, idle_timeout: Duration) -> Self {
-        self.config.idle_timeout = idle_timeout;
-        self
-    }
-
-    /// A connection opened longer ago than this is closed when next idle (default: none).
-    pub fn max_lifetime(mut self, max_lifetime: Option<Duration>) -> Self {
-        self.config.max_lifetime = max_lifetime;
-        self
-    }
-
-    /// How often the background reaper applies the idle limits (default 5 s).
-    pub fn reap_interval(mut self, reap_interval: Duration) -> Self {
-        self.config.reap_interval = reap_interval;
-        self
-    }
-
-    /// How often the background prober runs a round (default 5 s). Every round probes each
-    /// inactive endpoint, so a recovered endpoint is back within about this long.
-    pub fn probe_interval(mut self, probe_interval: Duration) -> Self {
-        self.config.probe_interval = probe_interval;
-        self
-    }
-
-    /// How long an active endpoint goes between background probes (default 30 s), so one that
-    /// stopped answering is noticed even without traffic, without opening a connection to
-    /// every healthy endpoint every round. Checked at each `probe_interval` round, so it is
-    /// rounded up to a whole number of rounds (below `probe_interval`, every round probes).
-    pub fn probe_interval_active(mut self, probe_interval_active: Duration) -> Self {
-        self.config.probe_interval_active = probe_interval_active;
-        self
-    }
-
-    /// An idle connection returned longer ago than this is probed before it is handed out
-    /// (default 15 s; zero probes every reused connection).
-    pub fn probe_idle_after(mut self, probe_idle_after: Duration) -> Self {
-        self.config.probe_idle_after = probe_idle_after;
-        self
-    }
-
-    /// Longest a probe may take before it counts as failed (default 2 s).
-    pub fn probe_timeout(mut self, probe_timeout: Duration) -> Self {
-        self.config.probe_timeout = probe_timeout;
-        self
-    }
-
-    /// Longest [`Pool::get`] waits for a free slot when `max_size` connections are in use
-    /// (default 5 s; zero fails at once).
-    pub fn wait_timeout(mut self, wait_timeout: Duration) -> Self {
-        self.config.wait_timeout = wait_timeout;
-        self
-    }
-
-    /// Longest opening one connection may take (default 3 s).
-    pub fn connect_timeout(mut self, connect_timeout: Duration) -> Self {
-        self.config.connect_timeout = connect_timeout;
+    /// The pool's settings, whole (default [`PoolSettings::default`]).
+    pub fn settings(mut self, settings: PoolSettings) -> Self {
+        self.settings = settings;
         self
     }
 
@@ -168,14 +161,14 @@ impl<C: Connector> PoolBuilder<C> {
                 });
             }
         }
-        let c = &self.config;
+        let s = &self.settings;
         for (setting, zero) in [
-            ("max_size", c.max_size == 0),
-            ("reap_interval", c.reap_interval.is_zero()),
-            ("probe_interval", c.probe_interval.is_zero()),
-            ("probe_interval_active", c.probe_interval_active.is_zero()),
-            ("probe_timeout", c.probe_timeout.is_zero()),
-            ("connect_timeout", c.connect_timeout.is_zero()),
+            ("max_size", s.max_size == 0),
+            ("reap_interval", s.reap_interval.is_zero()),
+            ("probe_interval", s.probe_interval.is_zero()),
+            ("probe_interval_active", s.probe_interval_active.is_zero()),
+            ("probe_timeout", s.probe_timeout.is_zero()),
+            ("connect_timeout", s.connect_timeout.is_zero()),
         ] {
             if zero {
                 return Err(BuildError::Zero { setting });
@@ -185,9 +178,43 @@ impl<C: Connector> PoolBuilder<C> {
         Pool::start(
             self.connector,
             self.endpoints,
-            self.config,
+            self.settings,
             self.rng_seed,
             runtime,
         )
+    }
+}
+
+#[cfg(all(test, feature = "serde"))]
+mod serde_tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_humantime_strings_and_missing_fields_take_defaults() {
+        let json = serde_json::to_value(PoolSettings::default()).unwrap();
+        assert_eq!(json["connect_timeout"], "1s");
+        assert_eq!(json["max_lifetime"], serde_json::Value::Null);
+        let back: PoolSettings = serde_json::from_value(json).unwrap();
+        assert_eq!(back, PoolSettings::default());
+
+        let partial: PoolSettings = serde_json::from_str(
+            r#"{"max_size": 3, "max_lifetime": "10m", "wait_timeout": "250ms"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            partial,
+            PoolSettings {
+                max_size: 3,
+                max_lifetime: Some(Duration::from_secs(600)),
+                wait_timeout: Duration::from_millis(250),
+                ..PoolSettings::default()
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = serde_json::from_str::<PoolSettings>(r#"{"pool_size": 3}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
     }
 }

@@ -1,5 +1,7 @@
 //! Errors returned by the pool.
 
+use std::sync::Arc;
+
 use crate::Endpoint;
 
 /// An error from [`Pool::get`](crate::Pool::get).
@@ -83,10 +85,30 @@ pub enum BuildError {
     /// A setting must not be zero.
     #[error("{setting} must not be zero")]
     Zero {
-        /// The builder setter's name.
+        /// The [`PoolSettings`](crate::PoolSettings) field.
         setting: &'static str,
     },
     /// `build` was called outside a tokio runtime, which the background tasks need.
     #[error("no tokio runtime to run the pool's background tasks")]
     NoRuntime,
+}
+
+/// Why a health probe of an endpoint failed, as [`LastProbe`](crate::LastProbe) keeps it.
+///
+/// Cheap to clone: the connector's error is shared.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProbeError {
+    /// The connector could not open the probe's connection.
+    #[error("connect failed")]
+    Connect(#[source] Arc<dyn std::error::Error + Send + Sync>),
+    /// Opening the probe's connection took longer than `connect_timeout`.
+    #[error("connect timed out")]
+    ConnectTimeout,
+    /// The connector's [`probe`](crate::Connector::probe) failed.
+    #[error("probe failed")]
+    Probe(#[source] Arc<dyn std::error::Error + Send + Sync>),
+    /// The probe took longer than `probe_timeout`.
+    #[error("probe timed out")]
+    ProbeTimeout,
 }

@@ -1,12 +1,14 @@
 //! Endpoint health: the active flag, the counters `status()` reports, and probing.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use crate::config::Config;
+use tokio::time::Instant;
+
+use crate::config::PoolSettings;
 use crate::pool::Inner;
-use crate::{Connector, Endpoint};
+use crate::{Connector, Endpoint, LastProbe, ProbeError};
 
 /// Everything one endpoint shares between the pool, its connections and the background tasks.
 #[derive(Debug)]
@@ -20,6 +22,7 @@ pub(crate) struct EndpointState {
     pub(crate) waiters: AtomicUsize,
     pub(crate) probes_in_flight: AtomicUsize,
     pub(crate) probe_failures: AtomicU64,
+    last_probe: Mutex<Option<LastProbe>>,
     next_return_seq: AtomicU64,
 }
 
@@ -33,6 +36,7 @@ impl EndpointState {
             waiters: AtomicUsize::new(0),
             probes_in_flight: AtomicUsize::new(0),
             probe_failures: AtomicU64::new(0),
+            last_probe: Mutex::new(None),
             next_return_seq: AtomicU64::new(1),
         }
     }
@@ -52,6 +56,26 @@ impl EndpointState {
         if !self.active.swap(true, Ordering::AcqRel) {
             tracing::info!(endpoint = %self.endpoint, "mark active");
         }
+    }
+
+    /// The last health probe's outcome.
+    pub(crate) fn last_probe(&self) -> Option<LastProbe> {
+        // A poisoned lock only means a panic elsewhere; the value is whole either way.
+        self.last_probe
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn record_probe(&self, result: Result<Duration, ProbeError>) {
+        let probe = LastProbe {
+            at: Instant::now(),
+            result,
+        };
+        *self
+            .last_probe
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(probe);
     }
 
     /// The next release sequence number: orders idle connections by return.
@@ -79,7 +103,11 @@ impl Drop for Counted<'_> {
 
 /// Probes `state`'s endpoint on a connection of its own, outside `max_size`, and marks the
 /// endpoint active or inactive by the answer. At most one probe per endpoint runs at a time.
-pub(crate) async fn probe<C: Connector>(connector: &C, state: &EndpointState, config: &Config) {
+pub(crate) async fn probe<C: Connector>(
+    connector: &C,
+    state: &EndpointState,
+    config: &PoolSettings,
+) {
     if state
         .probes_in_flight
         .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
@@ -95,14 +123,21 @@ pub(crate) async fn probe<C: Connector>(connector: &C, state: &EndpointState, co
     }
     let _done = Done(&state.probes_in_flight);
 
+    let started = Instant::now();
     match probe_once(connector, &state.endpoint, config).await {
         Ok(()) => {
             tracing::trace!(endpoint = %state.endpoint, "probe ok");
+            state.record_probe(Ok(started.elapsed()));
             state.mark_active();
         }
-        Err(reason) => {
+        Err(error) => {
+            let reason = match std::error::Error::source(&error) {
+                Some(source) => format!("{error}: {source}"),
+                None => error.to_string(),
+            };
             tracing::debug!(endpoint = %state.endpoint, %reason, "probe failed");
             state.probe_failures.fetch_add(1, Ordering::Relaxed);
+            state.record_probe(Err(error));
             state.mark_inactive(&reason);
         }
     }
@@ -112,18 +147,18 @@ pub(crate) async fn probe<C: Connector>(connector: &C, state: &EndpointState, co
 async fn probe_once<C: Connector>(
     connector: &C,
     endpoint: &Endpoint,
-    config: &Config,
-) -> Result<(), String> {
+    config: &PoolSettings,
+) -> Result<(), ProbeError> {
     let mut conn =
         match tokio::time::timeout(config.connect_timeout, connector.connect(endpoint)).await {
             Ok(Ok(conn)) => conn,
-            Ok(Err(error)) => return Err(format!("connect failed: {error}")),
-            Err(_) => return Err("connect timed out".to_owned()),
+            Ok(Err(error)) => return Err(ProbeError::Connect(Arc::new(error))),
+            Err(_) => return Err(ProbeError::ConnectTimeout),
         };
     match tokio::time::timeout(config.probe_timeout, connector.probe(&mut conn)).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(format!("probe failed: {error}")),
-        Err(_) => Err("probe timed out".to_owned()),
+        Ok(Err(error)) => Err(ProbeError::Probe(Arc::new(error))),
+        Err(_) => Err(ProbeError::ProbeTimeout),
     }
 }
 

@@ -17,7 +17,7 @@
 //!
 //! ```
 //! use std::convert::Infallible;
-//! use mogile_pool::{Connector, Endpoint, Pool, Pooled};
+//! use mogile_pool::{Connector, Endpoint, Pool, PoolSettings, Pooled};
 //!
 //! /// A toy connection: it only remembers where it goes.
 //! struct Toy(Endpoint);
@@ -40,7 +40,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let pool = Pool::builder(ToyConnector, ["10.0.0.1:7001", "10.0.0.2:7001"])
-//!     .max_size(4)
+//!     .settings(PoolSettings { max_size: 4, ..PoolSettings::default() })
 //!     .build()?;
 //!
 //! // Try the healthy endpoints in random order, as a request with failover would.
@@ -60,6 +60,9 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Every setting named below is a field of [`PoolSettings`], given whole to
+//! [`PoolBuilder::settings`]; its doc gives the default.
 //!
 //! # Checkout and return
 //!
@@ -112,7 +115,7 @@
 //! or inactive by the answer: it restores endpoints that recovered and catches active ones
 //! that stopped answering. It runs a round every `probe_interval`: each round probes every
 //! inactive endpoint, but an active one only when its last background probe was at least
-//! `probe_interval_active` ago (default 30 s, rounded up to a whole round), so a fleet of
+//! `probe_interval_active` ago (rounded up to a whole round), so a fleet of
 //! clients does not open a connection to every healthy endpoint every few seconds. Probes
 //! open a connection of their own, outside `max_size`, and close it afterwards;
 //! [`Pool::status`] reports them separately. This is the one health mechanism: no other
@@ -128,7 +131,7 @@
 //! # Observability
 //!
 //! [`Pool::status`] gives, per endpoint: active or not, open, idle, in use, waiters, probes in
-//! flight and probe failures. `tracing` events, each with an `endpoint` field:
+//! flight, probe failures, and the last health probe's latency or error ([`LastProbe`]). `tracing` events, each with an `endpoint` field:
 //!
 //! | Event | Level | When |
 //! | --- | --- | --- |
@@ -158,10 +161,10 @@ mod pooled;
 mod reaper;
 mod status;
 
-pub use config::PoolBuilder;
+pub use config::{PoolBuilder, PoolSettings};
 pub use connector::Connector;
 pub use endpoint::Endpoint;
-pub use error::{BuildError, PoolError};
+pub use error::{BuildError, PoolError, ProbeError};
 pub use pool::Pool;
 pub use pooled::Pooled;
-pub use status::{EndpointStatus, PoolStatus};
+pub use status::{EndpointStatus, LastProbe, PoolStatus};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use tokio::time::Instant;
 
-use crate::config::Config;
+use crate::config::PoolSettings;
 use crate::{Connector, Endpoint};
 
 /// The `deadpool` pool of one endpoint.
@@ -32,7 +32,7 @@ pub(crate) struct Slot<T> {
 
 impl<T> Slot<T> {
     /// Why this idle connection must be closed now, if it must.
-    pub(crate) fn expired(&self, config: &Config, now: Instant) -> Option<&'static str> {
+    pub(crate) fn expired(&self, config: &PoolSettings, now: Instant) -> Option<&'static str> {
         if config
             .max_lifetime
             .is_some_and(|max| now.duration_since(self.created) >= max)
@@ -50,7 +50,7 @@ impl<T> Slot<T> {
 pub(crate) struct Manager<C> {
     pub(crate) connector: Arc<C>,
     pub(crate) endpoint: Endpoint,
-    pub(crate) config: Config,
+    pub(crate) config: PoolSettings,
 }
 
 impl<C> std::fmt::Debug for Manager<C> {

@@ -11,7 +11,7 @@ use rand::seq::SliceRandom;
 use tokio::runtime::Handle;
 use tokio::task::AbortHandle;
 
-use crate::config::Config;
+use crate::config::PoolSettings;
 use crate::health::{self, Counted, EndpointState};
 use crate::manager::{EndpointPool, Manager};
 use crate::status::{EndpointStatus, PoolStatus};
@@ -37,7 +37,7 @@ impl<C: Connector> Clone for Pool<C> {
 impl<C: Connector> std::fmt::Debug for Pool<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool")
-            .field("config", &self.inner.config)
+            .field("settings", &self.inner.config)
             .field("status", &self.status())
             .finish_non_exhaustive()
     }
@@ -45,7 +45,7 @@ impl<C: Connector> std::fmt::Debug for Pool<C> {
 
 pub(crate) struct Inner<C: Connector> {
     pub(crate) connector: Arc<C>,
-    pub(crate) config: Config,
+    pub(crate) config: PoolSettings,
     pub(crate) endpoints: Vec<EndpointEntry<C>>,
     rng: Mutex<StdRng>,
     runtime: Handle,
@@ -88,7 +88,7 @@ impl<C: Connector> Pool<C> {
     pub(crate) fn start(
         connector: C,
         endpoints: Vec<Endpoint>,
-        config: Config,
+        config: PoolSettings,
         rng_seed: Option<u64>,
         runtime: Handle,
     ) -> Result<Self, BuildError> {
@@ -283,6 +283,7 @@ impl<C: Connector> Pool<C> {
                     waiters: state.waiters.load(Ordering::Acquire),
                     probes_in_flight: state.probes_in_flight.load(Ordering::Acquire),
                     probe_failures: state.probe_failures.load(Ordering::Relaxed),
+                    last_probe: state.last_probe(),
                 }
             })
             .collect();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::Connector;
-use crate::config::Config;
+use crate::config::PoolSettings;
 use crate::manager::EndpointPool;
 use crate::pool::Inner;
 
@@ -34,7 +34,7 @@ pub(crate) async fn run<C: Connector>(inner: Weak<Inner<C>>, period: Duration) {
 pub(crate) fn reap<C: Connector>(
     pool: &EndpointPool<C>,
     connector: &C,
-    config: &Config,
+    config: &PoolSettings,
     endpoint: &crate::Endpoint,
 ) {
     let now = Instant::now();
@@ -56,10 +56,11 @@ pub(crate) fn reap<C: Connector>(
     // Close the sockets outside `deadpool`'s lock.
     drop(expired);
 
-    if kept.len() > config.max_idle {
+    let max_idle = config.idle_limit();
+    if kept.len() > max_idle {
         // Return sequence numbers are unique per endpoint; the `excess` smallest go.
-        let excess = kept.len() - config.max_idle;
-        let cutoff = if config.max_idle == 0 {
+        let excess = kept.len() - max_idle;
+        let cutoff = if max_idle == 0 {
             u64::MAX
         } else {
             *kept.select_nth_unstable(excess).1

@@ -1,9 +1,13 @@
 //! A snapshot of the pool for observability.
 
-use crate::Endpoint;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::{Endpoint, ProbeError};
 
 /// A snapshot of every endpoint, from [`Pool::status`](crate::Pool::status).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct PoolStatus {
     /// One entry per endpoint, in the order the pool was built with.
@@ -22,7 +26,7 @@ impl PoolStatus {
 /// When no checkout is in progress, `open == idle + in_use` and `open <= max_size`. Probe
 /// connections are not counted in `open`: they are outside `max_size` and reported in
 /// `probes_in_flight`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct EndpointStatus {
     /// The endpoint.
@@ -44,4 +48,19 @@ pub struct EndpointStatus {
     pub probes_in_flight: usize,
     /// Health probes that have failed since the pool was built.
     pub probe_failures: u64,
+    /// The last health probe that finished (background, or asked for with
+    /// [`Pool::probe_now`](crate::Pool::probe_now)); `None` before the first. The probes that
+    /// vet an idle connection before a checkout are not health probes and do not count.
+    pub last_probe: Option<LastProbe>,
+}
+
+/// What the last health probe of an endpoint found; it set the endpoint's `active` flag.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LastProbe {
+    /// When it finished, on tokio's clock.
+    pub at: Instant,
+    /// Its latency, from starting to open its connection to the probe's answer; or why it
+    /// failed.
+    pub result: Result<Duration, ProbeError>,
 }

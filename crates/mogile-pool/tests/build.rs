@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use mogile_pool::{BuildError, Connector, Endpoint, Pool};
+use mogile_pool::{BuildError, Connector, Endpoint, Pool, PoolSettings};
 
 struct Toy;
 
@@ -41,7 +41,12 @@ async fn invalid_settings_are_typed_errors() {
         }
     );
     assert_eq!(err.to_string(), "endpoint a:1 is configured twice");
-    let err = Pool::builder(Toy, ["a:1"]).max_size(0).build().unwrap_err();
+    let zero = |settings| Pool::builder(Toy, ["a:1"]).settings(settings).build();
+    let err = zero(PoolSettings {
+        max_size: 0,
+        ..PoolSettings::default()
+    })
+    .unwrap_err();
     assert_eq!(
         err,
         BuildError::Zero {
@@ -49,29 +54,45 @@ async fn invalid_settings_are_typed_errors() {
         }
     );
     assert_eq!(err.to_string(), "max_size must not be zero");
-    for (builder, setting) in [
+    let d = PoolSettings::default();
+    for (settings, setting) in [
         (
-            Pool::builder(Toy, ["a:1"]).reap_interval(Duration::ZERO),
+            PoolSettings {
+                reap_interval: Duration::ZERO,
+                ..d
+            },
             "reap_interval",
         ),
         (
-            Pool::builder(Toy, ["a:1"]).probe_interval(Duration::ZERO),
+            PoolSettings {
+                probe_interval: Duration::ZERO,
+                ..d
+            },
             "probe_interval",
         ),
         (
-            Pool::builder(Toy, ["a:1"]).probe_interval_active(Duration::ZERO),
+            PoolSettings {
+                probe_interval_active: Duration::ZERO,
+                ..d
+            },
             "probe_interval_active",
         ),
         (
-            Pool::builder(Toy, ["a:1"]).probe_timeout(Duration::ZERO),
+            PoolSettings {
+                probe_timeout: Duration::ZERO,
+                ..d
+            },
             "probe_timeout",
         ),
         (
-            Pool::builder(Toy, ["a:1"]).connect_timeout(Duration::ZERO),
+            PoolSettings {
+                connect_timeout: Duration::ZERO,
+                ..d
+            },
             "connect_timeout",
         ),
     ] {
-        assert_eq!(builder.build().unwrap_err(), BuildError::Zero { setting });
+        assert_eq!(zero(settings).unwrap_err(), BuildError::Zero { setting });
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
-use mogile_pool::{Connector, Endpoint, Pool, PoolError, Pooled};
+use mogile_pool::{Connector, Endpoint, Pool, PoolError, PoolSettings, Pooled};
 use proptest::prelude::*;
 
 #[derive(Debug)]
@@ -175,16 +175,19 @@ fn check(pool: &Pool<Arc<Toy>>, toy: &Toy, model: &Model) -> Result<(), TestCase
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let toy = Arc::new(Toy::default());
     let pool = Pool::builder(Arc::clone(&toy), ENDPOINTS)
-        .max_size(MAX_SIZE)
-        .max_idle(2)
-        .idle_timeout(Duration::from_millis(40))
-        .reap_interval(Duration::from_millis(15))
-        .probe_idle_after(Duration::from_millis(5))
-        .probe_timeout(Duration::from_millis(10))
-        .wait_timeout(Duration::from_millis(25))
-        .connect_timeout(Duration::from_millis(10))
-        // Out of the way: probe connections would be live but outside the pool's count.
-        .probe_interval(Duration::from_secs(3600))
+        .settings(PoolSettings {
+            max_size: MAX_SIZE,
+            max_idle: Some(2),
+            idle_timeout: Duration::from_millis(40),
+            reap_interval: Duration::from_millis(15),
+            probe_idle_after: Duration::from_millis(5),
+            probe_timeout: Duration::from_millis(10),
+            wait_timeout: Duration::from_millis(25),
+            connect_timeout: Duration::from_millis(10),
+            // Out of the way: probe connections would be live but outside the pool's count.
+            probe_interval: Duration::from_secs(3600),
+            ..PoolSettings::default()
+        })
         .build()
         .unwrap();
     let endpoints: Vec<Endpoint> = ENDPOINTS.iter().map(|e| Endpoint::from(*e)).collect();

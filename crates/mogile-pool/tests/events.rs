@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mogile_pool::{Connector, Endpoint, Pool, Pooled};
+use mogile_pool::{Connector, Endpoint, Pool, PoolSettings, Pooled};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
@@ -119,9 +119,12 @@ async fn lifecycle_events_name_the_endpoint() {
 
     let toy = Arc::new(Toy::default());
     let pool = Pool::builder(Arc::clone(&toy), [A, B])
-        .idle_timeout(Duration::from_secs(10))
-        .reap_interval(Duration::from_secs(1))
-        .probe_interval(Duration::from_secs(30))
+        .settings(PoolSettings {
+            idle_timeout: Duration::from_secs(10),
+            reap_interval: Duration::from_secs(1),
+            probe_interval: Duration::from_secs(30),
+            ..PoolSettings::default()
+        })
         .build()
         .unwrap();
     let a = Endpoint::from(A);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use mogile_pool::{Connector, Endpoint, Pool, PoolBuilder, Pooled};
+use mogile_pool::{Connector, Endpoint, Pool, PoolSettings, Pooled};
 
 #[derive(Debug)]
 struct Conn {
@@ -53,16 +53,23 @@ impl Connector for Toy {
 
 const EP: &str = "127.0.0.1:7001";
 
-/// A pool whose reaper runs every second; the prober is kept out of the way.
-fn builder() -> (PoolBuilder<Toy>, Arc<AtomicUsize>) {
+/// Settings with the reaper running every second and the prober kept out of the way.
+fn settings() -> PoolSettings {
+    PoolSettings {
+        max_size: 8,
+        reap_interval: Duration::from_secs(1),
+        probe_interval: Duration::from_secs(3600),
+        probe_idle_after: Duration::from_secs(3600),
+        ..PoolSettings::default()
+    }
+}
+
+/// A pool with `settings`, and the count of its live connections.
+fn pool(settings: PoolSettings) -> (Pool<Toy>, Arc<AtomicUsize>) {
     let toy = Toy::default();
     let live = Arc::clone(&toy.live);
-    let builder = Pool::builder(toy, [EP])
-        .max_size(8)
-        .reap_interval(Duration::from_secs(1))
-        .probe_interval(Duration::from_secs(3600))
-        .probe_idle_after(Duration::from_secs(3600));
-    (builder, live)
+    let pool = Pool::builder(toy, [EP]).settings(settings).build().unwrap();
+    (pool, live)
 }
 
 /// Jumps the paused clock; lands between reaper ticks so each due tick has already run.
@@ -82,8 +89,10 @@ fn counts(pool: &Pool<Toy>) -> (usize, usize, usize) {
 
 #[tokio::test(start_paused = true)]
 async fn idle_timeout_closes_connections_left_idle_too_long() {
-    let (builder, live) = builder();
-    let pool = builder.idle_timeout(secs(10.0)).build().unwrap();
+    let (pool, live) = pool(PoolSettings {
+        idle_timeout: secs(10.0),
+        ..settings()
+    });
     let ep = Endpoint::from(EP);
     let a = pool.get(&ep).await.unwrap();
     let b = pool.get(&ep).await.unwrap();
@@ -113,8 +122,10 @@ async fn idle_timeout_closes_connections_left_idle_too_long() {
 
 #[tokio::test(start_paused = true)]
 async fn max_idle_closes_the_least_recently_returned_first() {
-    let (builder, live) = builder();
-    let pool = builder.max_idle(2).build().unwrap();
+    let (pool, live) = pool(PoolSettings {
+        max_idle: Some(2),
+        ..settings()
+    });
     let ep = Endpoint::from(EP);
     let mut conns = Vec::new();
     for _ in 0..4 {
@@ -137,8 +148,10 @@ async fn max_idle_closes_the_least_recently_returned_first() {
 
 #[tokio::test(start_paused = true)]
 async fn max_idle_zero_keeps_nothing_idle() {
-    let (builder, live) = builder();
-    let pool = builder.max_idle(0).build().unwrap();
+    let (pool, live) = pool(PoolSettings {
+        max_idle: Some(0),
+        ..settings()
+    });
     let ep = Endpoint::from(EP);
     let a = pool.get(&ep).await.unwrap();
     let b = pool.get(&ep).await.unwrap();
@@ -151,13 +164,12 @@ async fn max_idle_zero_keeps_nothing_idle() {
 
 #[tokio::test(start_paused = true)]
 async fn a_connection_in_use_is_never_expired() {
-    let (builder, live) = builder();
-    let pool = builder
-        .idle_timeout(secs(2.0))
-        .max_idle(0)
-        .max_lifetime(Some(secs(3.0)))
-        .build()
-        .unwrap();
+    let (pool, live) = pool(PoolSettings {
+        idle_timeout: secs(2.0),
+        max_idle: Some(0),
+        max_lifetime: Some(secs(3.0)),
+        ..settings()
+    });
     let ep = Endpoint::from(EP);
     let held = pool.get(&ep).await.unwrap();
 
@@ -176,12 +188,11 @@ async fn a_connection_in_use_is_never_expired() {
 
 #[tokio::test(start_paused = true)]
 async fn max_lifetime_closes_old_connections_however_busy() {
-    let (builder, live) = builder();
-    let pool = builder
-        .max_lifetime(Some(secs(29.0)))
-        .idle_timeout(secs(3600.0))
-        .build()
-        .unwrap();
+    let (pool, live) = pool(PoolSettings {
+        max_lifetime: Some(secs(29.0)),
+        idle_timeout: secs(3600.0),
+        ..settings()
+    });
     let ep = Endpoint::from(EP);
     advance(secs(0.5)).await;
     // Busy: used every 10 s, so never idle long; still closed once 29 s old.
@@ -200,15 +211,13 @@ async fn max_lifetime_closes_old_connections_however_busy() {
 
 #[tokio::test(start_paused = true)]
 async fn checkout_enforces_the_limits_before_the_reaper_runs() {
-    let toy = Toy::default();
-    let live = Arc::clone(&toy.live);
-    let pool = Pool::builder(toy, [EP])
-        .reap_interval(secs(3600.0))
-        .probe_interval(secs(3600.0))
-        .idle_timeout(secs(10.0))
-        .max_lifetime(Some(secs(25.0)))
-        .build()
-        .unwrap();
+    let (pool, live) = pool(PoolSettings {
+        reap_interval: secs(3600.0),
+        probe_interval: secs(3600.0),
+        idle_timeout: secs(10.0),
+        max_lifetime: Some(secs(25.0)),
+        ..PoolSettings::default()
+    });
     let ep = Endpoint::from(EP);
 
     let a = pool.get(&ep).await.unwrap();

@@ -5,10 +5,10 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use mogile_pool::{Connector, Endpoint, Pool, PoolError, Pooled};
+use mogile_pool::{Connector, Endpoint, Pool, PoolError, PoolSettings, Pooled, ProbeError};
 
 #[derive(Debug)]
 struct Refused;
@@ -28,6 +28,8 @@ struct Server {
     down: AtomicBool,
     /// Connections open but probes never answer.
     silent: AtomicBool,
+    /// Probes answer after this many milliseconds.
+    probe_delay_ms: AtomicU64,
     connects: AtomicUsize,
 }
 
@@ -70,9 +72,12 @@ impl Connector for Toy {
     }
 
     async fn probe(&self, ep: &mut Endpoint) -> Result<(), Refused> {
-        if self.servers[&*ep].silent.load(Ordering::SeqCst) {
+        let server = &self.servers[&*ep];
+        if server.silent.load(Ordering::SeqCst) {
             std::future::pending::<()>().await;
         }
+        let delay = server.probe_delay_ms.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(delay)).await;
         Ok(())
     }
 }
@@ -85,10 +90,13 @@ const C: &str = "127.0.0.1:7003";
 /// timeout.
 fn pool(toy: &Arc<Toy>, endpoints: &[&str]) -> Pool<Arc<Toy>> {
     Pool::builder(Arc::clone(toy), endpoints.iter().copied())
-        .probe_interval(Duration::from_secs(5))
-        .probe_interval_active(Duration::from_secs(10))
-        .probe_timeout(Duration::from_secs(1))
-        .connect_timeout(Duration::from_secs(1))
+        .settings(PoolSettings {
+            probe_interval: Duration::from_secs(5),
+            probe_interval_active: Duration::from_secs(10),
+            probe_timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(1),
+            ..PoolSettings::default()
+        })
         .rng_seed(7)
         .build()
         .unwrap()
@@ -201,6 +209,51 @@ async fn the_probe_catches_an_active_endpoint_that_stopped_answering() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn status_reports_the_last_probe_latency_or_error() {
+    let toy = Toy::new(&[A, B, C]);
+    let pool = pool(&toy, &[A, B, C]);
+    let last = |ep: &str| {
+        pool.status()
+            .endpoint(&Endpoint::from(ep))
+            .unwrap()
+            .last_probe
+            .clone()
+    };
+    assert!(last(A).is_none(), "no probe has run yet");
+    toy.server(A).probe_delay_ms.store(300, Ordering::SeqCst);
+    toy.server(B).down.store(true, Ordering::SeqCst);
+    toy.server(C).silent.store(true, Ordering::SeqCst);
+
+    // The 10 s round probes every active endpoint: A answers in 300 ms, B refuses the
+    // connection, C's probe times out after 1 s.
+    advance(11.5).await;
+    let a = last(A).unwrap();
+    assert_eq!(a.result.unwrap(), Duration::from_millis(300));
+    assert!(active(&pool, A));
+
+    let b = last(B).unwrap();
+    let err = b.result.unwrap_err();
+    assert!(matches!(err, ProbeError::Connect(_)), "{err:?}");
+    assert_eq!(err.to_string(), "connect failed");
+    assert_eq!(
+        std::error::Error::source(&err).unwrap().to_string(),
+        "connection refused"
+    );
+    assert!(!active(&pool, B));
+
+    let c = last(C).unwrap();
+    assert!(matches!(c.result, Err(ProbeError::ProbeTimeout)), "{c:?}");
+    assert!(c.at > b.at, "C's probe finished a second after B's");
+    assert!(!active(&pool, C));
+
+    // B recovers: the next round (inactive endpoints every 5 s) records a success.
+    toy.server(B).down.store(false, Ordering::SeqCst);
+    advance(5.0).await;
+    assert_eq!(last(B).unwrap().result.unwrap(), Duration::ZERO);
+    assert!(active(&pool, B));
+}
+
+#[tokio::test(start_paused = true)]
 async fn probe_now_demotes_only_on_a_failed_probe() {
     let toy = Toy::new(&[A, B]);
     let pool = pool(&toy, &[A, B]);
@@ -222,10 +275,13 @@ async fn probe_now_demotes_only_on_a_failed_probe() {
 async fn probes_use_their_own_connection_outside_max_size() {
     let toy = Toy::new(&[A, B]);
     let pool = Pool::builder(Arc::clone(&toy), [A, B])
-        .max_size(1)
-        .probe_interval(Duration::from_secs(5))
-        .probe_interval_active(Duration::from_secs(5))
-        .probe_timeout(Duration::from_secs(1))
+        .settings(PoolSettings {
+            max_size: 1,
+            probe_interval: Duration::from_secs(5),
+            probe_interval_active: Duration::from_secs(5),
+            probe_timeout: Duration::from_secs(1),
+            ..PoolSettings::default()
+        })
         .build()
         .unwrap();
     let a = Endpoint::from(A);
@@ -327,10 +383,13 @@ fn connects(toy: &Toy, ep: &str) -> usize {
 async fn active_endpoints_are_probed_on_the_longer_period_inactive_ones_every_round() {
     let toy = Toy::new(&[A, B]);
     let pool = Pool::builder(Arc::clone(&toy), [A, B])
-        .probe_interval(Duration::from_secs(2))
-        .probe_interval_active(Duration::from_secs(30))
-        .probe_timeout(Duration::from_secs(1))
-        .connect_timeout(Duration::from_secs(1))
+        .settings(PoolSettings {
+            probe_interval: Duration::from_secs(2),
+            probe_interval_active: Duration::from_secs(30),
+            probe_timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(1),
+            ..PoolSettings::default()
+        })
         .build()
         .unwrap();
     // B is down: the failed checkout (one connect) marks it inactive.

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use mogile_pool::{Connector, Endpoint, Pool, Pooled};
+use mogile_pool::{Connector, Endpoint, Pool, PoolSettings, Pooled};
 
 /// A toy connection numbered in opening order; counts itself while alive.
 #[derive(Debug)]
@@ -52,7 +52,10 @@ fn pool(max_size: usize) -> (Pool<Toy>, Arc<AtomicUsize>, Endpoint) {
     let toy = Toy::default();
     let live = Arc::clone(&toy.live);
     let pool = Pool::builder(toy, ["127.0.0.1:7001"])
-        .max_size(max_size)
+        .settings(PoolSettings {
+            max_size,
+            ..PoolSettings::default()
+        })
         .build()
         .unwrap();
     (pool, live, Endpoint::from("127.0.0.1:7001"))

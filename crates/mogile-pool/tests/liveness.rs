@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mogile_pool::{Connector, Endpoint, Pool, Pooled};
+use mogile_pool::{Connector, Endpoint, Pool, PoolSettings, Pooled};
 
 #[derive(Debug)]
 struct Gone;
@@ -92,10 +92,13 @@ const EP: &str = "127.0.0.1:7001";
 fn pool() -> (Pool<Arc<Toy>>, Arc<Toy>, Endpoint) {
     let toy = Arc::new(Toy::default());
     let pool = Pool::builder(Arc::clone(&toy), [EP])
-        .probe_idle_after(Duration::from_secs(5))
-        .probe_timeout(Duration::from_secs(2))
-        .idle_timeout(Duration::from_secs(3600))
-        .probe_interval(Duration::from_secs(3600))
+        .settings(PoolSettings {
+            probe_idle_after: Duration::from_secs(5),
+            probe_timeout: Duration::from_secs(2),
+            idle_timeout: Duration::from_secs(3600),
+            probe_interval: Duration::from_secs(3600),
+            ..PoolSettings::default()
+        })
         .build()
         .unwrap();
     (pool, toy, Endpoint::from(EP))

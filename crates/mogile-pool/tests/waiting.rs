@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use mogile_pool::{Connector, Endpoint, EndpointStatus, Pool, PoolError, Pooled};
+use mogile_pool::{Connector, Endpoint, EndpointStatus, Pool, PoolError, PoolSettings, Pooled};
 use tokio::time::Instant;
 
 #[derive(Debug)]
@@ -61,10 +61,13 @@ const B: &str = "127.0.0.1:7002";
 
 fn pool(toy: &Arc<Toy>, max_size: usize) -> Pool<Arc<Toy>> {
     Pool::builder(Arc::clone(toy), [A, B])
-        .max_size(max_size)
-        .wait_timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(3))
-        .probe_interval(Duration::from_secs(3600))
+        .settings(PoolSettings {
+            max_size,
+            wait_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(3),
+            probe_interval: Duration::from_secs(3600),
+            ..PoolSettings::default()
+        })
         .build()
         .unwrap()
 }

@@ -146,7 +146,14 @@ pub enum KeyError {
 
 /// Which keys we agree to create (store, rename target). Keys read from the tracker are never
 /// checked.
+///
+/// With the `serde` feature it is `Serialize` and `Deserialize` as `"strict"` or `"lenient"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum KeyPolicy {
     /// 1..=255 bytes (MySQL's `VARCHAR(255)` truncates or refuses longer keys) and no NUL.

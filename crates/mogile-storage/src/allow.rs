@@ -1,5 +1,5 @@
 //! The storage host allow-list: which hosts a storage URL may name
-//! ([`StorageClientBuilder::allowed_hosts`](crate::StorageClientBuilder::allowed_hosts)).
+//! ([`StorageClientBuilder::allowed_hosts`](crate::StorageConfig::allowed_hosts)).
 //!
 //! Entries are exact host names, IP addresses or CIDR networks. A URL host that is an IP literal
 //! matches the addresses and networks; any other host matches only a name entry, exactly (ASCII

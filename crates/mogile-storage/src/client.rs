@@ -14,7 +14,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{CaptureConnection, capture_connection};
 use tokio::sync::oneshot;
 
-use crate::builder::{Config, StorageClientBuilder};
+use crate::builder::StorageClientBuilder;
+use crate::config::StorageConfig;
 use crate::connector::TimeoutConnector;
 use crate::error::{StorageError, TimeoutPhase};
 use crate::options::HeadInfo;
@@ -32,7 +33,7 @@ pub struct StorageClient {
 pub(crate) struct Inner {
     pub(crate) http: Client<TimeoutConnector, ReqBody>,
     pub(crate) connector: TimeoutConnector,
-    pub(crate) config: Config,
+    pub(crate) config: StorageConfig,
 }
 
 impl fmt::Debug for StorageClient {
@@ -78,7 +79,7 @@ impl StorageClient {
         Ok(())
     }
 
-    pub(crate) fn config(&self) -> &Config {
+    pub(crate) fn config(&self) -> &StorageConfig {
         &self.inner.config
     }
 

@@ -57,7 +57,7 @@ pub enum StorageError {
         reason: &'static str,
     },
     /// The URL's host is not in the client's allow-list
-    /// ([`allowed_hosts`](crate::StorageClientBuilder::allowed_hosts)); no connection was made.
+    /// ([`allowed_hosts`](crate::StorageConfig::allowed_hosts)); no connection was made.
     /// Another replica or destination may be allowed.
     #[error("storage host {host:?} of {url} is not in the allow-list")]
     HostNotAllowed {
@@ -366,7 +366,7 @@ pub enum BuildError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// An entry of [`allowed_hosts`](crate::StorageClientBuilder::allowed_hosts) is not a host
+    /// An entry of [`allowed_hosts`](crate::StorageConfig::allowed_hosts) is not a host
     /// name, an IP address or a CIDR network.
     #[error("invalid allowed host {entry:?}: {reason}")]
     InvalidAllowedHost {

@@ -41,6 +41,9 @@
 //! The crate knows nothing of MogileFS beyond "a URL to PUT to or GET from", and never retries:
 //! failover between replicas is the caller's ([`StorageError::try_another_replica`] helps).
 //!
+//! Every setting is a field of one [`StorageConfig`], given whole to
+//! [`StorageClientBuilder::config`].
+//!
 //! # Behaviour
 //! - **Uploads** of a replayable [`Payload`] (bytes, a file) or a one-shot [`OneShotBody`] (a
 //!   stream or reader). Known lengths go out with `Content-Length` on pooled keep-alive
@@ -63,13 +66,14 @@
 //!   ([`TimeoutPhase::LowSpeed`]), so a node trickling one byte just inside the idle timeout
 //!   cannot hold a transfer. The caller's own pauses (a slow body source, a stream not being
 //!   polled) never count.
-//! - **Host allow-list** (opt-in, [`StorageClientBuilder::allowed_hosts`]): URLs naming a host
+//! - **Host allow-list** (opt-in, [`StorageConfig::allowed_hosts`]): URLs naming a host
 //!   outside the configured names, addresses and CIDR networks fail with
 //!   [`StorageError::HostNotAllowed`] before any connection (or DNS lookup) is made.
 //! - **Redirects** are never followed ([`StorageError::Redirect`]).
 //!
 //! # Layout
-//! `client.rs` (the client, shared plumbing, `head`/`delete`), `builder.rs`, `put.rs`, `get.rs`,
+//! `client.rs` (the client, shared plumbing, `head`/`delete`), `config.rs` ([`StorageConfig`]),
+//! `builder.rs`, `put.rs`, `get.rs`,
 //! `download.rs` (`get_to_file`), `atomic_file.rs` ([`AtomicFile`]), `stream.rs` ([`ByteStream`]),
 //! `body.rs` (request bodies), `req_body.rs` (the body type hyper sees), `connector.rs` (the
 //! allow-list check, idle-timeout and upload-metered connections), `speed.rs` ([`LowSpeed`] and
@@ -80,6 +84,7 @@ mod atomic_file;
 mod body;
 mod builder;
 mod client;
+mod config;
 mod connector;
 mod download;
 mod error;
@@ -94,6 +99,7 @@ pub use atomic_file::AtomicFile;
 pub use body::{OneShotBody, Payload};
 pub use builder::StorageClientBuilder;
 pub use client::StorageClient;
+pub use config::StorageConfig;
 pub use error::{BuildError, PutStreamError, StorageError, TimeoutPhase};
 pub use get::GetResponse;
 pub use options::{

@@ -71,7 +71,7 @@ impl StorageClient {
     /// otherwise). With an unknown length it is sent chunked on a fresh
     /// connection of its own; if the node refuses chunked bodies (`411`/`501`), the body is
     /// copied into a temporary file (never memory; see
-    /// [`spool_limit`](crate::StorageClientBuilder::spool_limit)) and sent again with a length.
+    /// [`spool_limit`](crate::StorageConfig::spool_limit)) and sent again with a length.
     ///
     /// The body cannot be sent twice: on failure it is handed back in [`PutStreamError::body`]
     /// only if no frame was ever taken from it.

@@ -39,15 +39,25 @@ use tokio::time::{Instant, Sleep};
 ///
 /// ```
 /// use std::time::Duration;
-/// use mogile_storage::{LowSpeed, StorageClient};
+/// use mogile_storage::{LowSpeed, StorageClient, StorageConfig};
 ///
 /// let strict = LowSpeed::new(64 * 1024, Duration::from_secs(10));
-/// let client = StorageClient::builder().low_speed_limit(Some(strict)).build()?;
+/// let config = StorageConfig { low_speed_limit: Some(strict), ..StorageConfig::default() };
+/// let client = StorageClient::builder().config(config).build()?;
 /// # Ok::<_, mogile_storage::BuildError>(())
 /// ```
+///
+/// With the `serde` feature it is `Serialize` and `Deserialize` as
+/// `{"bytes_per_sec": 1024, "window": "30s"}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct LowSpeed {
     bytes_per_sec: u64,
+    #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
     window: Duration,
 }
 

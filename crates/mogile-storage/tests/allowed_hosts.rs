@@ -8,7 +8,8 @@
 use bytes::Bytes;
 use futures_util::stream;
 use mogile_storage::{
-    BuildError, GetOptions, OneShotBody, Payload, PutOptions, StorageClient, StorageError,
+    BuildError, GetOptions, OneShotBody, Payload, PutOptions, StorageClient, StorageConfig,
+    StorageError,
 };
 use mogile_testkit::storage::FaultPeer;
 
@@ -78,7 +79,10 @@ async fn hosts_outside_the_allow_list_are_never_contacted() {
     let peer = peer().await;
     let port = peer.addr().port();
     let client = StorageClient::builder()
-        .allowed_hosts(["127.0.0.1"])
+        .config(StorageConfig {
+            allowed_hosts: Some(vec!["127.0.0.1".into()]),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     for host in [
@@ -120,7 +124,10 @@ async fn networks_and_names_in_the_allow_list() {
     let port = peer.addr().port();
     // 127.0.0.0/31 is 127.0.0.0 and 127.0.0.1: the peer is in, 127.0.0.2 is out.
     let by_net = StorageClient::builder()
-        .allowed_hosts(["127.0.0.0/31"])
+        .config(StorageConfig {
+            allowed_hosts: Some(vec!["127.0.0.0/31".into()]),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     assert_eq!(by_net.head(&peer.url("/x")).await.unwrap().status, 200);
@@ -129,7 +136,10 @@ async fn networks_and_names_in_the_allow_list() {
     // A name in the list admits that name only (the peer, through `localhost`), never the
     // addresses it resolves to.
     let by_name = StorageClient::builder()
-        .allowed_hosts(["LOCALHOST"])
+        .config(StorageConfig {
+            allowed_hosts: Some(vec!["LOCALHOST".into()]),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     let refused_ip = peer.url("/x");
@@ -152,7 +162,10 @@ async fn without_an_allow_list_every_host_is_contacted() {
 #[test]
 fn bad_allow_lists_are_build_errors() {
     let err = StorageClient::builder()
-        .allowed_hosts(["127.0.0.1", "10.0.0.0/40"])
+        .config(StorageConfig {
+            allowed_hosts: Some(vec!["127.0.0.1".into(), "10.0.0.0/40".into()]),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap_err();
     assert!(
@@ -160,7 +173,10 @@ fn bad_allow_lists_are_build_errors() {
         "{err:?}"
     );
     let err = StorageClient::builder()
-        .allowed_hosts(["http://node1:7500"])
+        .config(StorageConfig {
+            allowed_hosts: Some(vec!["http://node1:7500".into()]),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap_err();
     assert!(
@@ -168,7 +184,10 @@ fn bad_allow_lists_are_build_errors() {
         "{err:?}"
     );
     let err = StorageClient::builder()
-        .allowed_hosts(Vec::<String>::new())
+        .config(StorageConfig {
+            allowed_hosts: Some(Vec::new()),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap_err();
     assert!(

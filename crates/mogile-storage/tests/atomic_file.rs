@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use mogile_storage::{AtomicFile, GetOptions, StorageClient, StorageError};
+use mogile_storage::{AtomicFile, GetOptions, StorageClient, StorageConfig, StorageError};
 use mogile_testkit::fs::{listing, mode, umask};
 use mogile_testkit::storage::FaultPeer;
 use tokio::io::AsyncWriteExt;
@@ -20,8 +20,11 @@ const OLD: &[u8] = b"the old content, which must survive every failure";
 
 fn client() -> StorageClient {
     StorageClient::builder()
-        .idle_timeout(Duration::from_secs(30))
-        .headers_timeout(Duration::from_secs(30))
+        .config(StorageConfig {
+            idle_timeout: Duration::from_secs(30),
+            headers_timeout: Duration::from_secs(30),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap()
 }

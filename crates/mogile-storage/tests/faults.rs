@@ -11,7 +11,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
 use mogile_storage::{
-    GetOptions, OneShotBody, Payload, PutOptions, StorageClient, StorageError, TimeoutPhase,
+    GetOptions, OneShotBody, Payload, PutOptions, StorageClient, StorageConfig, StorageError,
+    TimeoutPhase,
 };
 use mogile_testkit::storage::{Fault, FaultPeer, FaultRule, StorageNode};
 
@@ -20,8 +21,11 @@ const LONG: Duration = Duration::from_secs(20);
 
 fn client(idle: Duration, headers: Duration) -> StorageClient {
     StorageClient::builder()
-        .idle_timeout(idle)
-        .headers_timeout(headers)
+        .config(StorageConfig {
+            idle_timeout: idle,
+            headers_timeout: headers,
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap()
 }
@@ -205,9 +209,12 @@ async fn a_full_accept_queue_trips_the_connect_timeout() {
         }
     }
     let client = StorageClient::builder()
-        .connect_timeout(SHORT)
-        .idle_timeout(LONG)
-        .headers_timeout(LONG)
+        .config(StorageConfig {
+            connect_timeout: SHORT,
+            idle_timeout: LONG,
+            headers_timeout: LONG,
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     let url = format!("http://{addr}/dev1/x.fid");
@@ -337,7 +344,13 @@ async fn without_a_spool_a_chunked_refusal_is_an_error() {
     })
     .await
     .unwrap();
-    let client = StorageClient::builder().spool_limit(0).build().unwrap();
+    let client = StorageClient::builder()
+        .config(StorageConfig {
+            spool_limit: 0,
+            ..StorageConfig::default()
+        })
+        .build()
+        .unwrap();
     let body = OneShotBody::from_stream(stream::iter([Ok(Bytes::from_static(b"abc"))]), None);
     let err = client
         .put_stream(&peer.url("/dev1/x.fid"), body, &PutOptions::default())

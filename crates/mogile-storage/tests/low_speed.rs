@@ -11,8 +11,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
 use mogile_storage::{
-    GetOptions, LowSpeed, OneShotBody, Payload, PutOptions, StorageClient, StorageError,
-    TimeoutPhase,
+    GetOptions, LowSpeed, OneShotBody, Payload, PutOptions, StorageClient, StorageConfig,
+    StorageError, TimeoutPhase,
 };
 use mogile_testkit::storage::FaultPeer;
 use tokio::sync::Notify;
@@ -77,7 +77,10 @@ async fn a_trickling_download_trips_the_low_speed_limit() {
 
     // The same node without the limit: the idle timer alone lets it run to the end.
     let unlimited = StorageClient::builder()
-        .low_speed_limit(None)
+        .config(StorageConfig {
+            low_speed_limit: None,
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     let whole = unlimited
@@ -105,9 +108,12 @@ async fn a_node_reading_an_upload_slowly_trips_the_low_speed_limit() {
     .unwrap();
     // Idle and headers timeouts that never fire: the low-speed limit is what ends the upload.
     let client = StorageClient::builder()
-        .idle_timeout(HOUR)
-        .headers_timeout(HOUR)
-        .low_speed_limit(Some(LowSpeed::new(256 * 1024, 10 * SEC)))
+        .config(StorageConfig {
+            idle_timeout: HOUR,
+            headers_timeout: HOUR,
+            low_speed_limit: Some(LowSpeed::new(256 * 1024, 10 * SEC)),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     // Larger than every socket buffer between us and the node.
@@ -160,7 +166,10 @@ fn slow_source() -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + S
 async fn a_slow_body_source_never_trips_the_low_speed_limit() {
     let peer = prompt_node().await;
     let client = StorageClient::builder()
-        .low_speed_limit(Some(LowSpeed::new(1024, 10 * SEC)))
+        .config(StorageConfig {
+            low_speed_limit: Some(LowSpeed::new(1024, 10 * SEC)),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     // Known length (pooled connection) and unknown length (chunked, fresh connection).
@@ -193,7 +202,10 @@ async fn a_slow_body_source_never_trips_the_low_speed_limit() {
 /// stretch of the consumer's absence charged to the node as waiting would trip the limit.
 fn strict_client() -> StorageClient {
     StorageClient::builder()
-        .low_speed_limit(Some(LowSpeed::new(64 * 1024, 10 * SEC)))
+        .config(StorageConfig {
+            low_speed_limit: Some(LowSpeed::new(64 * 1024, 10 * SEC)),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap()
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use mogile_storage::StorageClient;
+use mogile_storage::{StorageClient, StorageConfig};
 use mogile_testkit::storage::StorageNode;
 
 async fn node() -> (tempfile::TempDir, StorageNode, String) {
@@ -38,7 +38,10 @@ async fn pooled_connections_expire_before_mogstoreds_keep_alive() {
 async fn an_idle_timeout_shorter_than_the_pool_only_costs_a_reconnect() {
     let (_dir, node, url) = node().await;
     let client = StorageClient::builder()
-        .idle_timeout(Duration::from_secs(2))
+        .config(StorageConfig {
+            idle_timeout: Duration::from_secs(2),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     client.head(&url).await.unwrap();
@@ -53,7 +56,10 @@ async fn an_idle_timeout_shorter_than_the_pool_only_costs_a_reconnect() {
 async fn no_reuse_when_the_pool_is_disabled() {
     let (_dir, node, url) = node().await;
     let client = StorageClient::builder()
-        .pool_max_idle_per_host(0)
+        .config(StorageConfig {
+            pool_max_idle_per_host: 0,
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     for _ in 0..3 {

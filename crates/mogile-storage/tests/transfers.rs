@@ -9,16 +9,19 @@ use bytes::Bytes;
 use futures_util::{StreamExt, stream};
 use http::Method;
 use mogile_storage::{
-    ByteRange, Extent, GetOptions, OneShotBody, Payload, PutOptions, StorageClient, StorageError,
-    TransferObserver,
+    ByteRange, Extent, GetOptions, OneShotBody, Payload, PutOptions, StorageClient, StorageConfig,
+    StorageError, TransferObserver,
 };
 use mogile_testkit::storage::{Fault, FaultRule, StorageNode};
 use tokio::io::AsyncReadExt;
 
 fn client() -> StorageClient {
     StorageClient::builder()
-        .idle_timeout(Duration::from_secs(10))
-        .headers_timeout(Duration::from_secs(10))
+        .config(StorageConfig {
+            idle_timeout: Duration::from_secs(10),
+            headers_timeout: Duration::from_secs(10),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap()
 }

@@ -5,15 +5,19 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::stream;
 use mogile_storage::{
-    GetOptions, OneShotBody, Payload, PutOptions, StorageClient, StorageError, TimeoutPhase,
+    GetOptions, OneShotBody, Payload, PutOptions, StorageClient, StorageConfig, StorageError,
+    TimeoutPhase,
 };
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn client() -> StorageClient {
     StorageClient::builder()
-        .idle_timeout(Duration::from_secs(10))
-        .headers_timeout(Duration::from_secs(10))
+        .config(StorageConfig {
+            idle_timeout: Duration::from_secs(10),
+            headers_timeout: Duration::from_secs(10),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap()
 }
@@ -48,7 +52,10 @@ async fn put_errors_are_typed_with_a_bounded_snippet() {
         let server = server_answering(status, &long_body).await;
         let url = format!("{}/dev1/a.fid", server.uri());
         let client = StorageClient::builder()
-            .error_body_limit(64)
+            .config(StorageConfig {
+                error_body_limit: 64,
+                ..StorageConfig::default()
+            })
             .build()
             .unwrap();
         let err = client
@@ -210,7 +217,10 @@ async fn headers_timeout_against_a_slow_server() {
         .mount(&server)
         .await;
     let client = StorageClient::builder()
-        .headers_timeout(Duration::from_millis(300))
+        .config(StorageConfig {
+            headers_timeout: Duration::from_millis(300),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     let url = format!("{}/dev1/slow.fid", server.uri());

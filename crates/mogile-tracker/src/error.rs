@@ -322,7 +322,7 @@ pub enum BuildError {
     /// An option has a value the client cannot work with.
     #[error("invalid option {option}: {reason}")]
     InvalidOption {
-        /// The builder setter.
+        /// The [`TrackerConfig`](crate::TrackerConfig) field.
         option: &'static str,
         /// What is wrong with the value.
         reason: &'static str,

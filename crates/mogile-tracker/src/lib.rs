@@ -37,6 +37,9 @@
 //! # }
 //! ```
 //!
+//! Every setting is a field of one [`TrackerConfig`] (the connection pool's in its
+//! [`PoolSettings`]), given whole to [`TrackerClientBuilder::config`].
+//!
 //! # Behaviour
 //!
 //! - **One request in flight per connection.** A request writes one line and reads exactly one
@@ -46,16 +49,17 @@
 //!   counter, [`callid_start`](TrackerClientBuilder::callid_start)); a reply that echoes
 //!   another one, or none once the tracker has echoed one on that connection, is refused as
 //!   out of step. Bytes after a reply line also retire the connection.
-//! - **Timeouts per command class**: file commands 10 s, admin commands 25 s by default, both
-//!   below the tracker's 30 s watchdog, past which the tracker silently re-runs the query and
-//!   never answers.
+//! - **Timeouts per command class**: file commands 10 s, admin commands 25 s by default
+//!   ([`file_timeout`](TrackerConfig::file_timeout), [`admin_timeout`](TrackerConfig::admin_timeout)),
+//!   both below the tracker's 30 s watchdog, past which the tracker silently re-runs the query
+//!   and never answers.
 //! - **Failover.** A request goes to a random active tracker. A connection failure (refused,
 //!   reset, closed before any reply byte) marks that tracker inactive and the request moves on
 //!   at once. A timeout closes the connection and has the tracker probed; only a failed probe
 //!   marks it inactive. Inactive trackers are probed with `noop` in the background every 2 s
-//!   ([`probe_interval`](TrackerClientBuilder::probe_interval)) and come back when they
+//!   ([`probe_interval`](PoolSettings::probe_interval)) and come back when they
 //!   answer; active ones every 30 s
-//!   ([`probe_interval_active`](TrackerClientBuilder::probe_interval_active)), so one that
+//!   ([`probe_interval_active`](PoolSettings::probe_interval_active)), so one that
 //!   stopped answering is noticed without traffic.
 //! - **Retry safety.** A request that never reached a tracker in full may be retried anywhere.
 //!   One whose reply was lost after it was written is retried only if the command is safe to
@@ -63,7 +67,7 @@
 //!   ([`TrackerError::outcome_unknown`]). Every error says how far its request got
 //!   ([`TrackerError::delivery`]): the failover asks exactly that, and so can callers. Real trackers sometimes close innocent connections
 //!   without a reply (a server bug triggered by colliding renames): this is that case.
-//! - **Retry budget**: at most [`retry_budget`](TrackerClientBuilder::retry_budget) attempts
+//! - **Retry budget**: at most [`retry_budget`](TrackerConfig::retry_budget) attempts
 //!   (default: the number of trackers, at least 2), with no delay between trackers and a
 //!   capped, jittered backoff when every tracker is inactive and the list is walked again.
 //! - A tracker `ERR` is an answer: returned at once as [`TrackerError::Server`] with a typed
@@ -76,6 +80,7 @@
 //! - `client.rs`: [`TrackerClient`], the generic [`request`](TrackerClient::request) and
 //!   [`raw`](TrackerClient::raw);
 //! - `file.rs` / `admin.rs`: named methods for file commands and the [`Admin`] handle;
+//! - `config.rs`: [`TrackerConfig`], every setting (the pool's in [`PoolSettings`]);
 //! - `builder.rs`: [`TrackerClientBuilder`], address parsing and option checks;
 //! - `failover.rs`: attempts, failover, retry safety; `backoff.rs`: the jittered delay;
 //! - `connection.rs`: one connection's write-one-line / read-one-line exchange;
@@ -101,6 +106,7 @@ mod admin;
 mod backoff;
 mod builder;
 mod client;
+mod config;
 mod connection;
 mod connector;
 mod error;
@@ -110,5 +116,6 @@ mod file;
 pub use admin::Admin;
 pub use builder::{DEFAULT_PORT, TRACKER_WATCHDOG, TrackerClientBuilder};
 pub use client::TrackerClient;
+pub use config::TrackerConfig;
 pub use error::{BuildError, Delivery, TrackerError};
-pub use mogile_pool::{Endpoint, EndpointStatus, PoolStatus};
+pub use mogile_pool::{Endpoint, EndpointStatus, LastProbe, PoolSettings, PoolStatus, ProbeError};

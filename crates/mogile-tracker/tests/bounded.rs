@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use mogile_protocol::{ListKeys, Noop};
 use mogile_testkit::tracker::{Fault, FaultAction};
+use mogile_tracker::PoolSettings;
 use tokio::task::JoinSet;
 
 #[tokio::test(start_paused = true)]
@@ -17,8 +18,11 @@ async fn five_hundred_concurrent_requests_use_at_most_eight_connections_per_trac
         t.inject(Fault::new(FaultAction::Delay(Duration::from_millis(20))));
     }
     let client = common::builder(&[&ts[0], &ts[1]])
-        .pool_size(8)
-        .wait_timeout(Duration::from_secs(20))
+        .pool(PoolSettings {
+            max_size: 8,
+            wait_timeout: Duration::from_secs(20),
+            ..common::config().pool
+        })
         .build()
         .unwrap();
     let mut set = JoinSet::new();

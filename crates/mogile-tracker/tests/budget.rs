@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mogile_protocol::{Noop, ServerSetting};
 use mogile_testkit::tracker::{Fault, FaultAction};
-use mogile_tracker::{Delivery, TrackerError};
+use mogile_tracker::{Delivery, PoolSettings, TrackerConfig, TrackerError};
 
 #[tokio::test(start_paused = true)]
 async fn the_budget_bounds_attempts_and_rounds_back_off_when_every_tracker_is_down() {
@@ -16,9 +16,15 @@ async fn the_budget_bounds_attempts_and_rounds_back_off_when_every_tracker_is_do
         t.kill();
     }
     let client = common::builder(&[&ts[0], &ts[1]])
-        .retry_budget(5)
-        .backoff_base(Duration::from_millis(100))
-        .probe_interval(Duration::from_secs(3600))
+        .config(TrackerConfig {
+            retry_budget: Some(5),
+            backoff_base: Duration::from_millis(100),
+            pool: PoolSettings {
+                probe_interval: Duration::from_secs(3600),
+                ..common::config().pool
+            },
+            ..common::config()
+        })
         .build()
         .unwrap();
     let start = tokio::time::Instant::now();

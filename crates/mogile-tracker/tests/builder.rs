@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use mogile_tracker::{BuildError, TrackerClient};
+use mogile_tracker::{BuildError, PoolSettings, TrackerClient, TrackerConfig};
 
 #[tokio::test]
 async fn addresses_without_a_port_use_7001() {
@@ -32,7 +32,10 @@ async fn invalid_configurations_are_refused() {
     assert!(matches!(err, BuildError::InvalidAddress { .. }), "{err}");
     let err = TrackerClient::builder()
         .trackers(["tr1"])
-        .file_timeout(Duration::from_secs(30))
+        .config(TrackerConfig {
+            file_timeout: Duration::from_secs(30),
+            ..TrackerConfig::default()
+        })
         .build()
         .unwrap_err();
     assert!(
@@ -47,7 +50,10 @@ async fn invalid_configurations_are_refused() {
     );
     let err = TrackerClient::builder()
         .trackers(["tr1"])
-        .retry_budget(0)
+        .config(TrackerConfig {
+            retry_budget: Some(0),
+            ..TrackerConfig::default()
+        })
         .build()
         .unwrap_err();
     assert!(
@@ -60,6 +66,22 @@ async fn invalid_configurations_are_refused() {
         ),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn pool_settings_are_checked_by_the_pool() {
+    let err = TrackerClient::builder()
+        .trackers(["tr1"])
+        .pool(PoolSettings {
+            max_size: 0,
+            ..PoolSettings::default()
+        })
+        .build()
+        .unwrap_err();
+    let BuildError::Pool(pool) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(pool.to_string(), "max_size must not be zero");
 }
 
 #[test]

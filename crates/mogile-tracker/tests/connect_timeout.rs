@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mogile_protocol::Noop;
 use mogile_testkit::net::HangingListener;
-use mogile_tracker::{Delivery, TrackerClient, TrackerError};
+use mogile_tracker::{Delivery, PoolSettings, TrackerClient, TrackerConfig, TrackerError};
 
 #[tokio::test]
 async fn a_connect_that_never_completes_is_a_typed_connect_timeout() {
@@ -14,8 +14,14 @@ async fn a_connect_that_never_completes_is_a_typed_connect_timeout() {
     let tracker = hang.addr().to_string();
     let client = TrackerClient::builder()
         .trackers([tracker.as_str()])
-        .connect_timeout(Duration::from_millis(200))
-        .retry_budget(2)
+        .config(TrackerConfig {
+            retry_budget: Some(2),
+            pool: PoolSettings {
+                connect_timeout: Duration::from_millis(200),
+                ..PoolSettings::default()
+            },
+            ..TrackerConfig::default()
+        })
         .build()
         .unwrap();
 

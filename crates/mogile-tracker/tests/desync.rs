@@ -6,7 +6,15 @@ use std::time::Duration;
 
 use mogile_protocol::{ServerSetting, SetServerSetting};
 use mogile_testkit::tracker::{Fault, FaultAction};
-use mogile_tracker::TrackerError;
+use mogile_tracker::{TrackerConfig, TrackerError};
+
+/// One attempt per request, so the fault is what the caller sees.
+fn one_attempt() -> TrackerConfig {
+    TrackerConfig {
+        retry_budget: Some(1),
+        ..common::config()
+    }
+}
 
 #[tokio::test(start_paused = true)]
 async fn a_reply_delayed_past_the_timeout_is_never_handed_to_the_next_request() {
@@ -14,8 +22,10 @@ async fn a_reply_delayed_past_the_timeout_is_never_handed_to_the_next_request() 
     let ts = common::trackers(&model, 1).await;
     let t = &ts[0];
     let client = common::builder(&[t])
-        .admin_timeout(Duration::from_secs(1))
-        .retry_budget(1)
+        .config(TrackerConfig {
+            admin_timeout: Duration::from_secs(1),
+            ..one_attempt()
+        })
         .build()
         .unwrap();
     let admin = client.admin();
@@ -89,7 +99,7 @@ async fn a_reply_with_another_callid_is_refused_and_the_connection_dropped() {
     let model = common::model();
     let ts = common::trackers(&model, 1).await;
     let t = &ts[0];
-    let client = common::builder(&[t]).retry_budget(1).build().unwrap();
+    let client = common::builder(&[t]).config(one_attempt()).build().unwrap();
     t.inject(
         Fault::new(FaultAction::Garbage(
             b"OK key=a&value=x&callid=999\r\n".to_vec(),
@@ -128,8 +138,10 @@ async fn garbage_and_over_long_replies_are_protocol_errors() {
     let ts = common::trackers(&model, 1).await;
     let t = &ts[0];
     let client = common::builder(&[t])
-        .retry_budget(1)
-        .max_reply_line(1024)
+        .config(TrackerConfig {
+            max_reply_line: 1024,
+            ..one_attempt()
+        })
         .build()
         .unwrap();
     t.inject(
@@ -193,7 +205,7 @@ async fn a_reply_without_callid_after_echoes_on_the_connection_is_out_of_step() 
     let model = common::model();
     let ts = common::trackers(&model, 1).await;
     let t = &ts[0];
-    let client = common::builder(&[t]).retry_budget(1).build().unwrap();
+    let client = common::builder(&[t]).config(one_attempt()).build().unwrap();
     client.noop(mogile_protocol::Noop::new()).await.unwrap();
     t.inject(
         Fault::new(FaultAction::Garbage(b"OK \r\n".to_vec()))

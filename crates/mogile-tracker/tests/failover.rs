@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use mogile_protocol::{DoMonitorRound, GetDomains, ListKeys, Noop};
 use mogile_testkit::tracker::{ConnectionMode, Fault, FaultAction};
+use mogile_tracker::{PoolSettings, TrackerConfig};
 
 /// Polls (in paused time) until `cond` holds, for at most `limit` of virtual time.
 async fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
@@ -25,10 +26,16 @@ async fn refusing_and_hanging_trackers_are_skipped_marked_inactive_and_come_back
     let ts = common::trackers(&model, 3).await;
     let (refusing, hanging, healthy) = (&ts[0], &ts[1], &ts[2]);
     let client = common::builder(&[refusing, hanging, healthy])
-        .file_timeout(Duration::from_secs(1))
-        .admin_timeout(Duration::from_secs(2))
-        .probe_interval(Duration::from_secs(1))
-        .probe_timeout(Duration::from_millis(500))
+        .config(TrackerConfig {
+            file_timeout: Duration::from_secs(1),
+            admin_timeout: Duration::from_secs(2),
+            pool: PoolSettings {
+                probe_interval: Duration::from_secs(1),
+                probe_timeout: Duration::from_millis(500),
+                ..common::config().pool
+            },
+            ..common::config()
+        })
         .build()
         .unwrap();
     refusing.kill();
@@ -102,7 +109,10 @@ async fn a_slow_admin_command_does_not_mark_a_healthy_tracker_inactive() {
         );
     }
     let client = common::builder(&[&ts[0], &ts[1]])
-        .file_timeout(Duration::from_secs(1))
+        .config(TrackerConfig {
+            file_timeout: Duration::from_secs(1),
+            ..common::config()
+        })
         .build()
         .unwrap();
     // Far above the file timeout, below the admin timeout (25 s).

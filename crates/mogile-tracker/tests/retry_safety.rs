@@ -8,7 +8,7 @@ use mogile_protocol::{
     CreateClose, CreateOpen, Delete, GetPaths, Rename, SetServerSetting, UpdateFileClass,
 };
 use mogile_testkit::tracker::{FakeTracker, Fault, FaultAction};
-use mogile_tracker::{Delivery, TrackerClient, TrackerError};
+use mogile_tracker::{Delivery, TrackerClient, TrackerConfig, TrackerError};
 
 /// Stores `key` (empty) through `client`; needs a host with a device in the model.
 async fn store(client: &TrackerClient, key: &str) {
@@ -180,7 +180,10 @@ async fn a_rename_on_a_connection_dropped_by_the_server_bug_has_an_unknown_outco
     // and the rename must not be resent.
     let (ts, _storage) = cluster().await;
     let client = common::builder(&[&ts[0]])
-        .file_timeout(Duration::from_secs(1))
+        .config(TrackerConfig {
+            file_timeout: Duration::from_secs(1),
+            ..common::config()
+        })
         .build()
         .unwrap();
     store(&client, "a").await;
@@ -199,7 +202,10 @@ async fn a_rename_on_a_connection_dropped_by_the_server_bug_has_an_unknown_outco
 async fn a_timed_out_mutation_has_an_unknown_outcome_and_only_a_probe_judges_the_tracker() {
     let (ts, _storage) = cluster().await;
     let client = common::builder(&[&ts[0], &ts[1]])
-        .file_timeout(Duration::from_secs(1))
+        .config(TrackerConfig {
+            file_timeout: Duration::from_secs(1),
+            ..common::config()
+        })
         .build()
         .unwrap();
     store(&client, "a").await;
@@ -257,7 +263,10 @@ async fn an_over_long_request_is_refused_before_sending() {
     let model = common::model();
     let ts = common::trackers(&model, 1).await;
     let client = common::builder(&[&ts[0]])
-        .max_request_line(256)
+        .config(TrackerConfig {
+            max_request_line: 256,
+            ..common::config()
+        })
         .build()
         .unwrap();
     let key = "k".repeat(300);

@@ -12,16 +12,18 @@ use mogile_protocol::{Key, KeyError, StoragePath};
 use mogile_storage::StorageClient;
 use mogile_tracker::TrackerClient;
 
-use crate::builder::{ClientBuilder, Config};
+use crate::builder::ClientBuilder;
+use crate::config::ClientConfig;
 use crate::error::{Ctx, Error, Result, TrackerFailure};
 use crate::options::{DeleteOptions, PathsOptions};
+use crate::status::{self, TrackerStatus};
 
 /// What every handle of one client shares: the pools, and the settings.
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) tracker: TrackerClient,
     pub(crate) storage: StorageClient,
-    pub(crate) config: Config,
+    pub(crate) config: ClientConfig,
     pub(crate) closed: AtomicBool,
 }
 
@@ -84,6 +86,12 @@ impl Client {
         &self.inner.storage
     }
 
+    /// Every tracker's health, in the order the trackers were given: its address, whether
+    /// requests go to it, and the last background probe's latency or error. Makes no request.
+    pub fn tracker_status(&self) -> Vec<TrackerStatus> {
+        status::tracker_status(&self.inner.tracker)
+    }
+
     /// Shuts the tracker pool and its background tasks down; every handle sharing the pools then
     /// fails with [`Error::Closed`]. Transfers already running finish or fail on their own.
     pub async fn close(&self) {
@@ -91,7 +99,7 @@ impl Client {
         self.inner.tracker.close();
     }
 
-    pub(crate) fn config(&self) -> &Config {
+    pub(crate) fn config(&self) -> &ClientConfig {
         &self.inner.config
     }
 

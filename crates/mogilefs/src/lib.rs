@@ -87,6 +87,22 @@
 //! - **Listing**: [`Client::list_keys`] (one page) and [`Client::keys`] (every key under a
 //!   prefix, exact byte-wise matching whatever the tracker's database does).
 //!
+//! # Configuration
+//!
+//! One plain struct per layer, each with `Default` and a doc on every field, given whole to
+//! the [`ClientBuilder`]: [`ClientConfig`] (the facade's own: key and checksum policies, zone,
+//! `pathcount`, upload attempts, `no_devices` retries, `restart_after`) to
+//! [`config`](ClientBuilder::config); [`TrackerConfig`] (request timeouts, retry budget, and the
+//! tracker pool's [`PoolSettings`]: pool size, connect timeout, probe intervals) to
+//! [`tracker`](ClientBuilder::tracker); [`StorageConfig`] (connect, idle and headers timeouts,
+//! the low-speed limit, the storage host allow-list) to [`storage`](ClientBuilder::storage). A
+//! setting has one name at every layer. With the `serde` feature all four are `Serialize` and
+//! `Deserialize` (missing fields take their defaults, durations are humantime strings such as
+//! `"30s"`), so they can come straight from a configuration file.
+//!
+//! [`Client::tracker_status`] reports each tracker's health: active or not, and the last
+//! background probe's latency or error.
+//!
 //! # Errors
 //!
 //! Every operation returns the semantic [`Error`]; the tracker's code and text, or the storage
@@ -106,13 +122,15 @@
 //!
 //! # Layout
 //!
-//! `client.rs` (handle, thin file commands), `builder.rs`, `options.rs`, `put.rs`,
-//! `destinations.rs`, `put_stream.rs`, `writer.rs` (store), `get.rs`, `fetch.rs`, `resume.rs` (fetch), `list.rs`,
+//! `client.rs` (handle, thin file commands), `builder.rs`, `config.rs` ([`ClientConfig`]),
+//! `status.rs` ([`TrackerStatus`]), `options.rs`, `put.rs`, `destinations.rs`,
+//! `put_stream.rs`, `writer.rs` (store), `get.rs`, `fetch.rs`, `resume.rs` (fetch), `list.rs`,
 //! `paging.rs` (listing), `admin.rs`, `observe.rs` (MD5 and progress), `error.rs`.
 
 pub mod admin;
 mod builder;
 mod client;
+mod config;
 mod destinations;
 mod error;
 mod fetch;
@@ -124,22 +142,26 @@ mod paging;
 mod put;
 mod put_stream;
 mod resume;
+mod status;
 mod writer;
 
 pub use admin::Admin;
 pub use builder::ClientBuilder;
 pub use client::Client;
+pub use config::ClientConfig;
 pub use error::{Attempt, AttemptError, Error, Result};
 pub use fetch::FetchStream;
 pub use mogile_protocol::{
     Checksum, ChecksumState, DevId, ErrorCode, Fid, HashType, Key, KeyPolicy, StoragePath,
 };
 pub use mogile_protocol::{FidRow, FileDebugInfo, FileInfoOutput, KeyPage};
-pub use mogile_storage::{LowSpeed, OneShotBody, Payload};
+pub use mogile_storage::{LowSpeed, OneShotBody, Payload, StorageConfig};
+pub use mogile_tracker::{LastProbe, PoolSettings, ProbeError, TrackerConfig};
 pub use options::{
     ChecksumPolicy, DeleteOptions, GetOptions, ListOptions, PathsOptions, Progress, PutOptions,
 };
 pub use put::PutResult;
+pub use status::TrackerStatus;
 pub use writer::Writer;
 
 /// Lower-level crates, for what the facade does not wrap.

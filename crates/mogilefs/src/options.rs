@@ -15,8 +15,13 @@ pub trait Progress: Send + Sync {
     fn restart(&self) {}
 }
 
-/// How the client uses checksums by default ([`ClientBuilder::checksum`](crate::ClientBuilder::checksum)).
+/// How the client uses checksums by default ([`ClientConfig::checksum`](crate::ClientConfig::checksum)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum ChecksumPolicy {
     /// No checksum is computed or verified unless an operation asks for it.

@@ -7,7 +7,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use mogile_testkit::TestCluster;
 use mogilefs::lower::protocol::KeyError;
-use mogilefs::{Client, ClientBuilder, Error, KeyPolicy, Payload, PutOptions};
+use mogilefs::{
+    Client, ClientBuilder, ClientConfig, Error, KeyPolicy, Payload, PutOptions, StorageConfig,
+};
 
 use super::support::{assert_no_library_panics, content, watch_panics};
 
@@ -25,8 +27,11 @@ fn builder(cluster: &TestCluster) -> ClientBuilder {
     Client::builder()
         .trackers(cluster.tracker_addrs())
         .domain(cluster.domain())
-        .storage_io_timeout(Duration::from_secs(5))
-        .storage_response_timeout(Duration::from_secs(5))
+        .storage(StorageConfig {
+            idle_timeout: Duration::from_secs(5),
+            headers_timeout: Duration::from_secs(5),
+            ..StorageConfig::default()
+        })
 }
 
 fn requests(cluster: &TestCluster) -> u64 {
@@ -49,7 +54,13 @@ async fn an_empty_key_is_refused_before_anything_is_sent() {
     watch_panics();
     let c = cluster().await;
     for policy in [KeyPolicy::Strict, KeyPolicy::Lenient] {
-        let client = builder(&c).key_policy(policy).build().unwrap();
+        let client = builder(&c)
+            .config(ClientConfig {
+                key_policy: policy,
+                ..ClientConfig::default()
+            })
+            .build()
+            .unwrap();
         let before = requests(&c);
         let errors = [
             client.put("", &b"x"[..]).await.unwrap_err(),
@@ -94,7 +105,13 @@ async fn long_and_nul_keys_are_refused_under_strict_and_work_under_lenient() {
     strict.put(max.as_str(), &b"max"[..]).await.unwrap();
     assert_eq!(&strict.get_bytes(max.as_str()).await.unwrap()[..], b"max");
 
-    let lenient = builder(&c).key_policy(KeyPolicy::Lenient).build().unwrap();
+    let lenient = builder(&c)
+        .config(ClientConfig {
+            key_policy: KeyPolicy::Lenient,
+            ..ClientConfig::default()
+        })
+        .build()
+        .unwrap();
     for key in [long.as_str(), nul] {
         let data = content(key, 1, 100);
         lenient.put(key, data.clone()).await.unwrap();

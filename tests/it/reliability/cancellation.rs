@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
 use mogile_testkit::TestCluster;
-use mogilefs::{Client, Error, KeyPolicy};
+use mogilefs::{
+    Client, ClientConfig, Error, KeyPolicy, PoolSettings, StorageConfig, TrackerConfig,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -91,11 +93,23 @@ async fn operations_dropped_at_random_points_leave_the_client_consistent() {
     let client = Client::builder()
         .trackers(cluster.tracker_addrs())
         .domain(cluster.domain())
-        .key_policy(KeyPolicy::Strict)
-        .pool_size(4)
-        .tracker_timeout(Duration::from_secs(5))
-        .storage_io_timeout(Duration::from_secs(5))
-        .storage_response_timeout(Duration::from_secs(5))
+        .config(ClientConfig {
+            key_policy: KeyPolicy::Strict,
+            ..ClientConfig::default()
+        })
+        .tracker(TrackerConfig {
+            file_timeout: Duration::from_secs(5),
+            pool: PoolSettings {
+                max_size: 4,
+                ..PoolSettings::default()
+            },
+            ..TrackerConfig::default()
+        })
+        .storage(StorageConfig {
+            idle_timeout: Duration::from_secs(5),
+            headers_timeout: Duration::from_secs(5),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     // A mutation dropped after its line may have left can still run on the tracker later, even

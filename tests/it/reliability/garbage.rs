@@ -13,8 +13,8 @@ use mogilefs::lower::protocol::{
     GetDevices, GetDomains, GetHosts, GetPaths, ListFids, ListKeys, RebalanceTest, Response,
     ResponseDecoder, ServerSettings,
 };
-use mogilefs::lower::storage::{GetOptions, Payload, PutOptions, StorageClient};
-use mogilefs::lower::tracker::TrackerClient;
+use mogilefs::lower::storage::{GetOptions, Payload, PutOptions, StorageClient, StorageConfig};
+use mogilefs::lower::tracker::{TrackerClient, TrackerConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -169,8 +169,11 @@ async fn garbage_replies_over_a_socket_are_typed_errors() {
     .await;
     let client = TrackerClient::builder()
         .trackers([t.addr()])
-        .file_timeout(Duration::from_millis(500))
-        .retry_budget(1)
+        .config(TrackerConfig {
+            file_timeout: Duration::from_millis(500),
+            retry_budget: Some(1),
+            ..TrackerConfig::default()
+        })
         .build()
         .unwrap();
     for i in 0..300 {
@@ -229,9 +232,12 @@ async fn random_http_answers_are_typed_errors() {
     .await
     .unwrap();
     let client = StorageClient::builder()
-        .idle_timeout(Duration::from_millis(500))
-        .headers_timeout(Duration::from_millis(500))
-        .pool_max_idle_per_host(0)
+        .config(StorageConfig {
+            idle_timeout: Duration::from_millis(500),
+            headers_timeout: Duration::from_millis(500),
+            pool_max_idle_per_host: 0,
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     let url = peer.url("/dev1/0/000/000/0000000001.fid");

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use mogile_testkit::storage::FaultPeer;
-use mogilefs::lower::storage::{GetOptions, Payload, PutOptions, StorageClient, StorageError};
+use mogilefs::lower::storage::{
+    GetOptions, Payload, PutOptions, StorageClient, StorageConfig, StorageError,
+};
 
 use super::support::{assert_no_library_panics, chain, watch_panics};
 
@@ -16,9 +18,12 @@ pub(super) const TIMEOUT: Duration = Duration::from_secs(3);
 
 pub(super) fn storage() -> StorageClient {
     StorageClient::builder()
-        .connect_timeout(TIMEOUT)
-        .idle_timeout(TIMEOUT)
-        .headers_timeout(TIMEOUT)
+        .config(StorageConfig {
+            connect_timeout: TIMEOUT,
+            idle_timeout: TIMEOUT,
+            headers_timeout: TIMEOUT,
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap()
 }

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use mogile_testkit::storage::FaultPeer;
 use mogile_testkit::tracker::{DeviceSpec, FakeTracker, HostSpec, Model};
 use mogilefs::lower::storage::{Payload, PutOptions, StorageError};
-use mogilefs::{AttemptError, Client, Error};
+use mogilefs::{AttemptError, Client, Error, StorageConfig};
 
 use super::hostile_storage::{TIMEOUT, answering, storage};
 use super::support::{assert_no_library_panics, watch_panics};
@@ -28,9 +28,12 @@ async fn tracker_over(node: SocketAddr, length: u64) -> (FakeTracker, Client) {
     let client = Client::builder()
         .trackers([tracker.addr().to_string()])
         .domain("d")
-        .storage_connect_timeout(TIMEOUT)
-        .storage_io_timeout(TIMEOUT)
-        .storage_response_timeout(TIMEOUT)
+        .storage(StorageConfig {
+            connect_timeout: TIMEOUT,
+            idle_timeout: TIMEOUT,
+            headers_timeout: TIMEOUT,
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     (tracker, client)
@@ -211,8 +214,11 @@ async fn html_then_healthy_replica(framed: bool, status: &'static str) {
     let client = Client::builder()
         .trackers([tracker.addr().to_string()])
         .domain("d")
-        .storage_io_timeout(TIMEOUT)
-        .storage_response_timeout(TIMEOUT)
+        .storage(StorageConfig {
+            idle_timeout: TIMEOUT,
+            headers_timeout: TIMEOUT,
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     let paths = client.paths("k").await.unwrap();

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use mogilefs::lower::protocol::{CreateOpen, Delete, FileInfo, GetPaths};
-use mogilefs::lower::tracker::{TrackerClient, TrackerError};
+use mogilefs::lower::tracker::{PoolSettings, TrackerClient, TrackerConfig, TrackerError};
 
 use super::support::{Act, HostileTracker, Req, assert_no_library_panics, chain, watch_panics};
 
@@ -45,9 +45,12 @@ async fn tracker_with(hostile: Vec<Act>) -> HostileTracker {
 fn tracker_client(t: &HostileTracker) -> TrackerClient {
     TrackerClient::builder()
         .trackers([t.addr()])
-        .file_timeout(Duration::from_secs(5))
-        .max_reply_line(LINE_LIMIT)
-        .retry_budget(1)
+        .config(TrackerConfig {
+            file_timeout: Duration::from_secs(5),
+            max_reply_line: LINE_LIMIT,
+            retry_budget: Some(1),
+            ..TrackerConfig::default()
+        })
         .build()
         .unwrap()
 }
@@ -329,8 +332,11 @@ async fn garbage_after_a_mutation_is_outcome_unknown_and_not_retried() {
         let t = tracker_with(hostile).await;
         let client = TrackerClient::builder()
             .trackers([t.addr()])
-            .file_timeout(Duration::from_secs(5))
-            .max_reply_line(LINE_LIMIT)
+            .config(TrackerConfig {
+                file_timeout: Duration::from_secs(5),
+                max_reply_line: LINE_LIMIT,
+                ..TrackerConfig::default()
+            })
             .build()
             .unwrap();
         let err = client.delete(Delete::new("d", "k")).await.unwrap_err();
@@ -363,8 +369,11 @@ async fn a_tracker_that_closes_or_hangs_after_the_request() {
         let t = tracker_with(vec![hostile.clone()]).await;
         let client = TrackerClient::builder()
             .trackers([t.addr()])
-            .file_timeout(Duration::from_millis(500))
-            .retry_budget(1)
+            .config(TrackerConfig {
+                file_timeout: Duration::from_millis(500),
+                retry_budget: Some(1),
+                ..TrackerConfig::default()
+            })
             .build()
             .unwrap();
         let err = client.delete(Delete::new("d", "k")).await.unwrap_err();
@@ -389,10 +398,16 @@ async fn a_hanging_tracker_cannot_grow_the_connection_count() {
     .await;
     let client = TrackerClient::builder()
         .trackers([t.addr()])
-        .pool_size(POOL)
-        .file_timeout(Duration::from_millis(200))
-        .wait_timeout(Duration::from_secs(20))
-        .retry_budget(1)
+        .config(TrackerConfig {
+            file_timeout: Duration::from_millis(200),
+            retry_budget: Some(1),
+            pool: PoolSettings {
+                max_size: POOL,
+                wait_timeout: Duration::from_secs(20),
+                ..PoolSettings::default()
+            },
+            ..TrackerConfig::default()
+        })
         .build()
         .unwrap();
     let mut burst = tokio::task::JoinSet::new();

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use mogilefs::{Client, Error};
+use mogilefs::{Client, Error, StorageConfig, TrackerConfig};
 
 use super::hostile_tracker::{garbage_lines, line};
 use super::support::{Act, HostileTracker, assert_no_library_panics, watch_panics};
@@ -53,7 +53,10 @@ async fn unusable_urls_from_the_tracker_are_typed_errors_in_the_facade() {
     let client = Client::builder()
         .trackers([t.addr()])
         .domain("d")
-        .storage_connect_timeout(Duration::from_secs(2))
+        .storage(StorageConfig {
+            connect_timeout: Duration::from_secs(2),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     let err = client.get_bytes("k").await.unwrap_err();
@@ -100,7 +103,10 @@ async fn the_facade_maps_hostile_replies_to_typed_errors() {
         let client = Client::builder()
             .trackers([t.addr()])
             .domain("d")
-            .tracker_timeout(Duration::from_secs(5))
+            .tracker(TrackerConfig {
+                file_timeout: Duration::from_secs(5),
+                ..TrackerConfig::default()
+            })
             .build()
             .unwrap();
         let mut errors = vec![

@@ -11,7 +11,7 @@ use mogile_testkit::TestCluster;
 use mogile_testkit::tracker::{FakeTracker, Model};
 use mogilefs::lower::protocol::{CreateClass, CreateDomain, GetDomains, ListKeys, Request};
 use mogilefs::lower::tracker::TrackerClient;
-use mogilefs::{Client, KeyPolicy, PutOptions};
+use mogilefs::{Client, ClientConfig, KeyPolicy, PutOptions, StorageConfig};
 
 use super::support::{assert_no_library_panics, content, watch_panics};
 
@@ -165,8 +165,14 @@ async fn hostile_keys_and_classes_through_the_facade() {
     let client = Client::builder()
         .trackers(cluster.tracker_addrs())
         .domain(cluster.domain())
-        .key_policy(KeyPolicy::Lenient)
-        .storage_io_timeout(Duration::from_secs(5))
+        .config(ClientConfig {
+            key_policy: KeyPolicy::Lenient,
+            ..ClientConfig::default()
+        })
+        .storage(StorageConfig {
+            idle_timeout: Duration::from_secs(5),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
     let victim = content("victim", 0, 64);

@@ -6,7 +6,9 @@ use http::Method;
 use mogile_testkit::TestCluster;
 use mogile_testkit::storage::{Fault as NodeFault, FaultRule};
 use mogile_testkit::tracker::{Fault, FaultAction};
-use mogilefs::{Client, Error, PutOptions};
+use mogilefs::{
+    Client, ClientConfig, Error, PoolSettings, PutOptions, StorageConfig, TrackerConfig,
+};
 
 use super::support::{assert_no_library_panics, content, watch_panics};
 
@@ -25,11 +27,21 @@ fn client(cluster: &TestCluster) -> Client {
     Client::builder()
         .trackers(cluster.tracker_addrs())
         .domain(cluster.domain())
-        .tracker_timeout(Duration::from_millis(800))
-        .storage_connect_timeout(Duration::from_secs(2))
-        .storage_io_timeout(Duration::from_secs(2))
-        .storage_response_timeout(Duration::from_secs(2))
-        .no_devices_retry(1, Duration::from_millis(10))
+        .config(ClientConfig {
+            no_devices_retries: 1,
+            no_devices_backoff: Duration::from_millis(10),
+            ..ClientConfig::default()
+        })
+        .tracker(TrackerConfig {
+            file_timeout: Duration::from_millis(800),
+            ..TrackerConfig::default()
+        })
+        .storage(StorageConfig {
+            connect_timeout: Duration::from_secs(2),
+            idle_timeout: Duration::from_secs(2),
+            headers_timeout: Duration::from_secs(2),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap()
 }
@@ -249,9 +261,15 @@ async fn late_and_stray_replies_never_answer_another_request() {
     let client = Client::builder()
         .trackers(c.tracker_addrs())
         .domain(c.domain())
-        .pool_size(1)
-        .tracker_retry_budget(1)
-        .tracker_timeout(Duration::from_millis(300))
+        .tracker(TrackerConfig {
+            retry_budget: Some(1),
+            file_timeout: Duration::from_millis(300),
+            pool: PoolSettings {
+                max_size: 1,
+                ..PoolSettings::default()
+            },
+            ..TrackerConfig::default()
+        })
         .build()
         .unwrap();
     let a = content("a", 1, 1000);

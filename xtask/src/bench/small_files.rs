@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mogile_protocol::{CreateClose, CreateOpen, FileInfo, GetPaths, StoragePath};
-use mogilefs::Client;
+use mogilefs::{Client, PoolSettings, TrackerConfig};
 use tokio::sync::Mutex;
 
 use super::client::Plan;
@@ -61,7 +61,13 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
     let client = Client::builder()
         .trackers([plan.tracker.as_str()])
         .domain(plan.domain.as_str())
-        .pool_size(conc)
+        .tracker(TrackerConfig {
+            pool: PoolSettings {
+                max_size: conc,
+                ..PoolSettings::default()
+            },
+            ..TrackerConfig::default()
+        })
         .build()
         .map_err(|e| format!("facade client: {e}"))?;
     let size = payload.len();

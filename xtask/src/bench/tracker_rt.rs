@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mogile_protocol::{FileInfo, GetPaths};
-use mogile_tracker::TrackerClient;
+use mogile_tracker::{PoolSettings, TrackerClient};
 use tokio::sync::Mutex;
 
 use super::client::Plan;
@@ -47,7 +47,10 @@ pub(crate) async fn run(plan: &Plan, keys: &[String]) -> Result<Vec<Figure>, Str
 async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure, String> {
     let client = TrackerClient::builder()
         .trackers([plan.tracker.as_str()])
-        .pool_size(conc)
+        .pool(PoolSettings {
+            max_size: conc,
+            ..PoolSettings::default()
+        })
         .build()
         .map_err(|e| format!("tracker client: {e}"))?;
     let keys: Arc<Vec<String>> = Arc::new(keys.to_vec());

@@ -6,8 +6,7 @@ mod files;
 mod list;
 mod transfer;
 
-use mogilefs::Client;
-use mogilefs::lower::tracker::TrackerClient;
+use mogilefs::{Client, StorageConfig, TrackerConfig};
 
 use crate::cli::{Command, Global};
 use crate::config::Settings;
@@ -108,23 +107,25 @@ pub(crate) async fn run(
     result.and(flushed)
 }
 
-/// Builds the facade client; `--timeout` bounds every tracker command (file and admin) and each
-/// step of a storage transfer.
+/// Builds the facade client; `--timeout` bounds every tracker command (file and admin), opening
+/// a tracker connection, and each step of a storage transfer (connecting, a stall, the wait for
+/// the response headers).
 fn build_client(settings: &Settings, domain: String) -> Result<Client, Failure> {
-    let mut tracker = TrackerClient::builder().trackers(settings.trackers.iter().cloned());
-    let mut builder = Client::builder().domain(domain);
+    let mut tracker = TrackerConfig::default();
+    let mut storage = StorageConfig::default();
     if let Some(t) = settings.timeout {
-        tracker = tracker.connect_timeout(t).file_timeout(t).admin_timeout(t);
-        builder = builder
-            .storage_connect_timeout(t)
-            .storage_io_timeout(t)
-            .storage_response_timeout(t);
+        tracker.pool.connect_timeout = t;
+        tracker.file_timeout = t;
+        tracker.admin_timeout = t;
+        storage.connect_timeout = t;
+        storage.idle_timeout = t;
+        storage.headers_timeout = t;
     }
-    let tracker = tracker
-        .build()
-        .map_err(|e| Failure::from_error(Kind::Usage, "bad tracker settings", &e))?;
-    builder
-        .tracker_client(tracker)
+    Client::builder()
+        .trackers(settings.trackers.iter().cloned())
+        .domain(domain)
+        .tracker(tracker)
+        .storage(storage)
         .build()
         .map_err(|e| Failure::from_error(Kind::Usage, "bad settings", &e))
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mogile_testkit::tracker::{FakeTracker, Model};
-use mogile_tracker::{TrackerClient, TrackerClientBuilder};
+use mogile_tracker::{PoolSettings, TrackerClient, TrackerClientBuilder, TrackerConfig};
 
 /// A model with domain `testdom`.
 pub fn model() -> Arc<Model> {
@@ -23,14 +23,25 @@ pub async fn trackers(model: &Arc<Model>, n: usize) -> Vec<FakeTracker> {
     out
 }
 
-/// A client builder for `trackers` with callids from 1, a fixed seed, and no idle probes (so the
-/// wire log holds only the test's requests).
+/// The settings of [`builder`]: defaults, but no idle probes (so the wire log holds only the
+/// test's requests). Tests change fields on top of it.
+pub fn config() -> TrackerConfig {
+    TrackerConfig {
+        pool: PoolSettings {
+            probe_idle_after: Duration::from_secs(3600),
+            ..PoolSettings::default()
+        },
+        ..TrackerConfig::default()
+    }
+}
+
+/// A client builder for `trackers` with callids from 1, a fixed seed, and [`config`].
 pub fn builder(trackers: &[&FakeTracker]) -> TrackerClientBuilder {
     TrackerClient::builder()
         .trackers(trackers.iter().map(|t| t.addr().to_string()))
         .callid_start(1)
         .rng_seed(7)
-        .probe_idle_after(Duration::from_secs(3600))
+        .config(config())
 }
 
 /// The request lines a tracker received, as text, without probes (`noop` without a callid).

@@ -24,7 +24,9 @@ use std::time::Duration;
 use mogile_testkit::storage::StorageNode;
 use mogile_testkit::tracker::{DeviceSpec, FakeTracker, HostSpec, Model, fid_path};
 use mogilefs::lower::storage::StorageError;
-use mogilefs::{AttemptError, Client, Error, KeyPolicy};
+use mogilefs::{
+    AttemptError, Client, ClientConfig, Error, KeyPolicy, StorageConfig, TrackerConfig,
+};
 
 pub(crate) use peer::{LiarNode, Lie};
 
@@ -94,12 +96,22 @@ impl World {
         let client = Client::builder()
             .trackers([tracker.addr().to_string()])
             .domain(DOMAIN)
-            .key_policy(KeyPolicy::Lenient)
-            .tracker_timeout(TIMEOUT)
-            .storage_connect_timeout(TIMEOUT)
-            .storage_io_timeout(TIMEOUT)
-            .storage_response_timeout(TIMEOUT)
-            .no_devices_retry(0, Duration::from_millis(1))
+            .config(ClientConfig {
+                key_policy: KeyPolicy::Lenient,
+                no_devices_retries: 0,
+                no_devices_backoff: Duration::from_millis(1),
+                ..ClientConfig::default()
+            })
+            .tracker(TrackerConfig {
+                file_timeout: TIMEOUT,
+                ..TrackerConfig::default()
+            })
+            .storage(StorageConfig {
+                connect_timeout: TIMEOUT,
+                idle_timeout: TIMEOUT,
+                headers_timeout: TIMEOUT,
+                ..StorageConfig::default()
+            })
             .build()
             .unwrap();
         Self {

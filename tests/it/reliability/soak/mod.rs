@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use mogile_testkit::TestCluster;
-use mogilefs::{Client, KeyPolicy};
+use mogilefs::{Client, ClientConfig, KeyPolicy, PoolSettings, StorageConfig, TrackerConfig};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::sync::watch;
@@ -80,14 +80,27 @@ async fn soak(name: &'static str, ops_per_task: u64, budget: Duration) -> Report
     let client = Client::builder()
         .trackers(cluster.tracker_addrs())
         .domain(cluster.domain())
-        .key_policy(KeyPolicy::Strict)
-        .connect_timeout(Duration::from_secs(1))
-        .tracker_timeout(Duration::from_secs(1))
-        .pool_size(POOL_SIZE)
-        .storage_connect_timeout(Duration::from_secs(1))
-        .storage_io_timeout(Duration::from_secs(1))
-        .storage_response_timeout(Duration::from_secs(1))
-        .no_devices_retry(1, Duration::from_millis(10))
+        .config(ClientConfig {
+            key_policy: KeyPolicy::Strict,
+            no_devices_retries: 1,
+            no_devices_backoff: Duration::from_millis(10),
+            ..ClientConfig::default()
+        })
+        .tracker(TrackerConfig {
+            file_timeout: Duration::from_secs(1),
+            pool: PoolSettings {
+                connect_timeout: Duration::from_secs(1),
+                max_size: POOL_SIZE,
+                ..PoolSettings::default()
+            },
+            ..TrackerConfig::default()
+        })
+        .storage(StorageConfig {
+            connect_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(1),
+            headers_timeout: Duration::from_secs(1),
+            ..StorageConfig::default()
+        })
         .build()
         .unwrap();
 
