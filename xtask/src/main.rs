@@ -40,24 +40,6 @@ fn ci() -> ExitCode {
             ],
         ),
         ("cargo", &["test", "--workspace"]),
-        // The config structs' optional serde support (mogilefs/serde turns it on in every layer).
-        (
-            "cargo",
-            &[
-                "test",
-                "-p",
-                "mogile-pool",
-                "-p",
-                "mogile-tracker",
-                "-p",
-                "mogile-storage",
-                "-p",
-                "mogilefs",
-                "--lib",
-                "--features",
-                "mogilefs/serde",
-            ],
-        ),
         ("cargo", &["doc", "--workspace", "--no-deps"]),
     ];
     for (prog, args) in steps {
