@@ -39,7 +39,7 @@ pub(crate) async fn fetch(client: &Client, key: Key, opts: &GetOptions) -> Resul
     };
     if paths.is_empty() {
         return Err(Error::NoUsablePath {
-            name,
+            key: name,
             attempts: Vec::new(),
         });
     }
@@ -88,7 +88,7 @@ fn expected_md5(
     name: &str,
 ) -> Result<mogile_protocol::Checksum> {
     let unavailable = || Error::ChecksumUnavailable {
-        name: name.to_owned(),
+        key: name.to_owned(),
     };
     let whole = opts.offset == 0 && opts.len.is_none();
     match info.and_then(|i| i.checksum.as_ref()) {

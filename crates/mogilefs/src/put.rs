@@ -113,10 +113,10 @@ impl<'a> Store<'a> {
             Failure::Rejected(source) => Error::UploadRejected {
                 source: Box::new(source),
             },
-            Failure::TooSlow => Error::UploadTooSlow { name },
+            Failure::TooSlow => Error::UploadTooSlow { key: name },
             // `store` reports this as `OutcomeUnknown`, with the close that lost the key.
             Failure::Lost | Failure::Destinations => Error::NoUsablePath {
-                name,
+                key: name,
                 attempts: std::mem::take(&mut self.tried),
             },
         }
@@ -187,7 +187,7 @@ impl Client {
                 Some((fid, source)) => {
                     tracing::warn!(key = %st.name, error = %e, "store failed after the key lost its content");
                     Err(Error::OutcomeUnknown {
-                        name: st.name,
+                        key: st.name,
                         fid,
                         source: Box::new(source),
                     })
@@ -260,7 +260,7 @@ impl Client {
                     }
                     Reconciled::Missing | Reconciled::Unknown => {
                         return Err(Error::OutcomeUnknown {
-                            name: st.name.clone(),
+                            key: st.name.clone(),
                             fid,
                             source: Box::new(err.into_source()),
                         });
