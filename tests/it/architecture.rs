@@ -102,6 +102,7 @@ fn dependencies_flow_one_way() {
         &["mogile-protocol", "mogile-tracker", "mogile-storage"],
     );
     expect("mogile-testkit", &["mogile-protocol"]);
+    expect("mogile-object-store", &["mogilefs"]);
 }
 
 #[test]
