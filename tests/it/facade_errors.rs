@@ -41,7 +41,7 @@ async fn delete_of_a_missing_key_is_not_found_unless_asked_otherwise() {
     client.delete("k").await.unwrap();
     let err = client.delete("k").await.unwrap_err();
     assert!(
-        matches!(&err, Error::NotFound { name, .. } if name == "k"),
+        matches!(&err, Error::NotFound { key, .. } if key == "k"),
         "{err:?}"
     );
     // The tracker's answer stays reachable (it used to be dropped).

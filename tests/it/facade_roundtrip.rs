@@ -191,7 +191,7 @@ impl mogilefs::Progress for Counter {
         self.0
             .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::SeqCst);
     }
-    fn restart(&self) {
+    fn on_restart(&self) {
         self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }

@@ -386,7 +386,7 @@ impl mogilefs::Progress for Seen {
         self.bytes
             .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::SeqCst);
     }
-    fn restart(&self) {
+    fn on_restart(&self) {
         self.restarts
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }

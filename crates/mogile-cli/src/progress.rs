@@ -85,8 +85,8 @@ impl mogilefs::Progress for Bar {
         self.inc(chunk.len() as u64);
     }
 
-    fn restart(&self) {
-        Self::restart(self);
+    fn on_restart(&self) {
+        self.restart();
     }
 }
 

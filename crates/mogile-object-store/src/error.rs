@@ -64,7 +64,7 @@ mod tests {
     fn facade_errors_map_to_their_object_store_variants_with_the_source_kept() {
         let e = map(
             mogilefs::Error::NotFound {
-                name: "k".into(),
+                key: "k".into(),
                 source: answer("unknown_key"),
             },
             "k",

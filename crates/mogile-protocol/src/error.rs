@@ -1,7 +1,7 @@
 //! Error types of the codec.
 
 use crate::printable;
-use crate::response::TrackerErr;
+use crate::response::ErrLine;
 
 /// A line or argument list that does not decode.
 ///
@@ -80,7 +80,7 @@ pub enum RequestError {
 pub enum ReplyError {
     /// The tracker answered with `ERR`.
     #[error(transparent)]
-    Tracker(TrackerErr),
+    Tracker(ErrLine),
     /// The tracker answered `OK` but the arguments do not fit the command.
     #[error("malformed reply")]
     Decode(#[source] DecodeError),
@@ -88,7 +88,7 @@ pub enum ReplyError {
 
 impl ReplyError {
     /// The tracker error, if the tracker answered with `ERR`.
-    pub fn tracker_err(&self) -> Option<&TrackerErr> {
+    pub fn err_line(&self) -> Option<&ErrLine> {
         match self {
             Self::Tracker(err) => Some(err),
             Self::Decode(_) => None,

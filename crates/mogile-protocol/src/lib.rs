@@ -43,7 +43,7 @@
 //! - [`Fid`], [`DevId`], [`StoragePath`] (kept verbatim), [`Checksum`].
 //! - [`Request`] (client encoder, server parser) and [`RequestDecoder`]; [`RequestLine`], a
 //!   request encoded once and sent with a new `callid` per attempt.
-//! - [`Response`], [`TrackerErr`], [`ErrorCode`] and [`ResponseDecoder`].
+//! - [`Response`], [`ErrLine`], [`ErrorCode`] and [`ResponseDecoder`].
 //! - [`AdminReplyDecoder`]: the multi-line replies of `!` commands.
 //! - [`Command`] and one struct per tracker command ([`CreateOpen`], [`GetPaths`], ...).
 //! - [`ErrorMeaning`]: what an `ERR` code means for the command that got it, said by each
@@ -82,5 +82,5 @@ pub use key::{Key, KeyError, KeyPolicy};
 pub use printable::{Printable, printable};
 pub use request::{Request, RequestDecoder, ServerLine};
 pub use request_line::RequestLine;
-pub use response::{DEFAULT_MAX_LINE_LEN, Response, ResponseDecoder, TrackerErr};
+pub use response::{DEFAULT_MAX_LINE_LEN, ErrLine, Response, ResponseDecoder};
 pub use types::{Checksum, ChecksumState, DevId, Fid, HashType, ParseChecksumError, StoragePath};

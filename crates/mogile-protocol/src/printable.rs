@@ -77,7 +77,7 @@ mod tests {
     /// Every `Display` of this crate that shows tracker text.
     #[test]
     fn wire_text_in_displays_is_escaped() {
-        use crate::{DecodeError, ErrorCode, Key, Response, StoragePath, TrackerErr};
+        use crate::{DecodeError, ErrLine, ErrorCode, Key, Response, StoragePath};
         let hostile = "\u{1b}[31mred\r\nline\u{7f}\u{9b}";
         let raw = |shown: String| {
             assert!(!shown.contains(|c: char| c.is_control()), "{shown:?}");
@@ -93,7 +93,7 @@ mod tests {
             raw(err.to_string()),
             "tracker error bad%1Bcode: %1B[31mred%0D%0Aline%1B[2J"
         );
-        raw(TrackerErr::with_message(ErrorCode::UnknownKey, hostile).to_string());
+        raw(ErrLine::with_message(ErrorCode::UnknownKey, hostile).to_string());
         raw(ErrorCode::from(hostile).to_string());
         raw(StoragePath::new(format!("http://h/{hostile}")).to_string());
         raw(Key::from(hostile).to_string());

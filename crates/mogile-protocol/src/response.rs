@@ -16,12 +16,12 @@ pub enum Response {
     /// `OK` with its arguments (an echoed `callid` included).
     Ok(Args),
     /// `ERR` with its code, text and echoed `callid`.
-    Err(TrackerErr),
+    Err(ErrLine),
 }
 
 /// The content of an `ERR` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrackerErr {
+pub struct ErrLine {
     /// The error code.
     pub code: ErrorCode,
     /// The decoded text (`+` and `%XX` undone, lossily UTF-8).
@@ -30,7 +30,7 @@ pub struct TrackerErr {
     pub callid: Option<Vec<u8>>,
 }
 
-impl TrackerErr {
+impl ErrLine {
     /// An error with the code's canned text, as the tracker sends when a handler gives none.
     pub fn new(code: ErrorCode) -> Self {
         let message = code.default_text().to_owned();
@@ -51,7 +51,7 @@ impl TrackerErr {
     }
 }
 
-impl fmt::Display for TrackerErr {
+impl fmt::Display for ErrLine {
     /// The code and the message, control characters escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -63,7 +63,7 @@ impl fmt::Display for TrackerErr {
     }
 }
 
-impl std::error::Error for TrackerErr {}
+impl std::error::Error for ErrLine {}
 
 impl Response {
     /// Decodes one response line. A trailing `\r\n` or `\n` is allowed and ignored.
@@ -91,7 +91,7 @@ impl Response {
             let message = String::from_utf8(message)
                 .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
             let callid = fields.next().map(unescape);
-            return Ok(Self::Err(TrackerErr {
+            return Ok(Self::Err(ErrLine {
                 code,
                 message,
                 callid,
@@ -276,7 +276,7 @@ mod tests {
         let r = Response::decode_line(b"ERR weird_code").unwrap();
         assert_eq!(
             r,
-            Response::Err(TrackerErr::with_message(
+            Response::Err(ErrLine::with_message(
                 ErrorCode::Other("weird_code".into()),
                 ""
             ))

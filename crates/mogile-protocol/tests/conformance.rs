@@ -226,7 +226,7 @@ fn check_exchange(file: &str, ex: &Exchange) {
                     err.code
                 );
                 // Every other text is the tracker's canned one, which a fake sends with
-                // TrackerErr::new(code).
+                // ErrLine::new(code).
                 let specific = [
                     ErrorCode::SizeVerifyError,
                     ErrorCode::SizeMismatch,

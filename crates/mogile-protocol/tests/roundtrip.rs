@@ -29,7 +29,7 @@ fn response_strategy() -> impl Strategy<Value = Response> {
             prop::option::of(nasty_bytes(16)),
         )
             .prop_map(|(code, message, callid)| {
-                let mut err = TrackerErr::with_message(ErrorCode::from(code.as_str()), message);
+                let mut err = ErrLine::with_message(ErrorCode::from(code.as_str()), message);
                 err.callid = callid;
                 Response::Err(err)
             }),

@@ -9,7 +9,7 @@ use tokio::io::AsyncWriteExt;
 use crate::atomic_file::AtomicFile;
 use crate::client::StorageClient;
 use crate::error::StorageError;
-use crate::options::GetOptions;
+use crate::options::StorageGetOptions;
 
 impl StorageClient {
     /// Downloads `url` into the file at `path`; returns the number of bytes written.
@@ -31,7 +31,7 @@ impl StorageClient {
         &self,
         url: &str,
         path: impl AsRef<Path>,
-        opts: &GetOptions,
+        opts: &StorageGetOptions,
     ) -> Result<u64, StorageError> {
         let io_err = |source| StorageError::Io {
             url: url.to_owned(),

@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 
 use crate::client::{ConnHandle, StorageClient, content_length};
 use crate::error::StorageError;
-use crate::options::{ByteRange, ContentRange, Extent, GetOptions, TransferObserver};
+use crate::options::{ByteRange, ContentRange, Extent, StorageGetOptions, TransferObserver};
 use crate::speed::LowSpeed;
 use crate::stream::ByteStream;
 
@@ -32,7 +32,11 @@ impl StorageClient {
     /// # Errors
     /// Non-2xx statuses, redirects (not followed), connection failures and timeouts; see
     /// [`StorageError`].
-    pub async fn get(&self, url: &str, opts: &GetOptions) -> Result<GetResponse, StorageError> {
+    pub async fn get(
+        &self,
+        url: &str,
+        opts: &StorageGetOptions,
+    ) -> Result<GetResponse, StorageError> {
         let range = match opts.range {
             None => None,
             Some(r) => Some(r.header_value().ok_or_else(|| StorageError::InvalidRange {

@@ -10,7 +10,7 @@
 //! Streaming HTTP transfers to and from MogileFS storage nodes, on hyper 1.x.
 //!
 //! ```
-//! use mogile_storage::{ByteRange, GetOptions, OneShotBody, Payload, PutOptions, StorageClient};
+//! use mogile_storage::{ByteRange, StorageGetOptions, OneShotBody, Payload, StoragePutOptions, StorageClient};
 //! # use mogile_testkit::storage::StorageNode;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -22,15 +22,15 @@
 //! let client = StorageClient::builder().build()?;
 //!
 //! // A replayable body: bytes or a file, sent with Content-Length.
-//! let sent = client.put(&url, &Payload::from("hello world"), &PutOptions::default()).await?;
+//! let sent = client.put(&url, &Payload::from("hello world"), &StoragePutOptions::default()).await?;
 //! assert_eq!(sent.bytes_sent, 11);
 //!
 //! // A one-shot stream of unknown length: chunked, on a fresh connection.
 //! let chunks = futures_util::stream::iter(["hello ", "again"].map(|s| Ok(s.into())));
 //! let body = OneShotBody::from_stream(chunks, None);
-//! client.put_stream(&url, body, &PutOptions::default()).await?;
+//! client.put_stream(&url, body, &StoragePutOptions::default()).await?;
 //!
-//! let resp = client.get(&url, &GetOptions::default().range(ByteRange::from_offset(6))).await?;
+//! let resp = client.get(&url, &StorageGetOptions::default().range(ByteRange::from_offset(6))).await?;
 //! assert!(resp.range_honoured());
 //! assert_eq!(&resp.bytes().await?[..], b"again");
 //! assert_eq!(client.head(&url).await?.content_length, Some(11));
@@ -103,7 +103,8 @@ pub use config::StorageConfig;
 pub use error::{BuildError, PutStreamError, StorageError, TimeoutPhase};
 pub use get::GetResponse;
 pub use options::{
-    ByteRange, ContentRange, Extent, GetOptions, HeadInfo, PutOptions, PutOutcome, TransferObserver,
+    ByteRange, ContentRange, Extent, HeadInfo, PutOutcome, StorageGetOptions, StoragePutOptions,
+    TransferObserver,
 };
 pub use speed::LowSpeed;
 pub use stream::ByteStream;

@@ -20,12 +20,12 @@ pub trait TransferObserver: Send + Sync {
 /// Options for an upload.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct PutOptions {
+pub struct StoragePutOptions {
     /// Observer of the bytes sent.
     pub observer: Option<Arc<dyn TransferObserver>>,
 }
 
-impl PutOptions {
+impl StoragePutOptions {
     /// Sets the observer of the bytes sent.
     #[must_use]
     pub fn observer(mut self, observer: Arc<dyn TransferObserver>) -> Self {
@@ -34,9 +34,9 @@ impl PutOptions {
     }
 }
 
-impl fmt::Debug for PutOptions {
+impl fmt::Debug for StoragePutOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PutOptions")
+        f.debug_struct("StoragePutOptions")
             .field("observer", &self.observer.is_some())
             .finish()
     }
@@ -45,14 +45,14 @@ impl fmt::Debug for PutOptions {
 /// Options for a download.
 #[derive(Clone, Default)]
 #[non_exhaustive]
-pub struct GetOptions {
+pub struct StorageGetOptions {
     /// Only this byte range (sent as `bytes=start-end` or `bytes=start-`, never a suffix range).
     pub range: Option<ByteRange>,
     /// Observer of the bytes received.
     pub observer: Option<Arc<dyn TransferObserver>>,
 }
 
-impl GetOptions {
+impl StorageGetOptions {
     /// Requests only `range`.
     #[must_use]
     pub fn range(mut self, range: ByteRange) -> Self {
@@ -68,9 +68,9 @@ impl GetOptions {
     }
 }
 
-impl fmt::Debug for GetOptions {
+impl fmt::Debug for StorageGetOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GetOptions")
+        f.debug_struct("StorageGetOptions")
             .field("range", &self.range)
             .field("observer", &self.observer.is_some())
             .finish()

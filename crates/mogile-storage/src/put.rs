@@ -18,7 +18,7 @@ use tokio_util::io::ReaderStream;
 use crate::body::{OneShotBody, Payload, PayloadKind, READ_CHUNK};
 use crate::client::{ConnHandle, StorageClient, build, parse_url, with_headers_timeout};
 use crate::error::{PutStreamError, StorageError};
-use crate::options::{PutOptions, PutOutcome, TransferObserver};
+use crate::options::{PutOutcome, StoragePutOptions, TransferObserver};
 use crate::req_body::{BodyState, ReqBody, SharedBody, Source, Spool};
 
 impl StorageClient {
@@ -39,7 +39,7 @@ impl StorageClient {
         &self,
         url: &str,
         body: &Payload,
-        opts: &PutOptions,
+        opts: &StoragePutOptions,
     ) -> Result<PutOutcome, StorageError> {
         let uri = parse_url(url)?;
         let source = match body.kind() {
@@ -82,7 +82,7 @@ impl StorageClient {
         &self,
         url: &str,
         body: OneShotBody,
-        opts: &PutOptions,
+        opts: &StoragePutOptions,
     ) -> Result<PutOutcome, PutStreamError> {
         let uri = match parse_url(url) {
             Ok(uri) => uri,
@@ -187,7 +187,7 @@ impl StorageClient {
         url: &str,
         uri: Uri,
         body: OneShotBody,
-        opts: &PutOptions,
+        opts: &StoragePutOptions,
     ) -> Result<PutOutcome, PutStreamError> {
         let spool = self.create_spool().await;
         let shared = SharedBody::new(body, spool, self.config().spool_limit);

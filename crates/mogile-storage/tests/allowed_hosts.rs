@@ -8,8 +8,8 @@
 use bytes::Bytes;
 use futures_util::stream;
 use mogile_storage::{
-    BuildError, GetOptions, OneShotBody, Payload, PutOptions, StorageClient, StorageConfig,
-    StorageError,
+    BuildError, OneShotBody, Payload, StorageClient, StorageConfig, StorageError,
+    StorageGetOptions, StoragePutOptions,
 };
 use mogile_testkit::storage::FaultPeer;
 
@@ -39,7 +39,10 @@ fn refused(err: &StorageError, url: &str, host: &str) -> bool {
 
 /// Every operation on `url` fails with `HostNotAllowed` naming `host`.
 async fn every_operation_is_refused(client: &StorageClient, url: &str, host: &str) {
-    let err = client.get(url, &GetOptions::default()).await.unwrap_err();
+    let err = client
+        .get(url, &StorageGetOptions::default())
+        .await
+        .unwrap_err();
     assert!(refused(&err, url, host), "GET {url}: {err:?}");
     let err = client.head(url).await.unwrap_err();
     assert!(refused(&err, url, host), "HEAD {url}: {err:?}");
@@ -47,12 +50,12 @@ async fn every_operation_is_refused(client: &StorageClient, url: &str, host: &st
     assert!(refused(&err, url, host), "DELETE {url}: {err:?}");
     let dir = tempfile::tempdir().unwrap();
     let err = client
-        .get_to_file(url, dir.path().join("f"), &GetOptions::default())
+        .get_to_file(url, dir.path().join("f"), &StorageGetOptions::default())
         .await
         .unwrap_err();
     assert!(refused(&err, url, host), "GET to file {url}: {err:?}");
     let err = client
-        .put(url, &Payload::from("secret"), &PutOptions::default())
+        .put(url, &Payload::from("secret"), &StoragePutOptions::default())
         .await
         .unwrap_err();
     assert!(refused(&err, url, host), "PUT {url}: {err:?}");
@@ -62,7 +65,7 @@ async fn every_operation_is_refused(client: &StorageClient, url: &str, host: &st
         let body =
             OneShotBody::from_stream(stream::iter([Ok(Bytes::from_static(b"secret"))]), declared);
         let err = client
-            .put_stream(url, body, &PutOptions::default())
+            .put_stream(url, body, &StoragePutOptions::default())
             .await
             .unwrap_err();
         assert!(
@@ -104,7 +107,7 @@ async fn hosts_outside_the_allow_list_are_never_contacted() {
     // The allowed host works, with the same client.
     let url = peer.url("/dev1/0/000/000/0000000001.fid");
     let got = client
-        .get(&url, &GetOptions::default())
+        .get(&url, &StorageGetOptions::default())
         .await
         .unwrap()
         .bytes()
@@ -112,7 +115,7 @@ async fn hosts_outside_the_allow_list_are_never_contacted() {
         .unwrap();
     assert_eq!(&got[..], b"hello");
     client
-        .put(&url, &Payload::from("data"), &PutOptions::default())
+        .put(&url, &Payload::from("data"), &StoragePutOptions::default())
         .await
         .unwrap();
     assert_eq!(peer.connection_count(), 1);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use mogile_storage::{AtomicFile, GetOptions, StorageClient, StorageConfig, StorageError};
+use mogile_storage::{AtomicFile, StorageClient, StorageConfig, StorageError, StorageGetOptions};
 use mogile_testkit::fs::{listing, mode, umask};
 use mogile_testkit::storage::FaultPeer;
 use tokio::io::AsyncWriteExt;
@@ -352,7 +352,7 @@ async fn get_to_file_stream_failing_halfway_keeps_the_old_file() {
     let client = client();
     let url = peer.url("/dev1/f.fid");
     let n = client
-        .get_to_file(&url, &target, &GetOptions::default())
+        .get_to_file(&url, &target, &StorageGetOptions::default())
         .await
         .unwrap();
     assert_eq!(n, 100_000);
@@ -363,7 +363,7 @@ async fn get_to_file_stream_failing_halfway_keeps_the_old_file() {
 
     // The second body stops at half: an error, the old file byte for byte, no temporary file.
     let err = client
-        .get_to_file(&url, &target, &GetOptions::default())
+        .get_to_file(&url, &target, &StorageGetOptions::default())
         .await
         .unwrap_err();
     assert!(!matches!(err, StorageError::Io { .. }), "{err:?}");
@@ -383,12 +383,12 @@ async fn get_to_file_dropped_mid_body_leaves_no_temp() {
     // The first request takes the whole body, so the next one stalls at half.
     let other = dir.path().join("warm.bin");
     client
-        .get_to_file(&peer.url("/x"), &other, &GetOptions::default())
+        .get_to_file(&peer.url("/x"), &other, &StorageGetOptions::default())
         .await
         .unwrap();
     std::fs::remove_file(&other).unwrap();
 
-    let opts = GetOptions::default();
+    let opts = StorageGetOptions::default();
     let url = peer.url("/x");
     // Boxed, so that dropping it drops the download.
     let mut download = Box::pin(client.get_to_file(&url, &target, &opts));
@@ -428,7 +428,7 @@ async fn get_to_file_into_a_fifo_sends_nothing() {
     mkfifo(&fifo);
     let peer = half_body_peer(false).await;
     let err = client()
-        .get_to_file(&peer.url("/x"), &fifo, &GetOptions::default())
+        .get_to_file(&peer.url("/x"), &fifo, &StorageGetOptions::default())
         .await
         .unwrap_err();
     let StorageError::Io { source, .. } = &err else {
@@ -447,7 +447,11 @@ async fn get_to_file_into_an_unwritable_directory_sends_nothing() {
     let place = Unwritable::new(base.path());
     let peer = half_body_peer(false).await;
     let err = client()
-        .get_to_file(&peer.url("/x"), &place.target, &GetOptions::default())
+        .get_to_file(
+            &peer.url("/x"),
+            &place.target,
+            &StorageGetOptions::default(),
+        )
         .await
         .unwrap_err();
     let StorageError::Io { source, .. } = &err else {

@@ -11,7 +11,7 @@ use std::io;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
-use mogile_storage::{OneShotBody, Payload, PutOptions, StorageClient, StorageError};
+use mogile_storage::{OneShotBody, Payload, StorageClient, StorageError, StoragePutOptions};
 use mogile_testkit::storage::FaultPeer;
 
 const OK_EMPTY: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
@@ -59,7 +59,11 @@ async fn an_early_200_to_a_stream_of_known_length_is_an_error() {
     let peer = early_peer(64 * 1024).await;
     let body = OneShotBody::from_stream(held(Some(Bytes::from(vec![7u8; 65_536]))), Some(196_608));
     let err = client()
-        .put_stream(&peer.url("/dev1/f.fid"), body, &PutOptions::default())
+        .put_stream(
+            &peer.url("/dev1/f.fid"),
+            body,
+            &StoragePutOptions::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(early(&err.error), (65_536, Some(196_608)));
@@ -75,7 +79,11 @@ async fn an_early_200_before_the_first_chunk_is_an_error() {
     for len in [Some(11), None] {
         let body = OneShotBody::from_stream(held(None), len);
         let err = client()
-            .put_stream(&peer.url("/dev1/f.fid"), body, &PutOptions::default())
+            .put_stream(
+                &peer.url("/dev1/f.fid"),
+                body,
+                &StoragePutOptions::default(),
+            )
             .await
             .unwrap_err();
         assert_eq!(early(&err.error), (0, len), "{len:?}");
@@ -102,7 +110,11 @@ async fn an_early_200_to_a_file_upload_is_always_an_error() {
     let client = client();
     for run in 0..10 {
         let err = client
-            .put(&peer.url("/dev1/f.fid"), &payload, &PutOptions::default())
+            .put(
+                &peer.url("/dev1/f.fid"),
+                &payload,
+                &StoragePutOptions::default(),
+            )
             .await
             .unwrap_err();
         let (sent, expected) = early(&err);
@@ -120,7 +132,11 @@ async fn a_connection_that_answered_early_is_not_reused() {
     for _ in 0..2 {
         let body = OneShotBody::from_stream(held(Some(Bytes::from(vec![1u8; 10]))), Some(300_000));
         let err = client
-            .put_stream(&peer.url("/dev1/f.fid"), body, &PutOptions::default())
+            .put_stream(
+                &peer.url("/dev1/f.fid"),
+                body,
+                &StoragePutOptions::default(),
+            )
             .await
             .unwrap_err();
         early(&err.error);
@@ -137,7 +153,11 @@ async fn an_early_200_to_a_chunked_stream_is_an_error() {
     let peer = early_peer(100).await;
     let body = OneShotBody::from_stream(held(Some(Bytes::from(vec![3u8; 100]))), None);
     let err = client()
-        .put_stream(&peer.url("/dev1/f.fid"), body, &PutOptions::default())
+        .put_stream(
+            &peer.url("/dev1/f.fid"),
+            body,
+            &StoragePutOptions::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(early(&err.error), (100, None));
@@ -163,7 +183,7 @@ async fn honest_answers_after_the_whole_body_succeed() {
         let url = peer.url("/dev1/f.fid");
         let client = client();
         let out = client
-            .put(&url, &Payload::from(vec![9u8; 300_000]), &PutOptions::default())
+            .put(&url, &Payload::from(vec![9u8; 300_000]), &StoragePutOptions::default())
             .await
             .unwrap();
         assert_eq!(out.bytes_sent, 300_000);
@@ -171,7 +191,7 @@ async fn honest_answers_after_the_whole_body_succeed() {
             let chunks = vec![Ok::<_, io::Error>(Bytes::from(vec![9u8; 300_000]))];
             let body = OneShotBody::from_stream(stream::iter(chunks), len);
             let out = client
-                .put_stream(&url, body, &PutOptions::default())
+                .put_stream(&url, body, &StoragePutOptions::default())
                 .await
                 .unwrap();
             assert_eq!(out.bytes_sent, 300_000, "{len:?}");
@@ -203,7 +223,7 @@ async fn a_stream_declared_empty_that_yields_bytes_is_an_error() {
         .put_stream(
             &peer.url("/dev1/f.fid"),
             OneShotBody::from_stream(abc, Some(0)),
-            &PutOptions::default(),
+            &StoragePutOptions::default(),
         )
         .await
         .unwrap_err();
@@ -215,7 +235,7 @@ async fn a_stream_declared_empty_that_yields_bytes_is_an_error() {
         .put_stream(
             &peer.url("/dev1/f.fid"),
             OneShotBody::from_stream(empty, Some(0)),
-            &PutOptions::default(),
+            &StoragePutOptions::default(),
         )
         .await
         .unwrap();
@@ -233,14 +253,22 @@ async fn a_file_that_grew_since_its_length_was_taken_is_an_error() {
     let payload = Payload::file(&path).await.unwrap();
     std::fs::write(&path, b"0123456789abcde").unwrap();
     let err = client()
-        .put(&peer.url("/dev1/f.fid"), &payload, &PutOptions::default())
+        .put(
+            &peer.url("/dev1/f.fid"),
+            &payload,
+            &StoragePutOptions::default(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StorageError::Body { .. }), "{err:?}");
     // Back to its length: stored whole.
     std::fs::write(&path, b"0123456789").unwrap();
     let out = client()
-        .put(&peer.url("/dev1/f.fid"), &payload, &PutOptions::default())
+        .put(
+            &peer.url("/dev1/f.fid"),
+            &payload,
+            &StoragePutOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(out.bytes_sent, 10);

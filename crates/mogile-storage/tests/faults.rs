@@ -11,8 +11,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
 use mogile_storage::{
-    GetOptions, OneShotBody, Payload, PutOptions, StorageClient, StorageConfig, StorageError,
-    TimeoutPhase,
+    OneShotBody, Payload, StorageClient, StorageConfig, StorageError, StorageGetOptions,
+    StoragePutOptions, TimeoutPhase,
 };
 use mogile_testkit::storage::{Fault, FaultPeer, FaultRule, StorageNode};
 
@@ -48,12 +48,15 @@ async fn stall_before_headers_trips_the_headers_timeout() {
     let (_dir, node, url) = node_with_file(10).await;
     node.inject(FaultRule::new(Fault::StallBeforeHeaders));
     let client = client(LONG, SHORT);
-    let err = client.get(&url, &GetOptions::default()).await.unwrap_err();
+    let err = client
+        .get(&url, &StorageGetOptions::default())
+        .await
+        .unwrap_err();
     assert!(is_timeout(&err, TimeoutPhase::Headers), "{err:?}");
     assert!(err.try_another_replica());
     // An upload: the node reads the whole body, then says nothing.
     let err = client
-        .put(&url, &Payload::from("abc"), &PutOptions::default())
+        .put(&url, &Payload::from("abc"), &StoragePutOptions::default())
         .await
         .unwrap_err();
     assert!(is_timeout(&err, TimeoutPhase::Headers), "{err:?}");
@@ -61,7 +64,7 @@ async fn stall_before_headers_trips_the_headers_timeout() {
     // With a long headers timeout, the I/O idle timeout catches the same silence.
     let idle_client = self::client(SHORT, LONG);
     let err = idle_client
-        .get(&url, &GetOptions::default())
+        .get(&url, &StorageGetOptions::default())
         .await
         .unwrap_err();
     assert!(is_timeout(&err, TimeoutPhase::Idle), "{err:?}");
@@ -83,7 +86,10 @@ async fn stall_mid_download_trips_the_idle_timeout() {
     let (_dir, node, url) = node_with_file(1 << 20).await;
     node.inject(FaultRule::new(Fault::StallResponseBody { after: 100_000 }));
     let client = client(SHORT, LONG);
-    let resp = client.get(&url, &GetOptions::default()).await.unwrap();
+    let resp = client
+        .get(&url, &StorageGetOptions::default())
+        .await
+        .unwrap();
     let mut stream = resp.into_stream();
     let mut got = 0u64;
     let err = loop {
@@ -109,7 +115,11 @@ async fn stall_mid_upload_trips_the_idle_timeout() {
     let client = client(SHORT, LONG);
     let big = Payload::from(vec![0u8; 48 << 20]);
     let err = client
-        .put(&node.url("/dev1/up.fid"), &big, &PutOptions::default())
+        .put(
+            &node.url("/dev1/up.fid"),
+            &big,
+            &StoragePutOptions::default(),
+        )
         .await
         .unwrap_err();
     assert!(is_timeout(&err, TimeoutPhase::Idle), "{err:?}");
@@ -119,7 +129,11 @@ async fn stall_mid_upload_trips_the_idle_timeout() {
     let endless = stream::repeat_with(move || Ok(chunk.clone())).take(48);
     let body = OneShotBody::from_stream(endless, None);
     let err = client
-        .put_stream(&node.url("/dev1/up2.fid"), body, &PutOptions::default())
+        .put_stream(
+            &node.url("/dev1/up2.fid"),
+            body,
+            &StoragePutOptions::default(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -136,7 +150,7 @@ async fn short_and_reset_bodies_are_errors() {
     let client = client(LONG, LONG);
     node.inject(FaultRule::new(Fault::ShortBody { missing: 1 }).times(1));
     let err = client
-        .get(&url, &GetOptions::default())
+        .get(&url, &StorageGetOptions::default())
         .await
         .unwrap()
         .bytes()
@@ -150,7 +164,7 @@ async fn short_and_reset_bodies_are_errors() {
     // A reset may overtake the head in the client's receive queue, so the error can come from
     // `get` or from the body; either way it is an error, never a short success.
     node.inject(FaultRule::new(Fault::ResetAfter { body_bytes: 50_000 }).times(1));
-    let fetched = match client.get(&url, &GetOptions::default()).await {
+    let fetched = match client.get(&url, &StorageGetOptions::default()).await {
         Ok(resp) => resp.bytes().await,
         Err(e) => Err(e),
     };
@@ -224,7 +238,7 @@ async fn a_full_accept_queue_trips_the_connect_timeout() {
     // The fresh-connection path (a body of unknown length) has the same timeout.
     let body = OneShotBody::from_stream(stream::iter([Ok(Bytes::from_static(b"abc"))]), None);
     let err = client
-        .put_stream(&url, body, &PutOptions::default())
+        .put_stream(&url, body, &StoragePutOptions::default())
         .await
         .unwrap_err();
     assert!(
@@ -251,7 +265,7 @@ async fn exact_request_bytes() {
     let url = peer.url("/dev1/0/000/000/0000000001.fid");
     let host = peer.addr().to_string();
     client
-        .put(&url, &Payload::from("hello"), &PutOptions::default())
+        .put(&url, &Payload::from("hello"), &StoragePutOptions::default())
         .await
         .unwrap();
     assert_eq!(
@@ -268,7 +282,7 @@ async fn exact_request_bytes() {
         None,
     );
     client
-        .put_stream(&url, body, &PutOptions::default())
+        .put_stream(&url, body, &StoragePutOptions::default())
         .await
         .unwrap();
     assert_eq!(
@@ -314,7 +328,11 @@ async fn refused_chunked_bodies_are_spooled_and_resent_with_a_length() {
         let chunks = (0..50u8).map(|i| Ok(Bytes::from(vec![i; 10_000])));
         let body = OneShotBody::from_stream(stream::iter(chunks), None);
         let out = client
-            .put_stream(&peer.url("/dev1/x.fid"), body, &PutOptions::default())
+            .put_stream(
+                &peer.url("/dev1/x.fid"),
+                body,
+                &StoragePutOptions::default(),
+            )
             .await
             .unwrap();
         assert_eq!((out.status, out.bytes_sent), (201, 500_000));
@@ -353,7 +371,11 @@ async fn without_a_spool_a_chunked_refusal_is_an_error() {
         .unwrap();
     let body = OneShotBody::from_stream(stream::iter([Ok(Bytes::from_static(b"abc"))]), None);
     let err = client
-        .put_stream(&peer.url("/dev1/x.fid"), body, &PutOptions::default())
+        .put_stream(
+            &peer.url("/dev1/x.fid"),
+            body,
+            &StoragePutOptions::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.error.status(), Some(411));
@@ -371,7 +393,7 @@ async fn body_longer_than_content_length_is_cut_at_the_promise() {
     .await
     .unwrap();
     let body = client(LONG, LONG)
-        .get(&peer.url("/dev1/x.fid"), &GetOptions::default())
+        .get(&peer.url("/dev1/x.fid"), &StorageGetOptions::default())
         .await
         .unwrap()
         .bytes()
@@ -390,7 +412,7 @@ async fn huge_headers_fail_without_hanging() {
     .await
     .unwrap();
     let err = client(LONG, LONG)
-        .get(&peer.url("/dev1/x.fid"), &GetOptions::default())
+        .get(&peer.url("/dev1/x.fid"), &StorageGetOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(err, StorageError::Transport { .. }), "{err:?}");
@@ -407,7 +429,7 @@ async fn endless_body_streams_with_back_pressure_until_dropped() {
     .await
     .unwrap();
     let resp = client(LONG, LONG)
-        .get(&peer.url("/dev1/x.fid"), &GetOptions::default())
+        .get(&peer.url("/dev1/x.fid"), &StorageGetOptions::default())
         .await
         .unwrap();
     assert_eq!(resp.content_length(), None);
@@ -443,7 +465,7 @@ async fn a_206_must_start_where_asked() {
     })
     .await
     .unwrap();
-    let opts = GetOptions::default().range(mogile_storage::ByteRange::from_offset(6));
+    let opts = StorageGetOptions::default().range(mogile_storage::ByteRange::from_offset(6));
     let err = client(LONG, LONG)
         .get(&peer.url("/dev1/x.fid"), &opts)
         .await
@@ -476,7 +498,7 @@ async fn a_206_to_a_request_without_range_must_start_at_byte_0() {
         .await
         .unwrap();
         let got = client(LONG, LONG)
-            .get(&peer.url("/dev1/x.fid"), &GetOptions::default())
+            .get(&peer.url("/dev1/x.fid"), &StorageGetOptions::default())
             .await;
         let received = String::from_utf8(peer.received(0)).unwrap();
         assert!(!received.contains("range:"), "{received}");
@@ -535,7 +557,7 @@ async fn reader_bodies_and_the_observer_across_a_resend() {
         .unwrap()
     };
     let observer = Arc::new(Restarts::default());
-    let opts = PutOptions::default().observer(observer.clone());
+    let opts = StoragePutOptions::default().observer(observer.clone());
     let reader = std::io::Cursor::new(vec![9u8; 100_000]);
     let body = OneShotBody::from_reader(reader, None);
     let out = client(LONG, LONG)

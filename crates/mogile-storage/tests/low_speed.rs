@@ -11,8 +11,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
 use mogile_storage::{
-    GetOptions, LowSpeed, OneShotBody, Payload, PutOptions, StorageClient, StorageConfig,
-    StorageError, TimeoutPhase,
+    LowSpeed, OneShotBody, Payload, StorageClient, StorageConfig, StorageError, StorageGetOptions,
+    StoragePutOptions, TimeoutPhase,
 };
 use mogile_testkit::storage::FaultPeer;
 use tokio::sync::Notify;
@@ -55,7 +55,7 @@ async fn a_trickling_download_trips_the_low_speed_limit() {
     // The defaults: idle 30 s, 1 KiB/s over 30 s of waiting.
     let client = StorageClient::builder().build().unwrap();
     let mut body = client
-        .get(&url, &GetOptions::default())
+        .get(&url, &StorageGetOptions::default())
         .await
         .unwrap()
         .into_stream();
@@ -84,7 +84,7 @@ async fn a_trickling_download_trips_the_low_speed_limit() {
         .build()
         .unwrap();
     let whole = unlimited
-        .get(&url, &GetOptions::default())
+        .get(&url, &StorageGetOptions::default())
         .await
         .unwrap()
         .bytes()
@@ -119,7 +119,11 @@ async fn a_node_reading_an_upload_slowly_trips_the_low_speed_limit() {
     // Larger than every socket buffer between us and the node.
     let big = Payload::from(vec![7u8; 48 << 20]);
     let err = client
-        .put(&peer.url("/dev1/up.fid"), &big, &PutOptions::default())
+        .put(
+            &peer.url("/dev1/up.fid"),
+            &big,
+            &StoragePutOptions::default(),
+        )
         .await
         .unwrap_err();
     assert!(is_low_speed(&err), "{err:?}");
@@ -132,7 +136,7 @@ async fn a_node_reading_an_upload_slowly_trips_the_low_speed_limit() {
         .put_stream(
             &peer.url("/dev1/up2.fid"),
             OneShotBody::from_stream(endless, None),
-            &PutOptions::default(),
+            &StoragePutOptions::default(),
         )
         .await
         .unwrap_err();
@@ -176,7 +180,11 @@ async fn a_slow_body_source_never_trips_the_low_speed_limit() {
     for declared in [Some(1000), None] {
         let body = OneShotBody::from_stream(slow_source(), declared);
         let out = client
-            .put_stream(&peer.url("/dev1/slow.fid"), body, &PutOptions::default())
+            .put_stream(
+                &peer.url("/dev1/slow.fid"),
+                body,
+                &StoragePutOptions::default(),
+            )
             .await
             .unwrap_or_else(|e| panic!("declared {declared:?}: {:?}", e.error));
         assert_eq!((out.status, out.bytes_sent), (201, 1000));
@@ -225,7 +233,7 @@ async fn a_paused_consumer_never_trips_the_low_speed_limit() {
     .await
     .unwrap();
     let mut body = strict_client()
-        .get(&peer.url("/dev1/f.fid"), &GetOptions::default())
+        .get(&peer.url("/dev1/f.fid"), &StorageGetOptions::default())
         .await
         .unwrap()
         .into_stream();
@@ -268,7 +276,7 @@ async fn a_consumer_away_while_a_poll_waits_is_not_charged_for_its_absence() {
         .unwrap()
     };
     let mut body = strict_client()
-        .get(&peer.url("/dev1/f.fid"), &GetOptions::default())
+        .get(&peer.url("/dev1/f.fid"), &StorageGetOptions::default())
         .await
         .unwrap()
         .into_stream();

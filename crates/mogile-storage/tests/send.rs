@@ -4,8 +4,8 @@ use std::path::Path;
 
 use futures_util::stream;
 use mogile_storage::{
-    ByteStream, GetOptions, GetResponse, OneShotBody, Payload, PutOptions, StorageClient,
-    StorageError,
+    ByteStream, GetResponse, OneShotBody, Payload, StorageClient, StorageError, StorageGetOptions,
+    StoragePutOptions,
 };
 
 fn is_send<T: Send>(_: &T) {}
@@ -20,7 +20,7 @@ fn futures_are_send() {
     is_send::<Option<GetResponse>>(&None);
     let client = StorageClient::builder().build().unwrap();
     let payload = Payload::from("x");
-    let (put_opts, get_opts) = (PutOptions::default(), GetOptions::default());
+    let (put_opts, get_opts) = (StoragePutOptions::default(), StorageGetOptions::default());
     is_send(&client.put("http://h/x", &payload, &put_opts));
     let body = OneShotBody::from_stream(stream::empty(), None);
     is_send(&body);

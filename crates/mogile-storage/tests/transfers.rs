@@ -9,8 +9,8 @@ use bytes::Bytes;
 use futures_util::{StreamExt, stream};
 use http::Method;
 use mogile_storage::{
-    ByteRange, Extent, GetOptions, OneShotBody, Payload, PutOptions, StorageClient, StorageConfig,
-    StorageError, TransferObserver,
+    ByteRange, Extent, OneShotBody, Payload, StorageClient, StorageConfig, StorageError,
+    StorageGetOptions, StoragePutOptions, TransferObserver,
 };
 use mogile_testkit::storage::{Fault, FaultRule, StorageNode};
 use tokio::io::AsyncReadExt;
@@ -78,7 +78,7 @@ async fn http10_trap_unknown_length_after_pooled_put_stores_every_byte() {
         .put(
             &first,
             &Payload::from("hello world"),
-            &PutOptions::default(),
+            &StoragePutOptions::default(),
         )
         .await
         .unwrap();
@@ -89,7 +89,7 @@ async fn http10_trap_unknown_length_after_pooled_put_stores_every_byte() {
         .put_stream(
             &second,
             OneShotBody::from_stream(stream::iter(chunks), None),
-            &PutOptions::default(),
+            &StoragePutOptions::default(),
         )
         .await
         .unwrap();
@@ -110,7 +110,11 @@ async fn http10_trap_unknown_length_after_pooled_put_stores_every_byte() {
     );
     // A further known-length PUT still works on the pooled connection (sent as HTTP/1.0).
     client
-        .put(&first, &Payload::from("again"), &PutOptions::default())
+        .put(
+            &first,
+            &Payload::from("again"),
+            &StoragePutOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(on_disk("/dev1/0/000/999/0000999001.fid"), b"again");
@@ -163,7 +167,7 @@ async fn streams_64_mib_up_and_down_with_identical_bytes() {
     let client = client();
     let url = node.url("/dev1/big/file.fid");
     let sent = Arc::new(Counter::default());
-    let opts = PutOptions::default().observer(sent.clone());
+    let opts = StoragePutOptions::default().observer(sent.clone());
     let body = OneShotBody::from_stream(pattern_stream(TOTAL, 200_000), None);
     let out = client.put_stream(&url, body, &opts).await.unwrap();
     assert_eq!(out.bytes_sent, TOTAL);
@@ -187,7 +191,7 @@ async fn streams_64_mib_up_and_down_with_identical_bytes() {
 
     // Down again as a stream, compared chunk by chunk (never held whole).
     let got = Arc::new(Counter::default());
-    let opts = GetOptions::default().observer(got.clone());
+    let opts = StorageGetOptions::default().observer(got.clone());
     let resp = client.get(&url, &opts).await.unwrap();
     assert_eq!(resp.content_length(), Some(TOTAL));
     let mut stream = resp.into_stream();
@@ -207,7 +211,7 @@ async fn streams_64_mib_up_and_down_with_identical_bytes() {
         .unwrap();
     assert_eq!(payload.len(), TOTAL);
     let out = client
-        .put(&copy, &payload, &PutOptions::default())
+        .put(&copy, &payload, &StoragePutOptions::default())
         .await
         .unwrap();
     assert_eq!(out.bytes_sent, TOTAL);
@@ -230,14 +234,18 @@ async fn range_reads() {
         .put(
             &url,
             &Payload::from("hello world v2"),
-            &PutOptions::default(),
+            &StoragePutOptions::default(),
         )
         .await
         .unwrap();
     let get = |range| {
         let client = client.clone();
         let url = url.clone();
-        async move { client.get(&url, &GetOptions::default().range(range)).await }
+        async move {
+            client
+                .get(&url, &StorageGetOptions::default().range(range))
+                .await
+        }
     };
     let resp = get(ByteRange::new(0, 5)).await.unwrap();
     assert_eq!(resp.status(), 206);
@@ -288,14 +296,18 @@ async fn get_to_file_renames_only_when_complete() {
     let url = node.url("/dev1/f.fid");
     let data = pattern_chunk(0, 300_000);
     client
-        .put(&url, &Payload::from(data.clone()), &PutOptions::default())
+        .put(
+            &url,
+            &Payload::from(data.clone()),
+            &StoragePutOptions::default(),
+        )
         .await
         .unwrap();
     let out_dir = dir.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let target = out_dir.join("f.bin");
     let n = client
-        .get_to_file(&url, &target, &GetOptions::default())
+        .get_to_file(&url, &target, &StorageGetOptions::default())
         .await
         .unwrap();
     assert_eq!(n, 300_000);
@@ -312,7 +324,7 @@ async fn get_to_file_renames_only_when_complete() {
     node.inject(FaultRule::new(Fault::ShortBody { missing: 1000 }).times(1));
     let other = out_dir.join("g.bin");
     let err = client
-        .get_to_file(&url, &other, &GetOptions::default())
+        .get_to_file(&url, &other, &StorageGetOptions::default())
         .await
         .unwrap_err();
     assert!(
@@ -332,7 +344,7 @@ async fn get_to_file_renames_only_when_complete() {
     node.inject(FaultRule::new(Fault::ResetAfter { body_bytes: 70_000 }).times(1));
     assert!(
         client
-            .get_to_file(&url, &target, &GetOptions::default())
+            .get_to_file(&url, &target, &StorageGetOptions::default())
             .await
             .is_err()
     );
@@ -341,12 +353,16 @@ async fn get_to_file_renames_only_when_complete() {
 
     // Missing file, and a range the node ignores: errors, nothing written.
     let err = client
-        .get_to_file(&node.url("/dev1/nope.fid"), &other, &GetOptions::default())
+        .get_to_file(
+            &node.url("/dev1/nope.fid"),
+            &other,
+            &StorageGetOptions::default(),
+        )
         .await
         .unwrap_err();
     assert!(err.is_not_found());
     node.inject(FaultRule::new(Fault::IgnoreRange).times(1));
-    let opts = GetOptions::default().range(ByteRange::from_offset(10));
+    let opts = StorageGetOptions::default().range(ByteRange::from_offset(10));
     let err = client.get_to_file(&url, &other, &opts).await.unwrap_err();
     assert!(
         matches!(err, StorageError::RangeNotHonoured { start: 10, .. }),
@@ -363,7 +379,7 @@ async fn node_statuses_and_delete_head() {
         .put(
             &node.url("/dev99/x.fid"),
             &Payload::from("abc"),
-            &PutOptions::default(),
+            &StoragePutOptions::default(),
         )
         .await
         .unwrap_err();
@@ -386,7 +402,7 @@ async fn node_statuses_and_delete_head() {
         .put(
             &node.url("/dev1/x.fid"),
             &Payload::from("abc"),
-            &PutOptions::default(),
+            &StoragePutOptions::default(),
         )
         .await
         .unwrap_err();
@@ -395,7 +411,7 @@ async fn node_statuses_and_delete_head() {
 
     let url = node.url("/dev1/x.fid");
     client
-        .put(&url, &Payload::from("abc"), &PutOptions::default())
+        .put(&url, &Payload::from("abc"), &StoragePutOptions::default())
         .await
         .unwrap();
     assert_eq!(client.head(&url).await.unwrap().content_length, Some(3));
@@ -412,7 +428,11 @@ async fn put_stream_hands_back_an_untouched_body_only() {
     node.set_refusing(true);
     let body = OneShotBody::from_stream(pattern_stream(1000, 100), Some(1000));
     let err = client
-        .put_stream(&node.url("/dev1/a.fid"), body, &PutOptions::default())
+        .put_stream(
+            &node.url("/dev1/a.fid"),
+            body,
+            &StoragePutOptions::default(),
+        )
         .await
         .unwrap_err();
     assert!(err.error.try_another_replica(), "{:?}", err.error);
@@ -421,7 +441,11 @@ async fn put_stream_hands_back_an_untouched_body_only() {
     node.set_refusing(false);
     // ... and can go to the next destination in full.
     let out = client
-        .put_stream(&node.url("/dev1/a.fid"), body, &PutOptions::default())
+        .put_stream(
+            &node.url("/dev1/a.fid"),
+            body,
+            &StoragePutOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(out.bytes_sent, 1000);
@@ -430,7 +454,11 @@ async fn put_stream_hands_back_an_untouched_body_only() {
     node.inject(FaultRule::new(Fault::Status(500)).times(1));
     let body = OneShotBody::from_stream(pattern_stream(1000, 100), None);
     let err = client
-        .put_stream(&node.url("/dev1/b.fid"), body, &PutOptions::default())
+        .put_stream(
+            &node.url("/dev1/b.fid"),
+            body,
+            &StoragePutOptions::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.error.status(), Some(500));
@@ -445,7 +473,7 @@ async fn put_stream_hands_back_an_untouched_body_only() {
         .put_stream(
             &node.url("/dev1/c.fid"),
             OneShotBody::from_stream(failing, Some(10)),
-            &PutOptions::default(),
+            &StoragePutOptions::default(),
         )
         .await
         .unwrap_err();
@@ -466,7 +494,7 @@ async fn a_stream_longer_than_declared_is_an_error_even_on_a_chunk_boundary() {
         let url = node.url(&format!("/dev1/long-{declared}-{chunk}.fid"));
         let body = OneShotBody::from_stream(pattern_stream(300, chunk), Some(declared));
         let err = client
-            .put_stream(&url, body, &PutOptions::default())
+            .put_stream(&url, body, &StoragePutOptions::default())
             .await
             .unwrap_err();
         assert!(!err.error.try_another_replica(), "{:?}", err.error);
@@ -475,7 +503,7 @@ async fn a_stream_longer_than_declared_is_an_error_even_on_a_chunk_boundary() {
     let url = node.url("/dev1/exact.fid");
     let body = OneShotBody::from_stream(pattern_stream(300, 100), Some(300));
     let out = client
-        .put_stream(&url, body, &PutOptions::default())
+        .put_stream(&url, body, &StoragePutOptions::default())
         .await
         .unwrap();
     assert_eq!(out.bytes_sent, 300);

@@ -5,8 +5,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::stream;
 use mogile_storage::{
-    GetOptions, OneShotBody, Payload, PutOptions, StorageClient, StorageConfig, StorageError,
-    TimeoutPhase,
+    OneShotBody, Payload, StorageClient, StorageConfig, StorageError, StorageGetOptions,
+    StoragePutOptions, TimeoutPhase,
 };
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -37,7 +37,7 @@ async fn put_accepts_any_2xx() {
         let server = server_answering(status, "").await;
         let url = format!("{}/dev1/a.fid", server.uri());
         let out = client()
-            .put(&url, &Payload::from("hello"), &PutOptions::default())
+            .put(&url, &Payload::from("hello"), &StoragePutOptions::default())
             .await
             .unwrap();
         assert_eq!(out.status, status);
@@ -59,7 +59,7 @@ async fn put_errors_are_typed_with_a_bounded_snippet() {
             .build()
             .unwrap();
         let err = client
-            .put(&url, &Payload::from("hello"), &PutOptions::default())
+            .put(&url, &Payload::from("hello"), &StoragePutOptions::default())
             .await
             .unwrap_err();
         let StorageError::Status {
@@ -94,7 +94,7 @@ async fn redirects_are_not_followed() {
         .await;
     let url = format!("{}/dev1/a.fid", server.uri());
     let err = client()
-        .get(&url, &GetOptions::default())
+        .get(&url, &StorageGetOptions::default())
         .await
         .unwrap_err();
     match err {
@@ -107,7 +107,7 @@ async fn redirects_are_not_followed() {
         other => panic!("expected a redirect error, got {other:?}"),
     }
     let err = client()
-        .put(&url, &Payload::from("x"), &PutOptions::default())
+        .put(&url, &Payload::from("x"), &StoragePutOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(err, StorageError::Redirect { status: 307, .. }));
@@ -124,7 +124,7 @@ async fn known_length_uses_content_length_and_never_expect() {
         .put(
             &url,
             &Payload::from(vec![7u8; 1000]),
-            &PutOptions::default(),
+            &StoragePutOptions::default(),
         )
         .await
         .unwrap();
@@ -136,7 +136,7 @@ async fn known_length_uses_content_length_and_never_expect() {
         .put_stream(
             &url,
             OneShotBody::from_stream(chunks, Some(5)),
-            &PutOptions::default(),
+            &StoragePutOptions::default(),
         )
         .await
         .unwrap();
@@ -164,7 +164,7 @@ async fn unknown_length_is_chunked_without_expect() {
         .put_stream(
             &url,
             OneShotBody::from_stream(chunks, None),
-            &PutOptions::default(),
+            &StoragePutOptions::default(),
         )
         .await
         .unwrap();
@@ -202,7 +202,7 @@ async fn head_delete_and_get_status_mapping() {
     assert!(client.head(&missing).await.unwrap_err().is_not_found());
     assert!(client.delete(&missing).await.unwrap_err().is_not_found());
     let err = client
-        .get(&missing, &GetOptions::default())
+        .get(&missing, &StorageGetOptions::default())
         .await
         .unwrap_err();
     assert!(err.is_not_found());
@@ -224,7 +224,10 @@ async fn headers_timeout_against_a_slow_server() {
         .build()
         .unwrap();
     let url = format!("{}/dev1/slow.fid", server.uri());
-    let err = client.get(&url, &GetOptions::default()).await.unwrap_err();
+    let err = client
+        .get(&url, &StorageGetOptions::default())
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -247,7 +250,7 @@ async fn bad_urls_are_rejected_before_any_io() {
     }
     let body = OneShotBody::from_stream(stream::empty(), None);
     let err = client
-        .put_stream("ftp://x/y", body, &PutOptions::default())
+        .put_stream("ftp://x/y", body, &StoragePutOptions::default())
         .await
         .unwrap_err();
     assert!(err.body.unwrap().is_untouched());

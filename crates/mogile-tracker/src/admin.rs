@@ -1,4 +1,4 @@
-//! [`Admin`]: named methods for the admin commands (domains, classes, hosts, devices,
+//! [`AdminCommands`]: named methods for the admin commands (domains, classes, hosts, devices,
 //! settings, maintenance, fsck, rebalance), thin wrappers over [`TrackerClient::request`].
 
 use mogile_protocol::Command;
@@ -13,23 +13,23 @@ use mogile_protocol::{
 use crate::client::TrackerClient;
 use crate::error::TrackerError;
 
-/// Admin commands of a [`TrackerClient`], from [`TrackerClient::admin`].
+/// The admin commands of a [`TrackerClient`], from [`TrackerClient::admin`].
 ///
 /// They use the admin timeout (25 s by default). Mutating ones are never resent after a lost
 /// reply ([`TrackerError::outcome_unknown`]).
 #[derive(Debug, Clone, Copy)]
-pub struct Admin<'a> {
+pub struct AdminCommands<'a> {
     client: &'a TrackerClient,
 }
 
 impl TrackerClient {
     /// The admin commands.
-    pub fn admin(&self) -> Admin<'_> {
-        Admin { client: self }
+    pub fn admin(&self) -> AdminCommands<'_> {
+        AdminCommands { client: self }
     }
 }
 
-impl Admin<'_> {
+impl AdminCommands<'_> {
     async fn request<C: Command>(&self, cmd: C) -> Result<C::Output, TrackerError> {
         self.client.request(cmd).await
     }

@@ -79,7 +79,7 @@
 //!
 //! - `client.rs`: [`TrackerClient`], the generic [`request`](TrackerClient::request) and
 //!   [`raw`](TrackerClient::raw);
-//! - `file.rs` / `admin.rs`: named methods for file commands and the [`Admin`] handle;
+//! - `file.rs` / `admin.rs`: named methods for file commands and the [`AdminCommands`] handle;
 //! - `config.rs`: [`TrackerConfig`], every setting (the pool's in [`PoolSettings`]);
 //! - `builder.rs`: [`TrackerClientBuilder`], address parsing and option checks;
 //! - `failover.rs`: attempts, failover, retry safety; `backoff.rs`: the jittered delay;
@@ -113,7 +113,7 @@ mod error;
 mod failover;
 mod file;
 
-pub use admin::Admin;
+pub use admin::AdminCommands;
 pub use builder::{DEFAULT_PORT, TRACKER_WATCHDOG, TrackerClientBuilder};
 pub use client::TrackerClient;
 pub use config::TrackerConfig;

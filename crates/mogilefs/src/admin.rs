@@ -24,16 +24,12 @@ pub struct Admin {
     client: Client,
 }
 
-impl Client {
-    /// The administration handle.
-    pub fn admin(&self) -> Admin {
-        Admin {
-            client: self.clone(),
-        }
-    }
-}
-
 impl Admin {
+    /// [`Client::admin`].
+    pub(crate) fn new(client: Client) -> Self {
+        Self { client }
+    }
+
     /// Every domain with its classes (`get_domains`).
     ///
     /// # Errors

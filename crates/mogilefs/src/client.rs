@@ -1,22 +1,35 @@
-//! [`Client`]: the handle, and the thin file commands (paths, info, delete, rename, class).
+//! [`Client`]: the handle, and its whole public surface.
+//!
+//! Every public method of [`Client`] is here, with its docs, and delegates in one line to the
+//! module that does the work: `files.rs` (paths, info, delete, rename, class), `put.rs` and
+//! `put_stream.rs` (store), `writer.rs`, `get.rs` (fetch), `list.rs`, and `admin.rs`. What stays
+//! here besides is the handle itself and [`Client::tracker_call`], the one way to the tracker.
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use mogile_protocol::{
-    Command, Delete, FileDebug, FileDebugInfo, FileInfo, FileInfoOutput, GetPaths, Rename,
-    UpdateFileClass,
-};
-use mogile_protocol::{Key, KeyError, StoragePath};
-use mogile_storage::StorageClient;
-use mogile_tracker::TrackerClient;
+use std::io;
+use std::path::Path;
 
+use bytes::Bytes;
+use futures::Stream;
+use mogile_protocol::{Command, FidRow, FileDebugInfo, FileInfoOutput, KeyPage};
+use mogile_protocol::{Fid, Key, StoragePath};
+use mogile_storage::{OneShotBody, Payload, StorageClient};
+use mogile_tracker::TrackerClient;
+use tokio::io::AsyncRead;
+
+use crate::admin::Admin;
 use crate::builder::ClientBuilder;
 use crate::config::ClientConfig;
 use crate::error::{Ctx, Error, Result, TrackerFailure};
-use crate::options::{DeleteOptions, PathsOptions};
+use crate::fetch::FetchStream;
+use crate::options::{DeleteOptions, GetOptions, ListOptions, PathsOptions, PutOptions};
+use crate::put::PutResult;
 use crate::status::{self, TrackerStatus};
+use crate::writer::Writer;
+use crate::{files, get, list, put, put_stream, writer};
 
 /// What every handle of one client shares: the pools, and the settings.
 #[derive(Debug)]
@@ -135,6 +148,221 @@ impl Client {
             .map_err(TrackerFailure::into_error)
     }
 
+    // --- Storing -------------------------------------------------------------------------------
+
+    /// Stores a replayable body (bytes, a buffer, a file) under `key`.
+    ///
+    /// # Errors
+    ///
+    /// See [`put_opts`](Self::put_opts).
+    pub async fn put(&self, key: impl Into<Key>, body: impl Into<Payload>) -> Result<PutResult> {
+        self.put_opts(key, body, &PutOptions::default()).await
+    }
+
+    /// Stores a replayable body with options: class, MD5, checksum verification.
+    ///
+    /// Runs `create_open` (`multi_dest=1`), PUTs to the first destination and on failure to the
+    /// next ones, then `create_close` with the exact path, the bytes actually sent and the MD5
+    /// when asked. A PUT counts only when the node answered 2xx after the whole body was sent.
+    /// When every destination fails, or the tracker discards the upload at the close
+    /// (`size_mismatch`, `size_verify_error`, `checksum_mismatch`, `invalid_destdev`), the whole
+    /// sequence restarts, up to the client's `upload_attempts`. Any other close error is judged
+    /// as the crate docs' [close table](crate#what-a-create_close-error-means) says.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::KeyPolicy`]: the key breaks the client's key policy; nothing was sent.
+    /// - [`Error::UnknownDomain`], [`Error::UnknownClass`], [`Error::NoWritableDevices`].
+    /// - [`Error::NoUsablePath`]: every destination of every attempt failed (with each failure).
+    /// - [`Error::UploadRejected`]: the tracker rejected the last attempt's close.
+    /// - [`Error::OutcomeUnknown`]: the close may have committed, or left the key empty; see its
+    ///   docs.
+    pub async fn put_opts(
+        &self,
+        key: impl Into<Key>,
+        body: impl Into<Payload>,
+        opts: &PutOptions,
+    ) -> Result<PutResult> {
+        put::put_payload(self, key.into(), body.into(), opts).await
+    }
+
+    /// Stores the file at `path` (replayable: read again for each attempt).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the file cannot be opened, otherwise as [`put_opts`](Self::put_opts).
+    pub async fn put_file(
+        &self,
+        key: impl Into<Key>,
+        path: impl AsRef<Path>,
+        opts: &PutOptions,
+    ) -> Result<PutResult> {
+        put::put_file(self, key.into(), path.as_ref(), opts).await
+    }
+
+    /// Stores a stream of chunks. `len` is its exact length if known (sent as `Content-Length`);
+    /// otherwise the body goes out chunked.
+    ///
+    /// # Errors
+    ///
+    /// As [`put_body`](Self::put_body).
+    pub async fn put_stream<S>(
+        &self,
+        key: impl Into<Key>,
+        stream: S,
+        len: Option<u64>,
+        opts: &PutOptions,
+    ) -> Result<PutResult>
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send + 'static,
+    {
+        self.put_body(key, OneShotBody::from_stream(stream, len), opts)
+            .await
+    }
+
+    /// Stores everything `reader` yields. `len` as for [`put_stream`](Self::put_stream).
+    ///
+    /// # Errors
+    ///
+    /// As [`put_body`](Self::put_body).
+    pub async fn put_reader<R>(
+        &self,
+        key: impl Into<Key>,
+        reader: R,
+        len: Option<u64>,
+        opts: &PutOptions,
+    ) -> Result<PutResult>
+    where
+        R: AsyncRead + Send + 'static,
+    {
+        self.put_body(key, OneShotBody::from_reader(reader, len), opts)
+            .await
+    }
+
+    /// The general store of a one-shot body.
+    ///
+    /// The body moves on to the next destination, or to a new `create_open`, only while none of it
+    /// has been read. Once bytes are gone, a failed PUT or a rejected close ends the store (never
+    /// with a `create_close` for the failed attempt), and the 50-minute restart rule cannot apply:
+    /// a slow one-shot upload is closed rather than restarted. [`PutOptions::spool`] lifts all of
+    /// this by copying the body to a temporary file first.
+    ///
+    /// # Errors
+    ///
+    /// As [`put_opts`](Self::put_opts), and [`Error::Storage`] when a destination fails after
+    /// part of the body was read (the body cannot be sent again; use [`PutOptions::spool`] for
+    /// that). [`Error::Io`] when spooling fails or the body itself yields an error.
+    pub async fn put_body(
+        &self,
+        key: impl Into<Key>,
+        body: OneShotBody,
+        opts: &PutOptions,
+    ) -> Result<PutResult> {
+        put_stream::store_one_shot(self, key.into(), body, opts, None).await
+    }
+
+    /// Opens a [`Writer`] that stores `key`. `len` is the exact length if known (the upload then
+    /// uses `Content-Length`; otherwise it is chunked).
+    ///
+    /// Must be called inside a Tokio runtime: the upload runs on a task of its own.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KeyPolicy`] for a refused key, [`Error::Config`] outside a Tokio runtime. Upload
+    /// failures surface from [`Writer::finish`].
+    pub fn writer(
+        &self,
+        key: impl Into<Key>,
+        len: Option<u64>,
+        opts: PutOptions,
+    ) -> Result<Writer> {
+        writer::open(self, key.into(), len, opts)
+    }
+
+    // --- Fetching ------------------------------------------------------------------------------
+
+    /// Fetches the whole file as a stream.
+    ///
+    /// # Errors
+    ///
+    /// See [`get_opts`](Self::get_opts).
+    pub async fn get(&self, key: impl Into<Key>) -> Result<FetchStream> {
+        self.get_opts(key, &GetOptions::default()).await
+    }
+
+    /// Fetches a file (or a byte range of it) as a stream, with options.
+    ///
+    /// Asks `get_paths` (`noverify=1`, `pathcount=3` unless configured otherwise) and, to check
+    /// the length (default) or the checksum, `file_info` at the same time. The replicas are then
+    /// read in the tracker's order; see [`FetchStream`] for the mid-stream failover.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::NotFound`], [`Error::UnknownDomain`], or a tracker failure.
+    /// - [`Error::NoUsablePath`] with no attempts: the tracker knows the file but lists no
+    ///   readable replica (`OK paths=0`).
+    /// - [`Error::ChecksumUnavailable`]: verification was asked for and the tracker has no MD5 for
+    ///   the file (or a range was asked for, which cannot be verified).
+    ///
+    /// Later failures (every replica failed, length or checksum mismatch) arrive as the stream's
+    /// last item.
+    pub async fn get_opts(&self, key: impl Into<Key>, opts: &GetOptions) -> Result<FetchStream> {
+        get::fetch(self, key.into(), opts).await
+    }
+
+    /// Fetches the whole file into memory.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_opts`](Self::get_opts), plus the stream's own errors.
+    pub async fn get_bytes(&self, key: impl Into<Key>) -> Result<Bytes> {
+        self.get(key).await?.bytes().await
+    }
+
+    /// Fetches `len` bytes (`None`: to the end) from `offset` into memory, like a seek and read on
+    /// the Perl client's handle.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_bytes`](Self::get_bytes).
+    pub async fn get_range(
+        &self,
+        key: impl Into<Key>,
+        offset: u64,
+        len: Option<u64>,
+    ) -> Result<Bytes> {
+        let opts = GetOptions::new().range(offset, len);
+        self.get_opts(key, &opts).await?.bytes().await
+    }
+
+    /// Fetches the file (or the range in `opts`) into `path`; returns the bytes written.
+    ///
+    /// The bytes go to a [`storage::AtomicFile`](mogile_storage::AtomicFile): a temporary file
+    /// beside `path`, fsynced and renamed over `path` only when the fetch (with its failover and
+    /// resumes) is complete, then the directory is fsynced, so `path` never holds a partial
+    /// file. A new file gets mode `0o666` minus the umask, as `curl -o` gives it; an existing
+    /// file's permission bits are kept. On any failure, or if the future is dropped, the
+    /// temporary file is removed and `path` is untouched.
+    ///
+    /// The temporary file is created first, so a directory that cannot be written to fails
+    /// before the tracker is asked.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_opts`](Self::get_opts) and the stream, and [`Error::Io`] for local file failures
+    /// (see [`AtomicFile::commit`](mogile_storage::AtomicFile::commit) for a failed directory
+    /// fsync).
+    pub async fn get_to_file(
+        &self,
+        key: impl Into<Key>,
+        path: impl AsRef<Path>,
+        opts: &GetOptions,
+    ) -> Result<u64> {
+        get::fetch_to_file(self, key.into(), path.as_ref(), opts).await
+    }
+
+    // --- File commands -------------------------------------------------------------------------
+
     /// Where the file's replicas can be read, in the order to try them (`get_paths`). An empty
     /// list means the file exists but has no readable replica right now.
     ///
@@ -155,21 +383,7 @@ impl Client {
         key: impl Into<Key>,
         opts: &PathsOptions,
     ) -> Result<Vec<StoragePath>> {
-        let key = nonempty(key.into())?;
-        let name = key.to_string();
-        let cmd = self.get_paths_cmd(key, opts);
-        self.call(cmd, Ctx::key(&name)).await
-    }
-
-    pub(crate) fn get_paths_cmd(&self, key: Key, opts: &PathsOptions) -> GetPaths {
-        let cfg = self.config();
-        let mut cmd = GetPaths::new(&*self.domain, key)
-            .noverify(opts.noverify.unwrap_or(cfg.noverify))
-            .pathcount(opts.pathcount.unwrap_or(cfg.pathcount).max(1));
-        if let Some(zone) = opts.zone.as_ref().or(cfg.zone.as_ref()) {
-            cmd = cmd.zone(zone.as_str());
-        }
-        cmd
+        files::paths(self, key.into(), opts).await
     }
 
     /// Whether the key exists (`file_info` succeeds).
@@ -178,11 +392,7 @@ impl Client {
     ///
     /// Any failure other than "not found".
     pub async fn exists(&self, key: impl Into<Key>) -> Result<bool> {
-        match self.file_info(key).await {
-            Ok(_) => Ok(true),
-            Err(Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
+        files::exists(self, key.into()).await
     }
 
     /// The file's fid, class, length, replica count, device ids and checksum (`file_info` with
@@ -193,10 +403,7 @@ impl Client {
     /// [`Error::NotFound`], [`Error::UnknownDomain`], [`Error::Unsupported`] (trackers before
     /// 2.45), or a tracker failure.
     pub async fn file_info(&self, key: impl Into<Key>) -> Result<FileInfoOutput> {
-        let key = nonempty(key.into())?;
-        let name = key.to_string();
-        let cmd = FileInfo::new(&*self.domain, key).devices(true);
-        self.call(cmd, Ctx::key(&name)).await
+        files::info(self, key.into()).await
     }
 
     /// The tracker's internal view of the file (`file_debug`): diagnostics only, it is heavy on
@@ -206,10 +413,7 @@ impl Client {
     ///
     /// As [`file_info`](Self::file_info).
     pub async fn file_debug(&self, key: impl Into<Key>) -> Result<FileDebugInfo> {
-        let key = nonempty(key.into())?;
-        let name = key.to_string();
-        self.call(FileDebug::by_key(&*self.domain, key), Ctx::key(&name))
-            .await
+        files::debug(self, key.into()).await
     }
 
     /// Deletes the key. A missing key is [`Error::NotFound`].
@@ -227,15 +431,7 @@ impl Client {
     ///
     /// As [`delete`](Self::delete).
     pub async fn delete_opts(&self, key: impl Into<Key>, opts: &DeleteOptions) -> Result<()> {
-        let key = nonempty(key.into())?;
-        let name = key.to_string();
-        match self
-            .call(Delete::new(&*self.domain, key), Ctx::key(&name))
-            .await
-        {
-            Err(Error::NotFound { .. }) if opts.missing_ok => Ok(()),
-            other => other,
-        }
+        files::delete(self, key.into(), opts).await
     }
 
     /// Renames a key. Unlike the Perl client, a missing source is an error.
@@ -245,15 +441,7 @@ impl Client {
     /// [`Error::NotFound`] (no source key), [`Error::AlreadyExists`] (the target exists; both
     /// keys are unchanged), [`Error::KeyPolicy`] (the target breaks the key policy).
     pub async fn rename(&self, from: impl Into<Key>, to: impl Into<Key>) -> Result<()> {
-        let from = nonempty(from.into())?;
-        let to = to.into();
-        self.config().key_policy.check(&to)?;
-        let (name, target) = (from.to_string(), to.to_string());
-        let ctx = Ctx {
-            target: Some(&target),
-            ..Ctx::key(&name)
-        };
-        self.call(Rename::new(&*self.domain, from, to), ctx).await
+        files::rename(self, from.into(), to.into()).await
     }
 
     /// Moves the file to another class (`updateclass`); the tracker re-replicates it.
@@ -263,25 +451,78 @@ impl Client {
     /// [`Error::NotFound`] (the tracker says `invalid_key`), [`Error::UnknownClass`], or a
     /// tracker failure ([`Error::Tracker`]; code `no_devices` when the file has no replica).
     pub async fn update_class(&self, key: impl Into<Key>, class: &str) -> Result<()> {
-        let key = nonempty(key.into())?;
-        let name = key.to_string();
-        let ctx = Ctx {
-            class: Some(class),
-            ..Ctx::key(&name)
-        };
-        self.call(UpdateFileClass::new(&*self.domain, key, class), ctx)
-            .await
+        files::update_class(self, key.into(), class).await
     }
-}
 
-/// Refuses the empty key up front (the tracker would answer `no_key`, a client bug).
-pub(crate) fn nonempty(key: Key) -> Result<Key> {
-    if key.is_empty() {
-        return Err(Error::KeyPolicy {
-            source: KeyError::Empty,
-        });
+    // --- Listing -------------------------------------------------------------------------------
+
+    /// One `list_keys` page: keys after `opts.after` that the tracker matches with `opts.prefix`,
+    /// in byte order. An empty listing (`ERR none_match`) is an empty page.
+    ///
+    /// The page size is clamped to `1..=1000`. If a reply line is too long for the tracker
+    /// client's limit, the page is asked again with half the size (down to 1).
+    ///
+    /// This is the raw page: on a real 2.73 tracker the prefix matches case-insensitively and is
+    /// also used as a regular expression against `after`. [`keys`](Self::keys) handles both.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownDomain`] or a tracker failure (`after_mismatch` when `after` does not
+    /// start with `prefix`).
+    pub async fn list_keys(&self, opts: &ListOptions) -> Result<KeyPage> {
+        list::page(self, opts).await
     }
-    Ok(key)
+
+    /// Every key whose bytes start with `prefix` (empty: every key in the domain), page by page,
+    /// in byte order; the stream ends cleanly after the last page.
+    ///
+    /// Matching is exact and byte-wise, whatever the tracker's database does: the tracker's
+    /// case-insensitive matches (`LK/upper` for `lk/`) are filtered out, and prefixes holding
+    /// regular-expression metacharacters (`lk(`) or `LIKE` wildcards (`lk_`, `lk%`) work. For
+    /// every page after the first, the prefix sent is the longest metacharacter-free leading part
+    /// of `prefix` that the cursor also starts with, so the 2.73 tracker's regex check of `after`
+    /// against the prefix cannot fail; the listing stops on an empty page (`none_match`) or once a
+    /// page sorts past every key that can start with `prefix`.
+    ///
+    /// # Errors
+    ///
+    /// The stream yields the first failure of a page request and then ends.
+    pub fn keys<P: AsRef<[u8]>>(
+        &self,
+        prefix: P,
+    ) -> impl Stream<Item = Result<Key>> + Send + Unpin + use<P> {
+        self.keys_opts(&ListOptions::new().prefix(prefix))
+    }
+
+    /// [`keys`](Self::keys) with options: `prefix`, the page size (`limit`, default 1000), and
+    /// `after` to start after a key.
+    ///
+    /// # Errors
+    ///
+    /// As [`keys`](Self::keys).
+    pub fn keys_opts(
+        &self,
+        opts: &ListOptions,
+    ) -> impl Stream<Item = Result<Key>> + Send + Unpin + use<> {
+        list::keys(self, opts)
+    }
+
+    /// Up to `count` files (the tracker caps it at 500) starting at fid `from`, across domains
+    /// (`list_fids`).
+    ///
+    /// # Errors
+    ///
+    /// A tracker failure.
+    pub async fn list_fids(&self, from: Fid, count: u32) -> Result<Vec<FidRow>> {
+        list::fids(self, from, count).await
+    }
+
+    // --- Administration ------------------------------------------------------------------------
+
+    /// The administration handle: domains, classes, hosts, devices and server settings.
+    pub fn admin(&self) -> Admin {
+        Admin::new(self.clone())
+    }
 }
 
 #[cfg(test)]

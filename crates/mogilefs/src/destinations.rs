@@ -33,7 +33,7 @@ impl Client {
             let url = dest.path.as_str();
             let observer = Observer::new(md5, st.opts.progress.clone(), st.restarted);
             st.restarted = true;
-            let mut put_opts = mogile_storage::PutOptions::default();
+            let mut put_opts = mogile_storage::StoragePutOptions::default();
             if observer.is_active() {
                 put_opts = put_opts.observer(observer.clone());
             }

@@ -23,10 +23,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The key (or the file behind it) does not exist (`unknown_key`, `invalid_key`; for a
     /// rename, the source key).
-    #[error("not found: {}", printable(name))]
+    #[error("not found: {}", printable(key))]
     NotFound {
         /// The key, as text (non-UTF-8 bytes escaped).
-        name: String,
+        key: String,
         /// The tracker's answer.
         source: Box<TrackerError>,
     },
@@ -69,10 +69,10 @@ pub enum Error {
     ///
     /// For a fetch with no attempts, the tracker knows the file but has no readable replica
     /// (`OK paths=0`): the file is not currently readable, which is not the same as not found.
-    #[error("no usable path for {} ({} attempts)", printable(name), attempts.len())]
+    #[error("no usable path for {} ({} attempts)", printable(key), attempts.len())]
     NoUsablePath {
         /// The key, as text.
-        name: String,
+        key: String,
         /// Every attempt, in order.
         attempts: Vec<Attempt>,
     },
@@ -87,10 +87,10 @@ pub enum Error {
     /// that was not spooled, for a key that holds other content, and for a tracker that could not
     /// be asked. Before retrying, check the key (`file_info`): it shows this error's `fid` if
     /// the store did commit.
-    #[error("outcome of storing {} is unknown (fid {fid})", printable(name))]
+    #[error("outcome of storing {} is unknown (fid {fid})", printable(key))]
     OutcomeUnknown {
         /// The key, as text.
-        name: String,
+        key: String,
         /// The fid of the upload in doubt.
         fid: Fid,
         /// The close's failure.
@@ -107,19 +107,19 @@ pub enum Error {
     },
     /// The upload outlived the restart deadline (50 minutes by default; the tracker reaps temp
     /// files after one hour) on its last attempt, so it was not closed.
-    #[error("upload of {} took too long to be closed safely", printable(name))]
+    #[error("upload of {} took too long to be closed safely", printable(key))]
     UploadTooSlow {
         /// The key, as text.
-        name: String,
+        key: String,
     },
     /// The fetched bytes do not hash to the checksum the tracker has.
     #[error(
         "checksum mismatch for {}: expected {expected}, got {actual}",
-        printable(name)
+        printable(key)
     )]
     ChecksumMismatch {
         /// The key, as text.
-        name: String,
+        key: String,
         /// The tracker's checksum.
         expected: Checksum,
         /// The checksum of the bytes received.
@@ -127,10 +127,10 @@ pub enum Error {
     },
     /// Verification was asked for, but the tracker has no checksum for the file (its class has
     /// no `hashtype`, or the checksum is `MISSING`): neither verified nor corrupt.
-    #[error("no checksum available for {}", printable(name))]
+    #[error("no checksum available for {}", printable(key))]
     ChecksumUnavailable {
         /// The key, as text.
-        name: String,
+        key: String,
     },
     /// The tracker does not support the command (`unknown_command`; e.g. `file_info` before 2.45).
     #[error("not supported by this tracker")]
@@ -400,7 +400,7 @@ impl<'a> TrackerFailure<'a> {
         let source = Box::new(self.source);
         match self.meaning {
             ErrorMeaning::UnknownKey => Error::NotFound {
-                name: name(ctx.key),
+                key: name(ctx.key),
                 source,
             },
             ErrorMeaning::AlreadyExists => Error::AlreadyExists {
@@ -494,7 +494,7 @@ mod tests {
             let e = map::<C>(code);
             let expected = match C::error_meaning(code) {
                 ErrorMeaning::UnknownKey => {
-                    matches!(&e, Error::NotFound { name, .. } if name == "a")
+                    matches!(&e, Error::NotFound { key, .. } if key == "a")
                 }
                 ErrorMeaning::AlreadyExists => {
                     matches!(&e, Error::AlreadyExists { name, .. } if name == "b")
@@ -559,9 +559,7 @@ mod tests {
     fn the_meaning_of_a_code_depends_on_the_command() {
         use ErrorCode as E;
         // rename: the source is missing, or the target is taken.
-        assert!(
-            matches!(map::<Rename>(&E::UnknownKey), Error::NotFound { name, .. } if name == "a")
-        );
+        assert!(matches!(map::<Rename>(&E::UnknownKey), Error::NotFound { key, .. } if key == "a"));
         assert!(
             matches!(map::<Rename>(&E::KeyExists), Error::AlreadyExists { name, .. } if name == "b")
         );
@@ -657,7 +655,7 @@ mod tests {
         }
         // So may a store whose close is in doubt.
         let doubt = Error::OutcomeUnknown {
-            name: "k".into(),
+            key: "k".into(),
             fid: Fid(1),
             source: Box::new(lost("create_close")),
         };
@@ -718,7 +716,7 @@ mod tests {
         let source = || Box::new(server(ErrorCode::UnknownKey));
         let errors = [
             Error::NotFound {
-                name: name(),
+                key: name(),
                 source: source(),
             },
             Error::AlreadyExists {
@@ -734,11 +732,11 @@ mod tests {
                 source: source(),
             },
             Error::NoUsablePath {
-                name: name(),
+                key: name(),
                 attempts: Vec::new(),
             },
-            Error::UploadTooSlow { name: name() },
-            Error::ChecksumUnavailable { name: name() },
+            Error::UploadTooSlow { key: name() },
+            Error::ChecksumUnavailable { key: name() },
             Error::Config {
                 message: name(),
                 source: None,
@@ -763,7 +761,7 @@ mod tests {
         let key = mogile_protocol::Key::from("k\u{1b}\n");
         assert_eq!(
             Error::NotFound {
-                name: key.to_string(),
+                key: key.to_string(),
                 source: source(),
             }
             .to_string(),

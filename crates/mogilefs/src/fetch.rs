@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use mogile_protocol::{Checksum, StoragePath};
-use mogile_storage::{ByteRange, ByteStream, GetOptions as StorageGetOptions, StorageError};
+use mogile_storage::{ByteRange, ByteStream, StorageError, StorageGetOptions};
 
 use crate::client::Client;
 use crate::error::{self, Attempt, AttemptError, Error, Result};
@@ -268,7 +268,7 @@ impl Fetch {
             }
         }
         Err(Error::NoUsablePath {
-            name: self.name.clone(),
+            key: self.name.clone(),
             attempts: std::mem::take(&mut self.attempts),
         })
     }
@@ -287,7 +287,7 @@ impl Fetch {
     fn give_up(&mut self) -> Option<Result<Bytes>> {
         self.done = true;
         Some(Err(Error::NoUsablePath {
-            name: self.name.clone(),
+            key: self.name.clone(),
             attempts: std::mem::take(&mut self.attempts),
         }))
     }
@@ -322,7 +322,7 @@ impl Fetch {
             return None;
         }
         Some(Err(Error::ChecksumMismatch {
-            name: self.name.clone(),
+            key: self.name.clone(),
             expected,
             actual,
         }))

@@ -122,10 +122,12 @@
 //!
 //! # Layout
 //!
-//! `client.rs` (handle, thin file commands), `builder.rs`, `config.rs` ([`ClientConfig`]),
-//! `status.rs` ([`TrackerStatus`]), `options.rs`, `put.rs`, `destinations.rs`,
-//! `put_stream.rs`, `writer.rs` (store), `get.rs`, `fetch.rs`, `resume.rs` (fetch), `list.rs`,
-//! `paging.rs` (listing), `admin.rs`, `observe.rs` (MD5 and progress), `error.rs`.
+//! `client.rs` holds the handle and its whole public surface: every [`Client`] method, with its
+//! docs, delegating in one line to the module that does the work. Those are `files.rs` (paths,
+//! info, delete, rename, class), `put.rs`, `destinations.rs`, `put_stream.rs`, `writer.rs`
+//! (store), `get.rs`, `fetch.rs`, `resume.rs` (fetch), `list.rs`, `paging.rs` (listing) and
+//! `admin.rs`. Besides them: `builder.rs`, `config.rs` ([`ClientConfig`]), `status.rs`
+//! ([`TrackerStatus`]), `options.rs`, `observe.rs` (MD5 and progress) and `error.rs`.
 
 pub mod admin;
 mod builder;
@@ -134,6 +136,7 @@ mod config;
 mod destinations;
 mod error;
 mod fetch;
+mod files;
 mod get;
 mod list;
 mod observe;

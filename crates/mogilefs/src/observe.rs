@@ -57,7 +57,7 @@ impl Observer {
     ) -> Arc<Self> {
         if restarted {
             if let Some(p) = &progress {
-                p.restart();
+                p.on_restart();
             }
         }
         Arc::new(Self {
@@ -98,7 +98,7 @@ impl TransferObserver for Observer {
             h.reset();
         }
         if let Some(p) = &self.progress {
-            p.restart();
+            p.on_restart();
         }
     }
 }
@@ -140,7 +140,7 @@ mod tests {
         fn on_bytes(&self, chunk: &[u8]) {
             self.0.fetch_add(chunk.len(), Ordering::SeqCst);
         }
-        fn restart(&self) {
+        fn on_restart(&self) {
             self.1.fetch_add(1, Ordering::SeqCst);
         }
     }

@@ -7,12 +7,21 @@ use std::sync::Arc;
 /// A callback that sees every body byte actually sent or received, in order (for progress bars).
 ///
 /// A retried transfer is fed again from its first byte, so an implementation that sums the
-/// bytes should take [`restart`](Progress::restart) into account.
+/// bytes should take [`on_restart`](Progress::on_restart) into account.
+///
+/// Why this is not the storage layer's
+/// [`TransferObserver`](mogile_storage::TransferObserver), which has the same two methods: that
+/// one watches one HTTP request, and the facade plugs its own observer into it (to compute the
+/// MD5 for `create_close`). `Progress` watches a whole operation across nodes and attempts, which
+/// only the facade sees: a store tells it to start over when it fails over to another destination
+/// or runs `create_open` again, as well as when storage resends a body; a fetch that fails over
+/// mid-stream resumes where it was, so it only ever sees each byte once.
 pub trait Progress: Send + Sync {
     /// Called with each chunk handed to (or taken from) the connection.
     fn on_bytes(&self, chunk: &[u8]);
-    /// Called when a transfer starts over from its first byte on another node.
-    fn restart(&self) {}
+    /// Called when a transfer starts over from its first byte (on another node, or resent to
+    /// the same one). The default does nothing.
+    fn on_restart(&self) {}
 }
 
 /// How the client uses checksums by default ([`ClientConfig::checksum`](crate::ClientConfig::checksum)).

@@ -113,10 +113,10 @@ impl<'a> Store<'a> {
             Failure::Rejected(source) => Error::UploadRejected {
                 source: Box::new(source),
             },
-            Failure::TooSlow => Error::UploadTooSlow { name },
+            Failure::TooSlow => Error::UploadTooSlow { key: name },
             // `store` reports this as `OutcomeUnknown`, with the close that lost the key.
             Failure::Lost | Failure::Destinations => Error::NoUsablePath {
-                name,
+                key: name,
                 attempts: std::mem::take(&mut self.tried),
             },
         }
@@ -147,61 +147,32 @@ impl StoreAttempt {
     }
 }
 
+/// [`Client::put_opts`]: a store of a replayable body.
+pub(crate) async fn put_payload(
+    client: &Client,
+    key: Key,
+    body: Payload,
+    opts: &PutOptions,
+) -> Result<PutResult> {
+    client
+        .store(Store::new(key, Body::Replayable(body), opts))
+        .await
+}
+
+/// [`Client::put_file`]: the file at `path`, read again for each attempt.
+pub(crate) async fn put_file(
+    client: &Client,
+    key: Key,
+    path: &std::path::Path,
+    opts: &PutOptions,
+) -> Result<PutResult> {
+    let payload = Payload::file(path)
+        .await
+        .map_err(|source| Error::Io { source })?;
+    put_payload(client, key, payload, opts).await
+}
+
 impl Client {
-    /// Stores a replayable body (bytes, a buffer, a file) under `key`.
-    ///
-    /// # Errors
-    ///
-    /// See [`put_opts`](Self::put_opts).
-    pub async fn put(&self, key: impl Into<Key>, body: impl Into<Payload>) -> Result<PutResult> {
-        self.put_opts(key, body, &PutOptions::default()).await
-    }
-
-    /// Stores a replayable body with options: class, MD5, checksum verification.
-    ///
-    /// Runs `create_open` (`multi_dest=1`), PUTs to the first destination and on failure to the
-    /// next ones, then `create_close` with the exact path, the bytes actually sent and the MD5
-    /// when asked. A PUT counts only when the node answered 2xx after the whole body was sent.
-    /// When every destination fails, or the tracker discards the upload at the close
-    /// (`size_mismatch`, `size_verify_error`, `checksum_mismatch`, `invalid_destdev`), the whole
-    /// sequence restarts, up to the client's `upload_attempts`. Any other close error is judged
-    /// as the crate docs' [close table](crate#what-a-create_close-error-means) says.
-    ///
-    /// # Errors
-    ///
-    /// - [`Error::KeyPolicy`]: the key breaks the client's key policy; nothing was sent.
-    /// - [`Error::UnknownDomain`], [`Error::UnknownClass`], [`Error::NoWritableDevices`].
-    /// - [`Error::NoUsablePath`]: every destination of every attempt failed (with each failure).
-    /// - [`Error::UploadRejected`]: the tracker rejected the last attempt's close.
-    /// - [`Error::OutcomeUnknown`]: the close may have committed, or left the key empty; see its
-    ///   docs.
-    pub async fn put_opts(
-        &self,
-        key: impl Into<Key>,
-        body: impl Into<Payload>,
-        opts: &PutOptions,
-    ) -> Result<PutResult> {
-        let body = Body::Replayable(body.into());
-        self.store(Store::new(key.into(), body, opts)).await
-    }
-
-    /// Stores the file at `path` (replayable: read again for each attempt).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] if the file cannot be opened, otherwise as [`put_opts`](Self::put_opts).
-    pub async fn put_file(
-        &self,
-        key: impl Into<Key>,
-        path: impl AsRef<std::path::Path>,
-        opts: &PutOptions,
-    ) -> Result<PutResult> {
-        let payload = Payload::file(path)
-            .await
-            .map_err(|source| Error::Io { source })?;
-        self.put_opts(key, payload, opts).await
-    }
-
     /// The general store: replayable or one-shot body.
     ///
     /// Once a close is known to have left the key with no content (see [`Reconciled::Missing`]),
@@ -216,7 +187,7 @@ impl Client {
                 Some((fid, source)) => {
                     tracing::warn!(key = %st.name, error = %e, "store failed after the key lost its content");
                     Err(Error::OutcomeUnknown {
-                        name: st.name,
+                        key: st.name,
                         fid,
                         source: Box::new(source),
                     })
@@ -289,7 +260,7 @@ impl Client {
                     }
                     Reconciled::Missing | Reconciled::Unknown => {
                         return Err(Error::OutcomeUnknown {
-                            name: st.name.clone(),
+                            key: st.name.clone(),
                             fid,
                             source: Box::new(err.into_source()),
                         });

@@ -21,6 +21,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::options::PutOptions;
 use crate::put::PutResult;
+use crate::put_stream::store_one_shot;
 
 /// Bytes buffered between the writer and the upload.
 const PIPE_CAPACITY: usize = 256 * 1024;
@@ -44,51 +45,40 @@ pub struct Writer {
     broken: bool,
 }
 
-impl Client {
-    /// Opens a [`Writer`] that stores `key`. `len` is the exact length if known (the upload then
-    /// uses `Content-Length`; otherwise it is chunked).
-    ///
-    /// Must be called inside a Tokio runtime: the upload runs on a task of its own.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::KeyPolicy`] for a refused key, [`Error::Config`] outside a Tokio runtime. Upload
-    /// failures surface from [`Writer::finish`].
-    pub fn writer(
-        &self,
-        key: impl Into<Key>,
-        len: Option<u64>,
-        opts: PutOptions,
-    ) -> Result<Writer> {
-        let key = key.into();
-        self.config().key_policy.check(&key)?;
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::Config {
-            message: "Client::writer needs a Tokio runtime".into(),
-            source: None,
-        })?;
-        let (pipe, read_half) = tokio::io::duplex(PIPE_CAPACITY);
-        let finished = Arc::new(AtomicBool::new(false));
-        let (commit, gate) = watch::channel(false);
-        let gate = CommitGate(gate);
-        let reader = Guarded {
-            inner: read_half,
-            finished: finished.clone(),
-        };
-        let client = self.clone();
-        let task = runtime.spawn(async move {
-            let body = OneShotBody::from_reader(reader, len);
-            client.store_one_shot(key, body, &opts, Some(gate)).await
-        });
-        Ok(Writer {
-            pipe: Some(pipe),
-            task: Some(task),
-            finished,
-            commit,
-            declared: len,
-            written: 0,
-            broken: false,
-        })
-    }
+/// [`Client::writer`]: the pipe, and the upload task that reads it.
+pub(crate) fn open(
+    client: &Client,
+    key: Key,
+    len: Option<u64>,
+    opts: PutOptions,
+) -> Result<Writer> {
+    client.config().key_policy.check(&key)?;
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::Config {
+        message: "Client::writer needs a Tokio runtime".into(),
+        source: None,
+    })?;
+    let (pipe, read_half) = tokio::io::duplex(PIPE_CAPACITY);
+    let finished = Arc::new(AtomicBool::new(false));
+    let (commit, gate) = watch::channel(false);
+    let gate = CommitGate(gate);
+    let reader = Guarded {
+        inner: read_half,
+        finished: finished.clone(),
+    };
+    let client = client.clone();
+    let task = runtime.spawn(async move {
+        let body = OneShotBody::from_reader(reader, len);
+        store_one_shot(&client, key, body, &opts, Some(gate)).await
+    });
+    Ok(Writer {
+        pipe: Some(pipe),
+        task: Some(task),
+        finished,
+        commit,
+        declared: len,
+        written: 0,
+        broken: false,
+    })
 }
 
 impl Writer {

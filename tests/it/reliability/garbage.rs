@@ -13,7 +13,9 @@ use mogilefs::lower::protocol::{
     GetDevices, GetDomains, GetHosts, GetPaths, ListFids, ListKeys, RebalanceTest, Response,
     ResponseDecoder, ServerSettings,
 };
-use mogilefs::lower::storage::{GetOptions, Payload, PutOptions, StorageClient, StorageConfig};
+use mogilefs::lower::storage::{
+    Payload, StorageClient, StorageConfig, StorageGetOptions, StoragePutOptions,
+};
 use mogilefs::lower::tracker::{TrackerClient, TrackerConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -243,13 +245,13 @@ async fn random_http_answers_are_typed_errors() {
     let url = peer.url("/dev1/0/000/000/0000000001.fid");
     for i in 0..120 {
         let _ = match i % 3 {
-            0 => match client.get(&url, &GetOptions::default()).await {
+            0 => match client.get(&url, &StorageGetOptions::default()).await {
                 Ok(resp) => resp.bytes().await.map(|_| ()),
                 Err(e) => Err(e),
             },
             1 => client.head(&url).await.map(|_| ()),
             _ => client
-                .put(&url, &Payload::from("abc"), &PutOptions::default())
+                .put(&url, &Payload::from("abc"), &StoragePutOptions::default())
                 .await
                 .map(|_| ()),
         };

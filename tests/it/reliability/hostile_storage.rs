@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use mogile_testkit::storage::FaultPeer;
 use mogilefs::lower::storage::{
-    GetOptions, Payload, PutOptions, StorageClient, StorageConfig, StorageError,
+    Payload, StorageClient, StorageConfig, StorageError, StorageGetOptions, StoragePutOptions,
 };
 
 use super::support::{assert_no_library_panics, chain, watch_panics};
@@ -58,7 +58,7 @@ async fn content_length_larger_than_the_body_is_a_length_mismatch() {
     let client = storage();
     let url = peer.url("/dev1/0/000/000/0000000001.fid");
     let err = client
-        .get(&url, &GetOptions::default())
+        .get(&url, &StorageGetOptions::default())
         .await
         .unwrap()
         .bytes()
@@ -77,7 +77,7 @@ async fn content_length_larger_than_the_body_is_a_length_mismatch() {
     );
     // Streamed, the short body is never a clean end either.
     let mut stream = client
-        .get(&url, &GetOptions::default())
+        .get(&url, &StorageGetOptions::default())
         .await
         .unwrap()
         .into_stream();
@@ -117,7 +117,10 @@ async fn bytes_after_the_content_length_never_answer_the_next_request() {
         let client = storage();
         let url = peer.url("/dev1/x.fid");
         for i in 0..5 {
-            let body = client.get(&url, &GetOptions::default()).await.unwrap();
+            let body = client
+                .get(&url, &StorageGetOptions::default())
+                .await
+                .unwrap();
             let bytes = body.bytes().await.unwrap();
             assert_eq!(&bytes[..], b"GOOD", "request {i} (split {split})");
         }
@@ -140,7 +143,7 @@ async fn an_endless_body_after_a_known_length_is_not_read() {
     let url = peer.url("/dev1/x.fid");
     for _ in 0..3 {
         let bytes = client
-            .get(&url, &GetOptions::default())
+            .get(&url, &StorageGetOptions::default())
             .await
             .unwrap()
             .bytes()
@@ -175,13 +178,16 @@ async fn redirects_are_never_followed() {
         .unwrap();
         let client = storage();
         let url = peer.url("/dev1/x.fid");
-        let err = client.get(&url, &GetOptions::default()).await.unwrap_err();
+        let err = client
+            .get(&url, &StorageGetOptions::default())
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, StorageError::Redirect { status: s, location: Some(l), .. } if *s == status && l.contains("/dev1/x.fid")),
             "{err:?}"
         );
         let err = client
-            .put(&url, &Payload::from("abc"), &PutOptions::default())
+            .put(&url, &Payload::from("abc"), &StoragePutOptions::default())
             .await
             .unwrap_err();
         assert_eq!(err.status(), Some(status), "{err:?}");
@@ -231,7 +237,7 @@ async fn huge_headers_are_refused_without_unbounded_buffering() {
         let url = peer.url("/dev1/x.fid");
         let err = tokio::time::timeout(
             Duration::from_secs(30),
-            client.get(&url, &GetOptions::default()),
+            client.get(&url, &StorageGetOptions::default()),
         )
         .await
         .expect("a hostile head ends the request in bounded time")
@@ -261,7 +267,7 @@ async fn malformed_framing_is_a_transport_error() {
     for reply in cases {
         let peer = answering(reply).await;
         let url = peer.url("/dev1/x.fid");
-        let result = match client.get(&url, &GetOptions::default()).await {
+        let result = match client.get(&url, &StorageGetOptions::default()).await {
             Ok(resp) => resp.bytes().await.map(|_| ()),
             Err(e) => Err(e),
         };
@@ -288,7 +294,7 @@ async fn malformed_framing_is_a_transport_error() {
     .await
     .unwrap();
     let err = client
-        .get(&peer.url("/dev1/x.fid"), &GetOptions::default())
+        .get(&peer.url("/dev1/x.fid"), &StorageGetOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(err, StorageError::Transport { .. }), "{err:?}");
@@ -312,7 +318,7 @@ async fn a_slow_body_within_the_idle_timeout_arrives_whole() {
     .await
     .unwrap();
     let bytes = storage()
-        .get(&peer.url("/dev1/x.fid"), &GetOptions::default())
+        .get(&peer.url("/dev1/x.fid"), &StorageGetOptions::default())
         .await
         .unwrap()
         .bytes()

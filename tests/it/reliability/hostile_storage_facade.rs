@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use mogile_testkit::storage::FaultPeer;
 use mogile_testkit::tracker::{DeviceSpec, FakeTracker, HostSpec, Model};
-use mogilefs::lower::storage::{Payload, PutOptions, StorageError};
+use mogilefs::lower::storage::{Payload, StorageError, StoragePutOptions};
 use mogilefs::{AttemptError, Client, Error, StorageConfig};
 
 use super::hostile_storage::{TIMEOUT, answering, storage};
@@ -256,7 +256,11 @@ async fn an_early_200_to_an_unfinished_put_never_commits() {
     let payload = Payload::from(bytes::Bytes::from(vec![b'p'; len]));
     let out = tokio::time::timeout(
         Duration::from_secs(30),
-        storage().put(&peer.url("/dev1/x.fid"), &payload, &PutOptions::default()),
+        storage().put(
+            &peer.url("/dev1/x.fid"),
+            &payload,
+            &StoragePutOptions::default(),
+        ),
     )
     .await
     .expect("the put ends");

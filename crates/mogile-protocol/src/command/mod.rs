@@ -336,7 +336,8 @@ impl<'a> Row<'a> {
     }
 }
 
-/// `prefix` + index helper for the rows: `rows_of(args, "hosts", "host", "_")`.
+/// The [`indexed_rows`] of a reply, each as a [`Row`] that names its fields `<prefix><index>`
+/// in errors: `rows(args, "devices", "dev")` reads `devices`, then `dev1*` .. `devN*`.
 pub(crate) fn rows<'a>(
     args: &'a Args,
     count_field: &str,

@@ -4,7 +4,7 @@ use bytes::BytesMut;
 
 use super::*;
 use crate::error_code::ErrorCode;
-use crate::response::TrackerErr;
+use crate::response::ErrLine;
 use crate::types::{Checksum, ChecksumState, DevId, Fid, HashType, StoragePath};
 
 fn wire<C: Command>(cmd: &C) -> String {
@@ -94,7 +94,7 @@ fn create_close_encodes_every_option_and_keeps_path_verbatim() {
         Response::decode_line(b"ERR no_temp_file No+tempfile+or+file+already+closed").unwrap(),
     )
     .unwrap_err();
-    assert_eq!(err.tracker_err().unwrap().code, ErrorCode::NoTempFile);
+    assert_eq!(err.err_line().unwrap().code, ErrorCode::NoTempFile);
 }
 
 #[test]
@@ -122,7 +122,7 @@ fn get_paths_ordered_and_possibly_empty() {
     let unknown = Response::decode_line(b"ERR unknown_key unknown_key").unwrap();
     let code = GetPaths::parse_reply(unknown)
         .unwrap_err()
-        .tracker_err()
+        .err_line()
         .unwrap()
         .code
         .clone();
@@ -160,7 +160,7 @@ fn simple_file_commands() {
     .unwrap_err();
     assert_eq!(
         err,
-        ReplyError::Tracker(TrackerErr::new(ErrorCode::KeyExists)),
+        ReplyError::Tracker(ErrLine::new(ErrorCode::KeyExists)),
         "canned text matches the capture"
     );
 }
@@ -476,6 +476,6 @@ fn settings_fsck_rebalance_and_maintenance_from_capture() {
     let err = Test::parse_reply(Response::decode_line(b"ERR failure Operation+failed").unwrap());
     assert_eq!(
         err,
-        Err(ReplyError::Tracker(TrackerErr::new(ErrorCode::Failure)))
+        Err(ReplyError::Tracker(ErrLine::new(ErrorCode::Failure)))
     );
 }

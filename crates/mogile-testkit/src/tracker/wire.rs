@@ -4,7 +4,7 @@
 //! Kept in one place so the handlers never touch the codec directly.
 
 use bytes::BytesMut;
-use mogile_protocol::{Args, ErrorCode, Response, TrackerErr};
+use mogile_protocol::{Args, ErrLine, ErrorCode, Response};
 
 /// Request arguments after the server-side decoding quirks (protocol.md 2.4), as
 /// `mogile_protocol::Args::decode_server` produces them.
@@ -107,7 +107,7 @@ impl Reply {
                 Response::Ok(args)
             }
             Self::Err { code, text } => {
-                let mut err = TrackerErr::with_message(ErrorCode::from(code), text);
+                let mut err = ErrLine::with_message(ErrorCode::from(code), text);
                 err.callid = callid.map(<[u8]>::to_vec);
                 Response::Err(err)
             }
