@@ -11,7 +11,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::process::ExitCode;
 
-use mogilefs::lower::protocol::printable;
+use mogilefs::printable;
 
 /// Why a command did not succeed, ready to print.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 
 use std::io::{BufWriter, Stdout, Write};
 
-use mogilefs::lower::protocol::printable;
+use mogilefs::printable;
 use serde_json::{Map, Value};
 
 use crate::exit::Failure;

@@ -154,6 +154,9 @@ pub use client::Client;
 pub use config::ClientConfig;
 pub use error::{Attempt, AttemptError, Error, Result};
 pub use fetch::FetchStream;
+/// Control characters in wire text (keys, tracker messages, URLs) escaped for display: what
+/// every `Display` of this crate's errors uses, for callers that print wire text themselves.
+pub use mogile_protocol::printable;
 pub use mogile_protocol::{
     Checksum, ChecksumState, DevId, ErrorCode, Fid, HashType, Key, KeyPolicy, StoragePath,
 };
