@@ -26,6 +26,22 @@ async fn first_destination_fails(h: Harness) {
     assert_eq!(client.get_bytes("k").await.unwrap(), data);
 }
 
+/// A client that makes a single store attempt: nothing is left to store a body again with.
+fn one_attempt(h: &Harness) -> mogilefs::Client {
+    h.builder()
+        .config(ClientConfig {
+            upload_attempts: 1,
+            ..Harness::config()
+        })
+        .build()
+        .unwrap()
+}
+
+/// Injects `fault` on the next `create_close` only.
+fn next_close(h: &Harness, fault: Fault) {
+    h.tracker().inject(fault.command("create_close").times(1));
+}
+
 #[tokio::test]
 async fn refused_destination_fails_over() {
     let h = Harness::start(3).await;
@@ -138,14 +154,7 @@ async fn close_rejected_for_size_verification_restarts_with_a_new_create_open() 
 #[tokio::test]
 async fn upload_attempts_is_a_budget() {
     let h = Harness::start(1).await;
-    let client = h
-        .builder()
-        .config(ClientConfig {
-            upload_attempts: 1,
-            ..Harness::config()
-        })
-        .build()
-        .unwrap();
+    let client = one_attempt(&h);
     h.node(1)
         .inject(FaultRule::new(NodeFault::Status(404)).method(Method::HEAD));
     let err = client.put("k", pattern(100)).await.unwrap_err();
@@ -158,12 +167,7 @@ async fn upload_attempts_is_a_budget() {
 async fn lost_close_reply_is_reconciled_to_ok_when_it_committed() {
     let h = Harness::start(1).await;
     let client = h.client();
-    h.tracker().inject(
-        Fault::new(FaultAction::Drop)
-            .command("create_close")
-            .execute(true)
-            .times(1),
-    );
+    next_close(&h, Fault::new(FaultAction::Drop).execute(true));
     let r = client.put("k", &b"committed"[..]).await.unwrap();
     assert_eq!(h.replicas("k").0, r.fid.0);
     assert_eq!(h.tracker().requests("file_info"), 1);
@@ -174,12 +178,7 @@ async fn lost_close_reply_is_reconciled_to_ok_when_it_committed() {
 async fn lost_close_reply_that_did_not_commit_is_stored_again() {
     let h = Harness::start(1).await;
     let client = h.client();
-    h.tracker().inject(
-        Fault::new(FaultAction::Drop)
-            .command("create_close")
-            .execute(false)
-            .times(1),
-    );
+    next_close(&h, Fault::new(FaultAction::Drop).execute(false));
     // The key is missing after the close in doubt: the replayable body is stored again.
     let r = client.put("k", &b"lost"[..]).await.unwrap();
     assert_eq!(r.attempts, 2);
@@ -191,20 +190,8 @@ async fn lost_close_reply_that_did_not_commit_is_stored_again() {
 #[tokio::test]
 async fn lost_close_reply_is_outcome_unknown_when_it_did_not_commit_and_no_attempt_is_left() {
     let h = Harness::start(1).await;
-    let client = h
-        .builder()
-        .config(ClientConfig {
-            upload_attempts: 1,
-            ..Harness::config()
-        })
-        .build()
-        .unwrap();
-    h.tracker().inject(
-        Fault::new(FaultAction::Drop)
-            .command("create_close")
-            .execute(false)
-            .times(1),
-    );
+    let client = one_attempt(&h);
+    next_close(&h, Fault::new(FaultAction::Drop).execute(false));
     let err = client.put("k", &b"lost"[..]).await.unwrap_err();
     let Error::OutcomeUnknown { fid, .. } = &err else {
         panic!("expected OutcomeUnknown, got {err:?}");
@@ -223,11 +210,9 @@ async fn no_temp_file_after_a_committed_close_is_reconciled() {
     let h = Harness::start(1).await;
     let client = h.client();
     // The tracker re-ran the close after a worker died: it committed, then answered no_temp_file.
-    h.tracker().inject(
-        Fault::new(FaultAction::Garbage(NO_TEMP_FILE.to_vec()))
-            .command("create_close")
-            .execute(true)
-            .times(1),
+    next_close(
+        &h,
+        Fault::new(FaultAction::Garbage(NO_TEMP_FILE.to_vec())).execute(true),
     );
     let r = client.put("k", &b"twice"[..]).await.unwrap();
     assert_eq!(h.replicas("k").0, r.fid.0);
@@ -238,19 +223,8 @@ async fn no_temp_file_after_a_committed_close_is_reconciled() {
 async fn no_temp_file_without_a_commit_is_outcome_unknown_even_on_the_first_attempt() {
     let h = Harness::start(1).await;
     // One attempt: nothing left to store the body again with.
-    let client = h
-        .builder()
-        .config(ClientConfig {
-            upload_attempts: 1,
-            ..Harness::config()
-        })
-        .build()
-        .unwrap();
-    h.tracker().inject(
-        Fault::new(FaultAction::Garbage(NO_TEMP_FILE.to_vec()))
-            .command("create_close")
-            .times(1),
-    );
+    let client = one_attempt(&h);
+    next_close(&h, Fault::new(FaultAction::Garbage(NO_TEMP_FILE.to_vec())));
     let err = client.put("k", &b"lost"[..]).await.unwrap_err();
     assert!(err.is_outcome_unknown(), "{err:?}");
     assert_eq!(err.code().map(|c| c.as_str()), Some("no_temp_file"));
@@ -489,11 +463,7 @@ async fn a_close_that_dies_mid_commit_is_stored_again() {
     let h = Harness::start(1).await;
     let client = h.client();
     client.put("k", &b"old content"[..]).await.unwrap();
-    h.tracker().inject(
-        Fault::new(FaultAction::DieMidClose)
-            .command("create_close")
-            .times(1),
-    );
+    next_close(&h, Fault::new(FaultAction::DieMidClose));
     let r = client.put("k", &b"new content"[..]).await.unwrap();
     assert_eq!(r.attempts, 2);
     assert_eq!(h.replicas("k").0, r.fid.0);
@@ -508,11 +478,7 @@ async fn a_close_that_dies_mid_commit_is_repaired_for_a_spooled_stream() {
     let h = Harness::start(1).await;
     let client = h.client();
     client.put("k", &b"old content"[..]).await.unwrap();
-    h.tracker().inject(
-        Fault::new(FaultAction::DieMidClose)
-            .command("create_close")
-            .times(1),
-    );
+    next_close(&h, Fault::new(FaultAction::DieMidClose));
     let data = pattern(100_000);
     let stream = futures::stream::iter(vec![Ok::<_, std::io::Error>(data.clone())]);
     let r = client
@@ -532,11 +498,7 @@ async fn a_close_that_dies_mid_commit_with_a_one_shot_body_is_outcome_unknown_an
     let client = h.client();
     client.put("k", &b"old content"[..]).await.unwrap();
     let closes = h.tracker().requests("create_close");
-    h.tracker().inject(
-        Fault::new(FaultAction::DieMidClose)
-            .command("create_close")
-            .times(1),
-    );
+    next_close(&h, Fault::new(FaultAction::DieMidClose));
     let stream = futures::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from_static(
         b"new content",
     ))]);
@@ -554,20 +516,9 @@ async fn a_close_that_dies_mid_commit_with_a_one_shot_body_is_outcome_unknown_an
 #[tokio::test]
 async fn a_close_that_dies_mid_commit_on_the_last_attempt_is_outcome_unknown() {
     let h = Harness::start(1).await;
-    let client = h
-        .builder()
-        .config(ClientConfig {
-            upload_attempts: 1,
-            ..Harness::config()
-        })
-        .build()
-        .unwrap();
+    let client = one_attempt(&h);
     client.put("k", &b"old content"[..]).await.unwrap();
-    h.tracker().inject(
-        Fault::new(FaultAction::DieMidClose)
-            .command("create_close")
-            .times(1),
-    );
+    next_close(&h, Fault::new(FaultAction::DieMidClose));
     let err = client.put("k", &b"new content"[..]).await.unwrap_err();
     assert!(err.is_outcome_unknown(), "{err:?}");
     assert!(!h.committed("k"));
@@ -582,12 +533,7 @@ async fn a_close_answered_with_a_late_code_is_reconciled() {
         let client = h.client();
         // The close commits, then the answer is the late code (callid 2: create_open was 1).
         let reply = format!("ERR {code} {code} 2\r\n").into_bytes();
-        h.tracker().inject(
-            Fault::new(FaultAction::Garbage(reply))
-                .command("create_close")
-                .execute(true)
-                .times(1),
-        );
+        next_close(&h, Fault::new(FaultAction::Garbage(reply)).execute(true));
         let r = client.put("k", &b"committed"[..]).await.unwrap();
         assert_eq!(r.attempts, 1, "{code}");
         assert_eq!(h.replicas("k").0, r.fid.0, "{code}");
