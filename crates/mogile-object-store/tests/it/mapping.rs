@@ -371,6 +371,22 @@ async fn md5_class_etag_carries_the_checksum_and_preconditions_compare_it() {
     assert_eq!(put.e_tag.as_deref(), Some(tag.as_str()));
     assert_eq!(store.head(&created).await.unwrap().e_tag, put.e_tag);
 
+    // A multipart upload streams through the same MD5: `complete` reports `head`'s tag.
+    let streamed = Path::from("sum/streamed");
+    let mut up = store.put_multipart(&streamed).await.unwrap();
+    up.put_part("hel".into()).await.unwrap();
+    up.put_part("lo".into()).await.unwrap();
+    let put = up.complete().await.unwrap();
+    let fid = e
+        .cluster
+        .model()
+        .file("testdom", "sum/streamed")
+        .unwrap()
+        .fid;
+    let tag = format!("{fid}-5-MD5:5d41402abc4b2a76b9719d911017c592");
+    assert_eq!(put.e_tag.as_deref(), Some(tag.as_str()));
+    assert_eq!(store.head(&streamed).await.unwrap().e_tag, put.e_tag);
+
     // The same class without an MD5 from the client: the tracker's checksum is MISSING.
     let plain = store_on(&e.cluster, mogilefs::ChecksumPolicy::Off, 8, Some(&md5));
     let path = Path::from("sum/unsummed");
