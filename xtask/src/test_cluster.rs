@@ -139,6 +139,9 @@ async fn serve(opts: Options) -> ExitCode {
         println!(
             "# for the conformance suite: cargo test -p mogile-tests --test it -- --ignored --exact {EXTERNAL_SUITE}"
         );
+        println!(
+            "# for object_store's suite: cargo test -p {OBJECT_STORE_PACKAGE} --test it -- {OBJECT_STORE_SUITE}"
+        );
         println!("export {ENV_TEST_TRACKERS}={trackers}");
         println!("export {ENV_TEST_DOMAIN}={domain}");
         eprintln!("serving until Ctrl-C");
@@ -185,8 +188,19 @@ fn describe(cluster: &TestCluster, trackers: &str) {
 /// name with `--ignored`.
 const EXTERNAL_SUITE: &str = "conformance::suite_against_external_cluster";
 
+/// The crate whose external-cluster suite `--run-tests` also runs: object_store's own
+/// integration suite against a `MogileStore` (`crates/mogile-object-store/tests/it/conformance.rs`).
+const OBJECT_STORE_PACKAGE: &str = "mogile-object-store";
+/// The filter selecting that suite. Its tests are not `#[ignore]`d: each one runs on an embedded
+/// cluster unless `MOGILE_TEST_TRACKERS` and `MOGILE_TEST_DOMAIN` are set, and then on that cluster
+/// under a per-run prefix. The crate's race tests that make `rename`s collide live in
+/// `mapping.rs`, outside this filter, and always use an embedded cluster (the stray `OK` of a
+/// colliding `rename` on 2.73 would drop another client's tracker connection).
+const OBJECT_STORE_SUITE: &str = "conformance::";
+
 /// Runs the integration test package against the cluster (with `extra`), then the ignored
-/// external-cluster conformance suite, and returns the first failure or success.
+/// external-cluster conformance suite, then object_store's suite against a `MogileStore` on the
+/// cluster, and returns the first failure or success.
 async fn run_tests(trackers: &str, domain: &str, extra: &[String]) -> ExitCode {
     let package: Vec<String> = ["test", "-p", "mogile-tests"]
         .into_iter()
@@ -208,7 +222,20 @@ async fn run_tests(trackers: &str, domain: &str, extra: &[String]) -> ExitCode {
         EXTERNAL_SUITE,
     ]
     .map(str::to_owned);
-    if cargo_test(trackers, domain, &external).await {
+    if !cargo_test(trackers, domain, &external).await {
+        return ExitCode::FAILURE;
+    }
+    let object_store = [
+        "test",
+        "-p",
+        OBJECT_STORE_PACKAGE,
+        "--test",
+        "it",
+        "--",
+        OBJECT_STORE_SUITE,
+    ]
+    .map(str::to_owned);
+    if cargo_test(trackers, domain, &object_store).await {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -294,6 +321,28 @@ mod tests {
             "it is #[ignore]d, so `--ignored` is what runs it"
         );
         assert!(include_str!("../../tests/it/main.rs").contains("mod conformance;"));
+    }
+
+    /// The object-store suite `--run-tests` selects exists, runs without `--ignored`, honours the
+    /// external cluster's variables, and holds no test that makes `rename`s collide.
+    #[test]
+    fn the_object_store_suite_selected_exists_and_runs_on_the_external_cluster() {
+        let dir = "../../crates/mogile-object-store/tests/it/";
+        let main = include_str!("../../crates/mogile-object-store/tests/it/main.rs");
+        let module = OBJECT_STORE_SUITE.trim_end_matches(':');
+        assert!(main.contains(&format!("mod {module};")), "{dir}main.rs");
+        let suite = include_str!("../../crates/mogile-object-store/tests/it/conformance.rs");
+        assert!(suite.contains("_passes =>"), "the suite's tests are there");
+        assert!(!suite.contains("#[ignore"), "a plain filter runs them");
+        assert!(suite.contains("Target::start()"), "they honour the target");
+        let support = include_str!("../../crates/mogile-object-store/tests/it/support.rs");
+        assert!(support.contains(ENV_TEST_TRACKERS) && support.contains(ENV_TEST_DOMAIN));
+        let manifest = include_str!("../../crates/mogile-object-store/Cargo.toml");
+        assert!(manifest.contains(&format!("name = \"{OBJECT_STORE_PACKAGE}\"")));
+        // The 8-way `Create` race (colliding renames) is outside the filter, on an embedded cluster.
+        let mapping = include_str!("../../crates/mogile-object-store/tests/it/mapping.rs");
+        assert!(!suite.contains("put_opts(&path") && !suite.contains("PutMode::Create"));
+        assert!(mapping.contains("PutMode::Create") && !mapping.contains("Target::start"));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! - `bench client --tracker ADDR --domain D [--server-pid PID] [--quick] [--only tracker|small] [--side client|raw]`: parts 1 and 2, the
 //!   client and its raw baseline alternating in this process, figures on stdout;
 //! - `bench stream-put KEY FILE` / `bench stream-get KEY`: one streaming transfer through the
-//!   facade, alone in its process so that its peak RSS is the client's.
+//!   facade, alone in its process so that its peak RSS is the client's;
+//! - `bench object-store-get TRACKER DOMAIN KEY store|facade`: one `get` through `MogileStore` or
+//!   the facade, alone in its process, printing the CPU time it cost.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -11,6 +13,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use mogilefs::{Client, PutOptions};
 
+use super::measure::process_cpu;
+use super::object_store_get::{Sample, Via};
 use super::{ROUND_TRIP_KEYS, round_trip_key, small_files, tracker_rt};
 
 /// What the measuring process runs.
@@ -164,4 +168,53 @@ pub(crate) fn stream_get(args: &[String]) -> ExitCode {
         })
     })();
     finish(result, "stream-get")
+}
+
+/// `bench object-store-get TRACKER DOMAIN KEY store|facade`: fetches KEY through
+/// `MogileStore` (`ObjectStore::get`, then the body streamed) or the facade (`Client::get`),
+/// discarding the bytes; prints the byte count, the seconds and this process's CPU seconds spent
+/// from the `get` call to the last chunk (the client is built before, and closed after).
+pub(crate) fn object_store_get(args: &[String]) -> ExitCode {
+    let result = (|| {
+        let [tracker, domain, key, via] = args else {
+            return Err("usage: object-store-get TRACKER DOMAIN KEY store|facade".to_owned());
+        };
+        let via = Via::parse(via).ok_or_else(|| format!("store or facade, not {via:?}"))?;
+        runtime()?.block_on(async {
+            let client = facade(tracker, domain)?;
+            let store = mogile_object_store::MogileStore::new(client.clone());
+            let path = object_store::path::Path::from(key.as_str());
+            let (start, cpu) = (Instant::now(), process_cpu());
+            let mut bytes = 0u64;
+            match via {
+                Via::Store => {
+                    let mut stream = object_store::ObjectStoreExt::get(&store, &path)
+                        .await
+                        .map_err(|e| format!("get: {e}"))?
+                        .into_stream();
+                    while let Some(chunk) = stream.next().await {
+                        bytes += chunk.map_err(|e| format!("get: {e}"))?.len() as u64;
+                    }
+                }
+                Via::Facade => {
+                    let mut stream = client
+                        .get(key.as_str())
+                        .await
+                        .map_err(|e| format!("get: {e}"))?;
+                    while let Some(chunk) = stream.next().await {
+                        bytes += chunk.map_err(|e| format!("get: {e}"))?.len() as u64;
+                    }
+                }
+            }
+            let sample = Sample {
+                bytes,
+                secs: start.elapsed().as_secs_f64(),
+                cpu_secs: (process_cpu() - cpu).as_secs_f64(),
+            };
+            println!("{}", sample.encode());
+            client.close().await;
+            Ok(())
+        })
+    })();
+    finish(result, "object-store-get")
 }

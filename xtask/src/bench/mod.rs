@@ -5,12 +5,15 @@
 //! binaries, then starts them: `xtask bench serve` runs the cluster, `xtask bench client` runs
 //! parts 1 and 2 (each client figure alternating with its raw baseline in the same process), and
 //! part 3 runs one process per transfer (`xtask bench stream-put` / `stream-get`, and `curl`).
-//! Part 4 is the protocol crate's criterion bench.
+//! Part 4 is the protocol crate's criterion bench. Part 5 fetches 256 MiB through `MogileStore`
+//! and through the facade, one process per `get` (`xtask bench object-store-get`), and compares
+//! their CPU time; `--only object-store` runs that part alone (and writes no docs).
 
 mod client;
 mod codec;
 mod docs;
 mod measure;
+mod object_store_get;
 mod raw;
 mod report;
 mod serve;
@@ -32,7 +35,7 @@ fn round_trip_key(i: usize) -> String {
     format!("rt/{i:05}")
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--no-docs]";
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--no-docs] [--only object-store]";
 
 /// Entry point of `cargo xtask bench ...` (and of the internal subcommands the release build runs).
 pub(crate) fn run(args: &[String]) -> ExitCode {
@@ -41,19 +44,26 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Some("client") => client::run(&args[1..]),
         Some("stream-put") => client::stream_put(&args[1..]),
         Some("stream-get") => client::stream_get(&args[1..]),
+        Some("object-store-get") => client::object_store_get(&args[1..]),
         _ => {
-            let (mut quick, mut write_docs) = (false, true);
-            for a in args {
-                match a.as_str() {
-                    "--quick" => quick = true,
-                    "--no-docs" => write_docs = false,
+            let (mut quick, mut write_docs, mut only_object_store) = (false, true, false);
+            let mut it = args.iter();
+            while let Some(a) = it.next() {
+                match (a.as_str(), it.as_slice().first().map(String::as_str)) {
+                    ("--quick", _) => quick = true,
+                    ("--no-docs", _) => write_docs = false,
+                    ("--only", Some("object-store")) => {
+                        it.next();
+                        // One part alone would make a page of "not measured".
+                        (only_object_store, write_docs) = (true, false);
+                    }
                     _ => {
                         eprintln!("{USAGE}");
                         return ExitCode::from(2);
                     }
                 }
             }
-            match orchestrate(quick, write_docs) {
+            match orchestrate(quick, write_docs, only_object_store) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("xtask bench: {e}");
@@ -76,7 +86,7 @@ fn release_exe(root: &Path) -> PathBuf {
     target.join("release").join("xtask")
 }
 
-fn orchestrate(quick: bool, write_docs: bool) -> Result<(), String> {
+fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result<(), String> {
     let started = Instant::now();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let root = workspace_root();
@@ -90,13 +100,35 @@ fn orchestrate(quick: bool, write_docs: bool) -> Result<(), String> {
     if !status.success() {
         return Err("cargo build --release failed".to_owned());
     }
-    codec::build(&cargo)?;
+    if !only_object_store {
+        codec::build(&cargo)?;
+    }
     let exe = release_exe(&root);
-    let build_secs = started.elapsed().as_secs();
     let measured = Instant::now();
 
     let mut server = Server::start(&exe)?;
     let mut figures = Vec::new();
+    let object_store = object_store_get::Setup {
+        exe: &exe,
+        tracker: &server.tracker,
+        domain: &server.domain,
+        // A `get` takes a fraction of a second and CPU time varies by ±30% from one to the next
+        // on a shared machine: many rounds, so that the median means something.
+        rounds: if quick { 5 } else { 15 },
+    };
+    if only_object_store {
+        figures.extend(object_store_get::run(&object_store)?);
+        server.stop()?;
+        return finish(
+            &root,
+            started,
+            measured,
+            load_before,
+            quick,
+            write_docs,
+            &figures,
+        );
+    }
     let mut cmd = Command::new(&exe);
     cmd.args([
         "bench",
@@ -136,9 +168,31 @@ fn orchestrate(quick: bool, write_docs: bool) -> Result<(), String> {
         sizes,
         rounds: if quick { 3 } else { 5 },
     })?);
+    figures.extend(object_store_get::run(&object_store)?);
     server.stop()?;
     figures.extend(codec::run(&cargo, quick)?);
+    finish(
+        &root,
+        started,
+        measured,
+        load_before,
+        quick,
+        write_docs,
+        &figures,
+    )
+}
 
+/// Reports the missed targets and writes `docs/benchmarks.md` (when asked).
+fn finish(
+    root: &Path,
+    started: Instant,
+    measured: Instant,
+    load_before: String,
+    quick: bool,
+    write_docs: bool,
+    figures: &[Figure],
+) -> Result<(), String> {
+    let build_secs = measured.duration_since(started).as_secs();
     let run = docs::RunInfo {
         quick,
         load_before,
@@ -159,7 +213,7 @@ fn orchestrate(quick: bool, write_docs: bool) -> Result<(), String> {
     }
     if write_docs {
         let path = root.join("docs").join("benchmarks.md");
-        std::fs::write(&path, docs::render(&run, &figures))
+        std::fs::write(&path, docs::render(&run, figures))
             .map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("xtask bench: wrote {}", path.display());
     }

@@ -10,10 +10,17 @@ pub(crate) enum Section {
     Small,
     Stream,
     Codec,
+    Adapter,
 }
 
 impl Section {
-    pub(crate) const ALL: [Self; 4] = [Self::Tracker, Self::Small, Self::Stream, Self::Codec];
+    pub(crate) const ALL: [Self; 5] = [
+        Self::Tracker,
+        Self::Small,
+        Self::Stream,
+        Self::Codec,
+        Self::Adapter,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -21,6 +28,7 @@ impl Section {
             Self::Small => "small",
             Self::Stream => "stream",
             Self::Codec => "codec",
+            Self::Adapter => "adapter",
         }
     }
 
@@ -80,6 +88,19 @@ impl Section {
             Self::Codec => (
                 "4. Codec (`mogile-protocol` criterion bench, `cargo bench -p mogile-protocol`)",
                 &["benchmark", "operations/s", "time per operation", "target"],
+            ),
+            Self::Adapter => (
+                "5. object_store adapter (`MogileStore` vs the `mogilefs` facade, each `get` in its own process)",
+                &[
+                    "operation",
+                    "size",
+                    "MogileStore CPU s",
+                    "facade CPU s",
+                    "CPU ratio",
+                    "MogileStore MB/s",
+                    "facade MB/s",
+                    "target",
+                ],
             ),
         }
     }
@@ -149,6 +170,15 @@ pub(crate) fn ratio_target(ratio: f64, min: f64) -> (String, bool) {
     let met = ratio >= min;
     (
         format!("{} >= {min:.2}x", if met { "met:" } else { "MISSED:" }),
+        met,
+    )
+}
+
+/// `<= 1.05x` and whether `ratio` is at most `max` (for costs, where lower is better).
+pub(crate) fn ratio_at_most(ratio: f64, max: f64) -> (String, bool) {
+    let met = ratio <= max;
+    (
+        format!("{} <= {max:.2}x", if met { "met:" } else { "MISSED:" }),
         met,
     )
 }
@@ -225,5 +255,7 @@ mod tests {
         assert_eq!(us(123.45), "123.5");
         assert!(ratio_target(0.96, 0.95).1);
         assert!(!ratio_target(0.9, 0.95).1);
+        assert!(ratio_at_most(1.04, 1.05).1);
+        assert!(!ratio_at_most(1.06, 1.05).1);
     }
 }

@@ -161,7 +161,7 @@ fn figure(direction: &str, size: u64, ours: &[Transfer], curl: &[Transfer]) -> F
 }
 
 /// Writes `size` bytes of a cheap non-repeating pattern (incompressible enough for a transfer).
-fn write_source(path: &Path, size: u64) -> Result<(), String> {
+pub(crate) fn write_source(path: &Path, size: u64) -> Result<(), String> {
     let mut f = std::io::BufWriter::new(
         std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
     );
