@@ -199,25 +199,12 @@ async fn honest_answers_after_the_whole_body_succeed() {
     }
 }
 
-/// A peer that reads whole requests and answers `201` to each.
-async fn honest_peer() -> FaultPeer {
-    FaultPeer::start(|mut conn| async move {
-        loop {
-            conn.read_request().await?;
-            conn.write(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
-                .await?;
-        }
-    })
-    .await
-    .unwrap()
-}
-
 /// Found by review: hyper never polls a body declared empty, so a stream declared as 0 bytes
 /// that yields some was reported as `Ok(bytes_sent 0)`, and the facade sent `size=0`, which
 /// turns the tracker's size check off.
 #[tokio::test]
 async fn a_stream_declared_empty_that_yields_bytes_is_an_error() {
-    let peer = honest_peer().await;
+    let peer = FaultPeer::accepting_uploads().await.unwrap();
     let abc = stream::iter(vec![Ok::<_, io::Error>(Bytes::from_static(b"abc"))]);
     let err = client()
         .put_stream(
@@ -246,7 +233,7 @@ async fn a_stream_declared_empty_that_yields_bytes_is_an_error() {
 /// reported as a success; the docs promise a body error.
 #[tokio::test]
 async fn a_file_that_grew_since_its_length_was_taken_is_an_error() {
-    let peer = honest_peer().await;
+    let peer = FaultPeer::accepting_uploads().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("grows");
     std::fs::write(&path, b"0123456789").unwrap();

@@ -144,19 +144,6 @@ async fn a_node_reading_an_upload_slowly_trips_the_low_speed_limit() {
     assert!(err.body.is_none(), "bytes were sent: the body is gone");
 }
 
-/// A node that reads whole requests promptly and answers each with `201`, keeping the connection.
-async fn prompt_node() -> FaultPeer {
-    FaultPeer::start(|mut conn| async move {
-        loop {
-            conn.read_request().await?;
-            conn.write(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
-                .await?;
-        }
-    })
-    .await
-    .unwrap()
-}
-
 /// Ten chunks of 100 bytes, 20 s apart: 5 bytes per second of wall-clock time, below the limit
 /// under test, but each pause below the 30 s idle timeout.
 fn slow_source() -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
@@ -168,7 +155,7 @@ fn slow_source() -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + S
 
 #[tokio::test(start_paused = true)]
 async fn a_slow_body_source_never_trips_the_low_speed_limit() {
-    let peer = prompt_node().await;
+    let peer = FaultPeer::accepting_uploads().await.unwrap();
     let client = StorageClient::builder()
         .config(StorageConfig {
             low_speed_limit: Some(LowSpeed::new(1024, 10 * SEC)),

@@ -45,6 +45,23 @@ impl FaultPeer {
         Ok(Self { addr, log, task })
     }
 
+    /// A well-behaved uploader's peer: reads each whole request (body included, framed by
+    /// `Content-Length` or chunked) and answers `201 Created`, keeping the connection open. The
+    /// baseline that fault tests compare a misbehaving peer with.
+    ///
+    /// # Errors
+    /// Binding the listener failed.
+    pub async fn accepting_uploads() -> io::Result<Self> {
+        Self::start(|mut conn| async move {
+            loop {
+                conn.read_request().await?;
+                conn.write(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+                    .await?;
+            }
+        })
+        .await
+    }
+
     /// The address the peer listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
