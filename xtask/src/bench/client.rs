@@ -1,6 +1,6 @@
 //! The measuring processes, started by the orchestrator from the release build:
 //!
-//! - `bench client --tracker ADDR --domain D [--server-pid PID] [--quick] [--only tracker|small] [--side client|raw]`: parts 1 and 2, the
+//! - `bench client --tracker ADDR --domain D [--server-pid PID] [--quick] [--only tracker|small] [--side client|raw] [--raw-pair one|two]`: parts 1 and 2, the
 //!   client and its raw baseline alternating in this process, figures on stdout;
 //! - `bench stream-put KEY FILE` / `bench stream-get KEY`: one streaming transfer through the
 //!   facade, alone in its process so that its peak RSS is the client's;
@@ -29,6 +29,9 @@ pub(crate) struct Plan {
     pub(crate) small_sizes: Vec<usize>,
     /// For profiling: run only the client's rounds (`Some(true)`) or only the baseline's.
     pub(crate) only_client: Option<bool>,
+    /// The raw small-file fetch writes `get_paths` and `file_info` back to back on one socket
+    /// (`--raw-pair one`) instead of concurrently on two, as the facade does (the default).
+    pub(crate) raw_pair_pipelined: bool,
 }
 
 impl Plan {
@@ -44,6 +47,7 @@ impl Plan {
             small_concurrency: vec![1, 32],
             small_sizes: vec![1024, 64 * 1024],
             only_client: None,
+            raw_pair_pipelined: false,
         }
     }
 }
@@ -73,6 +77,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         let mut it = args.iter();
         let (mut tracker, mut domain, mut quick, mut only, mut side) =
             (None, None, false, None, None);
+        let mut pipelined = false;
         while let Some(a) = it.next() {
             match a.as_str() {
                 "--tracker" => tracker = it.next().cloned(),
@@ -81,6 +86,8 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                 "--quick" => quick = true,
                 // For `perf record`: one side only, so that a profile holds nothing else.
                 "--side" => side = it.next().map(|s| s == "client"),
+                // To compare the two wire shapes of the small-file fetch (see small_files.rs).
+                "--raw-pair" => pipelined = it.next().is_some_and(|s| s == "one"),
                 "--server-pid" => {
                     let pid = it
                         .next()
@@ -97,6 +104,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             quick,
         );
         plan.only_client = side;
+        plan.raw_pair_pipelined = pipelined;
         runtime()?.block_on(async {
             let keys: Vec<String> = (0..ROUND_TRIP_KEYS).map(round_trip_key).collect();
             let mut figures = Vec::new();

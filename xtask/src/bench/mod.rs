@@ -7,7 +7,8 @@
 //! part 3 runs one process per transfer (`xtask bench stream-put` / `stream-get`, and `curl`).
 //! Part 4 is the protocol crate's criterion bench. Part 5 fetches 256 MiB through `MogileStore`
 //! and through the facade, one process per `get` (`xtask bench object-store-get`), and compares
-//! their CPU time; `--only object-store` runs that part alone (and writes no docs).
+//! their CPU time. `--only tracker|small|streaming|object-store` runs one part alone (and writes
+//! no docs).
 
 mod client;
 mod codec;
@@ -35,7 +36,8 @@ fn round_trip_key(i: usize) -> String {
     format!("rt/{i:05}")
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--no-docs] [--only object-store]";
+const USAGE: &str =
+    "usage: cargo xtask bench [--quick] [--no-docs] [--only tracker|small|streaming|object-store]";
 
 /// Entry point of `cargo xtask bench ...` (and of the internal subcommands the release build runs).
 pub(crate) fn run(args: &[String]) -> ExitCode {
@@ -46,16 +48,17 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Some("stream-get") => client::stream_get(&args[1..]),
         Some("object-store-get") => client::object_store_get(&args[1..]),
         _ => {
-            let (mut quick, mut write_docs, mut only_object_store) = (false, true, false);
+            let (mut quick, mut write_docs, mut only) = (false, true, None);
             let mut it = args.iter();
             while let Some(a) = it.next() {
                 match (a.as_str(), it.as_slice().first().map(String::as_str)) {
                     ("--quick", _) => quick = true,
                     ("--no-docs", _) => write_docs = false,
-                    ("--only", Some("object-store")) => {
+                    ("--only", Some(part)) if Part::parse(part).is_some() => {
+                        only = Part::parse(part);
                         it.next();
                         // One part alone would make a page of "not measured".
-                        (only_object_store, write_docs) = (true, false);
+                        write_docs = false;
                     }
                     _ => {
                         eprintln!("{USAGE}");
@@ -63,7 +66,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                     }
                 }
             }
-            match orchestrate(quick, write_docs, only_object_store) {
+            match orchestrate(quick, write_docs, only) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("xtask bench: {e}");
@@ -71,6 +74,32 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// A part `--only` runs alone (no page written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Tracker,
+    Small,
+    Streaming,
+    ObjectStore,
+}
+
+impl Part {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "tracker" => Some(Self::Tracker),
+            "small" => Some(Self::Small),
+            "streaming" => Some(Self::Streaming),
+            "object-store" => Some(Self::ObjectStore),
+            _ => None,
+        }
+    }
+
+    /// Whether this run (all parts, or `only`) includes `part`.
+    fn runs(only: Option<Self>, part: Self) -> bool {
+        only.is_none_or(|o| o == part)
     }
 }
 
@@ -86,7 +115,7 @@ fn release_exe(root: &Path) -> PathBuf {
     target.join("release").join("xtask")
 }
 
-fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result<(), String> {
+fn orchestrate(quick: bool, write_docs: bool, only: Option<Part>) -> Result<(), String> {
     let started = Instant::now();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let root = workspace_root();
@@ -100,7 +129,7 @@ fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result
     if !status.success() {
         return Err("cargo build --release failed".to_owned());
     }
-    if !only_object_store {
+    if only.is_none() {
         codec::build(&cargo)?;
     }
     let exe = release_exe(&root);
@@ -116,61 +145,63 @@ fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result
         // on a shared machine: many rounds, so that the median means something.
         rounds: if quick { 5 } else { 15 },
     };
-    if only_object_store {
-        figures.extend(object_store_get::run(&object_store)?);
-        server.stop()?;
-        return finish(
-            &root,
-            started,
-            measured,
-            load_before,
-            quick,
-            write_docs,
-            &figures,
+    let (tracker, small) = (
+        Part::runs(only, Part::Tracker),
+        Part::runs(only, Part::Small),
+    );
+    if tracker || small {
+        let mut cmd = Command::new(&exe);
+        cmd.args([
+            "bench",
+            "client",
+            "--tracker",
+            &server.tracker,
+            "--domain",
+            &server.domain,
+            "--server-pid",
+            &server.child.id().to_string(),
+        ]);
+        if quick {
+            cmd.arg("--quick");
+        }
+        if !(tracker && small) {
+            cmd.args(["--only", if tracker { "tracker" } else { "small" }]);
+        }
+        let out = cmd
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("bench client: {e}"))?;
+        if !out.status.success() {
+            return Err("the measuring process failed".to_owned());
+        }
+        figures.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(Figure::decode),
         );
     }
-    let mut cmd = Command::new(&exe);
-    cmd.args([
-        "bench",
-        "client",
-        "--tracker",
-        &server.tracker,
-        "--domain",
-        &server.domain,
-        "--server-pid",
-        &server.child.id().to_string(),
-    ]);
-    if quick {
-        cmd.arg("--quick");
-    }
-    let out = cmd
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("bench client: {e}"))?;
-    if !out.status.success() {
-        return Err("the measuring process failed".to_owned());
-    }
-    figures.extend(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(Figure::decode),
-    );
 
-    let sizes: &[u64] = if quick {
-        &[64 << 20]
-    } else {
-        &[64 << 20, 1 << 30]
-    };
-    figures.extend(streaming::run(&streaming::Setup {
-        exe: &exe,
-        tracker: &server.tracker,
-        domain: &server.domain,
-        sizes,
-        rounds: if quick { 3 } else { 5 },
-    })?);
-    figures.extend(object_store_get::run(&object_store)?);
+    if Part::runs(only, Part::Streaming) {
+        let sizes: &[u64] = if quick {
+            &[64 << 20]
+        } else {
+            &[64 << 20, 1 << 30]
+        };
+        figures.extend(streaming::run(&streaming::Setup {
+            exe: &exe,
+            tracker: &server.tracker,
+            domain: &server.domain,
+            sizes,
+            rounds: if quick { 3 } else { 5 },
+        })?);
+    }
+    if Part::runs(only, Part::ObjectStore) {
+        figures.extend(object_store_get::run(&object_store)?);
+    }
     server.stop()?;
-    figures.extend(codec::run(&cargo, quick)?);
+    if only.is_none() {
+        figures.extend(codec::run(&cargo, quick)?);
+    }
     finish(
         &root,
         started,

@@ -52,6 +52,7 @@ impl Section {
                     "raw p50 / p99 µs",
                     "client CPU µs/op",
                     "raw CPU µs/op",
+                    "CPU ratio",
                     "cluster CPU µs/op",
                     "target",
                 ],
@@ -66,9 +67,12 @@ impl Section {
                     "raw ops/s",
                     "ratio",
                     "client p50 / p99 µs",
+                    "raw p50 / p99 µs",
                     "client CPU µs/op",
                     "raw CPU µs/op",
+                    "CPU ratio",
                     "cluster CPU µs/op",
+                    "target",
                 ],
             ),
             Self::Stream => (
@@ -82,12 +86,19 @@ impl Section {
                     "client peak RSS",
                     "curl peak RSS",
                     "client / curl CPU s",
+                    "CPU ratio",
                     "target",
                 ],
             ),
             Self::Codec => (
                 "4. Codec (`mogile-protocol` criterion bench, `cargo bench -p mogile-protocol`)",
-                &["benchmark", "operations/s", "time per operation", "target"],
+                &[
+                    "benchmark",
+                    "operations/s",
+                    "time per operation",
+                    "CPU ratio",
+                    "target",
+                ],
             ),
             Self::Adapter => (
                 "5. object_store adapter (`MogileStore` vs the `mogilefs` facade, each `get` in its own process)",
@@ -181,6 +192,15 @@ pub(crate) fn ratio_at_most(ratio: f64, max: f64) -> (String, bool) {
         format!("{} <= {max:.2}x", if met { "met:" } else { "MISSED:" }),
         met,
     )
+}
+
+/// A CPU ratio (client over baseline), `1.23x`.
+pub(crate) fn cpu_ratio(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.2}x")
+    } else {
+        "-".to_owned()
+    }
 }
 
 /// Formats a rate with thousands separators for readability (`123456.7` -> `123,457`).
