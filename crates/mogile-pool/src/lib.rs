@@ -165,6 +165,6 @@ pub use config::{PoolBuilder, PoolSettings};
 pub use connector::Connector;
 pub use endpoint::Endpoint;
 pub use error::{BuildError, PoolError, ProbeError};
-pub use pool::Pool;
+pub use pool::{CandidateOrder, Pool};
 pub use pooled::Pooled;
 pub use status::{EndpointStatus, LastProbe, PoolStatus};

@@ -4,10 +4,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use deadpool::Runtime;
-use deadpool::managed::{self, QueueMode, TimeoutType};
-use rand::SeedableRng;
+use std::time::Duration;
+
+use deadpool::managed::{self, QueueMode, TimeoutType, Timeouts};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use tokio::runtime::Handle;
 use tokio::task::AbortHandle;
 
@@ -166,13 +168,53 @@ impl<C: Connector> Pool<C> {
             // Failing without trying would turn a blip on every endpoint into an outage.
             list = self.endpoints();
         }
-        let mut rng = self
-            .inner
+        list.shuffle(&mut *self.rng());
+        list
+    }
+
+    /// The same order as [`candidates`](Self::candidates), drawn lazily: each step picks a
+    /// uniformly random endpoint among those not yet given, which is a uniformly random
+    /// permutation, as a shuffle gives. Which endpoints it covers is decided now (the active
+    /// ones, or all if none is active).
+    ///
+    /// Nothing is allocated and, while one endpoint is left to choose from, the random number
+    /// generator is not touched: a request that succeeds on its first endpoint pays only for an
+    /// atomic load per endpoint. Failover draws the next endpoint only when it needs one.
+    pub fn candidate_order(&self) -> CandidateOrder<'_, C> {
+        let endpoints = &self.inner.endpoints;
+        let left = if endpoints.len() <= u64::BITS as usize {
+            let mut active = 0u64;
+            for (i, entry) in endpoints.iter().enumerate() {
+                if entry.state.is_active() {
+                    active |= 1 << i;
+                }
+            }
+            if active == 0 && !endpoints.is_empty() {
+                // Failing without trying would turn a blip on every endpoint into an outage.
+                // 1..=64 endpoints: the shift is 0..=63.
+                active = u64::MAX >> (u64::BITS as usize - endpoints.len());
+            }
+            Left::Mask(active)
+        } else {
+            // More endpoints than bits: the list, as `candidates` builds it.
+            let mut list: Vec<usize> = (0..endpoints.len())
+                .filter(|&i| endpoints[i].state.is_active())
+                .collect();
+            if list.is_empty() {
+                list = (0..endpoints.len()).collect();
+            }
+            list.shuffle(&mut *self.rng());
+            Left::List(list.into_iter())
+        };
+        CandidateOrder { pool: self, left }
+    }
+
+    fn rng(&self) -> std::sync::MutexGuard<'_, StdRng> {
+        // A poisoned lock only means another request panicked mid-draw; the RNG is still valid.
+        self.inner
             .rng
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        list.shuffle(&mut *rng);
-        list
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Every configured endpoint, in the order the pool was built with.
@@ -208,7 +250,22 @@ impl<C: Connector> Pool<C> {
             })?;
         let state = &entry.state;
         let waiting = Counted::enter(&state.waiters);
-        let result = entry.pool.get().await;
+        // First without waiting: with a slot free (the common case) this skips building the
+        // wait timeout (a clock read and a timer entry) that deadpool would put around an
+        // acquire that completes at once. With none free, the checkout waits as configured.
+        let now = Timeouts {
+            wait: Some(Duration::ZERO),
+            create: Some(self.inner.config.connect_timeout),
+            recycle: None,
+        };
+        //
+        // deadpool's checkout future is about 2 KiB (its connect and recycle paths live in it).
+        // Boxed, it is copied once; inline, every caller up the request path would copy it each
+        // time it moves its own future.
+        let result = match Box::pin(entry.pool.timeout_get(&now)).await {
+            Err(managed::PoolError::Timeout(TimeoutType::Wait)) => Box::pin(entry.pool.get()).await,
+            other => other,
+        };
         drop(waiting);
         let endpoint = state.endpoint.clone();
         match result {
@@ -304,5 +361,70 @@ impl<C: Connector> Pool<C> {
     /// Whether [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
         self.inner.closed.load(Ordering::Acquire)
+    }
+}
+
+/// The endpoints one request may try, in the order it should try them: see
+/// [`Pool::candidate_order`].
+pub struct CandidateOrder<'a, C: Connector> {
+    pool: &'a Pool<C>,
+    left: Left,
+}
+
+/// The endpoints not yet given, by index.
+enum Left {
+    /// Bit `i` set: endpoint `i` is still to come (at most 64 endpoints).
+    Mask(u64),
+    /// Already shuffled (more than 64 endpoints).
+    List(std::vec::IntoIter<usize>),
+}
+
+impl<'a, C: Connector> Iterator for CandidateOrder<'a, C> {
+    type Item = &'a Endpoint;
+
+    fn next(&mut self) -> Option<&'a Endpoint> {
+        let index = match &mut self.left {
+            Left::Mask(mask) => {
+                let count = mask.count_ones();
+                if count == 0 {
+                    return None;
+                }
+                // One left: no draw (and no lock), which is every request with one endpoint
+                // and every first attempt while only one is active.
+                let mut skip = if count == 1 {
+                    0
+                } else {
+                    self.pool.rng().random_range(0..count)
+                };
+                let mut bits = *mask;
+                loop {
+                    let i = bits.trailing_zeros();
+                    if skip == 0 {
+                        *mask &= !(1u64 << i);
+                        break i as usize;
+                    }
+                    skip -= 1;
+                    bits &= bits - 1;
+                }
+            }
+            Left::List(list) => list.next()?,
+        };
+        self.pool
+            .inner
+            .endpoints
+            .get(index)
+            .map(|entry| &entry.state.endpoint)
+    }
+}
+
+impl<C: Connector> std::fmt::Debug for CandidateOrder<'_, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let left = match &self.left {
+            Left::Mask(mask) => mask.count_ones() as usize,
+            Left::List(list) => list.len(),
+        };
+        f.debug_struct("CandidateOrder")
+            .field("left", &left)
+            .finish_non_exhaustive()
     }
 }

@@ -109,13 +109,13 @@ impl TrackerClient {
             idempotent: C::IDEMPOTENT,
             request: cmd.request(),
         };
-        // Boxed: the attempt loop, the pool checkout and the exchange make a large future, and
-        // callers nest it in their own.
+        // `execute` boxes the large part of its future itself: this one stays small for the
+        // callers that nest it in their own.
         let Reply {
             tracker,
             response,
             conn,
-        } = Box::pin(self.inner.execute(&call)).await?;
+        } = self.inner.execute(&call).await?;
         let output = C::parse_reply(response);
         // Only a reply the command could use vouches for the connection; after an `OK` line it
         // cannot decode the connection is dropped, like after any other bad reply.
@@ -159,13 +159,11 @@ impl TrackerClient {
             idempotent: false,
             request,
         };
-        // Boxed: the attempt loop, the pool checkout and the exchange make a large future, and
-        // callers nest it in their own.
         let Reply {
             tracker,
             response,
             conn,
-        } = Box::pin(self.inner.execute(&call)).await?;
+        } = self.inner.execute(&call).await?;
         if let Some(conn) = conn {
             Pooled::release(conn);
         }

@@ -63,7 +63,13 @@ impl Inner {
             callid = field::Empty,
             outcome = field::Empty,
         );
-        let result = self.run(call, &span).instrument(span.clone()).await;
+        // Boxed here, once: the attempt loop, the pool checkout and the exchange make a large
+        // future, and boxing it before it is wrapped and awaited means it is moved (copied) once,
+        // not at every level of nesting. The span wraps only a pointer; when no subscriber
+        // listens it is disabled and costs a branch per poll.
+        let result = Box::pin(self.run(call, &span))
+            .instrument(span.clone())
+            .await;
         let outcome = match &result {
             Ok(Reply {
                 response: Response::Ok(_),
@@ -92,9 +98,11 @@ impl Inner {
                 tracing::debug!(?pause, "every tracker is inactive; backing off");
                 tokio::time::sleep(pause).await;
             }
-            let candidates = self.pool.candidates();
-            // The pool never offers an empty list; if it did, looping would never end.
-            if candidates.is_empty() {
+            // Drawn lazily: the common case (the first tracker answers) builds no list and
+            // shuffles nothing.
+            let mut candidates = self.pool.candidate_order().peekable();
+            // The pool never offers an empty order; if it did, looping would never end.
+            if candidates.peek().is_none() {
                 break;
             }
             for tracker in candidates {
@@ -104,10 +112,10 @@ impl Inner {
                 attempts += 1;
                 span.record("tracker", tracker.as_str());
                 span.record("attempt", attempts);
-                let error = match self.attempt(&tracker, call, &mut line, span).await {
+                let error = match self.attempt(tracker, call, &mut line, span).await {
                     Ok((response, conn)) => {
                         return Ok(Reply {
-                            tracker,
+                            tracker: tracker.clone(),
                             response,
                             conn,
                         });
@@ -121,7 +129,7 @@ impl Inner {
                     Delivery::ReplyLost if !call.idempotent => {
                         return Err(TrackerError::OutcomeUnknown {
                             command: call.command.clone().into_owned(),
-                            tracker,
+                            tracker: tracker.clone(),
                             source: Box::new(error),
                         });
                     }
