@@ -2,7 +2,7 @@
 //!
 //! - `bench client --tracker ADDR --domain D [--server-pid PID] [--quick] [--only tracker|small] [--side client|raw] [--raw-pair one|two]`: parts 1 and 2, the
 //!   client and its raw baseline alternating in this process, figures on stdout;
-//! - `bench stream-put KEY FILE` / `bench stream-get KEY`: one streaming transfer through the
+//! - `bench stream-put TRACKER DOMAIN KEY FILE [block-on]` / `bench stream-get TRACKER DOMAIN KEY [block-on]`: one streaming transfer through the
 //!   facade, alone in its process so that its peak RSS is the client's;
 //! - `bench object-store-get TRACKER DOMAIN KEY store|facade`: one `get` through `MogileStore` or
 //!   the facade, alone in its process, printing the CPU time it cost.
@@ -131,17 +131,40 @@ fn facade(tracker: &str, domain: &str) -> Result<Client, String> {
         .map_err(|e| format!("facade client: {e}"))
 }
 
-/// `bench stream-put TRACKER DOMAIN KEY FILE`: stores FILE, prints the seconds it took.
+/// Runs one transfer the way a service runs its requests: in a task on the runtime's workers,
+/// where hyper's connection task also runs, so that handing a chunk between the two is a local
+/// wake-up. With `block-on` as the last argument the transfer runs on the `block_on` thread
+/// instead, outside the workers: every chunk then crosses threads (a futex wake-up each way),
+/// which doubled the download's CPU time; kept to reproduce that figure.
+fn run_transfer<F>(args: &[String], work: F) -> Result<(), String>
+where
+    F: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let rt = runtime()?;
+    if args.last().is_some_and(|a| a == "block-on") {
+        rt.block_on(work)
+    } else {
+        rt.block_on(async {
+            tokio::spawn(work)
+                .await
+                .map_err(|e| format!("transfer task: {e}"))?
+        })
+    }
+}
+
+/// `bench stream-put TRACKER DOMAIN KEY FILE [block-on]`: stores FILE, prints the seconds it took.
 pub(crate) fn stream_put(args: &[String]) -> ExitCode {
     let result = (|| {
-        let [tracker, domain, key, file] = args else {
-            return Err("usage: stream-put TRACKER DOMAIN KEY FILE".to_owned());
+        let ([tracker, domain, key, file] | [tracker, domain, key, file, _]) = args else {
+            return Err("usage: stream-put TRACKER DOMAIN KEY FILE [block-on]".to_owned());
         };
-        runtime()?.block_on(async {
-            let client = facade(tracker, domain)?;
+        let (tracker, domain, key, file) =
+            (tracker.clone(), domain.clone(), key.clone(), file.clone());
+        run_transfer(args, async move {
+            let client = facade(&tracker, &domain)?;
             let start = Instant::now();
             client
-                .put_file(key.as_str(), file, &PutOptions::new())
+                .put_file(key.as_str(), &file, &PutOptions::new())
                 .await
                 .map_err(|e| format!("put: {e}"))?;
             println!("seconds={}", start.elapsed().as_secs_f64());
@@ -152,15 +175,16 @@ pub(crate) fn stream_put(args: &[String]) -> ExitCode {
     finish(result, "stream-put")
 }
 
-/// `bench stream-get TRACKER DOMAIN KEY`: fetches KEY, discarding the bytes as `curl -o /dev/null`
-/// does; prints the byte count and the seconds it took.
+/// `bench stream-get TRACKER DOMAIN KEY [block-on]`: fetches KEY, discarding the bytes as
+/// `curl -o /dev/null` does; prints the byte count and the seconds it took.
 pub(crate) fn stream_get(args: &[String]) -> ExitCode {
     let result = (|| {
-        let [tracker, domain, key] = args else {
-            return Err("usage: stream-get TRACKER DOMAIN KEY".to_owned());
+        let ([tracker, domain, key] | [tracker, domain, key, _]) = args else {
+            return Err("usage: stream-get TRACKER DOMAIN KEY [block-on]".to_owned());
         };
-        runtime()?.block_on(async {
-            let client = facade(tracker, domain)?;
+        let (tracker, domain, key) = (tracker.clone(), domain.clone(), key.clone());
+        run_transfer(args, async move {
+            let client = facade(&tracker, &domain)?;
             let start = Instant::now();
             let mut stream = client
                 .get(key.as_str())
