@@ -358,9 +358,14 @@ fn file_source(file: tokio::fs::File, len: u64) -> Source {
     use tokio::io::AsyncReadExt;
     Source::Stream(Box::pin(ReaderStream::with_capacity(
         file.take(len.saturating_add(1)),
-        READ_CHUNK,
+        FILE_READ_CHUNK,
     )))
 }
+
+/// Read size for a file being uploaded. Every read of a `tokio::fs::File` is a trip to the
+/// blocking pool and back (two thread wake-ups), so a file is read in larger pieces than
+/// [`READ_CHUNK`]: a quarter of the trips for a 1 GiB upload.
+const FILE_READ_CHUNK: usize = 4 * READ_CHUNK;
 
 /// Polls a one-shot body declared empty to its end: any byte is a body longer than declared.
 async fn ensure_empty(url: &str, mut body: OneShotBody) -> Result<OneShotBody, StorageError> {
