@@ -2,10 +2,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-
-use deadpool::Runtime;
 use std::time::Duration;
 
+use deadpool::Runtime;
 use deadpool::managed::{self, QueueMode, TimeoutType, Timeouts};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -253,15 +252,16 @@ impl<C: Connector> Pool<C> {
         // First without waiting: with a slot free (the common case) this skips building the
         // wait timeout (a clock read and a timer entry) that deadpool would put around an
         // acquire that completes at once. With none free, the checkout waits as configured.
+        // The connect timeout and the (absent) recycle timeout are the pool's own.
+        //
+        // deadpool's checkout future is about 2 KiB (its connect and recycle paths live in it).
+        // Boxed, it is copied once; inline, every caller up the request path would copy it each
+        // time it moves its own future.
         let now = Timeouts {
             wait: Some(Duration::ZERO),
             create: Some(self.inner.config.connect_timeout),
             recycle: None,
         };
-        //
-        // deadpool's checkout future is about 2 KiB (its connect and recycle paths live in it).
-        // Boxed, it is copied once; inline, every caller up the request path would copy it each
-        // time it moves its own future.
         let result = match Box::pin(entry.pool.timeout_get(&now)).await {
             Err(managed::PoolError::Timeout(TimeoutType::Wait)) => Box::pin(entry.pool.get()).await,
             other => other,

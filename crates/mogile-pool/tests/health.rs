@@ -426,3 +426,62 @@ async fn active_endpoints_are_probed_on_the_longer_period_inactive_ones_every_ro
     // Nothing but probes opened a connection, and no checkout happened: none is pooled.
     assert!(pool.status().endpoints.iter().all(|s| s.open == 0));
 }
+
+/// `candidate_order` draws what `candidates` shuffles: the same endpoints, each once, in an order
+/// where every one comes first sometimes; all of them when none is active; reproducible by seed.
+#[tokio::test(start_paused = true)]
+async fn the_lazy_order_covers_what_candidates_covers() {
+    let toy = Toy::new(&[A, B, C]);
+    let pool = pool(&toy, &[A, B, C]);
+    let order = |pool: &Pool<Arc<Toy>>| -> Vec<Endpoint> {
+        pool.candidate_order().cloned().collect()
+    };
+    let mut first = HashMap::new();
+    let mut positions = HashMap::new();
+    for _ in 0..90 {
+        let got = order(&pool);
+        for (i, ep) in got.iter().enumerate() {
+            *positions.entry((ep.clone(), i)).or_insert(0) += 1;
+        }
+        *first.entry(got[0].clone()).or_insert(0) += 1;
+        let mut sorted = got;
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            vec![Endpoint::from(A), Endpoint::from(B), Endpoint::from(C)]
+        );
+    }
+    assert_eq!(first.len(), 3, "every endpoint comes first sometimes: {first:?}");
+    assert_eq!(positions.len(), 9, "and at every place: {positions:?}");
+
+    pool.mark_failed(&Endpoint::from(B));
+    for _ in 0..30 {
+        let got = order(&pool);
+        assert_eq!(got.len(), 2);
+        assert!(!got.contains(&Endpoint::from(B)));
+    }
+
+    for ep in [A, C] {
+        pool.mark_failed(&Endpoint::from(ep));
+    }
+    let mut got = order(&pool);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![Endpoint::from(A), Endpoint::from(B), Endpoint::from(C)],
+        "none active: all of them"
+    );
+
+    let (one, two) = (crate::pool(&toy, &[A, B, C]), crate::pool(&toy, &[A, B, C]));
+    for _ in 0..10 {
+        assert_eq!(order(&one), order(&two));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_one_endpoint_the_lazy_order_gives_it_once() {
+    let toy = Toy::new(&[A]);
+    let pool = pool(&toy, &[A]);
+    let got: Vec<&Endpoint> = pool.candidate_order().collect();
+    assert_eq!(got, vec![&Endpoint::from(A)]);
+}
