@@ -433,9 +433,8 @@ async fn active_endpoints_are_probed_on_the_longer_period_inactive_ones_every_ro
 async fn the_lazy_order_covers_what_candidates_covers() {
     let toy = Toy::new(&[A, B, C]);
     let pool = pool(&toy, &[A, B, C]);
-    let order = |pool: &Pool<Arc<Toy>>| -> Vec<Endpoint> {
-        pool.candidate_order().cloned().collect()
-    };
+    let order =
+        |pool: &Pool<Arc<Toy>>| -> Vec<Endpoint> { pool.candidate_order().cloned().collect() };
     let mut first = HashMap::new();
     let mut positions = HashMap::new();
     for _ in 0..90 {
@@ -451,7 +450,11 @@ async fn the_lazy_order_covers_what_candidates_covers() {
             vec![Endpoint::from(A), Endpoint::from(B), Endpoint::from(C)]
         );
     }
-    assert_eq!(first.len(), 3, "every endpoint comes first sometimes: {first:?}");
+    assert_eq!(
+        first.len(),
+        3,
+        "every endpoint comes first sometimes: {first:?}"
+    );
     assert_eq!(positions.len(), 9, "and at every place: {positions:?}");
 
     pool.mark_failed(&Endpoint::from(B));
