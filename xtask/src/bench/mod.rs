@@ -114,7 +114,7 @@ fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result
         domain: &server.domain,
         // A `get` takes a fraction of a second and CPU time varies by ±30% from one to the next
         // on a shared machine: many rounds, so that the median means something.
-        rounds: if quick { 5 } else { 15 },
+        rounds: if quick { 7 } else { 21 },
     };
     if only_object_store {
         figures.extend(object_store_get::run(&object_store)?);
