@@ -101,10 +101,30 @@ pub(crate) async fn run(
             pathcount,
         } => files::paths(&mut ctx, key_text::arg_bytes(&key), noverify, pathcount).await,
         Command::Admin { command } => admin::run(&mut ctx, command).await,
+        Command::Completions { shell } => completions(shell),
     };
     let flushed = ctx.out.flush();
     client.close().await;
     result.and(flushed)
+}
+
+/// `mogile completions SHELL`: the completion script, generated from the command line's
+/// definition, on stdout.
+pub(crate) fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    use std::io::Write;
+    let mut script = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut crate::cli::Cli::command(),
+        "mogile",
+        &mut script,
+    );
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&script)
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure::stdout(&e))
 }
 
 /// Builds the facade client; `--timeout` bounds every tracker command (file and admin), opening

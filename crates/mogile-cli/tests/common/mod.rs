@@ -69,6 +69,7 @@ impl Env {
             .env_remove("MOGUTILSCONF")
             .env_remove("MOGILE_TRACKERS")
             .env_remove("MOGILE_DOMAIN")
+            .env_remove("MOGILE_QUOTING")
             .stdin(Stdio::null());
         cmd
     }
@@ -89,6 +90,23 @@ impl Env {
         S: AsRef<OsStr>,
     {
         self.cmd().args(args).output().unwrap()
+    }
+
+    /// Runs `mogile ARGS` as if stdout were a terminal (`MOGILE_QUOTING=shell`: keys are quoted
+    /// for a shell), and asserts it succeeded; returns stdout.
+    pub fn ok_tty<I, S>(&self, args: I) -> Vec<u8>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self
+            .cmd()
+            .env("MOGILE_QUOTING", "shell")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_success(&out);
+        out.stdout
     }
 
     /// Runs `mogile ARGS` and asserts it succeeded; returns stdout.
