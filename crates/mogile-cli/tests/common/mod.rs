@@ -28,6 +28,11 @@ pub struct Env {
 impl Env {
     /// Starts 1 tracker and 2 storage nodes with 2 devices each.
     pub fn start() -> Self {
+        Self::start_with(1, 2)
+    }
+
+    /// Starts `trackers` trackers and `nodes` storage nodes with 2 devices each.
+    pub fn start_with(trackers: usize, nodes: usize) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -36,8 +41,8 @@ impl Env {
         let cluster = rt
             .block_on(
                 TestCluster::builder()
-                    .trackers(1)
-                    .storage_nodes(2)
+                    .trackers(trackers)
+                    .storage_nodes(nodes)
                     .devices_per_node(2)
                     .domain(DOMAIN)
                     .start(),
@@ -55,6 +60,11 @@ impl Env {
     /// The cluster.
     pub fn cluster(&self) -> &TestCluster {
         self.cluster.as_ref().unwrap()
+    }
+
+    /// Runs `f` on the cluster's runtime (for the async switches of the cluster).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
     }
 
     /// Copies every file to its class's `mindevcount` devices.
