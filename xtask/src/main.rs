@@ -36,9 +36,9 @@ enum Task {
     Bench(bench::Args),
     /// Write the man pages of `mogile` (mogile.1 and one per subcommand)
     Man {
-        /// Directory to write the pages into
-        #[arg(long, value_name = "DIR", default_value = "target/man")]
-        out: PathBuf,
+        /// Directory to write the pages into [default: target/man in the workspace]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
         Task::Demo => demo::run(),
         Task::TestCluster(opts) => test_cluster::run(opts),
         Task::Bench(args) => bench::run(args),
-        Task::Man { out } => man::run(&out),
+        Task::Man { out } => man::run(&out.unwrap_or_else(man::default_dir)),
     }
 }
 

@@ -2,8 +2,14 @@
 //! (`mogile_cli::command()`) with `clap_mangen`: `mogile.1`, and one page per subcommand
 //! (`mogile-ls.1`, `mogile-admin-device-list.1`, ...).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// `target/man` in the workspace, wherever `cargo xtask man` is run from.
+pub(crate) fn default_dir() -> PathBuf {
+    let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
+    xtask.parent().unwrap_or(xtask).join("target").join("man")
+}
 
 /// Writes the pages into `out` (created if missing) and names the main one on stderr.
 pub(crate) fn run(out: &Path) -> ExitCode {
