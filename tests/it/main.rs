@@ -4,6 +4,7 @@ mod architecture;
 mod conformance;
 mod facade_allowed_hosts;
 mod facade_checksum;
+mod facade_device_usage;
 mod facade_download_failover;
 mod facade_errors;
 mod facade_listing;

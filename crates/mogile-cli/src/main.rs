@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
 use crate::exit::Failure;
 
 fn main() -> ExitCode {
@@ -28,6 +28,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    // Needs no cluster, so no settings either.
+    if let Command::Completions { shell } = cli.command {
+        return commands::completions(shell);
+    }
     let settings = settings(&cli)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

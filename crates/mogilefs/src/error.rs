@@ -3,7 +3,9 @@
 use std::fmt;
 use std::io;
 
-use mogile_protocol::{Checksum, Command, ErrorCode, ErrorMeaning, Fid, KeyError, printable};
+use mogile_protocol::{
+    Checksum, Command, ErrorCode, ErrorMeaning, Fid, KeyError, UsageError, printable,
+};
 use mogile_storage::StorageError;
 use mogile_tracker::{Delivery, TrackerError};
 
@@ -152,6 +154,15 @@ pub enum Error {
         /// The storage client's error.
         source: Box<StorageError>,
     },
+    /// A storage node answered [`Admin::device_usage`](crate::Admin::device_usage) with something
+    /// that is not a usage file.
+    #[error("unusable usage file at {}", printable(url))]
+    DeviceUsage {
+        /// The URL asked.
+        url: String,
+        /// What is wrong with the answer.
+        source: UsageError,
+    },
     /// The client configuration is invalid.
     #[error("invalid configuration: {}", printable(message))]
     Config {
@@ -247,6 +258,7 @@ impl Error {
     /// | [`Tracker`](Self::Tracker) | only if the request never reached a tracker, or its reply was lost on a command that is safe to repeat | a request whose outcome is unknown (a `rename`, `delete`, `update_class` or admin change whose reply was lost) is **not** retryable: it may have been applied; any other `ERR` is an answer |
     /// | [`Storage`](Self::Storage) | if another node may do better ([`StorageError::try_another_replica`]) | a node failed (also after a one-shot body was consumed: retry with a fresh body); not when the caller's own body or a local file failed |
     /// | [`ChecksumMismatch`](Self::ChecksumMismatch), [`ChecksumUnavailable`](Self::ChecksumUnavailable) | no | the replicas hold other bytes, or the tracker has no checksum: reading again reads the same |
+    /// | [`DeviceUsage`](Self::DeviceUsage) | no | the node's answer; it would answer the same |
     /// | [`Config`](Self::Config), [`KeyPolicy`](Self::KeyPolicy), [`Io`](Self::Io), [`Closed`](Self::Closed) | no | local problems a repeat does not fix |
     ///
     /// Per operation:
@@ -285,6 +297,7 @@ impl Error {
             | Self::OutcomeUnknown { .. }
             | Self::ChecksumMismatch { .. }
             | Self::ChecksumUnavailable { .. }
+            | Self::DeviceUsage { .. }
             | Self::Config { .. }
             | Self::KeyPolicy { .. }
             | Self::Io { .. }

@@ -35,35 +35,74 @@ fn round_trip_key(i: usize) -> String {
     format!("rt/{i:05}")
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--no-docs] [--only object-store]";
+/// The parts `--only` can run alone; [`run`] checks the value against this list.
+const PARTS: &[&str] = &["object-store"];
+
+/// `cargo xtask bench` options, and the internal subcommands the orchestrator runs (hidden).
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    internal: Option<Internal>,
+    /// Fewer rounds and sizes: a quick look, not figures for the docs
+    #[arg(long)]
+    quick: bool,
+    /// Do not regenerate docs/benchmarks.md
+    #[arg(long)]
+    no_docs: bool,
+    /// Run one part alone (and write no docs): object-store
+    #[arg(long, value_name = "PART")]
+    only: Option<String>,
+}
+
+/// The processes the orchestrator starts from the release build, each with its own arguments.
+#[derive(Debug, clap::Subcommand)]
+enum Internal {
+    /// The cluster the other processes measure against
+    #[command(hide = true)]
+    Serve,
+    /// Parts 1 and 2: tracker round trips and small files
+    #[command(hide = true)]
+    Client(Raw),
+    /// Part 3: one streamed store
+    #[command(hide = true)]
+    StreamPut(Raw),
+    /// Part 3: one streamed fetch
+    #[command(hide = true)]
+    StreamGet(Raw),
+    /// Part 5: one fetch through `MogileStore` or the facade
+    #[command(hide = true)]
+    ObjectStoreGet(Raw),
+}
+
+/// The arguments of an internal subcommand, which parses them itself.
+#[derive(Debug, clap::Args)]
+struct Raw {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
 
 /// Entry point of `cargo xtask bench ...` (and of the internal subcommands the release build runs).
-pub(crate) fn run(args: &[String]) -> ExitCode {
-    match args.first().map(String::as_str) {
-        Some("serve") => serve::run(),
-        Some("client") => client::run(&args[1..]),
-        Some("stream-put") => client::stream_put(&args[1..]),
-        Some("stream-get") => client::stream_get(&args[1..]),
-        Some("object-store-get") => client::object_store_get(&args[1..]),
-        _ => {
-            let (mut quick, mut write_docs, mut only_object_store) = (false, true, false);
-            let mut it = args.iter();
-            while let Some(a) = it.next() {
-                match (a.as_str(), it.as_slice().first().map(String::as_str)) {
-                    ("--quick", _) => quick = true,
-                    ("--no-docs", _) => write_docs = false,
-                    ("--only", Some("object-store")) => {
-                        it.next();
-                        // One part alone would make a page of "not measured".
-                        (only_object_store, write_docs) = (true, false);
-                    }
-                    _ => {
-                        eprintln!("{USAGE}");
-                        return ExitCode::from(2);
-                    }
-                }
+pub(crate) fn run(args: Args) -> ExitCode {
+    match args.internal {
+        Some(Internal::Serve) => serve::run(),
+        Some(Internal::Client(raw)) => client::run(&raw.args),
+        Some(Internal::StreamPut(raw)) => client::stream_put(&raw.args),
+        Some(Internal::StreamGet(raw)) => client::stream_get(&raw.args),
+        Some(Internal::ObjectStoreGet(raw)) => client::object_store_get(&raw.args),
+        None => {
+            let only = args.only.as_deref();
+            if let Some(part) = only.filter(|p| !PARTS.contains(p)) {
+                eprintln!(
+                    "xtask bench: unknown part {part:?} for --only (known: {})",
+                    PARTS.join(", ")
+                );
+                return ExitCode::from(2);
             }
-            match orchestrate(quick, write_docs, only_object_store) {
+            let only_object_store = only == Some("object-store");
+            // One part alone would make a page of "not measured".
+            let write_docs = !args.no_docs && only.is_none();
+            match orchestrate(args.quick, write_docs, only_object_store) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("xtask bench: {e}");
@@ -274,5 +313,57 @@ impl Drop for Server {
         if self.child.stdin.is_some() {
             let _ = self.stop();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Cmd::try_parse_from(std::iter::once("bench").chain(args.iter().copied())).map(|c| c.args)
+    }
+
+    /// The orchestrator starts `xtask bench client --tracker ...`: the internal subcommands take
+    /// their arguments, flags included, as they are.
+    #[test]
+    fn internal_subcommands_keep_their_arguments() {
+        let a = parse(&["client", "--tracker", "t:1", "--only", "small", "--quick"]).unwrap();
+        match a.internal {
+            Some(Internal::Client(raw)) => {
+                assert_eq!(raw.args, ["--tracker", "t:1", "--only", "small", "--quick"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&["serve"]).unwrap().internal,
+            Some(Internal::Serve)
+        ));
+        let a = parse(&["stream-get", "t:1", "d", "k"]).unwrap();
+        assert!(matches!(a.internal, Some(Internal::StreamGet(r)) if r.args == ["t:1", "d", "k"]));
+        let a = parse(&["object-store-get", "t", "d", "k", "store"]).unwrap();
+        assert!(matches!(a.internal, Some(Internal::ObjectStoreGet(r)) if r.args.len() == 4));
+    }
+
+    #[test]
+    fn options_and_parts() {
+        let a = parse(&["--quick", "--no-docs", "--only", "object-store"]).unwrap();
+        assert!(a.quick && a.no_docs && a.internal.is_none());
+        assert_eq!(a.only.as_deref(), Some("object-store"));
+        // `--only` takes any string; `run` checks it against PARTS (status 2 otherwise).
+        assert_eq!(
+            parse(&["--only", "nope"]).unwrap().only.as_deref(),
+            Some("nope")
+        );
+        assert_eq!(run(parse(&["--only", "nope"]).unwrap()), ExitCode::from(2));
+        assert!(parse(&["--bogus"]).is_err());
+        assert!(parse(&["--only"]).is_err());
     }
 }

@@ -146,6 +146,12 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: Admin,
     },
+    /// Print a shell completion script to stdout (see `docs/cli.md` to install it)
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Checksum algorithms `put --checksum` knows.
