@@ -138,6 +138,7 @@ mod error;
 mod fetch;
 mod files;
 mod get;
+mod hedge;
 mod list;
 mod observe;
 mod options;
@@ -146,6 +147,7 @@ mod put;
 mod put_stream;
 mod resume;
 mod status;
+mod stripe;
 mod writer;
 
 pub use admin::Admin;
@@ -154,6 +156,7 @@ pub use client::Client;
 pub use config::ClientConfig;
 pub use error::{Attempt, AttemptError, Error, Result};
 pub use fetch::FetchStream;
+pub use hedge::{HedgeAfter, HedgeAfterParseError, ReadStats};
 /// Control characters in wire text (keys, tracker messages, URLs) escaped for display: what
 /// every `Display` of this crate's errors uses, for callers that print wire text themselves.
 pub use mogile_protocol::printable;
