@@ -43,7 +43,7 @@ impl FetchStream {
     /// read ahead of the one being handed out. Always 0 for a fetch read one replica at a time
     /// (it holds nothing beyond the chunk in hand). A striped fetch never holds more than
     /// `stripe_streams × stripe_size`, and reads nothing while its consumer does not poll it.
-    pub fn buffered(&self) -> u64 {
+    pub fn buffered_bytes(&self) -> u64 {
         self.buffered
             .as_ref()
             .map_or(0, |b| b.load(std::sync::atomic::Ordering::Relaxed))

@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::bandwidth::Bucket;
 use super::fault::{Fault, FaultRule, RecordedRequest, take_fault};
 use super::handler;
 
@@ -50,11 +51,16 @@ pub(crate) struct NodeState {
     pub(crate) requests: Mutex<Vec<RecordedRequest>>,
     pub(crate) connections: AtomicU64,
     pub(crate) usage_kib: Mutex<(u64, u64)>,
+    pub(crate) bandwidth: Mutex<Option<Arc<Bucket>>>,
 }
 
 impl NodeState {
     pub(crate) fn take_fault(&self, method: &http::Method, path: &str) -> Option<Fault> {
         take_fault(&mut lock(&self.faults), method, path)
+    }
+
+    pub(crate) fn bandwidth(&self) -> Option<Arc<Bucket>> {
+        lock(&self.bandwidth).clone()
     }
 
     pub(crate) fn record(&self, req: RecordedRequest) -> usize {
@@ -113,6 +119,7 @@ impl StorageNode {
             requests: Mutex::new(Vec::new()),
             connections: AtomicU64::new(0),
             usage_kib: Mutex::new((100 * 1024 * 1024, 0)),
+            bandwidth: Mutex::new(None),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(Self { addr, state, task })
@@ -177,6 +184,13 @@ impl StorageNode {
     /// Whether `Range: bytes=-N` is misread as `bytes=0-N`, as mogstored does (default true).
     pub fn set_suffix_range_bug(&self, on: bool) {
         self.state.suffix_range_bug.store(on, Ordering::SeqCst);
+    }
+
+    /// Caps the bytes per second of every response body the node sends, together (a token
+    /// bucket shared by all its connections); `None` removes the cap. Bodies already being sent
+    /// keep the cap they started with.
+    pub fn set_bandwidth_limit(&self, bytes_per_sec: Option<u64>) {
+        *lock(&self.state.bandwidth) = bytes_per_sec.map(|b| Arc::new(Bucket::new(b)));
     }
 
     /// The `total` and `used` KiB reported by synthesised `/devN/usage` files.
