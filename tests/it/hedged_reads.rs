@@ -32,7 +32,10 @@ async fn stored(n: usize, keys: &[&str], len: usize) -> (Harness, bytes::Bytes) 
     let data = pattern(len);
     for key in keys {
         let opts = PutOptions::new().class(PLAIN_CLASS);
-        h.client().put_opts(*key, data.clone(), &opts).await.unwrap();
+        h.client()
+            .put_opts(*key, data.clone(), &opts)
+            .await
+            .unwrap();
     }
     h.replicate().await;
     (h, data)

@@ -80,7 +80,10 @@ async fn striped_fetches_around_every_boundary_give_identical_bytes() {
             h.replicate().await;
             let before = client.read_stats();
             let ctx = format!("{nodes} nodes, {len} bytes");
-            assert!(client.get_bytes(&key).await.unwrap() == data, "{ctx}: get_bytes");
+            assert!(
+                client.get_bytes(&key).await.unwrap() == data,
+                "{ctx}: get_bytes"
+            );
             let streamed = collect(&client, &key, &GetOptions::new()).await.unwrap();
             assert!(streamed == data, "{ctx}: get");
             let dir = tempfile::tempdir().unwrap();
@@ -207,7 +210,11 @@ async fn a_node_that_ignores_range_is_dropped_from_striping_at_once() {
     assert!(got == data);
     let stats = client.read_stats();
     assert_eq!(stats.range_refusals, 1);
-    assert_eq!(h.requests(2, Method::GET).len(), 1, "asked once, then dropped");
+    assert_eq!(
+        h.requests(2, Method::GET).len(),
+        1,
+        "asked once, then dropped"
+    );
     // Its connection was dropped, not skipped through: the next request opens a new one.
     let conns = h.node(2).connection_count();
     h.node(2).clear_faults();
@@ -280,12 +287,19 @@ async fn a_consumer_that_stops_reading_stops_the_fetch_and_memory_stays_bounded(
         tokio::task::yield_now().await;
     }
     let asked = gets(&h, 2).iter().sum::<usize>() as u64;
-    assert!(asked <= 2, "{asked} stripe requests while the consumer held one chunk");
+    assert!(
+        asked <= 2,
+        "{asked} stripe requests while the consumer held one chunk"
+    );
     assert!(stream.buffered_bytes() <= bound);
     // Read slowly; never more than the window is fetched ahead.
     while let Some(chunk) = stream.next().await {
         got.extend_from_slice(&chunk.unwrap());
-        assert!(stream.buffered_bytes() <= bound, "{} buffered", stream.buffered_bytes());
+        assert!(
+            stream.buffered_bytes() <= bound,
+            "{} buffered",
+            stream.buffered_bytes()
+        );
         let asked = gets(&h, 2).iter().sum::<usize>() as u64;
         let handed_stripes = got.len() as u64 / STRIPE;
         assert!(

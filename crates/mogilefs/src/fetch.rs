@@ -260,7 +260,10 @@ impl Fetch {
                 });
             }
             let client = self.client.clone();
-            let spare = self.paths.get(self.next_path).map(|p| p.as_str().to_owned());
+            let spare = self
+                .paths
+                .get(self.next_path)
+                .map(|p| p.as_str().to_owned());
             let mut used_spare = false;
             let race = hedge::open(&client, ((), url), &opts, || {
                 used_spare = spare.is_some();

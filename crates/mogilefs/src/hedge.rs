@@ -263,8 +263,8 @@ impl ReadState {
     /// all with a budget of 0).
     fn try_hedge(&self) -> bool {
         let mut b = lock(&self.budget);
-        let allowed = self.budget_percent > 0
-            && b.hedges * 100 < 100 + b.reads * self.budget_percent;
+        let allowed =
+            self.budget_percent > 0 && b.hedges * 100 < 100 + b.reads * self.budget_percent;
         if allowed {
             b.hedges += 1;
             if self.exhausted.swap(false, Ordering::Relaxed) {
@@ -414,7 +414,10 @@ mod tests {
 
     #[test]
     fn hedge_after_parses_and_prints() {
-        assert_eq!("adaptive".parse::<HedgeAfter>().unwrap(), HedgeAfter::Adaptive);
+        assert_eq!(
+            "adaptive".parse::<HedgeAfter>().unwrap(),
+            HedgeAfter::Adaptive
+        );
         assert_eq!("off".parse::<HedgeAfter>().unwrap(), HedgeAfter::Off);
         assert_eq!(
             "150ms".parse::<HedgeAfter>().unwrap(),
