@@ -90,7 +90,7 @@ enum State {
     Reading {
         path: usize,
         url: String,
-        body: ByteStream,
+        body: Box<ByteStream>,
         skip: u64,
     },
     /// Every byte of the stripe was received.
@@ -295,7 +295,7 @@ impl Striped {
                     self.window[i].state = State::Reading {
                         path,
                         url,
-                        body: response.into_stream(),
+                        body: Box::new(response.into_stream()),
                         skip,
                     };
                     return Ok(());
@@ -401,7 +401,7 @@ impl Striped {
                     },
                 };
                 // The stripe broke off: it resumes at the byte it reached, on another path.
-                body.discard();
+                (*body).discard();
                 self.set(path, PathState::Failed);
                 self.record(url, failure);
                 return Step::Changed;
@@ -439,7 +439,7 @@ impl Striped {
     fn clear(&mut self) {
         for stripe in self.window.drain(..) {
             if let State::Reading { body, .. } = stripe.state {
-                body.discard();
+                (*body).discard();
             }
         }
         let held = self.buffered.swap(0, Ordering::Relaxed);

@@ -7,7 +7,9 @@
 //! part 3 runs one process per transfer (`xtask bench stream-put` / `stream-get`, and `curl`).
 //! Part 4 is the protocol crate's criterion bench. Part 5 fetches 256 MiB through `MogileStore`
 //! and through the facade, one process per `get` (`xtask bench object-store-get`), and compares
-//! their CPU time; `--only object-store` runs that part alone (and writes no docs).
+//! their CPU time; `--only object-store` runs that part alone (and writes no docs). Parts 6
+//! (striped reads) and 7 (hedged tail) run storage nodes in processes of their own
+//! (`replicas.rs`, `replica_procs.rs`); `--only stripes` and `--only hedge` run each alone.
 
 mod client;
 mod codec;
@@ -15,6 +17,8 @@ mod docs;
 mod measure;
 mod object_store_get;
 mod raw;
+mod replica_procs;
+mod replicas;
 mod report;
 mod serve;
 mod small_files;
@@ -35,7 +39,16 @@ fn round_trip_key(i: usize) -> String {
     format!("rt/{i:05}")
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--no-docs] [--only object-store]";
+const USAGE: &str =
+    "usage: cargo xtask bench [--quick] [--no-docs] [--only object-store|stripes|hedge]";
+
+/// The parts that can run alone (`--only`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Only {
+    ObjectStore,
+    Stripes,
+    Hedge,
+}
 
 /// Entry point of `cargo xtask bench ...` (and of the internal subcommands the release build runs).
 pub(crate) fn run(args: &[String]) -> ExitCode {
@@ -45,17 +58,25 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Some("stream-put") => client::stream_put(&args[1..]),
         Some("stream-get") => client::stream_get(&args[1..]),
         Some("object-store-get") => client::object_store_get(&args[1..]),
+        Some("storage-node") => replica_procs::storage_node(&args[1..]),
+        Some("replica-tracker") => replica_procs::replica_tracker(&args[1..]),
+        Some("hedge-gets") => replica_procs::hedge_gets(&args[1..]),
         _ => {
-            let (mut quick, mut write_docs, mut only_object_store) = (false, true, false);
+            let (mut quick, mut write_docs, mut only) = (false, true, None);
             let mut it = args.iter();
             while let Some(a) = it.next() {
                 match (a.as_str(), it.as_slice().first().map(String::as_str)) {
                     ("--quick", _) => quick = true,
                     ("--no-docs", _) => write_docs = false,
-                    ("--only", Some("object-store")) => {
+                    ("--only", Some(part @ ("object-store" | "stripes" | "hedge"))) => {
+                        only = Some(match part {
+                            "stripes" => Only::Stripes,
+                            "hedge" => Only::Hedge,
+                            _ => Only::ObjectStore,
+                        });
                         it.next();
                         // One part alone would make a page of "not measured".
-                        (only_object_store, write_docs) = (true, false);
+                        write_docs = false;
                     }
                     _ => {
                         eprintln!("{USAGE}");
@@ -63,7 +84,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                     }
                 }
             }
-            match orchestrate(quick, write_docs, only_object_store) {
+            match orchestrate(quick, write_docs, only) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("xtask bench: {e}");
@@ -86,7 +107,8 @@ fn release_exe(root: &Path) -> PathBuf {
     target.join("release").join("xtask")
 }
 
-fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result<(), String> {
+fn orchestrate(quick: bool, write_docs: bool, only: Option<Only>) -> Result<(), String> {
+    let only_object_store = only == Some(Only::ObjectStore);
     let started = Instant::now();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let root = workspace_root();
@@ -100,11 +122,27 @@ fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result
     if !status.success() {
         return Err("cargo build --release failed".to_owned());
     }
-    if !only_object_store {
+    if only.is_none() {
         codec::build(&cargo)?;
     }
     let exe = release_exe(&root);
     let measured = Instant::now();
+    if let Some(part @ (Only::Stripes | Only::Hedge)) = only {
+        let figures = if part == Only::Stripes {
+            replicas::stripes(&exe, quick)?
+        } else {
+            replicas::hedge(&exe, quick)?
+        };
+        return finish(
+            &root,
+            started,
+            measured,
+            load_before,
+            quick,
+            write_docs,
+            &figures,
+        );
+    }
 
     let mut server = Server::start(&exe)?;
     let mut figures = Vec::new();
@@ -170,6 +208,8 @@ fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result
     })?);
     figures.extend(object_store_get::run(&object_store)?);
     server.stop()?;
+    figures.extend(replicas::stripes(&exe, quick)?);
+    figures.extend(replicas::hedge(&exe, quick)?);
     figures.extend(codec::run(&cargo, quick)?);
     finish(
         &root,
