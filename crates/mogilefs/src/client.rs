@@ -305,7 +305,13 @@ impl Client {
     ///
     /// Asks `get_paths` (`noverify=1`, `pathcount=3` unless configured otherwise) and, to check
     /// the length (default) or the checksum, `file_info` at the same time. The replicas are then
-    /// read in the tracker's order; see [`FetchStream`] for the mid-stream failover.
+    /// read in the tracker's order; see [`FetchStream`] for the mid-stream failover. Files (and
+    /// ranges) of at least [`ClientConfig::stripe_threshold`] are read as stripes from several
+    /// replicas at once, and a replica slow to answer is hedged (see the crate docs, "How a read
+    /// uses the replicas").
+    ///
+    /// [`Error::ReplicaLength`] arrives as the stream's last item when a striped read meets a
+    /// replica whose length is not the file's.
     ///
     /// # Errors
     ///

@@ -22,7 +22,9 @@ use crate::resume::{Accept, Mismatch, Resume};
 /// The bytes of a fetched file (or range), as a stream of chunks.
 ///
 /// When a replica fails mid-stream, the stream continues from the next replica with a `Range`
-/// request, so the caller sees every byte exactly once. It ends with an error item when no replica
+/// request, so the caller sees every byte exactly once. A large file may be read as stripes
+/// from several replicas at once and reassembled in order (see the crate docs, "How a read uses
+/// the replicas"); the caller sees the same ordered stream. It ends with an error item when no replica
 /// can deliver the rest ([`Error::NoUsablePath`] listing every attempt, or [`Error::Storage`] for
 /// a failure that storage judges no other replica would avoid), and, when verification is on,
 /// with [`Error::ChecksumMismatch`] instead of a clean end.
@@ -264,17 +266,14 @@ impl Fetch {
                 .paths
                 .get(self.next_path)
                 .map(|p| p.as_str().to_owned());
-            let mut used_spare = false;
-            let race = hedge::open(&client, ((), url), &opts, || {
-                used_spare = spare.is_some();
-                spare.map(|u| ((), u))
-            })
-            .await;
-            if used_spare {
-                // The hedge asked the next path: it is not asked again.
+            // Tags: `true` for the hedge.
+            let race = hedge::open(&client, (false, url), &opts, || spare.map(|u| (true, u))).await;
+            if race.outcomes.iter().any(|(hedge, _, _)| *hedge) {
+                // The hedge's answer is judged here: the next path is not asked again. (A hedge
+                // cancelled because the first path answered stays available for a resume.)
                 self.next_path += 1;
             }
-            for ((), url, answer) in race.outcomes {
+            for (_, url, answer) in race.outcomes {
                 // `mogile-storage` refuses a `206` that does not start where it was asked;
                 // `Resume` judges what the rest of the answer means for the file.
                 let response = match answer {

@@ -152,7 +152,7 @@ pub struct ReadStats {
 pub(crate) struct ReadState {
     mode: HedgeAfter,
     budget_percent: u64,
-    samples: Mutex<VecDeque<Duration>>,
+    samples: Mutex<Samples>,
     budget: Mutex<Budget>,
     exhausted: AtomicBool,
     pub(crate) opening_requests: AtomicU64,
@@ -167,6 +167,50 @@ pub(crate) struct ReadState {
     pub(crate) peak_buffered: AtomicU64,
 }
 
+/// The most recent first-byte times and their p95, recomputed every few samples (not on every
+/// read: sorting the window costs microseconds, which the small-file fast path would notice).
+#[derive(Debug)]
+struct Samples {
+    recent: VecDeque<Duration>,
+    /// Samples since the p95 was last computed.
+    fresh: usize,
+    p95: Duration,
+}
+
+impl Default for Samples {
+    fn default() -> Self {
+        Self {
+            recent: VecDeque::with_capacity(WINDOW),
+            fresh: 0,
+            p95: START_DELAY,
+        }
+    }
+}
+
+/// How many new samples trigger a new p95.
+const RECOMPUTE_EVERY: usize = 16;
+
+impl Samples {
+    fn push(&mut self, d: Duration) {
+        if self.recent.len() == WINDOW {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(d);
+        self.fresh += 1;
+        let n = self.recent.len();
+        if n < MIN_SAMPLES || (self.fresh < RECOMPUTE_EVERY && n != MIN_SAMPLES) {
+            return;
+        }
+        self.fresh = 0;
+        let mut sorted: Vec<Duration> = self.recent.iter().copied().collect();
+        sorted.sort_unstable();
+        // The 95th percentile, nearest rank.
+        let rank = (n * 95).div_ceil(100).saturating_sub(1);
+        let p95 = sorted.get(rank).copied().unwrap_or(START_DELAY);
+        self.p95 = p95.clamp(FLOOR, CEILING);
+    }
+}
+
 #[derive(Debug, Default)]
 struct Budget {
     reads: u64,
@@ -178,7 +222,7 @@ impl ReadState {
         Self {
             mode,
             budget_percent: u64::from(budget_percent),
-            samples: Mutex::new(VecDeque::with_capacity(WINDOW)),
+            samples: Mutex::new(Samples::default()),
             budget: Mutex::new(Budget::default()),
             exhausted: AtomicBool::new(false),
             opening_requests: AtomicU64::new(0),
@@ -219,19 +263,7 @@ impl ReadState {
         match self.mode {
             HedgeAfter::Off => None,
             HedgeAfter::Fixed(d) => Some(d),
-            HedgeAfter::Adaptive => {
-                let samples = lock(&self.samples);
-                if samples.len() < MIN_SAMPLES {
-                    return Some(START_DELAY);
-                }
-                let mut sorted: Vec<Duration> = samples.iter().copied().collect();
-                drop(samples);
-                sorted.sort_unstable();
-                // The 95th percentile, nearest rank.
-                let rank = (sorted.len() * 95).div_ceil(100).saturating_sub(1);
-                let p95 = sorted.get(rank).copied().unwrap_or(START_DELAY);
-                Some(p95.clamp(FLOOR, CEILING))
-            }
+            HedgeAfter::Adaptive => Some(lock(&self.samples).p95),
         }
     }
 
@@ -243,10 +275,7 @@ impl ReadState {
             return;
         }
         let mut samples = lock(&self.samples);
-        if samples.len() == WINDOW {
-            samples.pop_front();
-        }
-        samples.push_back(first_byte);
+        samples.push(first_byte);
     }
 
     fn count_read(&self) {

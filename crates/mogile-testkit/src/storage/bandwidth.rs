@@ -13,6 +13,9 @@ use tokio::time::Instant;
 
 use super::node::lock;
 
+/// The lateness a bucket makes up for.
+const BURST: Duration = Duration::from_millis(20);
+
 /// Bytes per second for the whole node; each chunk leaves once the bucket has paid for it.
 #[derive(Debug)]
 pub(crate) struct Bucket {
@@ -33,7 +36,11 @@ impl Bucket {
     fn reserve(&self, n: usize) -> Instant {
         let now = Instant::now();
         let mut next = lock(&self.next);
-        let start = next.map_or(now, |t| t.max(now));
+        // Credit for up to `BURST` of lateness: timers wake a millisecond or so late, and a bucket
+        // that forgot the time lost would cap far below its rate. Idle time beyond that is not
+        // banked.
+        let floor = now.checked_sub(BURST).unwrap_or(now);
+        let start = next.map_or(now, |t| t.max(floor));
         let cost = Duration::from_secs_f64(n as f64 / self.bytes_per_sec as f64);
         let done = start + cost;
         *next = Some(done);
