@@ -9,13 +9,13 @@
 //!   host per node and every file on every device, `get_paths` in devid order. Prints
 //!   `fid KEY FID` per file, then `tracker=ADDR domain=DOMAIN`, then `ready`; serves until stdin
 //!   closes.
-//! - `bench hedge-gets TRACKER DOMAIN PREFIX KEYS COUNT CONCURRENCY on|off`: COUNT gets of
-//!   `PREFIX<i % KEYS>` through the facade (hedging adaptive or off), after 200 unmeasured ones;
+//! - `bench hedge-gets TRACKER DOMAIN PREFIX KEYS COUNT RATE on|off`: COUNT gets of
+//!   `PREFIX<i % KEYS>` through the facade (hedging adaptive or off), started at RATE per second
+//!   (open loop), after 200 unmeasured ones;
 //!   prints `p50_us= p99_us= gets= hedges= won= over_budget=`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -146,14 +146,14 @@ pub(crate) fn replica_tracker(args: &[String]) -> ExitCode {
 /// `bench hedge-gets ...`.
 pub(crate) fn hedge_gets(args: &[String]) -> ExitCode {
     let result = (|| {
-        let [tracker, domain, prefix, keys, count, conc, mode] = args else {
+        let [tracker, domain, prefix, keys, count, rate, mode] = args else {
             return Err(
-                "usage: hedge-gets TRACKER DOMAIN PREFIX KEYS COUNT CONCURRENCY on|off".to_owned(),
+                "usage: hedge-gets TRACKER DOMAIN PREFIX KEYS COUNT RATE on|off".to_owned(),
             );
         };
         let keys: usize = num(keys, "keys")?;
         let count: usize = num(count, "count")?;
-        let conc: usize = num(conc, "concurrency")?;
+        let rate: usize = num(rate, "rate")?;
         let hedge_after = match mode.as_str() {
             "on" => HedgeAfter::Adaptive,
             "off" => HedgeAfter::Off,
@@ -174,34 +174,39 @@ pub(crate) fn hedge_gets(args: &[String]) -> ExitCode {
                 })
                 .build()
                 .map_err(|e| format!("client: {e}"))?;
+            // Open loop: gets start at a fixed rate whatever the earlier ones do, so both modes
+            // carry the same load and a slow reply holds up nothing but itself (a closed loop of
+            // workers would sit in the slow replies with hedging off and measure an idle
+            // machine, and a busy one with hedging on).
             let warmup = 200;
-            let next = Arc::new(AtomicUsize::new(0));
-            let mut tasks = Vec::new();
-            for _ in 0..conc {
-                let (client, next, prefix) = (client.clone(), next.clone(), prefix.clone());
-                tasks.push(tokio::spawn(async move {
-                    let mut lat = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= warmup + count {
-                            return Ok::<_, String>(lat);
-                        }
-                        let key = format!("{prefix}{}", i % keys);
+            let per_tick = rate.div_ceil(1000).max(1);
+            let mut tick = tokio::time::interval(Duration::from_millis(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut tasks = tokio::task::JoinSet::new();
+            let mut i = 0;
+            while i < warmup + count {
+                tick.tick().await;
+                for _ in 0..per_tick {
+                    if i >= warmup + count {
+                        break;
+                    }
+                    let (client, key) = (client.clone(), format!("{prefix}{}", i % keys));
+                    let measured = i >= warmup;
+                    tasks.spawn(async move {
                         let start = Instant::now();
                         let mut stream =
                             client.get(key.as_str()).await.map_err(|e| e.to_string())?;
                         while let Some(chunk) = stream.next().await {
                             chunk.map_err(|e| e.to_string())?;
                         }
-                        if i >= warmup {
-                            lat.push(start.elapsed());
-                        }
-                    }
-                }));
+                        Ok::<_, String>(measured.then(|| start.elapsed()))
+                    });
+                    i += 1;
+                }
             }
             let mut all = Vec::with_capacity(count);
-            for t in tasks {
-                all.extend(t.await.map_err(|e| e.to_string())??);
+            while let Some(t) = tasks.join_next().await {
+                all.extend(t.map_err(|e| e.to_string())??);
             }
             all.sort_unstable();
             let pct = |p: f64| {

@@ -7,8 +7,10 @@
 //! `curl` of the whole file from the first node. The same without a cap, for reference.
 //!
 //! Part 7 (`--only hedge`): 10,000 small gets on 2 nodes, the first path (fixed order) a node
-//! that delays its headers by 500 ms on one request in 33 (3%). Hedging adaptive (the default)
-//! against off, alternating; p50, p99 and the extra requests (hedges per get).
+//! that delays its headers by 500 ms on one request in 33 (3%). Gets start at 1,000 per second
+//! whatever the earlier ones do (open loop, so that both modes carry the same load). Hedging
+//! adaptive (the default) against off, alternating; p50, p99 and the extra requests (hedges per
+//! get).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -24,6 +26,8 @@ const DOMAIN: &str = "replicas";
 const CAP: u64 = 100_000_000;
 const BIG: u64 = 256 << 20;
 const RSS_TARGET_MIB: f64 = 64.0;
+/// Gets started per second in part 7 (open loop).
+const RATE: usize = 1000;
 
 /// A child process that prints lines, then serves until its stdin closes.
 struct Proc {
@@ -280,7 +284,7 @@ fn hedge_run(
 ) -> Result<HedgeRun, String> {
     let out = Command::new(exe)
         .args(["bench", "hedge-gets", tracker, DOMAIN, "h/"])
-        .args([keys.to_string(), count.to_string(), "16".to_owned()])
+        .args([keys.to_string(), count.to_string(), RATE.to_string()])
         .arg(mode)
         .stderr(Stdio::inherit())
         .output()
