@@ -16,8 +16,8 @@ use crate::options::ChecksumPolicy;
 ///
 /// With the `serde` feature it is `Serialize` and `Deserialize`: missing fields take their
 /// defaults, unknown fields are refused, durations are humantime strings (`"200ms"`, `"50m"`),
-/// `key_policy` is `"strict"` or `"lenient"`, and `checksum` is `"off"`, `"store"` or
-/// `"store_and_verify"`.
+/// `key_policy` is `"strict"` or `"lenient"`, `checksum` is `"off"`, `"store"` or
+/// `"store_and_verify"`, and `hedge_after` is `"adaptive"`, `"off"` or a duration (`"150ms"`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(
     feature = "serde",

@@ -215,14 +215,15 @@ pub(crate) fn hedge_gets(args: &[String]) -> ExitCode {
             };
             let s = client.read_stats();
             println!(
-                "p50_us={} p99_us={} gets={} opening={} hedges={} won={} over_budget={}",
+                "p50_us={} p99_us={} gets={} opening={} hedges={} won={} over_budget={} hedge_after_ms={}",
                 pct(0.50),
                 pct(0.99),
                 all.len() + warmup,
                 s.opening_requests,
                 s.hedges,
                 s.hedges_won,
-                s.hedges_over_budget
+                s.hedges_over_budget,
+                s.hedge_after.as_millis()
             );
             client.close().await;
             Ok(())
