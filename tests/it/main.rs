@@ -12,4 +12,6 @@ mod facade_roundtrip;
 mod facade_to_file;
 mod facade_tracker_status;
 mod facade_upload_failover;
+mod hedged_reads;
 mod reliability;
+mod striped_reads;

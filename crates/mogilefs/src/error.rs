@@ -114,6 +114,24 @@ pub enum Error {
         /// The key, as text.
         key: String,
     },
+    /// A replica answered a striped read with a `Content-Range` whose total is not the file's
+    /// length (per the tracker): it holds another file, or another version of it. The fetch ends
+    /// rather than mix its bytes with the other replicas'.
+    #[error(
+        "replica {} of {} has length {actual}, the tracker says {expected}",
+        printable(url),
+        printable(key)
+    )]
+    ReplicaLength {
+        /// The key, as text.
+        key: String,
+        /// The replica's URL.
+        url: String,
+        /// The tracker's length.
+        expected: u64,
+        /// The total in the replica's `Content-Range`.
+        actual: u64,
+    },
     /// The fetched bytes do not hash to the checksum the tracker has.
     #[error(
         "checksum mismatch for {}: expected {expected}, got {actual}",
@@ -259,6 +277,7 @@ impl Error {
     /// | [`Storage`](Self::Storage) | if another node may do better ([`StorageError::try_another_replica`]) | a node failed (also after a one-shot body was consumed: retry with a fresh body); not when the caller's own body or a local file failed |
     /// | [`ChecksumMismatch`](Self::ChecksumMismatch), [`ChecksumUnavailable`](Self::ChecksumUnavailable) | no | the replicas hold other bytes, or the tracker has no checksum: reading again reads the same |
     /// | [`DeviceUsage`](Self::DeviceUsage) | no | the node's answer; it would answer the same |
+    /// | [`ChecksumMismatch`](Self::ChecksumMismatch), [`ChecksumUnavailable`](Self::ChecksumUnavailable), [`ReplicaLength`](Self::ReplicaLength) | no | the replicas hold other bytes, or the tracker has no checksum: reading again reads the same |
     /// | [`Config`](Self::Config), [`KeyPolicy`](Self::KeyPolicy), [`Io`](Self::Io), [`Closed`](Self::Closed) | no | local problems a repeat does not fix |
     ///
     /// Per operation:
@@ -298,6 +317,7 @@ impl Error {
             | Self::ChecksumMismatch { .. }
             | Self::ChecksumUnavailable { .. }
             | Self::DeviceUsage { .. }
+            | Self::ReplicaLength { .. }
             | Self::Config { .. }
             | Self::KeyPolicy { .. }
             | Self::Io { .. }
@@ -326,7 +346,9 @@ impl From<Error> for io::Error {
         let kind = match &err {
             Error::NotFound { .. } => io::ErrorKind::NotFound,
             Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
-            Error::ChecksumMismatch { .. } => io::ErrorKind::InvalidData,
+            Error::ChecksumMismatch { .. } | Error::ReplicaLength { .. } => {
+                io::ErrorKind::InvalidData
+            }
             Error::Config { .. } | Error::KeyPolicy { .. } => io::ErrorKind::InvalidInput,
             _ => io::ErrorKind::Other,
         };

@@ -7,7 +7,9 @@
 //! part 3 runs one process per transfer (`xtask bench stream-put` / `stream-get`, and `curl`).
 //! Part 4 is the protocol crate's criterion bench. Part 5 fetches 256 MiB through `MogileStore`
 //! and through the facade, one process per `get` (`xtask bench object-store-get`), and compares
-//! their CPU time; `--only object-store` runs that part alone (and writes no docs).
+//! their CPU time; `--only object-store` runs that part alone (and writes no docs). Parts 6
+//! (striped reads) and 7 (hedged tail) run storage nodes in processes of their own
+//! (`replicas.rs`, `replica_procs.rs`); `--only stripes` and `--only hedge` run each alone.
 
 mod client;
 mod codec;
@@ -15,6 +17,8 @@ mod docs;
 mod measure;
 mod object_store_get;
 mod raw;
+mod replica_procs;
+mod replicas;
 mod report;
 mod serve;
 mod small_files;
@@ -36,7 +40,27 @@ fn round_trip_key(i: usize) -> String {
 }
 
 /// The parts `--only` can run alone; [`run`] checks the value against this list.
-const PARTS: &[&str] = &["object-store"];
+const PARTS: &[&str] = &["object-store", "stripes", "hedge"];
+
+/// The parts that can run alone (`--only`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Only {
+    ObjectStore,
+    Stripes,
+    Hedge,
+}
+
+impl Only {
+    /// The part named `name`, one of [`PARTS`].
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "object-store" => Some(Self::ObjectStore),
+            "stripes" => Some(Self::Stripes),
+            "hedge" => Some(Self::Hedge),
+            _ => None,
+        }
+    }
+}
 
 /// `cargo xtask bench` options, and the internal subcommands the orchestrator runs (hidden).
 #[derive(Debug, clap::Args)]
@@ -50,7 +74,7 @@ pub(crate) struct Args {
     /// Do not regenerate docs/benchmarks.md
     #[arg(long)]
     no_docs: bool,
-    /// Run one part alone (and write no docs): object-store
+    /// Run one part alone (and write no docs): object-store, stripes or hedge
     #[arg(long, value_name = "PART")]
     only: Option<String>,
 }
@@ -73,6 +97,15 @@ enum Internal {
     /// Part 5: one fetch through `MogileStore` or the facade
     #[command(hide = true)]
     ObjectStoreGet(Raw),
+    /// Part 6: one storage node in its own process, with a bandwidth cap
+    #[command(hide = true)]
+    StorageNode(Raw),
+    /// Parts 6 and 7: the tracker for the per-process nodes
+    #[command(hide = true)]
+    ReplicaTracker(Raw),
+    /// Part 7: the hedged small gets
+    #[command(hide = true)]
+    HedgeGets(Raw),
 }
 
 /// The arguments of an internal subcommand, which parses them itself.
@@ -90,19 +123,24 @@ pub(crate) fn run(args: Args) -> ExitCode {
         Some(Internal::StreamPut(raw)) => client::stream_put(&raw.args),
         Some(Internal::StreamGet(raw)) => client::stream_get(&raw.args),
         Some(Internal::ObjectStoreGet(raw)) => client::object_store_get(&raw.args),
+        Some(Internal::StorageNode(raw)) => replica_procs::storage_node(&raw.args),
+        Some(Internal::ReplicaTracker(raw)) => replica_procs::replica_tracker(&raw.args),
+        Some(Internal::HedgeGets(raw)) => replica_procs::hedge_gets(&raw.args),
         None => {
-            let only = args.only.as_deref();
-            if let Some(part) = only.filter(|p| !PARTS.contains(p)) {
-                eprintln!(
-                    "xtask bench: unknown part {part:?} for --only (known: {})",
-                    PARTS.join(", ")
-                );
-                return ExitCode::from(2);
-            }
-            let only_object_store = only == Some("object-store");
+            let only = match args.only.as_deref().map(|p| (p, Only::parse(p))) {
+                None => None,
+                Some((_, Some(part))) => Some(part),
+                Some((part, None)) => {
+                    eprintln!(
+                        "xtask bench: unknown part {part:?} for --only (known: {})",
+                        PARTS.join(", ")
+                    );
+                    return ExitCode::from(2);
+                }
+            };
             // One part alone would make a page of "not measured".
             let write_docs = !args.no_docs && only.is_none();
-            match orchestrate(args.quick, write_docs, only_object_store) {
+            match orchestrate(args.quick, write_docs, only) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("xtask bench: {e}");
@@ -125,7 +163,8 @@ fn release_exe(root: &Path) -> PathBuf {
     target.join("release").join("xtask")
 }
 
-fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result<(), String> {
+fn orchestrate(quick: bool, write_docs: bool, only: Option<Only>) -> Result<(), String> {
+    let only_object_store = only == Some(Only::ObjectStore);
     let started = Instant::now();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let root = workspace_root();
@@ -139,11 +178,27 @@ fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result
     if !status.success() {
         return Err("cargo build --release failed".to_owned());
     }
-    if !only_object_store {
+    if only.is_none() {
         codec::build(&cargo)?;
     }
     let exe = release_exe(&root);
     let measured = Instant::now();
+    if let Some(part @ (Only::Stripes | Only::Hedge)) = only {
+        let figures = if part == Only::Stripes {
+            replicas::stripes(&exe, quick)?
+        } else {
+            replicas::hedge(&exe, quick)?
+        };
+        return finish(
+            &root,
+            started,
+            measured,
+            load_before,
+            quick,
+            write_docs,
+            &figures,
+        );
+    }
 
     let mut server = Server::start(&exe)?;
     let mut figures = Vec::new();
@@ -209,6 +264,8 @@ fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result
     })?);
     figures.extend(object_store_get::run(&object_store)?);
     server.stop()?;
+    figures.extend(replicas::stripes(&exe, quick)?);
+    figures.extend(replicas::hedge(&exe, quick)?);
     figures.extend(codec::run(&cargo, quick)?);
     finish(
         &root,

@@ -93,6 +93,10 @@ pub(crate) enum Command {
         /// of the file)
         #[arg(long, value_name = "START[-END]", value_parser = parse_range)]
         range: Option<ByteRange>,
+        /// Read a large file as N stripes at once, each from its own replica (default: one per
+        /// replica, at most 4, none with a zone configured); 1 reads one replica at a time
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        streams: Option<u32>,
     },
     /// Delete KEY
     Rm {
@@ -373,6 +377,14 @@ mod tests {
                 ..
             }
         ));
+        assert!(matches!(
+            parse(&["mogile", "get", "k", "--streams", "1"]).unwrap(),
+            Command::Get {
+                streams: Some(1),
+                ..
+            }
+        ));
+        assert!(parse(&["mogile", "get", "k", "--streams", "0"]).is_err());
         assert!(matches!(
             parse(&["mogile", "get", "k", "--verify", "--range", "1-2"]).unwrap(),
             Command::Get {

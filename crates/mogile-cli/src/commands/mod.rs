@@ -62,6 +62,7 @@ pub(crate) async fn run(
             file,
             verify,
             range,
+            streams,
         } => {
             transfer::get(
                 &mut ctx,
@@ -69,6 +70,7 @@ pub(crate) async fn run(
                 file.as_deref(),
                 verify,
                 range,
+                streams,
             )
             .await
         }

@@ -76,6 +76,7 @@ pub(crate) async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Answer {
             drain(&ctx, idx, req.into_body(), Some(after)).await?;
             return std::future::pending().await;
         }
+        Some(Fault::DelayHeaders(delay)) => tokio::time::sleep(delay).await,
         _ => {}
     }
     let method = req.method().clone();
@@ -281,7 +282,8 @@ async fn get(
     let mut file = tokio::fs::File::open(&file_path).await?;
     file.seek(io::SeekFrom::Start(start)).await?;
     let stream = ReaderStream::with_capacity(file.take(len), 64 * 1024);
-    let body = faulty_body::faulty_body(stream, len, fault, ctx.reset.clone());
+    let body =
+        faulty_body::faulty_body(stream, len, fault, ctx.reset.clone(), ctx.state.bandwidth());
     Ok(with_headers(status, resp_headers, body, keep_alive))
 }
 

@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::bandwidth::Bucket;
 use super::fault::{Fault, FaultRule, RecordedRequest, take_fault};
 use super::handler;
 
@@ -53,6 +54,7 @@ pub(crate) struct NodeState {
     pub(crate) requests: Mutex<Vec<RecordedRequest>>,
     pub(crate) connections: AtomicU64,
     pub(crate) usage: Mutex<Usage>,
+    pub(crate) bandwidth: Mutex<Option<Arc<Bucket>>>,
 }
 
 /// What a synthesised `/devN/usage` file reports.
@@ -71,6 +73,10 @@ const DEFAULT_TOTAL_KIB: u64 = 100 * 1024 * 1024;
 impl NodeState {
     pub(crate) fn take_fault(&self, method: &http::Method, path: &str) -> Option<Fault> {
         take_fault(&mut lock(&self.faults), method, path)
+    }
+
+    pub(crate) fn bandwidth(&self) -> Option<Arc<Bucket>> {
+        lock(&self.bandwidth).clone()
     }
 
     pub(crate) fn record(&self, req: RecordedRequest) -> usize {
@@ -132,6 +138,7 @@ impl StorageNode {
                 total_kib: DEFAULT_TOTAL_KIB,
                 used_kib: None,
             }),
+            bandwidth: Mutex::new(None),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(Self { addr, state, task })
@@ -196,6 +203,13 @@ impl StorageNode {
     /// Whether `Range: bytes=-N` is misread as `bytes=0-N`, as mogstored does (default true).
     pub fn set_suffix_range_bug(&self, on: bool) {
         self.state.suffix_range_bug.store(on, Ordering::SeqCst);
+    }
+
+    /// Caps the bytes per second of every response body the node sends, together (a token
+    /// bucket shared by all its connections); `None` removes the cap. Bodies already being sent
+    /// keep the cap they started with.
+    pub fn set_bandwidth_limit(&self, bytes_per_sec: Option<u64>) {
+        *lock(&self.state.bandwidth) = bytes_per_sec.map(|b| Arc::new(Bucket::new(b)));
     }
 
     /// Fixes the `total` and `used` KiB that synthesised `/devN/usage` files report, for every
