@@ -77,7 +77,7 @@
 //! `download.rs` (`get_to_file`), `atomic_file.rs` ([`AtomicFile`]), `stream.rs` ([`ByteStream`]),
 //! `body.rs` (request bodies), `req_body.rs` (the body type hyper sees), `connector.rs` (the
 //! allow-list check, idle-timeout and upload-metered connections), `speed.rs` ([`LowSpeed`] and
-//! its meter), `allow.rs` (the allow-list), `options.rs`, `error.rs`.
+//! its meter), `allow.rs` (the allow-list), `trace.rs` (the `storage_transfer` span), `options.rs`, `error.rs`.
 
 mod allow;
 mod atomic_file;
@@ -94,6 +94,7 @@ mod put;
 mod req_body;
 mod speed;
 mod stream;
+mod trace;
 
 pub use atomic_file::AtomicFile;
 pub use body::{OneShotBody, Payload};
