@@ -64,7 +64,8 @@ impl Transfer {
         if let Some(bytes) = bytes {
             self.span.record("bytes", bytes);
         }
-        self.span.record("duration", field::debug(started.elapsed()));
+        self.span
+            .record("duration", field::debug(started.elapsed()));
         if let Some(e) = error {
             if let Some(status) = e.status() {
                 self.status(status);
@@ -108,7 +109,10 @@ mod tests {
 
     #[test]
     fn a_url_with_control_characters_is_escaped() {
-        assert_eq!(Url("http://h/dev1/x.fid").to_string(), "http://h/dev1/x.fid");
+        assert_eq!(
+            Url("http://h/dev1/x.fid").to_string(),
+            "http://h/dev1/x.fid"
+        );
         let shown = Url("http://h/\u{1b}[2J\r\n").to_string();
         assert!(!shown.contains(['\u{1b}', '\r', '\n']), "{shown}");
     }

@@ -41,7 +41,10 @@ async fn each_transfer_has_a_span_with_method_url_status_bytes_and_duration() {
         .put_stream(&url, OneShotBody::from_stream(chunks, None), &put)
         .await
         .unwrap();
-    let whole = client.get(&url, &StorageGetOptions::default()).await.unwrap();
+    let whole = client
+        .get(&url, &StorageGetOptions::default())
+        .await
+        .unwrap();
     assert_eq!(&whole.bytes().await.unwrap()[..], b"hello again");
     let part = StorageGetOptions::default().range(ByteRange::from_offset(6));
     let mut body = client.get(&url, &part).await.unwrap().into_stream();
@@ -60,7 +63,11 @@ async fn each_transfer_has_a_span_with_method_url_status_bytes_and_duration() {
     check(&all[4], "HEAD", &url, "200", Some("0"));
     check(&all[5], "DELETE", &url, "204", Some("0"));
     check(&all[6], "GET", &url, "404", None);
-    assert!(all[6].field("error").unwrap().contains("404"), "{:?}", all[6]);
+    assert!(
+        all[6].field("error").unwrap().contains("404"),
+        "{:?}",
+        all[6]
+    );
     assert!(all[..6].iter().all(|s| s.field("error").is_none()));
 }
 

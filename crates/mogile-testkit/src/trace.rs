@@ -134,7 +134,11 @@ impl Recorder {
             if c == ancestor {
                 return true;
             }
-            current = state.spans.iter().find(|s| s.id == c).and_then(|s| s.parent);
+            current = state
+                .spans
+                .iter()
+                .find(|s| s.id == c)
+                .and_then(|s| s.parent);
         }
         false
     }

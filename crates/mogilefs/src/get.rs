@@ -8,6 +8,7 @@ use mogile_protocol::FileInfoOutput;
 use mogile_protocol::{ChecksumState, HashType, Key};
 use mogile_storage::AtomicFile;
 use tokio::io::AsyncWriteExt;
+use tracing::{Instrument, Span, field};
 
 use crate::client::Client;
 use crate::error::{Ctx, Error, Result};
@@ -19,6 +20,26 @@ use crate::resume::Resume;
 
 /// [`Client::get_opts`].
 pub(crate) async fn fetch(client: &Client, key: Key, opts: &GetOptions) -> Result<FetchStream> {
+    let span = tracing::info_span!(
+        "get",
+        key = %key,
+        fid = field::Empty,
+        length = field::Empty,
+        offset = field::Empty,
+        replica = field::Empty,
+        resume = field::Empty,
+    );
+    if opts.offset > 0 {
+        span.record("offset", opts.offset);
+    }
+    let stream = open(client, key, opts, &span)
+        .instrument(span.clone())
+        .await?;
+    Ok(stream)
+}
+
+/// [`fetch`] in its `get` span, which the stream keeps.
+async fn open(client: &Client, key: Key, opts: &GetOptions, span: &Span) -> Result<FetchStream> {
     let key = nonempty(key)?;
     let name = key.to_string();
     let cfg = client.config();
@@ -43,6 +64,10 @@ pub(crate) async fn fetch(client: &Client, key: Key, opts: &GetOptions) -> Resul
             attempts: Vec::new(),
         });
     }
+    if let Some(info) = &info {
+        span.record("fid", info.fid.0);
+        span.record("length", info.length);
+    }
     let total = info.as_ref().filter(|_| verify_length).map(|i| i.length);
     let expected = match expected_md5(info.as_ref(), opts, &name) {
         Ok(c) if verify_checksum => Some(c),
@@ -60,6 +85,7 @@ pub(crate) async fn fetch(client: &Client, key: Key, opts: &GetOptions) -> Resul
         end.saturating_sub(opts.offset)
     });
     let mut fetch = Fetch::new(client.clone(), name, paths, resume);
+    fetch.span = span.clone();
     fetch.verify = expected.map(|c| (Md5Hasher::default(), c));
     fetch.progress = opts.progress.clone();
     Ok(fetch.into_stream(len))
