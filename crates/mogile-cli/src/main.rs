@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod exit;
 mod key_text;
+mod logging;
 mod output;
 mod progress;
 
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    logging::init(&cli.global)?;
     let settings = settings(&cli)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
