@@ -64,9 +64,18 @@ async fn put_span_and_destination_failover_event() {
     assert_eq!(failover.span, Some(put.id));
     assert_eq!(failover.field("devid"), Some("1"));
     let host1 = h.node(1).addr().to_string();
-    assert!(failover.field("url").unwrap().contains(&host1), "{failover:?}");
-    assert!(failover.field("next").unwrap().contains(&host2), "{failover:?}");
-    assert!(failover.field("error").unwrap().contains("500"), "{failover:?}");
+    assert!(
+        failover.field("url").unwrap().contains(&host1),
+        "{failover:?}"
+    );
+    assert!(
+        failover.field("next").unwrap().contains(&host2),
+        "{failover:?}"
+    );
+    assert!(
+        failover.field("error").unwrap().contains("500"),
+        "{failover:?}"
+    );
 
     let puts = transfers_within(&recorder, put.id);
     assert_eq!(
@@ -86,8 +95,11 @@ async fn put_span_and_destination_failover_event() {
 #[tokio::test]
 async fn a_restarted_upload_is_a_warning_with_the_new_attempt() {
     let h = Harness::start(1).await;
-    h.node(1)
-        .inject(FaultRule::new(Fault::Status(503)).method(Method::PUT).times(1));
+    h.node(1).inject(
+        FaultRule::new(Fault::Status(503))
+            .method(Method::PUT)
+            .times(1),
+    );
     let recorder = Recorder::default();
     let _guard = tracing::subscriber::set_default(recorder.clone());
     let r = h.client().put("tr/restart", pattern(10)).await.unwrap();
@@ -97,7 +109,11 @@ async fn a_restarted_upload_is_a_warning_with_the_new_attempt() {
     assert_eq!(put.values("attempt"), ["1", "2"]);
     assert_eq!(put.field("fid"), Some(r.fid.0.to_string().as_str()));
     // The only destination failed: nothing to fail over to within the attempt.
-    assert!(recorder.events_with("destination failed; trying the next").is_empty());
+    assert!(
+        recorder
+            .events_with("destination failed; trying the next")
+            .is_empty()
+    );
     let restart = one_event(&recorder, "every destination failed; restarting the upload");
     assert_eq!(restart.level, Level::WARN);
     assert_eq!(restart.field("key"), Some("tr/restart"));

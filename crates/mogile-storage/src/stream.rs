@@ -111,6 +111,15 @@ impl ByteStream {
     }
 }
 
+impl Drop for ByteStream {
+    fn drop(&mut self) {
+        // A body its reader stopped reading (it had every byte it wanted) ends here.
+        if !self.done {
+            self.transfer.finish(Some(self.received), None);
+        }
+    }
+}
+
 impl fmt::Debug for ByteStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ByteStream")

@@ -24,7 +24,10 @@ async fn a_failover_is_a_warning_naming_both_trackers() {
             .build()
             .unwrap();
         client.noop(Noop::new()).await.unwrap();
-        if !recorder.events_with("tracker failed; trying another").is_empty() {
+        if !recorder
+            .events_with("tracker failed; trying another")
+            .is_empty()
+        {
             found = Some(recorder);
             break;
         }
@@ -71,5 +74,9 @@ async fn no_warning_without_a_failover_nor_for_the_last_attempt() {
     config.retry_budget = Some(1);
     let one = common::builder(&[&ts[0]]).config(config).build().unwrap();
     one.noop(Noop::new()).await.unwrap_err();
-    assert!(recorder.events_with("tracker failed; trying another").is_empty());
+    assert!(
+        recorder
+            .events_with("tracker failed; trying another")
+            .is_empty()
+    );
 }

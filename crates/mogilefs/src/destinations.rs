@@ -108,14 +108,14 @@ impl Client {
                         Some(next) => tracing::warn!(
                             url = %printable(url),
                             devid = dest.devid.0,
-                            error = %e,
+                            error = %error::Chain(&e),
                             next = %printable(next.path.as_str()),
                             "destination failed; trying the next"
                         ),
                         None => tracing::debug!(
                             url = %printable(url),
                             devid = dest.devid.0,
-                            error = %e,
+                            error = %error::Chain(&e),
                             "destination failed; none left"
                         ),
                     }

@@ -241,7 +241,7 @@ impl Fetch {
                 // The resume decision: the replica before failed, this one continues.
                 tracing::warn!(
                     failed = %printable(&failed.url),
-                    error = %failed.error,
+                    error = %error::Chain(&failed.error),
                     next = %printable(path.as_str()),
                     offset = self.resume.position(),
                     "replica failed; resuming on the next"
