@@ -70,6 +70,9 @@
 //!   outside the configured names, addresses and CIDR networks fail with
 //!   [`StorageError::HostNotAllowed`] before any connection (or DNS lookup) is made.
 //! - **Redirects** are never followed ([`StorageError::Redirect`]).
+//! - **Tracing**: every request runs in a `storage_transfer` span (`DEBUG`) with the fields
+//!   `method`, `url`, `status`, `bytes` (sent or received), `duration` and, for a failure,
+//!   `error`; a download's span ends with its body. The clock is read only for an enabled span.
 //!
 //! # Layout
 //! `client.rs` (the client, shared plumbing, `head`/`delete`), `config.rs` ([`StorageConfig`]),
