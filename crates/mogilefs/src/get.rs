@@ -32,10 +32,9 @@ pub(crate) async fn fetch(client: &Client, key: Key, opts: &GetOptions) -> Resul
     if opts.offset > 0 {
         span.record("offset", opts.offset);
     }
-    let stream = open(client, key, opts, &span)
+    open(client, key, opts, &span)
         .instrument(span.clone())
-        .await?;
-    Ok(stream)
+        .await
 }
 
 /// [`fetch`] in its `get` span, which the stream keeps.
