@@ -10,6 +10,7 @@ mod facade_errors;
 mod facade_listing;
 mod facade_roundtrip;
 mod facade_to_file;
+mod facade_tracing;
 mod facade_tracker_status;
 mod facade_upload_failover;
 mod hedged_reads;

@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod exit;
 mod key_text;
+mod logging;
 mod output;
 mod progress;
 
@@ -32,6 +33,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Completions { shell } = cli.command {
         return commands::completions(shell);
     }
+    logging::init(&cli.global)?;
     let settings = settings(&cli)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

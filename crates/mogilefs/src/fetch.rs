@@ -9,8 +9,10 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
+use mogile_protocol::printable;
 use mogile_protocol::{Checksum, StoragePath};
 use mogile_storage::{ByteRange, ByteStream, StorageError, StorageGetOptions};
+use tracing::{Span, field};
 
 use crate::client::Client;
 use crate::error::{self, Attempt, AttemptError, Error, Result};
@@ -33,6 +35,8 @@ pub struct FetchStream {
     pub(crate) len: Option<u64>,
     /// A striped fetch's count of bytes received and not yet handed out.
     pub(crate) buffered: Option<Arc<AtomicU64>>,
+    /// The `get` span, entered while the stream is polled.
+    pub(crate) span: Span,
 }
 
 impl FetchStream {
@@ -76,7 +80,9 @@ impl Stream for FetchStream {
     type Item = Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
+        let this = &mut *self;
+        let _in = this.span.enter();
+        this.inner.as_mut().poll_next(cx)
     }
 }
 
@@ -97,6 +103,8 @@ pub(crate) struct Fetch {
     /// `(hasher, expected)` when the checksum is verified.
     pub(crate) verify: Option<(Md5Hasher, Checksum)>,
     pub(crate) progress: Option<Arc<dyn Progress>>,
+    /// The `get` span: the replica read and where a resume started are recorded in it.
+    pub(crate) span: Span,
     next_path: usize,
     current: Option<Current>,
     attempts: Vec<Attempt>,
@@ -130,6 +138,7 @@ impl Fetch {
             resume,
             verify: None,
             progress: None,
+            span: Span::none(),
             next_path: 0,
             current: None,
             attempts: Vec::new(),
@@ -145,6 +154,7 @@ impl Fetch {
     }
 
     pub(crate) fn into_stream(self, len: Option<u64>) -> FetchStream {
+        let span = self.span.clone();
         let inner = futures::stream::unfold(self, |mut f| async move {
             let item = f.next_chunk().await?;
             Some((item, f))
@@ -153,6 +163,7 @@ impl Fetch {
             inner: Box::pin(inner),
             len,
             buffered: None,
+            span,
         }
     }
 
@@ -253,6 +264,17 @@ impl Fetch {
     async fn open_next(&mut self) -> Result<()> {
         while let Some(path) = self.paths.get(self.next_path) {
             self.next_path += 1;
+            if let Some(failed) = self.attempts.last() {
+                // The resume decision: the replica before failed, this one continues.
+                tracing::warn!(
+                    failed = %printable(&failed.url),
+                    error = %error::Chain(&failed.error),
+                    next = %printable(path.as_str()),
+                    offset = self.resume.position(),
+                    "replica failed; resuming on the next"
+                );
+                self.span.record("resume", self.resume.position());
+            }
             let url = path.as_str().to_owned();
             let mut opts = StorageGetOptions::default();
             if let Some((start, len)) = self.resume.range() {
@@ -287,6 +309,7 @@ impl Fetch {
                 let framed = response.content_length().is_some();
                 match self.resume.accept(response.extent(), framed) {
                     Accept::Stream { skip } => {
+                        self.span.record("replica", field::display(printable(&url)));
                         self.current = Some(Current {
                             // `mogile-storage` checks a framed body against its
                             // `Content-Length` (which `accept` checked against the file's
@@ -337,7 +360,6 @@ impl Fetch {
     fn fail_current(&mut self, error: AttemptError) {
         if let Some(cur) = self.current.take() {
             cur.body.discard();
-            tracing::debug!(url = %mogile_protocol::printable(&cur.url), reached = self.resume.position(), %error, "replica failed; resuming on the next");
             self.record(cur.url, error);
         }
     }

@@ -8,6 +8,7 @@ use mogile_protocol::FileInfoOutput;
 use mogile_protocol::{ChecksumState, HashType, Key};
 use mogile_storage::AtomicFile;
 use tokio::io::AsyncWriteExt;
+use tracing::{Instrument, Span, field};
 
 use crate::client::Client;
 use crate::error::{Ctx, Error, Result};
@@ -20,6 +21,27 @@ use crate::stripe::{Plan, Striped};
 
 /// [`Client::get_opts`].
 pub(crate) async fn fetch(client: &Client, key: Key, opts: &GetOptions) -> Result<FetchStream> {
+    let span = tracing::info_span!(
+        "get",
+        key = %key,
+        fid = field::Empty,
+        length = field::Empty,
+        offset = field::Empty,
+        replica = field::Empty,
+        resume = field::Empty,
+        streams = field::Empty,
+        stripe_size = field::Empty,
+    );
+    if opts.offset > 0 {
+        span.record("offset", opts.offset);
+    }
+    open(client, key, opts, &span)
+        .instrument(span.clone())
+        .await
+}
+
+/// [`fetch`] in its `get` span, which the stream keeps.
+async fn open(client: &Client, key: Key, opts: &GetOptions, span: &Span) -> Result<FetchStream> {
     let key = nonempty(key)?;
     let name = key.to_string();
     let cfg = client.config();
@@ -44,6 +66,10 @@ pub(crate) async fn fetch(client: &Client, key: Key, opts: &GetOptions) -> Resul
             attempts: Vec::new(),
         });
     }
+    if let Some(info) = &info {
+        span.record("fid", info.fid.0);
+        span.record("length", info.length);
+    }
     let total = info.as_ref().filter(|_| verify_length).map(|i| i.length);
     let plan = total.and_then(|t| stripe_plan(client, opts, t, paths.len()));
     // A striped read takes part of the file from every replica, so one bad replica would spoil
@@ -67,10 +93,12 @@ pub(crate) async fn fetch(client: &Client, key: Key, opts: &GetOptions) -> Resul
             bytes = plan.end - plan.start,
             "striped fetch"
         );
+        span.record("streams", plan.streams);
+        span.record("stripe_size", plan.stripe_size);
         let mut striped = Striped::new(client.clone(), name, paths, plan);
         striped.verify = expected.map(|c| (Md5Hasher::default(), c));
         striped.progress = opts.progress.clone();
-        return Ok(striped.into_stream());
+        return Ok(striped.into_stream(span.clone()));
     }
     let resume = Resume::new(opts.offset, opts.len, total);
     let len = total.map(|t| {
@@ -78,6 +106,7 @@ pub(crate) async fn fetch(client: &Client, key: Key, opts: &GetOptions) -> Resul
         end.saturating_sub(opts.offset)
     });
     let mut fetch = Fetch::new(client.clone(), name, paths, resume);
+    fetch.span = span.clone();
     fetch.verify = expected.map(|c| (Md5Hasher::default(), c));
     fetch.progress = opts.progress.clone();
     Ok(fetch.into_stream(len))

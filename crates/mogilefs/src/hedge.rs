@@ -399,7 +399,7 @@ pub(crate) async fn open<T>(
         };
     };
     reads.hedges.fetch_add(1, Ordering::Relaxed);
-    tracing::debug!(
+    tracing::info!(
         slow = %mogile_protocol::printable(&url),
         hedge = %mogile_protocol::printable(&hurl),
         after_ms = delay.as_millis() as u64,

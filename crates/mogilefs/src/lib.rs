@@ -170,6 +170,18 @@
 //! [`Error::is_retryable`] says whether the same call may be made again (with a fresh body for a
 //! store): safe, and able to succeed. A request whose outcome is unknown never is.
 //!
+//! # Observing a client
+//!
+//! Every operation runs in a `tracing` span at `INFO` (`put`, `get`, `keys`, `list_page`) whose
+//! fields follow one file through the cluster: key, class, size, fid, attempt, device and host
+//! for a store; fid, length, the replica read and where a resume started for a fetch. Tracker
+//! requests (`tracker_request`) and storage transfers (`storage_transfer`) are `DEBUG` spans
+//! inside them. Each failover decision (another tracker, the next destination, a restarted
+//! upload, a resume on the next replica) is a `WARN` event with the reason; nothing is logged per
+//! chunk. Fields from the wire are escaped ([`printable`]), and nothing is formatted unless a
+//! subscriber is enabled for it. The names and fields are tabled in `docs/architecture.md`
+//! ("Observing a client").
+//!
 //! # Layout
 //!
 //! `client.rs` holds the handle and its whole public surface: every [`Client`] method, with its

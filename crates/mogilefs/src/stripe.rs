@@ -152,13 +152,15 @@ impl Striped {
         }
     }
 
-    pub(crate) fn into_stream(self) -> FetchStream {
+    /// The consumer's stream; `span` (the `get` span) is entered while it is polled.
+    pub(crate) fn into_stream(self, span: tracing::Span) -> FetchStream {
         let len = self.plan.end - self.plan.start;
         let buffered = Some(self.buffered.clone());
         FetchStream {
             inner: Box::pin(self),
             len: Some(len),
             buffered,
+            span,
         }
     }
 
@@ -183,7 +185,11 @@ impl Striped {
     }
 
     fn record(&mut self, url: String, error: AttemptError) {
-        tracing::debug!(url = %mogile_protocol::printable(&url), %error, "stripe: replica failed");
+        tracing::warn!(
+            url = %mogile_protocol::printable(&url),
+            %error,
+            "stripe replica failed; its stripes go to the other paths"
+        );
         self.attempts.push(Attempt { url, error });
     }
 
@@ -460,7 +466,7 @@ impl Striped {
             .collect();
         let pos = self.delivered;
         let len = (self.plan.end < self.plan.total).then(|| self.plan.end - pos);
-        tracing::debug!(
+        tracing::info!(
             key = %mogile_protocol::printable(&self.name),
             position = pos,
             "no replica left that serves ranges; reading the rest as one stream"
@@ -470,6 +476,8 @@ impl Striped {
             .with_attempts(std::mem::take(&mut self.attempts));
         fetch.verify = self.verify.take();
         fetch.progress = self.progress.take();
+        // Called while the consumer polls, inside the `get` span the stream enters.
+        fetch.span = tracing::Span::current();
         self.fallback = Some(fetch.into_stream(None));
     }
 

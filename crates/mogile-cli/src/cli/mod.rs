@@ -62,6 +62,22 @@ pub(crate) struct Global {
     /// Configuration file read before the usual ones
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) conf: Option<PathBuf>,
+    /// Log to stderr what the client does: -v warnings (failovers), -vv each operation, -vvv
+    /// every request to trackers and storage nodes (RUST_LOG, when set, decides instead)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Format of the log lines on stderr
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// One line of text per event, and one per operation as it ends
+    Text,
+    /// One JSON object per line
+    Json,
 }
 
 /// The subcommands.
