@@ -18,86 +18,52 @@ const ENV_DOMAIN: &str = "MOGILE_DOMAIN";
 const ENV_TEST_TRACKERS: &str = "MOGILE_TEST_TRACKERS";
 const ENV_TEST_DOMAIN: &str = "MOGILE_TEST_DOMAIN";
 
-const USAGE: &str = "usage: cargo xtask test-cluster [--trackers N] [--nodes M] [--devices-per-node K] \
-[--domain NAME] [--replicate-after-ms MS] [--run-tests [-- <extra cargo test args>]]";
-
 /// Options of the `test-cluster` command.
-#[derive(Debug)]
-struct Options {
+#[derive(Debug, clap::Args)]
+pub(crate) struct Options {
+    /// Number of trackers (sharing one model)
+    #[arg(long, value_name = "N", default_value = "2", value_parser = positive)]
     trackers: usize,
+    /// Number of storage nodes
+    #[arg(long, value_name = "M", default_value = "3", value_parser = positive)]
     nodes: usize,
+    /// Devices on each storage node
+    #[arg(long, value_name = "K", default_value = "2", value_parser = positive)]
     devices_per_node: usize,
+    /// Domain to create (with the classes the tests use)
+    #[arg(long, value_name = "NAME", default_value = "testdom")]
     domain: String,
+    /// Delay before a new file is replicated in the background, in milliseconds
+    #[arg(
+        long = "replicate-after-ms",
+        value_name = "MS",
+        default_value = "500",
+        value_parser = millis
+    )]
     replicate_after: Duration,
+    /// Run the external-cluster test suites against the cluster, then stop it
+    #[arg(long)]
     run_tests: bool,
+    /// Extra arguments for `cargo test` (after `--`)
+    #[arg(last = true, value_name = "CARGO TEST ARGS")]
     test_args: Vec<String>,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            trackers: 2,
-            nodes: 3,
-            devices_per_node: 2,
-            domain: "testdom".to_owned(),
-            replicate_after: Duration::from_millis(500),
-            run_tests: false,
-            test_args: Vec::new(),
-        }
-    }
+fn positive(v: &str) -> Result<usize, String> {
+    v.parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("expected a positive number, got {v:?}"))
 }
 
-fn parse(args: &[String]) -> Result<Options, String> {
-    let mut opts = Options::default();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        let number = |name: &str, v: String| {
-            v.parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| format!("{name}: expected a positive number, got {v:?}"))
-        };
-        match arg.as_str() {
-            "--trackers" => opts.trackers = number(arg, value(arg)?)?,
-            "--nodes" => opts.nodes = number(arg, value(arg)?)?,
-            "--devices-per-node" => opts.devices_per_node = number(arg, value(arg)?)?,
-            "--domain" => opts.domain = value(arg)?,
-            "--replicate-after-ms" => {
-                let v = value(arg)?;
-                let ms = v
-                    .parse::<u64>()
-                    .map_err(|_| format!("{arg}: expected milliseconds, got {v:?}"))?;
-                opts.replicate_after = Duration::from_millis(ms);
-            }
-            "--run-tests" => opts.run_tests = true,
-            "--" => {
-                opts.test_args = it.cloned().collect();
-                break;
-            }
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    Ok(opts)
+fn millis(v: &str) -> Result<Duration, String> {
+    v.parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("expected milliseconds, got {v:?}"))
 }
 
 /// Entry point of `cargo xtask test-cluster`.
-pub(crate) fn run(args: &[String]) -> ExitCode {
-    let opts = match parse(args) {
-        Ok(opts) => opts,
-        Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("xtask test-cluster: {msg}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+pub(crate) fn run(opts: Options) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -280,25 +246,38 @@ async fn cargo_test(trackers: &str, domain: &str, args: &[String]) -> bool {
 mod tests {
     use super::*;
 
-    fn args(s: &[&str]) -> Vec<String> {
-        s.iter().map(|a| (*a).to_owned()).collect()
+    #[derive(Debug, clap::Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        opts: Options,
+    }
+
+    fn parse(args: &[&str]) -> Result<Options, clap::Error> {
+        use clap::Parser;
+        Cmd::try_parse_from(std::iter::once("test-cluster").chain(args.iter().copied()))
+            .map(|c| c.opts)
     }
 
     #[test]
     fn defaults_and_overrides_parse() {
         let o = parse(&[]).unwrap();
+        assert_eq!(o.domain, "testdom");
+        assert_eq!(o.replicate_after, Duration::from_millis(500));
         assert_eq!((o.trackers, o.nodes, o.devices_per_node), (2, 3, 2));
         assert!(!o.run_tests);
-        let o = parse(&args(&[
+        let o = parse(&[
             "--trackers",
             "3",
             "--domain",
             "d",
+            "--replicate-after-ms",
+            "10",
             "--run-tests",
             "--",
             "--nocapture",
-        ]))
+        ])
         .unwrap();
+        assert_eq!(o.replicate_after, Duration::from_millis(10));
         assert_eq!(o.trackers, 3);
         assert_eq!(o.domain, "d");
         assert!(o.run_tests);
@@ -347,8 +326,13 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_rejected() {
-        assert!(parse(&args(&["--trackers", "0"])).is_err());
-        assert!(parse(&args(&["--nodes"])).is_err());
-        assert!(parse(&args(&["--bogus"])).is_err());
+        for bad in [
+            &["--trackers", "0"][..],
+            &["--nodes"],
+            &["--bogus"],
+            &["--replicate-after-ms", "x"],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
     }
 }

@@ -185,6 +185,8 @@ mod tests {
             json: false,
             quiet: false,
             conf: None,
+            verbose: 0,
+            log_format: crate::cli::LogFormat::Text,
         }
     }
 

@@ -11,7 +11,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::process::ExitCode;
 
-use mogilefs::printable;
+use crate::key_text::safe_line;
 
 /// Why a command did not succeed, ready to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,16 +94,17 @@ impl Failure {
 }
 
 impl fmt::Display for Failure {
-    /// One line, whatever the message holds: several lines are joined with spaces, and any other
-    /// control character left (every message should have escaped its peer text already) is
-    /// written as `%XX`, so nothing in an error report can drive the terminal.
+    /// One line, whatever the message holds: several lines are joined with spaces, and a line
+    /// with any other control character left (every message should have shown its peer text with
+    /// `key_text::display` already) is shown with `display` as a whole, so nothing in an error
+    /// report can drive the terminal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
         for line in self.message.lines() {
             if !first {
                 f.write_str(" ")?;
             }
-            write!(f, "{}", printable(line.trim()))?;
+            f.write_str(&safe_line(line.trim()))?;
             first = false;
         }
         Ok(())
@@ -174,13 +175,14 @@ mod tests {
     #[test]
     fn no_control_character_reaches_the_report() {
         let f = Failure::failed("a\r\nb\u{1b}[31mc\rd\u{9b}\t50%");
-        assert_eq!(f.to_string(), "a b%1B[31mc%0Dd%C2%9B%0950%");
+        assert_eq!(f.to_string(), r"a $'b\x1b[31mc\rd\xc2\x9b\t50%'");
         let err = Outer(std::io::Error::other("\u{1b}]0;pwned\u{7}"));
         let f = Failure::from_error(Kind::Failed, "get k", &err);
         assert_eq!(
             f.to_string(),
-            "get k: tracker request failed: %1B]0;pwned%07"
+            r"$'get k: tracker request failed: \x1b]0;pwned\x07'"
         );
+        assert!(!f.to_string().contains(char::is_control));
     }
 
     #[test]

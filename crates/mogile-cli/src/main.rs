@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod exit;
 mod key_text;
+mod logging;
 mod output;
 mod progress;
 
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
 use crate::exit::Failure;
 
 fn main() -> ExitCode {
@@ -28,6 +29,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    // Needs no cluster, so no settings either.
+    if let Command::Completions { shell } = cli.command {
+        return commands::completions(shell);
+    }
+    logging::init(&cli.global)?;
     let settings = settings(&cli)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -2,16 +2,16 @@
 //! line for `ls`). Both renderings come from the same data, so they never disagree.
 //!
 //! Values are mostly the tracker's text. In text output every string value is shown with
-//! [`display`] (a key as JSON, `{"hex": ...}`, is shown as its bytes would be), and every line is
-//! checked once more for control characters before it is written; JSON escapes them itself.
+//! [`display`], quoted for a shell where needed (a key as JSON, `{"hex": ...}`, is shown as its
+//! bytes would be), and every line is checked once more for control characters before it is
+//! written ([`safe_line`]); JSON escapes them itself.
 
 use std::io::{BufWriter, Stdout, Write};
 
-use mogilefs::printable;
 use serde_json::{Map, Value};
 
 use crate::exit::Failure;
-use crate::key_text::display;
+use crate::key_text::{display, safe_line};
 
 /// Buffered stdout, in text or JSON mode.
 #[derive(Debug)]
@@ -42,8 +42,7 @@ impl Out {
     /// Writes a line of text. Its parts from a peer are already shown with [`display`]; any
     /// control character left is escaped all the same, so no line can drive the terminal.
     pub(crate) fn line(&mut self, s: &str) -> Result<(), Failure> {
-        let checked = printable(s).to_string();
-        self.bytes(checked.as_bytes())?;
+        self.bytes(safe_line(s).as_bytes())?;
         self.bytes(b"\n")
     }
 
@@ -215,7 +214,7 @@ mod tests {
     #[test]
     fn values_as_text() {
         assert_eq!(text(&Value::Null), "-");
-        assert_eq!(text(&json!("a b")), "a b");
+        assert_eq!(text(&json!("a b")), "'a b'");
         assert_eq!(text(&json!(12)), "12");
         assert_eq!(text(&json!([1, 2])), "1,2");
         assert_eq!(text(&json!(true)), "true");
@@ -223,11 +222,12 @@ mod tests {
 
     #[test]
     fn text_values_are_shown_escaped() {
-        assert_eq!(text(&json!("a\u{1b}[31m\r\n50%")), "a%1B[31m%0D%0A50%25");
-        assert_eq!(text(&json!(["x\ty", "z"])), "x%09y,z");
+        assert_eq!(text(&json!("a\u{1b}[31m\r\n50%")), r"$'a\x1b[31m\r\n50%'");
+        assert_eq!(text(&json!(["x\ty", "z"])), r"$'x\ty',z");
+        assert_eq!(text(&json!("50% off")), "'50% off'");
         // A key that is not UTF-8, as `key_text::json` writes it.
-        assert_eq!(text(&json!({"hex": "1b41ff"})), "%1BA%FF");
-        assert_eq!(text(&json!({"other": "\u{1b}"})), "{\"other\":\"\\u001b\"}");
+        assert_eq!(text(&json!({"hex": "1b41ff"})), r"$'\x1bA\xff'");
+        assert_eq!(text(&json!({"other": "\u{1b}"})), r#"'{"other":"\u001b"}'"#);
     }
 
     #[test]

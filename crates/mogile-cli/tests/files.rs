@@ -242,33 +242,90 @@ fn usage_errors_exit_2() {
     assert_success(&env.run(["--help"]));
 }
 
+/// `ls` to a pipe writes keys as they are, one per line; on a terminal (`MOGILE_QUOTING=shell`)
+/// it quotes them for a shell, and each line pasted into `bash` names the key again.
 #[test]
-fn odd_keys_are_escaped_in_text_and_raw_with_nul() {
+fn ls_keys_can_be_used_as_arguments() {
     let env = Env::start();
     env.put("odd/a\nb", b"1");
     env.put("odd/50%", b"2");
     env.put("odd/caf\u{e9} x", b"3");
-    assert_eq!(
-        text(&env.ok(["ls", "odd/"])),
-        "odd/50%25\nodd/a%0Ab\nodd/caf\u{e9} x\n"
-    );
-    assert_eq!(
-        env.ok(["ls", "-0", "odd/"]),
-        b"odd/50%\0odd/a\nb\0odd/caf\xc3\xa9 x\0"
-    );
+    env.put("odd/it's", b"4");
+    let mut keys: Vec<Vec<u8>> = vec![
+        b"odd/50%".to_vec(),
+        b"odd/a\nb".to_vec(),
+        "odd/caf\u{e9} x".as_bytes().to_vec(),
+        b"odd/it's".to_vec(),
+    ];
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
         let raw = OsStr::from_bytes(b"odd/\xff\xfe");
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("f");
-        std::fs::write(&src, b"4").unwrap();
+        std::fs::write(&src, b"5").unwrap();
         env.ok([OsStr::new("put"), raw, src.as_os_str()]);
-        assert_eq!(text(&env.ok(["ls", "odd/%"])), "");
-        assert!(text(&env.ok(["ls", "odd/"])).contains("odd/%FF%FE\n"));
-        assert_eq!(env.ok([OsStr::new("get"), raw]), b"4");
+        keys.push(b"odd/\xff\xfe".to_vec());
+        assert_eq!(env.ok([OsStr::new("get"), raw]), b"5");
         let json = text(&env.ok(["ls", "--json", "odd/"]));
         assert!(json.contains(r#"{"key":{"hex":"6f64642ffffe"}}"#), "{json}");
+    }
+    keys.sort();
+
+    // A pipe: the bytes, one key per line.
+    let piped = env.ok(["ls", "odd/"]);
+    let mut want = Vec::new();
+    for k in &keys {
+        want.extend_from_slice(k);
+        want.push(b'\n');
+    }
+    assert_eq!(piped, want);
+    assert_eq!(text(&env.ok(["ls", "odd/%"])), "");
+    // `-0` stays raw and unambiguous.
+    let mut want = Vec::new();
+    for k in &keys {
+        want.extend_from_slice(k);
+        want.push(0);
+    }
+    assert_eq!(env.ok(["ls", "-0", "odd/"]), want);
+
+    // A terminal: one quoted line per key.
+    let shown = text(&env.ok_tty(["ls", "odd/"]));
+    let lines: Vec<&str> = shown.lines().collect();
+    let mut expected = vec![
+        "odd/50%",
+        r"$'odd/a\nb'",
+        "'odd/caf\u{e9} x'",
+        r"'odd/it'\''s'",
+    ];
+    if cfg!(unix) {
+        expected.push(r"$'odd/\xff\xfe'");
+    }
+    assert_eq!(lines, expected);
+
+    // Each line pasted into a shell after `mogile get --` fetches its key.
+    #[cfg(unix)]
+    for (line, key) in lines.iter().zip(&keys) {
+        let script = format!("exec \"$MOGILE\" get -- {line}");
+        let got = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .env("MOGILE", env!("CARGO_BIN_EXE_mogile"))
+            .env("HOME", env.home.path())
+            .env("MOGILE_TRACKERS", &env.trackers)
+            .env("MOGILE_DOMAIN", common::DOMAIN)
+            .env_remove("MOGUTILSCONF")
+            .output()
+            .unwrap();
+        assert_success(&got);
+        let want: &[u8] = match &key[..] {
+            b"odd/50%" => b"2",
+            b"odd/a\nb" => b"1",
+            b"odd/it's" => b"4",
+            b"odd/\xff\xfe" => b"5",
+            _ => b"3",
+        };
+        assert_eq!(got.stdout, want, "{line}");
     }
 }
 

@@ -1,5 +1,6 @@
 //! A tracker that puts terminal control sequences in its answers (`ERR` texts, error codes, URLs,
-//! keys, fields): nothing of them reaches the terminal raw, on stdout or stderr, in text or JSON.
+//! keys, fields): nothing of them reaches the terminal raw, on stdout or stderr, in text or JSON
+//! (`ls` to a pipe writes keys as they are, as GNU `ls` does; on a terminal it quotes them).
 
 mod common;
 
@@ -94,9 +95,9 @@ fn urls_with_control_characters_are_escaped() {
     assert_success(&out);
     assert_eq!(
         text(&out.stdout),
-        "http://127.0.0.1:1/dev1/%1B[31mred%0D%0A.fid\n\
-         http://127.0.0.1:1/dev2/%1B]0;x%07.fid\n\
-         http://127.0.0.1:1/dev3/%C2%9B2J.fid\n"
+        "$'http://127.0.0.1:1/dev1/\\x1b[31mred\\r\\n.fid'\n\
+         $'http://127.0.0.1:1/dev2/\\x1b]0;x\\x07.fid'\n\
+         $'http://127.0.0.1:1/dev3/\\xc2\\x9b2J.fid'\n"
     );
 
     answer_next(&env, "get_paths", reply);
@@ -128,11 +129,24 @@ fn keys_and_fields_from_the_tracker_are_escaped() {
         "list_keys",
         b"OK key_count=1&key_1=a%1B[2Jb%0D&next_after=a%1B[2Jb%0D\r\n",
     );
-    let out = env.run(["ls"]);
+    // On a terminal the key is quoted, escapes and all.
+    let out = env
+        .cmd()
+        .env("MOGILE_QUOTING", "shell")
+        .arg("ls")
+        .output()
+        .unwrap();
     assert_clean(&out, "ls");
     assert_success(&out);
     // The next page is the real one, after the hostile key.
-    assert_eq!(text(&out.stdout), "a%1B[2Jb%0D\nk\n");
+    assert_eq!(text(&out.stdout), "$'a\\x1b[2Jb\\r'\nk\n");
+    // To a pipe, as GNU `ls` does, the key's bytes are written as they are.
+    answer_next(
+        &env,
+        "list_keys",
+        b"OK key_count=1&key_1=a%1B[2Jb%0D&next_after=a%1B[2Jb%0D\r\n",
+    );
+    assert_eq!(env.ok(["ls"]), b"a\x1b[2Jb\r\nk\n");
 
     let info = b"OK fid=1&domain=d%1B[1m&class=c%0D%C2%9B&key=k%1B&length=4&devcount=1\r\n";
     answer_next(&env, "file_info", info);
@@ -140,7 +154,7 @@ fn keys_and_fields_from_the_tracker_are_escaped() {
     assert_clean(&out, "info");
     assert_success(&out);
     let shown = text(&out.stdout);
-    for want in ["d%1B[1m", "c%0D%C2%9B", "k%1B"] {
+    for want in [r"$'d\x1b[1m'", r"$'c\r\xc2\x9b'", r"$'k\x1b'"] {
         assert!(shown.contains(want), "{want} in {shown}");
     }
     answer_next(&env, "file_info", info);
@@ -157,8 +171,8 @@ fn keys_and_fields_from_the_tracker_are_escaped() {
     assert_clean(&out, "debug");
     assert_success(&out);
     let shown = text(&out.stdout);
-    assert!(shown.contains("fid_%1B[2J"), "{shown}");
-    assert!(shown.contains("k%1B%0D"), "{shown}");
+    assert!(shown.contains(r"$'fid_\x1b[2J'"), "{shown}");
+    assert!(shown.contains(r"$'k\x1b\r'"), "{shown}");
 
     answer_next(
         &env,
@@ -169,7 +183,7 @@ fn keys_and_fields_from_the_tracker_are_escaped() {
     assert_clean(&out, "admin settings list");
     assert_success(&out);
     assert!(
-        text(&out.stdout).contains("s%1B[2J  v%0D%0A%1B[31m"),
+        text(&out.stdout).contains(r"$'s\x1b[2J'  $'v\r\n\x1b[31m'"),
         "{}",
         text(&out.stdout)
     );

@@ -71,6 +71,7 @@ mod request;
 mod request_line;
 mod response;
 mod types;
+mod usage;
 
 pub use admin_reply::{AdminReply, AdminReplyDecoder};
 pub use args::Args;
@@ -84,3 +85,4 @@ pub use request::{Request, RequestDecoder, ServerLine};
 pub use request_line::RequestLine;
 pub use response::{DEFAULT_MAX_LINE_LEN, ErrLine, Response, ResponseDecoder};
 pub use types::{Checksum, ChecksumState, DevId, Fid, HashType, ParseChecksumError, StoragePath};
+pub use usage::{DeviceUsage, UsageError};

@@ -13,6 +13,7 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{CaptureConnection, capture_connection};
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use crate::builder::StorageClientBuilder;
 use crate::config::StorageConfig;
@@ -20,6 +21,7 @@ use crate::connector::TimeoutConnector;
 use crate::error::{StorageError, TimeoutPhase};
 use crate::options::HeadInfo;
 use crate::req_body::ReqBody;
+use crate::trace::Transfer;
 
 /// An HTTP client for storage nodes: `PUT`, `GET`, `HEAD` and `DELETE` of whole files, streamed.
 ///
@@ -56,14 +58,22 @@ impl StorageClient {
     /// A missing file is [`StorageError::Status`] with [`is_not_found`](StorageError::is_not_found);
     /// see [`StorageError`] for the rest.
     pub async fn head(&self, url: &str) -> Result<HeadInfo, StorageError> {
-        let (resp, _) = self.send_bodiless(url, Method::HEAD, None).await?;
-        if !resp.status().is_success() {
-            return Err(self.error_for_status(url, resp).await);
+        let transfer = Transfer::start("HEAD", url);
+        let result = async {
+            let (resp, _) = self.send_bodiless(url, Method::HEAD, None).await?;
+            if !resp.status().is_success() {
+                return Err(self.error_for_status(url, resp).await);
+            }
+            transfer.status(resp.status().as_u16());
+            Ok(HeadInfo {
+                content_length: content_length(&resp),
+                status: resp.status().as_u16(),
+            })
         }
-        Ok(HeadInfo {
-            content_length: content_length(&resp),
-            status: resp.status().as_u16(),
-        })
+        .instrument(transfer.span().clone())
+        .await;
+        transfer.finish(Some(0), result.as_ref().err());
+        result
     }
 
     /// `DELETE url`. Any 2xx is success.
@@ -72,11 +82,19 @@ impl StorageClient {
     /// A missing file is reported as not found ([`StorageError::is_not_found`]), for the caller to
     /// decide whether that counts as success.
     pub async fn delete(&self, url: &str) -> Result<(), StorageError> {
-        let (resp, _) = self.send_bodiless(url, Method::DELETE, None).await?;
-        if !resp.status().is_success() {
-            return Err(self.error_for_status(url, resp).await);
+        let transfer = Transfer::start("DELETE", url);
+        let result = async {
+            let (resp, _) = self.send_bodiless(url, Method::DELETE, None).await?;
+            if !resp.status().is_success() {
+                return Err(self.error_for_status(url, resp).await);
+            }
+            transfer.status(resp.status().as_u16());
+            Ok(())
         }
-        Ok(())
+        .instrument(transfer.span().clone())
+        .await;
+        transfer.finish(Some(0), result.as_ref().err());
+        result
     }
 
     pub(crate) fn config(&self) -> &StorageConfig {

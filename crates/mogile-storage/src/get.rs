@@ -8,12 +8,14 @@ use futures_util::StreamExt;
 use http::Method;
 use http::header::CONTENT_RANGE;
 use hyper::body::Incoming;
+use tracing::Instrument;
 
 use crate::client::{ConnHandle, StorageClient, content_length};
 use crate::error::StorageError;
 use crate::options::{ByteRange, ContentRange, Extent, StorageGetOptions, TransferObserver};
 use crate::speed::LowSpeed;
 use crate::stream::ByteStream;
+use crate::trace::Transfer;
 
 /// Largest capacity reserved up front by [`GetResponse::bytes`] on the word of `Content-Length`.
 const MAX_PREALLOC: u64 = 8 * 1024 * 1024;
@@ -44,11 +46,25 @@ impl StorageClient {
                 reason: "empty or overflowing range",
             })?),
         };
-        let (resp, conn) = self.send_bodiless(url, Method::GET, range).await?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(self.error_for_status(url, resp).await);
+        let transfer = Transfer::start("GET", url);
+        let sent = async {
+            let (resp, conn) = self.send_bodiless(url, Method::GET, range).await?;
+            if !resp.status().is_success() {
+                return Err(self.error_for_status(url, resp).await);
+            }
+            Ok((resp, conn))
         }
+        .instrument(transfer.span().clone())
+        .await;
+        let (resp, conn) = match sent {
+            Ok(sent) => sent,
+            Err(e) => {
+                transfer.finish(None, Some(&e));
+                return Err(e);
+            }
+        };
+        let status = resp.status();
+        transfer.status(status.as_u16());
         let content_length = content_length(&resp);
         let raw_range = resp
             .headers()
@@ -66,11 +82,13 @@ impl StorageClient {
             });
             let Some(part) = fits else {
                 conn.poison();
-                return Err(StorageError::RangeNotHonoured {
+                let e = StorageError::RangeNotHonoured {
                     url: url.to_owned(),
                     start: asked.start,
                     content_range: raw_range,
-                });
+                };
+                transfer.finish(Some(0), Some(&e));
+                return Err(e);
             };
             Extent::Part(part)
         } else {
@@ -91,6 +109,7 @@ impl StorageClient {
             low_speed: self.config().low_speed_limit,
             observer: opts.observer.clone(),
             conn,
+            transfer,
         })
     }
 }
@@ -108,6 +127,8 @@ pub struct GetResponse {
     low_speed: Option<LowSpeed>,
     observer: Option<Arc<dyn TransferObserver>>,
     conn: ConnHandle,
+    /// The request's span, which the body's stream ends.
+    transfer: Transfer,
 }
 
 impl GetResponse {
@@ -155,6 +176,7 @@ impl GetResponse {
             self.observer,
             self.conn,
         )
+        .traced(self.transfer)
     }
 
     /// Drops the answer unread, for a caller that refuses it (a length or range that does not fit
@@ -162,6 +184,7 @@ impl GetResponse {
     /// already read the whole body.
     pub fn discard(self) {
         self.conn.poison();
+        self.transfer.finish(Some(0), None);
     }
 
     /// The whole body in memory.

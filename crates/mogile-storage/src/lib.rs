@@ -70,6 +70,9 @@
 //!   outside the configured names, addresses and CIDR networks fail with
 //!   [`StorageError::HostNotAllowed`] before any connection (or DNS lookup) is made.
 //! - **Redirects** are never followed ([`StorageError::Redirect`]).
+//! - **Tracing**: every request runs in a `storage_transfer` span (`DEBUG`) with the fields
+//!   `method`, `url`, `status`, `bytes` (sent or received), `duration` and, for a failure,
+//!   `error`; a download's span ends with its body. The clock is read only for an enabled span.
 //!
 //! # Layout
 //! `client.rs` (the client, shared plumbing, `head`/`delete`), `config.rs` ([`StorageConfig`]),
@@ -77,7 +80,7 @@
 //! `download.rs` (`get_to_file`), `atomic_file.rs` ([`AtomicFile`]), `stream.rs` ([`ByteStream`]),
 //! `body.rs` (request bodies), `req_body.rs` (the body type hyper sees), `connector.rs` (the
 //! allow-list check, idle-timeout and upload-metered connections), `speed.rs` ([`LowSpeed`] and
-//! its meter), `allow.rs` (the allow-list), `options.rs`, `error.rs`.
+//! its meter), `allow.rs` (the allow-list), `trace.rs` (the `storage_transfer` span), `options.rs`, `error.rs`.
 
 mod allow;
 mod atomic_file;
@@ -94,6 +97,7 @@ mod put;
 mod req_body;
 mod speed;
 mod stream;
+mod trace;
 
 pub use atomic_file::AtomicFile;
 pub use body::{OneShotBody, Payload};

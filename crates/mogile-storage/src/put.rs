@@ -14,12 +14,14 @@ use http::{Method, Request, Response, Uri};
 use hyper::body::Incoming;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
+use tracing::Instrument;
 
 use crate::body::{OneShotBody, Payload, PayloadKind, READ_CHUNK};
 use crate::client::{ConnHandle, StorageClient, build, parse_url, with_headers_timeout};
 use crate::error::{PutStreamError, StorageError};
 use crate::options::{PutOutcome, StoragePutOptions, TransferObserver};
 use crate::req_body::{BodyState, ReqBody, SharedBody, Source, Spool};
+use crate::trace::Transfer;
 
 impl StorageClient {
     /// `PUT url` with a replayable body, sent with `Content-Length` (never `Expect:
@@ -42,25 +44,31 @@ impl StorageClient {
         opts: &StoragePutOptions,
     ) -> Result<PutOutcome, StorageError> {
         let uri = parse_url(url)?;
-        let source = match body.kind() {
-            PayloadKind::Bytes(chunks, _) => Source::Chunks {
-                chunks: chunks.clone(),
-                next: 0,
-                offset: 0,
-            },
-            PayloadKind::File(path, len) => {
-                let file =
-                    tokio::fs::File::open(&**path)
-                        .await
-                        .map_err(|source| StorageError::Body {
+        let transfer = Transfer::start("PUT", url);
+        let result = async {
+            let source = match body.kind() {
+                PayloadKind::Bytes(chunks, _) => Source::Chunks {
+                    chunks: chunks.clone(),
+                    next: 0,
+                    offset: 0,
+                },
+                PayloadKind::File(path, len) => {
+                    let file = tokio::fs::File::open(&**path).await.map_err(|source| {
+                        StorageError::Body {
                             url: url.to_owned(),
                             source,
-                        })?;
-                file_source(file, *len)
-            }
-        };
-        self.put_known(url, uri, source, body.len(), opts.observer.clone())
-            .await
+                        }
+                    })?;
+                    file_source(file, *len)
+                }
+            };
+            self.put_known(url, uri, source, body.len(), opts.observer.clone())
+                .await
+        }
+        .instrument(transfer.span().clone())
+        .await;
+        transfer.put_done(result.as_ref());
+        result
     }
 
     /// `PUT url` with a one-shot body.
@@ -93,6 +101,23 @@ impl StorageClient {
                 });
             }
         };
+        let transfer = Transfer::start("PUT", url);
+        let result = self
+            .put_one_shot(url, uri, body, opts)
+            .instrument(transfer.span().clone())
+            .await;
+        transfer.put_done(result.as_ref().map_err(|e| &e.error));
+        result
+    }
+
+    /// [`put_stream`](Self::put_stream) once the URL is known to be valid.
+    async fn put_one_shot(
+        &self,
+        url: &str,
+        uri: Uri,
+        body: OneShotBody,
+        opts: &StoragePutOptions,
+    ) -> Result<PutOutcome, PutStreamError> {
         let Some(len) = body.declared_len() else {
             return self.put_chunked(url, uri, body, opts).await;
         };

@@ -18,6 +18,7 @@ use crate::client::ConnHandle;
 use crate::error::{StorageError, TimeoutPhase};
 use crate::options::TransferObserver;
 use crate::speed::{LowSpeed, SpeedMeter};
+use crate::trace::Transfer;
 
 /// The body of a download, chunk by chunk, with back-pressure (nothing is read ahead beyond
 /// hyper's buffer).
@@ -42,6 +43,8 @@ pub struct ByteStream {
     done: bool,
     /// Poisoned when the body fails: a connection whose answer was wrong is never reused.
     conn: ConnHandle,
+    /// The request's span: ended with the byte count when the body ends or fails.
+    transfer: Transfer,
 }
 
 impl ByteStream {
@@ -66,7 +69,14 @@ impl ByteStream {
             observer,
             armed: false,
             done: false,
+            transfer: Transfer::none(),
         }
+    }
+
+    /// Records the body's end in `transfer`'s span.
+    pub(crate) fn traced(mut self, transfer: Transfer) -> Self {
+        self.transfer = transfer;
+        self
     }
 
     /// Bytes received so far.
@@ -88,6 +98,7 @@ impl ByteStream {
     fn fail(&mut self, err: StorageError) -> Poll<Option<Result<Bytes, StorageError>>> {
         self.done = true;
         self.conn.poison();
+        self.transfer.finish(Some(self.received), Some(&err));
         Poll::Ready(Some(Err(err)))
     }
 
@@ -96,6 +107,15 @@ impl ByteStream {
             url: self.url.clone(),
             expected: self.expected.unwrap_or_default(),
             actual: self.received,
+        }
+    }
+}
+
+impl Drop for ByteStream {
+    fn drop(&mut self) {
+        // A body its reader stopped reading (it had every byte it wanted) ends here.
+        if !self.done {
+            self.transfer.finish(Some(self.received), None);
         }
     }
 }
@@ -162,6 +182,7 @@ impl Stream for ByteStream {
                         return this.fail(err);
                     }
                     this.done = true;
+                    this.transfer.finish(Some(this.received), None);
                     return Poll::Ready(None);
                 }
                 Poll::Pending => {

@@ -15,6 +15,8 @@
 //!   directory, with fault switches, and a scripted raw-TCP HTTP peer ([`storage::FaultPeer`]).
 //! - [`cluster`]: a whole local cluster ([`TestCluster`]): fake trackers sharing one model, storage
 //!   nodes, registered hosts, devices, domain and classes, and deterministic replication.
+//! - [`trace`]: a `tracing` subscriber that records spans and events ([`trace::Recorder`]), for
+//!   tests of what a client reports.
 //! - `net` (Linux): loopback network conditions, such as an address whose connects hang
 //!   (`net::HangingListener`).
 //!
@@ -44,6 +46,7 @@ pub mod fs;
 #[cfg(target_os = "linux")]
 pub mod net;
 pub mod storage;
+pub mod trace;
 pub mod tracker;
 
 pub use cluster::TestCluster;

@@ -114,6 +114,10 @@ impl Inner {
                 span.record("attempt", attempts);
                 let error = match self.attempt(tracker, call, &mut line, span).await {
                     Ok((response, conn)) => {
+                        if attempts > 1 {
+                            let command = &*call.command;
+                            tracing::warn!(command, %tracker, attempt = attempts, "answered after failover");
+                        }
                         return Ok(Reply {
                             tracker: tracker.clone(),
                             response,
@@ -133,7 +137,13 @@ impl Inner {
                             source: Box::new(error),
                         });
                     }
-                    Delivery::NotSent | Delivery::ReplyLost => last = Some(error),
+                    Delivery::NotSent | Delivery::ReplyLost => {
+                        if attempts < budget {
+                            let command = &*call.command;
+                            tracing::warn!(command, %tracker, attempt = attempts, %error, "tracker failed; trying another");
+                        }
+                        last = Some(error);
+                    }
                 }
             }
             if attempts == budget {

@@ -72,8 +72,10 @@
 //!   capped, jittered backoff when every tracker is inactive and the list is walked again.
 //! - A tracker `ERR` is an answer: returned at once as [`TrackerError::Server`] with a typed
 //!   [`ErrorCode`](mogile_protocol::ErrorCode).
-//! - Every request runs in a `tracker_request` `tracing` span with the fields `command`,
-//!   `tracker`, `attempt`, `callid` and `outcome`.
+//! - Every request runs in a `tracker_request` `tracing` span (`DEBUG`) with the fields
+//!   `command`, `tracker`, `attempt`, `callid` and `outcome`. A failover is two `WARN` events in
+//!   it, each with `command`, `tracker` and `attempt`: `tracker failed; trying another` (with
+//!   the `error`) and, once another tracker answered, `answered after failover`.
 //!
 //! # Layout
 //!

@@ -4,15 +4,25 @@
 /// The typed commands and outputs the admin methods take and return.
 pub use mogile_protocol::{
     ClassInfo, ClassOutput, CreateClass, CreateDevice, CreateDomain, CreateHost, DevId, DeviceInfo,
-    DomainInfo, HashType, HostInfo, HostRef, UpdateClass, UpdateHost,
+    DeviceUsage, DomainInfo, HashType, HostInfo, HostRef, UpdateClass, UpdateHost, UsageError,
 };
 use mogile_protocol::{
     DeleteClass, DeleteDomain, DeleteHost, GetDevices, GetDomains, GetHosts, ServerSetting,
     ServerSettings, SetServerSetting, SetState, SetWeight,
 };
 
+use futures::StreamExt;
+use mogile_storage::StorageGetOptions;
+
 use crate::client::Client;
-use crate::error::{Ctx, Error, Result};
+use crate::error::{Ctx, Error, Result, from_storage};
+
+/// The most of a `/dev<N>/usage` body read: mogstored's is under 200 bytes, and a node is not
+/// trusted to send a short one.
+const MAX_USAGE_BODY: usize = 64 * 1024;
+
+/// The HTTP port a host without one in `get_hosts` listens on (the tracker's default).
+const DEFAULT_HTTP_PORT: u16 = 7500;
 
 /// Cluster administration: domains, classes, hosts, devices and server settings.
 ///
@@ -163,6 +173,36 @@ impl Admin {
         self.client.call(GetDevices::new(), Ctx::default()).await
     }
 
+    /// The space of device `devid` on `host`, from the `/dev<devid>/usage` file its storage node
+    /// serves, as the tracker's monitor and `mogadm check` read it (`total`, `used`,
+    /// `available`, in KiB). The request goes to the host's GET port (else its HTTP port, else
+    /// 7500) through the storage client, so its timeouts and host allow-list apply; at most
+    /// 64 KiB of the answer are read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the node cannot be reached or does not answer `200`;
+    /// [`Error::DeviceUsage`] when the answer is not a usage file.
+    pub async fn device_usage(&self, host: &HostInfo, devid: DevId) -> Result<DeviceUsage> {
+        let url = usage_url(host, devid);
+        let storage = self.client.storage();
+        let response = storage
+            .get(&url, &StorageGetOptions::default())
+            .await
+            .map_err(from_storage)?;
+        let mut body = Vec::new();
+        let mut stream = response.into_stream();
+        while let Some(chunk) = stream.next().await {
+            body.extend_from_slice(&chunk.map_err(from_storage)?);
+            if body.len() >= MAX_USAGE_BODY {
+                body.truncate(MAX_USAGE_BODY);
+                stream.discard();
+                break;
+            }
+        }
+        DeviceUsage::parse(&body).map_err(|source| Error::DeviceUsage { url, source })
+    }
+
     /// Registers a device on a host (2.73 has no device update or delete: use the state).
     ///
     /// # Errors
@@ -229,6 +269,19 @@ impl Admin {
         self.client
             .call(SetServerSetting::new(key, value), Ctx::default())
             .await
+    }
+}
+
+/// `http://IP:PORT/dev<devid>/usage`, the IP in brackets when it is an IPv6 address.
+fn usage_url(host: &HostInfo, devid: DevId) -> String {
+    let port = host
+        .http_get_port
+        .or(host.http_port)
+        .unwrap_or(DEFAULT_HTTP_PORT);
+    let ip = &host.hostip;
+    match ip.contains(':') {
+        true => format!("http://[{ip}]:{port}/dev{}/usage", devid.0),
+        false => format!("http://{ip}:{port}/dev{}/usage", devid.0),
     }
 }
 

@@ -9,6 +9,7 @@ use mogile_tracker::{TrackerClient, TrackerConfig};
 use crate::client::{Client, Inner};
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
+use crate::hedge::ReadState;
 
 /// Builds a [`Client`]: `Client::builder().trackers([...]).domain("...").build()`.
 ///
@@ -133,6 +134,11 @@ impl ClientBuilder {
         if c.zone.as_deref() == Some("") {
             return Err(config_err("zone must not be empty".into()));
         }
+        if c.stripe_threshold == 0 || c.stripe_size == 0 {
+            return Err(config_err(
+                "stripe_threshold and stripe_size must not be zero".into(),
+            ));
+        }
         if c.restart_after.is_zero() {
             return Err(config_err("restart_after must not be zero".into()));
         }
@@ -161,6 +167,7 @@ impl ClientBuilder {
             Arc::new(Inner {
                 tracker,
                 storage,
+                reads: ReadState::new(self.config.hedge_after, self.config.hedge_budget_percent),
                 config: self.config,
                 closed: std::sync::atomic::AtomicBool::new(false),
             }),

@@ -25,6 +25,7 @@ use crate::builder::ClientBuilder;
 use crate::config::ClientConfig;
 use crate::error::{Ctx, Error, Result, TrackerFailure};
 use crate::fetch::FetchStream;
+use crate::hedge::{ReadState, ReadStats};
 use crate::options::{DeleteOptions, GetOptions, ListOptions, PathsOptions, PutOptions};
 use crate::put::PutResult;
 use crate::status::{self, TrackerStatus};
@@ -37,6 +38,8 @@ pub(crate) struct Inner {
     pub(crate) tracker: TrackerClient,
     pub(crate) storage: StorageClient,
     pub(crate) config: ClientConfig,
+    /// Hedge delay samples, the hedge budget and the read counters.
+    pub(crate) reads: ReadState,
     pub(crate) closed: AtomicBool,
 }
 
@@ -103,6 +106,14 @@ impl Client {
     /// requests go to it, and the last background probe's latency or error. Makes no request.
     pub fn tracker_status(&self) -> Vec<TrackerStatus> {
         status::tracker_status(&self.inner.tracker)
+    }
+
+    /// How reads have used the replicas so far: opening requests, hedges sent, won and refused
+    /// by the budget, striped fetches, stripes and their resumes, replicas dropped from striping,
+    /// bytes buffered for consumers, and the hedge delay now in use. Shared by every handle of
+    /// this client; makes no request. Meant for monitoring and tests.
+    pub fn read_stats(&self) -> ReadStats {
+        self.inner.reads.stats()
     }
 
     /// Shuts the tracker pool and its background tasks down; every handle sharing the pools then
@@ -294,7 +305,13 @@ impl Client {
     ///
     /// Asks `get_paths` (`noverify=1`, `pathcount=3` unless configured otherwise) and, to check
     /// the length (default) or the checksum, `file_info` at the same time. The replicas are then
-    /// read in the tracker's order; see [`FetchStream`] for the mid-stream failover.
+    /// read in the tracker's order; see [`FetchStream`] for the mid-stream failover. Files (and
+    /// ranges) of at least [`ClientConfig::stripe_threshold`] are read as stripes from several
+    /// replicas at once, and a replica slow to answer is hedged (see the crate docs, "How a read
+    /// uses the replicas").
+    ///
+    /// [`Error::ReplicaLength`] arrives as the stream's last item when a striped read meets a
+    /// replica whose length is not the file's.
     ///
     /// # Errors
     ///

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use mogile_protocol::KeyPolicy;
 
+use crate::hedge::HedgeAfter;
 use crate::options::ChecksumPolicy;
 
 /// The facade's own settings, shared by every handle of one [`Client`](crate::Client) (and its
@@ -15,8 +16,8 @@ use crate::options::ChecksumPolicy;
 ///
 /// With the `serde` feature it is `Serialize` and `Deserialize`: missing fields take their
 /// defaults, unknown fields are refused, durations are humantime strings (`"200ms"`, `"50m"`),
-/// `key_policy` is `"strict"` or `"lenient"`, and `checksum` is `"off"`, `"store"` or
-/// `"store_and_verify"`.
+/// `key_policy` is `"strict"` or `"lenient"`, `checksum` is `"off"`, `"store"` or
+/// `"store_and_verify"`, and `hedge_after` is `"adaptive"`, `"off"` or a duration (`"150ms"`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(
     feature = "serde",
@@ -50,6 +51,23 @@ pub struct ClientConfig {
     /// minutes; must not be zero.
     #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
     pub restart_after: Duration,
+    /// Files (or ranges) at least this long are read as stripes from several replicas at once
+    /// (see the crate docs, "How a read uses the replicas"). Default 32 MiB; must not be zero.
+    pub stripe_threshold: u64,
+    /// The size of one stripe. Default 8 MiB; must not be zero. A striped read buffers at most
+    /// `stripe_streams × stripe_size` bytes.
+    pub stripe_size: u64,
+    /// How many stripes are read at once (each from its own replica). `None` (default): the
+    /// number of readable paths, at most 4, and no striping at all when [`zone`](Self::zone) is
+    /// set, so that a read never crosses to a remote data centre unasked. `Some(1)` (or 0) turns
+    /// striping off; `Some(n)` stripes over up to `n` paths, zone or not.
+    pub stripe_streams: Option<u32>,
+    /// When a read asks a second replica because the first has not answered its headers yet.
+    /// Default [`HedgeAfter::Adaptive`].
+    pub hedge_after: HedgeAfter,
+    /// Hedges allowed, as a percentage of recent opening requests (plus one). Default 10; 0 turns
+    /// hedging off like [`HedgeAfter::Off`].
+    pub hedge_budget_percent: u32,
 }
 
 impl Default for ClientConfig {
@@ -64,6 +82,11 @@ impl Default for ClientConfig {
             no_devices_retries: 3,
             no_devices_backoff: Duration::from_millis(200),
             restart_after: Duration::from_secs(50 * 60),
+            stripe_threshold: 32 << 20,
+            stripe_size: 8 << 20,
+            stripe_streams: None,
+            hedge_after: HedgeAfter::Adaptive,
+            hedge_budget_percent: 10,
         }
     }
 }
@@ -92,6 +115,16 @@ mod serde_tests {
         assert_eq!(json["checksum"], "off");
         assert_eq!(json["no_devices_backoff"], "200ms");
         assert_eq!(json["restart_after"], "50m");
+        assert_eq!(json["hedge_after"], "adaptive");
+        assert_eq!(json["stripe_size"], 8 << 20);
+        let fixed: ClientConfig =
+            serde_json::from_str(r#"{"hedge_after": "150ms", "stripe_streams": 1}"#).unwrap();
+        assert_eq!(
+            fixed.hedge_after,
+            HedgeAfter::Fixed(Duration::from_millis(150))
+        );
+        assert_eq!(fixed.stripe_streams, Some(1));
+        assert!(serde_json::from_str::<ClientConfig>(r#"{"hedge_after": "soon"}"#).is_err());
         assert_eq!(
             serde_json::from_value::<ClientConfig>(json).unwrap(),
             ClientConfig::default()

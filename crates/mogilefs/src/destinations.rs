@@ -1,8 +1,9 @@
 //! One attempt's PUT: the body goes to each destination `create_open` gave, in order, until one
 //! takes all of it. The store loop around it is in `put.rs`.
 
-use mogile_protocol::{Checksum, CreateOpenOutput, DevId, StoragePath};
+use mogile_protocol::{Checksum, CreateOpenOutput, DevId, StoragePath, printable};
 use mogile_storage::PutStreamError;
+use tracing::field;
 
 use crate::client::Client;
 use crate::error::{self, Attempt, AttemptError, Result};
@@ -29,8 +30,12 @@ impl Client {
         open: &CreateOpenOutput,
     ) -> Result<Option<Placed>> {
         let md5 = st.md5(self.config().checksum);
-        for dest in &open.destinations {
+        for (i, dest) in open.destinations.iter().enumerate() {
             let url = dest.path.as_str();
+            if !st.span.is_disabled() {
+                st.span.record("devid", dest.devid.0);
+                st.span.record("host", field::display(printable(host(url))));
+            }
             let observer = Observer::new(md5, st.opts.progress.clone(), st.restarted);
             st.restarted = true;
             let mut put_opts = mogile_storage::StoragePutOptions::default();
@@ -74,7 +79,7 @@ impl Client {
                 Ok(out) if expected.is_some_and(|len| len != out.bytes_sent) => {
                     let expected = expected.unwrap_or_default();
                     tracing::warn!(
-                        url,
+                        url = %printable(url),
                         expected,
                         sent = out.bytes_sent,
                         "storage reported a short upload as success; not committing it"
@@ -99,7 +104,21 @@ impl Client {
                 // other destination would do better.
                 Err(e) if !e.try_another_replica() => return Err(error::from_storage(e)),
                 Err(e) => {
-                    tracing::debug!(url = %mogile_protocol::printable(url), error = %e, "destination failed; trying the next");
+                    match open.destinations.get(i + 1) {
+                        Some(next) => tracing::warn!(
+                            url = %printable(url),
+                            devid = dest.devid.0,
+                            error = %error::Chain(&e),
+                            next = %printable(next.path.as_str()),
+                            "destination failed; trying the next"
+                        ),
+                        None => tracing::debug!(
+                            url = %printable(url),
+                            devid = dest.devid.0,
+                            error = %error::Chain(&e),
+                            "destination failed; none left"
+                        ),
+                    }
                     st.tried.push(Attempt {
                         url: url.to_owned(),
                         error: AttemptError::Storage(e),
@@ -108,5 +127,24 @@ impl Client {
             }
         }
         Ok(None)
+    }
+}
+
+/// The host (and port) of a storage URL, for the `put` span: what follows `://`, up to the path.
+fn host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or(rest)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn host_of_a_url() {
+        assert_eq!(
+            super::host("http://10.0.0.1:7500/dev1/0/x.fid"),
+            "10.0.0.1:7500"
+        );
+        assert_eq!(super::host("http://h"), "h");
+        assert_eq!(super::host("odd"), "odd");
     }
 }

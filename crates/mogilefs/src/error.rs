@@ -3,7 +3,9 @@
 use std::fmt;
 use std::io;
 
-use mogile_protocol::{Checksum, Command, ErrorCode, ErrorMeaning, Fid, KeyError, printable};
+use mogile_protocol::{
+    Checksum, Command, ErrorCode, ErrorMeaning, Fid, KeyError, UsageError, printable,
+};
 use mogile_storage::StorageError;
 use mogile_tracker::{Delivery, TrackerError};
 
@@ -112,6 +114,24 @@ pub enum Error {
         /// The key, as text.
         key: String,
     },
+    /// A replica answered a striped read with a `Content-Range` whose total is not the file's
+    /// length (per the tracker): it holds another file, or another version of it. The fetch ends
+    /// rather than mix its bytes with the other replicas'.
+    #[error(
+        "replica {} of {} has length {actual}, the tracker says {expected}",
+        printable(url),
+        printable(key)
+    )]
+    ReplicaLength {
+        /// The key, as text.
+        key: String,
+        /// The replica's URL.
+        url: String,
+        /// The tracker's length.
+        expected: u64,
+        /// The total in the replica's `Content-Range`.
+        actual: u64,
+    },
     /// The fetched bytes do not hash to the checksum the tracker has.
     #[error(
         "checksum mismatch for {}: expected {expected}, got {actual}",
@@ -151,6 +171,15 @@ pub enum Error {
     Storage {
         /// The storage client's error.
         source: Box<StorageError>,
+    },
+    /// A storage node answered [`Admin::device_usage`](crate::Admin::device_usage) with something
+    /// that is not a usage file.
+    #[error("unusable usage file at {}", printable(url))]
+    DeviceUsage {
+        /// The URL asked.
+        url: String,
+        /// What is wrong with the answer.
+        source: UsageError,
     },
     /// The client configuration is invalid.
     #[error("invalid configuration: {}", printable(message))]
@@ -247,6 +276,8 @@ impl Error {
     /// | [`Tracker`](Self::Tracker) | only if the request never reached a tracker, or its reply was lost on a command that is safe to repeat | a request whose outcome is unknown (a `rename`, `delete`, `update_class` or admin change whose reply was lost) is **not** retryable: it may have been applied; any other `ERR` is an answer |
     /// | [`Storage`](Self::Storage) | if another node may do better ([`StorageError::try_another_replica`]) | a node failed (also after a one-shot body was consumed: retry with a fresh body); not when the caller's own body or a local file failed |
     /// | [`ChecksumMismatch`](Self::ChecksumMismatch), [`ChecksumUnavailable`](Self::ChecksumUnavailable) | no | the replicas hold other bytes, or the tracker has no checksum: reading again reads the same |
+    /// | [`DeviceUsage`](Self::DeviceUsage) | no | the node's answer; it would answer the same |
+    /// | [`ChecksumMismatch`](Self::ChecksumMismatch), [`ChecksumUnavailable`](Self::ChecksumUnavailable), [`ReplicaLength`](Self::ReplicaLength) | no | the replicas hold other bytes, or the tracker has no checksum: reading again reads the same |
     /// | [`Config`](Self::Config), [`KeyPolicy`](Self::KeyPolicy), [`Io`](Self::Io), [`Closed`](Self::Closed) | no | local problems a repeat does not fix |
     ///
     /// Per operation:
@@ -285,6 +316,8 @@ impl Error {
             | Self::OutcomeUnknown { .. }
             | Self::ChecksumMismatch { .. }
             | Self::ChecksumUnavailable { .. }
+            | Self::DeviceUsage { .. }
+            | Self::ReplicaLength { .. }
             | Self::Config { .. }
             | Self::KeyPolicy { .. }
             | Self::Io { .. }
@@ -313,7 +346,9 @@ impl From<Error> for io::Error {
         let kind = match &err {
             Error::NotFound { .. } => io::ErrorKind::NotFound,
             Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
-            Error::ChecksumMismatch { .. } => io::ErrorKind::InvalidData,
+            Error::ChecksumMismatch { .. } | Error::ReplicaLength { .. } => {
+                io::ErrorKind::InvalidData
+            }
             Error::Config { .. } | Error::KeyPolicy { .. } => io::ErrorKind::InvalidInput,
             _ => io::ErrorKind::Other,
         };
@@ -450,6 +485,22 @@ impl<'a> Ctx<'a> {
 impl From<KeyError> for Error {
     fn from(source: KeyError) -> Self {
         Self::KeyPolicy { source }
+    }
+}
+
+/// An error and its `source()` chain joined with `: `, for a log field: formatted only when a
+/// subscriber records it.
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(c) = cause {
+            write!(f, ": {c}")?;
+            cause = c.source();
+        }
+        Ok(())
     }
 }
 

@@ -4,15 +4,19 @@
 use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
+use mogile_protocol::printable;
 use mogile_protocol::{Checksum, StoragePath};
 use mogile_storage::{ByteRange, ByteStream, StorageError, StorageGetOptions};
+use tracing::{Span, field};
 
 use crate::client::Client;
 use crate::error::{self, Attempt, AttemptError, Error, Result};
+use crate::hedge;
 use crate::observe::Md5Hasher;
 use crate::options::Progress;
 use crate::resume::{Accept, Mismatch, Resume};
@@ -20,19 +24,35 @@ use crate::resume::{Accept, Mismatch, Resume};
 /// The bytes of a fetched file (or range), as a stream of chunks.
 ///
 /// When a replica fails mid-stream, the stream continues from the next replica with a `Range`
-/// request, so the caller sees every byte exactly once. It ends with an error item when no replica
+/// request, so the caller sees every byte exactly once. A large file may be read as stripes
+/// from several replicas at once and reassembled in order (see the crate docs, "How a read uses
+/// the replicas"); the caller sees the same ordered stream. It ends with an error item when no replica
 /// can deliver the rest ([`Error::NoUsablePath`] listing every attempt, or [`Error::Storage`] for
 /// a failure that storage judges no other replica would avoid), and, when verification is on,
 /// with [`Error::ChecksumMismatch`] instead of a clean end.
 pub struct FetchStream {
-    inner: Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
-    len: Option<u64>,
+    pub(crate) inner: Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
+    pub(crate) len: Option<u64>,
+    /// A striped fetch's count of bytes received and not yet handed out.
+    pub(crate) buffered: Option<Arc<AtomicU64>>,
+    /// The `get` span, entered while the stream is polled.
+    pub(crate) span: Span,
 }
 
 impl FetchStream {
     /// How many bytes the stream will yield, when the file's length is known.
     pub fn len(&self) -> Option<u64> {
         self.len
+    }
+
+    /// Bytes received from the replicas that this stream holds and has not yielded yet: stripes
+    /// read ahead of the one being handed out. Always 0 for a fetch read one replica at a time
+    /// (it holds nothing beyond the chunk in hand). A striped fetch never holds more than
+    /// `stripe_streams × stripe_size`, and reads nothing while its consumer does not poll it.
+    pub fn buffered_bytes(&self) -> u64 {
+        self.buffered
+            .as_ref()
+            .map_or(0, |b| b.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Whether the stream is known to yield no bytes.
@@ -60,7 +80,9 @@ impl Stream for FetchStream {
     type Item = Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
+        let this = &mut *self;
+        let _in = this.span.enter();
+        this.inner.as_mut().poll_next(cx)
     }
 }
 
@@ -81,6 +103,8 @@ pub(crate) struct Fetch {
     /// `(hasher, expected)` when the checksum is verified.
     pub(crate) verify: Option<(Md5Hasher, Checksum)>,
     pub(crate) progress: Option<Arc<dyn Progress>>,
+    /// The `get` span: the replica read and where a resume started are recorded in it.
+    pub(crate) span: Span,
     next_path: usize,
     current: Option<Current>,
     attempts: Vec<Attempt>,
@@ -114,6 +138,7 @@ impl Fetch {
             resume,
             verify: None,
             progress: None,
+            span: Span::none(),
             next_path: 0,
             current: None,
             attempts: Vec::new(),
@@ -121,7 +146,15 @@ impl Fetch {
         }
     }
 
+    /// Starts with the attempts of an earlier part of the same fetch (a striped read that fell
+    /// back to one stream), so a final error lists them all.
+    pub(crate) fn with_attempts(mut self, attempts: Vec<Attempt>) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
     pub(crate) fn into_stream(self, len: Option<u64>) -> FetchStream {
+        let span = self.span.clone();
         let inner = futures::stream::unfold(self, |mut f| async move {
             let item = f.next_chunk().await?;
             Some((item, f))
@@ -129,6 +162,8 @@ impl Fetch {
         FetchStream {
             inner: Box::pin(inner),
             len,
+            buffered: None,
+            span,
         }
     }
 
@@ -223,9 +258,23 @@ impl Fetch {
     }
 
     /// Opens the next replica that gives a usable answer; `Err` when none is left.
+    ///
+    /// Each opening request is hedged ([`hedge::open`]): if the replica has not answered within
+    /// the hedge delay, the next path is asked too, and the first answer is judged first.
     async fn open_next(&mut self) -> Result<()> {
         while let Some(path) = self.paths.get(self.next_path) {
             self.next_path += 1;
+            if let Some(failed) = self.attempts.last() {
+                // The resume decision: the replica before failed, this one continues.
+                tracing::warn!(
+                    failed = %printable(&failed.url),
+                    error = %error::Chain(&failed.error),
+                    next = %printable(path.as_str()),
+                    offset = self.resume.position(),
+                    "replica failed; resuming on the next"
+                );
+                self.span.record("resume", self.resume.position());
+            }
             let url = path.as_str().to_owned();
             let mut opts = StorageGetOptions::default();
             if let Some((start, len)) = self.resume.range() {
@@ -234,36 +283,52 @@ impl Fetch {
                     None => ByteRange::from_offset(start),
                 });
             }
-            // `mogile-storage` refuses a `206` that does not start where it was asked; `Resume`
-            // judges what the rest of the answer means for the file.
-            let response = match self.client.inner.storage.get(&url, &opts).await {
-                Ok(r) => r,
-                Err(e) if !e.try_another_replica() => return Err(error::from_storage(e)),
-                Err(e) => {
-                    self.record(url, AttemptError::Storage(e));
-                    continue;
-                }
-            };
-            let framed = response.content_length().is_some();
-            match self.resume.accept(response.extent(), framed) {
-                Accept::Stream { skip } => {
-                    self.current = Some(Current {
-                        // `mogile-storage` checks a framed body against its `Content-Length`
-                        // (which `accept` checked against the file's length or the part's).
-                        framed,
-                        held: None,
-                        url,
-                        body: response.into_stream(),
-                        skip,
-                        start: self.resume.position(),
-                    });
-                    return Ok(());
-                }
-                Accept::MoveOn(m) => {
-                    // A node whose answer was refused never gets another request on that
-                    // connection.
-                    response.discard();
-                    self.record(url, mismatch(m));
+            let client = self.client.clone();
+            let spare = self
+                .paths
+                .get(self.next_path)
+                .map(|p| p.as_str().to_owned());
+            // Tags: `true` for the hedge.
+            let race = hedge::open(&client, (false, url), &opts, || spare.map(|u| (true, u))).await;
+            if race.outcomes.iter().any(|(hedge, _, _)| *hedge) {
+                // The hedge's answer is judged here: the next path is not asked again. (A hedge
+                // cancelled because the first path answered stays available for a resume.)
+                self.next_path += 1;
+            }
+            for (_, url, answer) in race.outcomes {
+                // `mogile-storage` refuses a `206` that does not start where it was asked;
+                // `Resume` judges what the rest of the answer means for the file.
+                let response = match answer {
+                    Ok(r) => r,
+                    Err(e) if !e.try_another_replica() => return Err(error::from_storage(e)),
+                    Err(e) => {
+                        self.record(url, AttemptError::Storage(e));
+                        continue;
+                    }
+                };
+                let framed = response.content_length().is_some();
+                match self.resume.accept(response.extent(), framed) {
+                    Accept::Stream { skip } => {
+                        self.span.record("replica", field::display(printable(&url)));
+                        self.current = Some(Current {
+                            // `mogile-storage` checks a framed body against its
+                            // `Content-Length` (which `accept` checked against the file's
+                            // length or the part's).
+                            framed,
+                            held: None,
+                            url,
+                            body: response.into_stream(),
+                            skip,
+                            start: self.resume.position(),
+                        });
+                        return Ok(());
+                    }
+                    Accept::MoveOn(m) => {
+                        // A node whose answer was refused never gets another request on that
+                        // connection.
+                        response.discard();
+                        self.record(url, mismatch(m));
+                    }
                 }
             }
         }
@@ -295,7 +360,6 @@ impl Fetch {
     fn fail_current(&mut self, error: AttemptError) {
         if let Some(cur) = self.current.take() {
             cur.body.discard();
-            tracing::debug!(url = %mogile_protocol::printable(&cur.url), reached = self.resume.position(), %error, "replica failed; resuming on the next");
             self.record(cur.url, error);
         }
     }
@@ -329,7 +393,7 @@ impl Fetch {
     }
 }
 
-fn mismatch(m: Mismatch) -> AttemptError {
+pub(crate) fn mismatch(m: Mismatch) -> AttemptError {
     match m {
         Mismatch::Total { expected, actual } => AttemptError::Length { expected, actual },
         Mismatch::TooLong { expected } => AttemptError::Length {

@@ -8,6 +8,7 @@ use mogile_protocol::FileInfoOutput;
 use mogile_protocol::{ChecksumState, HashType, Key};
 use mogile_storage::AtomicFile;
 use tokio::io::AsyncWriteExt;
+use tracing::{Instrument, Span, field};
 
 use crate::client::Client;
 use crate::error::{Ctx, Error, Result};
@@ -16,9 +17,31 @@ use crate::files::{get_paths_cmd, nonempty};
 use crate::observe::Md5Hasher;
 use crate::options::GetOptions;
 use crate::resume::Resume;
+use crate::stripe::{Plan, Striped};
 
 /// [`Client::get_opts`].
 pub(crate) async fn fetch(client: &Client, key: Key, opts: &GetOptions) -> Result<FetchStream> {
+    let span = tracing::info_span!(
+        "get",
+        key = %key,
+        fid = field::Empty,
+        length = field::Empty,
+        offset = field::Empty,
+        replica = field::Empty,
+        resume = field::Empty,
+        streams = field::Empty,
+        stripe_size = field::Empty,
+    );
+    if opts.offset > 0 {
+        span.record("offset", opts.offset);
+    }
+    open(client, key, opts, &span)
+        .instrument(span.clone())
+        .await
+}
+
+/// [`fetch`] in its `get` span, which the stream keeps.
+async fn open(client: &Client, key: Key, opts: &GetOptions, span: &Span) -> Result<FetchStream> {
     let key = nonempty(key)?;
     let name = key.to_string();
     let cfg = client.config();
@@ -43,7 +66,15 @@ pub(crate) async fn fetch(client: &Client, key: Key, opts: &GetOptions) -> Resul
             attempts: Vec::new(),
         });
     }
+    if let Some(info) = &info {
+        span.record("fid", info.fid.0);
+        span.record("length", info.length);
+    }
     let total = info.as_ref().filter(|_| verify_length).map(|i| i.length);
+    let plan = total.and_then(|t| stripe_plan(client, opts, t, paths.len()));
+    // A striped read takes part of the file from every replica, so one bad replica would spoil
+    // part of every large read: when the tracker has a checksum, it is verified by default.
+    let verify_checksum = verify_checksum || (plan.is_some() && opts.verify_checksum.is_none());
     let expected = match expected_md5(info.as_ref(), opts, &name) {
         Ok(c) if verify_checksum => Some(c),
         Err(e) if explicit => return Err(e),
@@ -54,16 +85,62 @@ pub(crate) async fn fetch(client: &Client, key: Key, opts: &GetOptions) -> Resul
             None
         }
     };
+    if let Some(plan) = plan {
+        tracing::debug!(
+            key = %name,
+            streams = plan.streams,
+            stripe_size = plan.stripe_size,
+            bytes = plan.end - plan.start,
+            "striped fetch"
+        );
+        span.record("streams", plan.streams);
+        span.record("stripe_size", plan.stripe_size);
+        let mut striped = Striped::new(client.clone(), name, paths, plan);
+        striped.verify = expected.map(|c| (Md5Hasher::default(), c));
+        striped.progress = opts.progress.clone();
+        return Ok(striped.into_stream(span.clone()));
+    }
     let resume = Resume::new(opts.offset, opts.len, total);
     let len = total.map(|t| {
         let end = opts.len.map_or(t, |l| t.min(opts.offset.saturating_add(l)));
         end.saturating_sub(opts.offset)
     });
     let mut fetch = Fetch::new(client.clone(), name, paths, resume);
+    fetch.span = span.clone();
     fetch.verify = expected.map(|c| (Md5Hasher::default(), c));
     fetch.progress = opts.progress.clone();
     Ok(fetch.into_stream(len))
 }
+
+/// How a fetch of a file `total` bytes long with `paths` readable paths is striped, or `None`
+/// to read it one replica at a time: striping needs the length, at least two paths and two
+/// streams, and at least `stripe_threshold` wanted bytes.
+fn stripe_plan(client: &Client, opts: &GetOptions, total: u64, paths: usize) -> Option<Plan> {
+    let cfg = client.config();
+    let zoned = cfg.zone.is_some() || opts.paths.zone.is_some();
+    let streams = match opts.streams.or(cfg.stripe_streams) {
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        // Never cross to a remote data centre unasked.
+        None if zoned => 1,
+        None => paths.min(MAX_AUTO_STREAMS),
+    }
+    .min(paths);
+    let start = opts.offset;
+    let end = opts
+        .len
+        .map_or(total, |l| total.min(start.saturating_add(l)));
+    let wanted = end.saturating_sub(start);
+    (streams >= 2 && wanted >= cfg.stripe_threshold).then_some(Plan {
+        start,
+        end,
+        total,
+        stripe_size: cfg.stripe_size,
+        streams,
+    })
+}
+
+/// Stripes in flight by default: the number of paths, at most this.
+const MAX_AUTO_STREAMS: usize = 4;
 
 /// [`Client::get_to_file`].
 pub(crate) async fn fetch_to_file(

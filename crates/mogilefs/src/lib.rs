@@ -82,10 +82,60 @@
 //! - **Fetch** ([`Client::get_opts`] and friends): `get_paths` (`noverify=1`, `pathcount=3`) and
 //!   `file_info` concurrently; replicas are read in the tracker's order; a replica that fails
 //!   mid-stream is replaced by the next one with `Range: bytes=<reached>-`; the total is checked
-//!   against `file_info`'s length, and the MD5 when asked.
+//!   against `file_info`'s length, and the MD5 when asked. Large files are read from several
+//!   replicas at once and slow replicas are hedged: see [below](#how-a-read-uses-the-replicas).
 //! - The same `zone` goes on `create_open`, `create_close` and `get_paths`.
 //! - **Listing**: [`Client::list_keys`] (one page) and [`Client::keys`] (every key under a
 //!   prefix, exact byte-wise matching whatever the tracker's database does).
+//!
+//! # How a read uses the replicas
+//!
+//! **Striped reads.** When the file's length is known (from `file_info`), the wanted bytes (the
+//! whole file, or a [`Client::get_range`] range) are at least
+//! [`stripe_threshold`](ClientConfig::stripe_threshold) long (32 MiB), and at least two paths
+//! are readable, [`Client::get`], [`get_bytes`](Client::get_bytes),
+//! [`get_to_file`](Client::get_to_file) and [`get_range`](Client::get_range) read it as
+//! [`stripe_size`](ClientConfig::stripe_size) stripes (8 MiB) with `Range` requests, up to
+//! [`stripe_streams`](ClientConfig::stripe_streams) at once (default: the number of paths, at
+//! most 4), each path serving one stripe at a time. The paths are used in the tracker's order,
+//! and a path that finishes its stripe takes the next one, so faster replicas serve more. The
+//! caller still sees one ordered stream; at most `stripe_streams × stripe_size` bytes are held
+//! ([`FetchStream::buffered_bytes`]), and nothing is fetched while the caller does not read.
+//!
+//! Each stripe accepts only a framed `206` with the file's total; one that breaks off resumes
+//! where it stopped, on another path. A node that answers a stripe with the whole file (`200`:
+//! no range support) has that connection dropped at once and leaves the striping (the rest is
+//! read as one stream if no other node is left); a node whose `Content-Range` total is not the
+//! file's length ends the fetch with [`Error::ReplicaLength`].
+//!
+//! **What striping does to a bad replica.** A replica with the right length and the wrong bytes
+//! (a bad disk, a wrong copy) cannot be told by its length. Read one replica at a time, it
+//! spoils the reads that pick it first; striped, it spoils part of every large read. So a striped
+//! read verifies the MD5 whenever `file_info` has one (a class with `hashtype`), unless
+//! [`GetOptions::verify_checksum`] says otherwise, and ends with [`Error::ChecksumMismatch`]
+//! instead of a clean end. Files of classes without a hash have no such check: use hashed
+//! classes for large files, or `mogile get --verify`, or turn striping off
+//! (`stripe_streams: Some(1)`, [`GetOptions::streams`], `mogile get --streams 1`).
+//!
+//! **Zones.** With a [`zone`](ClientConfig::zone) configured, striping is off by default, so a
+//! read never crosses to a remote data centre unasked; setting `stripe_streams` turns it on.
+//!
+//! **Hedged requests.** If the replica asked first has not answered with its headers within
+//! [`hedge_after`](ClientConfig::hedge_after), the next one is asked too, and the first answer
+//! wins; the other request is cancelled and its connection dropped. This applies to the opening
+//! request of every fetch, resume and stripe (a stripe hedges only to a path with no stripe in
+//! flight); uploads are never hedged. The delay is by default ([`HedgeAfter::Adaptive`]) the
+//! p95 of this client's recent first-byte times on healthy replies, within 20 ms ..= 1 s, and
+//! 200 ms until 20 replies were seen, so a fresh process (each `mogile` run) hedges too. A reply
+//! that was hedged counts at the delay itself, so one slow node cannot drag the delay up to its
+//! own. At most one hedge runs per request, and hedges are capped at
+//! [`hedge_budget_percent`](ClientConfig::hedge_budget_percent) (10%) of recent opening
+//! requests, plus one, so an overloaded cluster is not hit with double load; the budget running
+//! out (and coming back) is logged at `info` level.
+//!
+//! [`Client::read_stats`] counts all of it ([`ReadStats`]): opening requests, hedges sent, won
+//! and refused by the budget, striped fetches, stripes and their resumes, nodes dropped from
+//! striping, bytes buffered.
 //!
 //! # Configuration
 //!
@@ -120,12 +170,24 @@
 //! [`Error::is_retryable`] says whether the same call may be made again (with a fresh body for a
 //! store): safe, and able to succeed. A request whose outcome is unknown never is.
 //!
+//! # Observing a client
+//!
+//! Every operation runs in a `tracing` span at `INFO` (`put`, `get`, `keys`, `list_page`) whose
+//! fields follow one file through the cluster: key, class, size, fid, attempt, device and host
+//! for a store; fid, length, the replica read and where a resume started for a fetch. Tracker
+//! requests (`tracker_request`) and storage transfers (`storage_transfer`) are `DEBUG` spans
+//! inside them. Each failover decision (another tracker, the next destination, a restarted
+//! upload, a resume on the next replica) is a `WARN` event with the reason; nothing is logged per
+//! chunk. Fields from the wire are escaped ([`printable`]), and nothing is formatted unless a
+//! subscriber is enabled for it. The names and fields are tabled in `docs/architecture.md`
+//! ("Observing a client").
+//!
 //! # Layout
 //!
 //! `client.rs` holds the handle and its whole public surface: every [`Client`] method, with its
 //! docs, delegating in one line to the module that does the work. Those are `files.rs` (paths,
 //! info, delete, rename, class), `put.rs`, `destinations.rs`, `put_stream.rs`, `writer.rs`
-//! (store), `get.rs`, `fetch.rs`, `resume.rs` (fetch), `list.rs`, `paging.rs` (listing) and
+//! (store), `get.rs`, `fetch.rs`, `resume.rs`, `stripe.rs`, `hedge.rs` (fetch), `list.rs`, `paging.rs` (listing) and
 //! `admin.rs`. Besides them: `builder.rs`, `config.rs` ([`ClientConfig`]), `status.rs`
 //! ([`TrackerStatus`]), `options.rs`, `observe.rs` (MD5 and progress) and `error.rs`.
 
@@ -138,6 +200,7 @@ mod error;
 mod fetch;
 mod files;
 mod get;
+mod hedge;
 mod list;
 mod observe;
 mod options;
@@ -146,6 +209,7 @@ mod put;
 mod put_stream;
 mod resume;
 mod status;
+mod stripe;
 mod writer;
 
 pub use admin::Admin;
@@ -154,6 +218,7 @@ pub use client::Client;
 pub use config::ClientConfig;
 pub use error::{Attempt, AttemptError, Error, Result};
 pub use fetch::FetchStream;
+pub use hedge::{HedgeAfter, HedgeAfterParseError, ReadStats};
 /// Control characters in wire text (keys, tracker messages, URLs) escaped for display: what
 /// every `Display` of this crate's errors uses, for callers that print wire text themselves.
 pub use mogile_protocol::printable;

@@ -4,6 +4,7 @@
 use futures::Stream;
 use mogile_protocol::{Fid, Key};
 use mogile_protocol::{FidRow, KeyPage, ListFids, ListKeys};
+use tracing::{Instrument, field};
 
 use crate::client::Client;
 use crate::error::{Ctx, Result};
@@ -12,6 +13,33 @@ use crate::paging::KeyPager;
 
 /// [`Client::list_keys`].
 pub(crate) async fn page(client: &Client, opts: &ListOptions) -> Result<KeyPage> {
+    let span = tracing::info_span!(
+        "list_page",
+        prefix = field::Empty,
+        after = field::Empty,
+        limit = opts.clamped_limit(),
+        keys = field::Empty,
+        next_after = field::Empty,
+    );
+    if !span.is_disabled() {
+        let nonempty = |v: &Option<Vec<u8>>| v.as_deref().filter(|v| !v.is_empty()).map(Key::from);
+        if let Some(prefix) = nonempty(&opts.prefix) {
+            span.record("prefix", field::display(prefix));
+        }
+        if let Some(after) = nonempty(&opts.after) {
+            span.record("after", field::display(after));
+        }
+    }
+    let page = page_in_span(client, opts).instrument(span.clone()).await?;
+    span.record("keys", page.keys.len());
+    if let Some(next) = page.next_after.as_ref().filter(|_| !span.is_disabled()) {
+        span.record("next_after", field::display(next));
+    }
+    Ok(page)
+}
+
+/// [`page`], in its span.
+async fn page_in_span(client: &Client, opts: &ListOptions) -> Result<KeyPage> {
     let mut limit = opts.clamped_limit();
     loop {
         let mut cmd = ListKeys::new(client.domain()).limit(limit);
@@ -43,20 +71,29 @@ pub(crate) fn keys(
     let prefix = opts.prefix.clone().unwrap_or_default();
     let pager = KeyPager::new(prefix).starting_after(opts.after.clone());
     let limit = opts.clamped_limit();
-    let state = (client.clone(), pager, Vec::<Key>::new().into_iter());
+    let span = tracing::info_span!("keys", prefix = field::Empty);
+    if let Some(prefix) = opts
+        .prefix
+        .as_deref()
+        .filter(|p| !p.is_empty() && !span.is_disabled())
+    {
+        span.record("prefix", field::display(Key::from(prefix)));
+    }
+    // The `keys` span rides along with the state, so that each page's span is inside it.
+    let state = (client.clone(), pager, Vec::<Key>::new().into_iter(), span);
     Box::pin(futures::stream::unfold(
         Some(state),
         move |state| async move {
-            let (client, mut pager, mut ready) = state?;
+            let (client, mut pager, mut ready, span) = state?;
             loop {
                 if let Some(key) = ready.next() {
-                    return Some((Ok(key), Some((client, pager, ready))));
+                    return Some((Ok(key), Some((client, pager, ready, span))));
                 }
                 let req = pager.next_request()?;
                 let mut opts = ListOptions::new().limit(limit);
                 opts.prefix = req.prefix;
                 opts.after = req.after;
-                match page(&client, &opts).await {
+                match page(&client, &opts).instrument(span.clone()).await {
                     Ok(page) => {
                         let next_after = page.next_after.clone();
                         let keys = pager.accept(page.keys, next_after.as_ref().map(Key::as_bytes));

@@ -178,6 +178,10 @@ pub struct GetOptions {
     pub paths: PathsOptions,
     /// Sees every byte delivered.
     pub progress: Option<Arc<dyn Progress>>,
+    /// How many stripes to read at once for a file (or range) long enough to stripe (`None`:
+    /// the client's [`stripe_streams`](crate::ClientConfig::stripe_streams); `Some(1)` reads
+    /// one replica at a time).
+    pub streams: Option<u32>,
 }
 
 impl GetOptions {
@@ -216,6 +220,12 @@ impl GetOptions {
         self.progress = Some(progress);
         self
     }
+
+    /// Sets how many stripes are read at once (`1`: no striping).
+    pub fn streams(mut self, n: u32) -> Self {
+        self.streams = Some(n);
+        self
+    }
 }
 
 impl fmt::Debug for GetOptions {
@@ -227,6 +237,7 @@ impl fmt::Debug for GetOptions {
             .field("verify_checksum", &self.verify_checksum)
             .field("paths", &self.paths)
             .field("progress", &self.progress.is_some())
+            .field("streams", &self.streams)
             .finish()
     }
 }

@@ -5,11 +5,13 @@
 //! sent only after a PUT answered 2xx, so a failed store never makes a half-written file visible,
 //! and the key keeps its previous content.
 
+use mogile_protocol::printable;
 use mogile_protocol::{Checksum, DevId, ErrorCode, Fid, Key, StoragePath};
 use mogile_protocol::{CloseError, CreateClose, CreateOpen, CreateOpenOutput};
 use mogile_storage::{OneShotBody, Payload};
 use mogile_tracker::{Delivery, TrackerError};
 use tokio::time::Instant;
+use tracing::{Instrument, Span, field};
 
 use crate::client::Client;
 use crate::destinations::Placed;
@@ -71,6 +73,8 @@ pub(crate) struct Store<'a> {
     pub(crate) restarted: bool,
     /// A close that left the key with no content: the fid and the close's error.
     lost: Option<(Fid, TrackerError)>,
+    /// The `put` span, given its fields as the store goes on.
+    pub(crate) span: Span,
 }
 
 impl<'a> Store<'a> {
@@ -86,6 +90,15 @@ impl<'a> Store<'a> {
             last: Failure::Destinations,
             restarted: false,
             lost: None,
+            span: Span::none(),
+        }
+    }
+
+    /// The body's length, when known up front.
+    fn size(&self) -> Option<u64> {
+        match &self.body {
+            Body::Replayable(p) => Some(p.len()),
+            Body::OneShot(b) => b.as_ref().and_then(OneShotBody::declared_len),
         }
     }
 
@@ -179,6 +192,30 @@ impl Client {
     /// every later failure is reported as [`Error::OutcomeUnknown`]: a definite failure would
     /// promise the old content, which is gone.
     pub(crate) async fn store(&self, mut st: Store<'_>) -> Result<PutResult> {
+        st.span = tracing::info_span!(
+            "put",
+            key = %st.key,
+            class = field::Empty,
+            size = field::Empty,
+            fid = field::Empty,
+            attempt = field::Empty,
+            devid = field::Empty,
+            host = field::Empty,
+        );
+        if !st.span.is_disabled() {
+            if let Some(class) = &st.opts.class {
+                st.span.record("class", field::display(printable(class)));
+            }
+            if let Some(size) = st.size() {
+                st.span.record("size", size);
+            }
+        }
+        let span = st.span.clone();
+        self.store_in_span(st).instrument(span).await
+    }
+
+    /// [`store`](Self::store), in its span.
+    async fn store_in_span(&self, mut st: Store<'_>) -> Result<PutResult> {
         self.config().key_policy.check(&st.key)?;
         match self.store_attempts(&mut st).await {
             Ok(result) => Ok(result),
@@ -205,6 +242,14 @@ impl Client {
             if matches!(st.body, Body::OneShot(None)) {
                 break;
             }
+            if number > 1 && matches!(st.last, Failure::Destinations) {
+                // (The other reasons for a restart have their own events, where they are found.)
+                tracing::warn!(
+                    key = %st.key,
+                    attempt = number,
+                    "every destination failed; restarting the upload"
+                );
+            }
             let attempt = StoreAttempt {
                 number,
                 open: self
@@ -213,6 +258,8 @@ impl Client {
                 opened: Instant::now(),
             };
             let fid = attempt.open.fid;
+            st.span.record("attempt", number);
+            st.span.record("fid", fid.0);
             let Some(placed) = self.put_destinations(st, &attempt.open).await? else {
                 st.last = Failure::Destinations;
                 continue;

@@ -16,6 +16,7 @@ use mogile_storage::OneShotBody;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -66,10 +67,14 @@ pub(crate) fn open(
         finished: finished.clone(),
     };
     let client = client.clone();
-    let task = runtime.spawn(async move {
-        let body = OneShotBody::from_reader(reader, len);
-        store_one_shot(&client, key, body, &opts, Some(gate)).await
-    });
+    // The upload's `put` span belongs where the writer was opened, not to a task of its own.
+    let task = runtime.spawn(
+        async move {
+            let body = OneShotBody::from_reader(reader, len);
+            store_one_shot(&client, key, body, &opts, Some(gate)).await
+        }
+        .instrument(tracing::Span::current()),
+    );
     Ok(Writer {
         pipe: Some(pipe),
         task: Some(task),

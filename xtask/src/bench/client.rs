@@ -61,6 +61,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("tokio runtime: {e}"))
 }
 
+fn current_thread_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))
+}
+
 fn finish(result: Result<(), String>, what: &str) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -212,7 +219,10 @@ pub(crate) fn object_store_get(args: &[String]) -> ExitCode {
             return Err("usage: object-store-get TRACKER DOMAIN KEY store|facade".to_owned());
         };
         let via = Via::parse(via).ok_or_else(|| format!("store or facade, not {via:?}"))?;
-        runtime()?.block_on(async {
+        // One thread: this part compares two ways into the same client, and on a two-core machine
+        // shared with the cluster, hand-offs between worker threads (futex wake-ups that vary
+        // from run to run) dominate the variance of a single 256 MiB get's CPU time.
+        current_thread_runtime()?.block_on(async {
             let client = facade(tracker, domain)?;
             let store = mogile_object_store::MogileStore::new(client.clone());
             let path = object_store::path::Path::from(key.as_str());

@@ -7,8 +7,9 @@
 //! part 3 runs one process per transfer (`xtask bench stream-put` / `stream-get`, and `curl`).
 //! Part 4 is the protocol crate's criterion bench. Part 5 fetches 256 MiB through `MogileStore`
 //! and through the facade, one process per `get` (`xtask bench object-store-get`), and compares
-//! their CPU time. `--only tracker|small|streaming|object-store` runs one part alone (and writes
-//! no docs).
+//! their CPU time. Parts 6 (striped reads) and 7 (hedged tail) run storage nodes in processes
+//! of their own (`replicas.rs`, `replica_procs.rs`). `--only PART` runs one part alone (and writes
+//! no docs): tracker, small, streaming, object-store, stripes or hedge.
 
 mod client;
 mod codec;
@@ -16,6 +17,8 @@ mod docs;
 mod measure;
 mod object_store_get;
 mod raw;
+mod replica_procs;
+mod replicas;
 mod report;
 mod serve;
 mod small_files;
@@ -36,37 +39,95 @@ fn round_trip_key(i: usize) -> String {
     format!("rt/{i:05}")
 }
 
-const USAGE: &str =
-    "usage: cargo xtask bench [--quick] [--no-docs] [--only tracker|small|streaming|object-store]";
+/// The parts `--only` can run alone; [`run`] checks the value against this list.
+const PARTS: &[&str] = &[
+    "tracker",
+    "small",
+    "streaming",
+    "object-store",
+    "stripes",
+    "hedge",
+];
+
+/// `cargo xtask bench` options, and the internal subcommands the orchestrator runs (hidden).
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    internal: Option<Internal>,
+    /// Fewer rounds and sizes: a quick look, not figures for the docs
+    #[arg(long)]
+    quick: bool,
+    /// Do not regenerate docs/benchmarks.md
+    #[arg(long)]
+    no_docs: bool,
+    /// Run one part alone (and write no docs): tracker, small, streaming, object-store, stripes or hedge
+    #[arg(long, value_name = "PART")]
+    only: Option<String>,
+}
+
+/// The processes the orchestrator starts from the release build, each with its own arguments.
+#[derive(Debug, clap::Subcommand)]
+enum Internal {
+    /// The cluster the other processes measure against
+    #[command(hide = true)]
+    Serve,
+    /// Parts 1 and 2: tracker round trips and small files
+    #[command(hide = true)]
+    Client(Raw),
+    /// Part 3: one streamed store
+    #[command(hide = true)]
+    StreamPut(Raw),
+    /// Part 3: one streamed fetch
+    #[command(hide = true)]
+    StreamGet(Raw),
+    /// Part 5: one fetch through `MogileStore` or the facade
+    #[command(hide = true)]
+    ObjectStoreGet(Raw),
+    /// Part 6: one storage node in its own process, with a bandwidth cap
+    #[command(hide = true)]
+    StorageNode(Raw),
+    /// Parts 6 and 7: the tracker for the per-process nodes
+    #[command(hide = true)]
+    ReplicaTracker(Raw),
+    /// Part 7: the hedged small gets
+    #[command(hide = true)]
+    HedgeGets(Raw),
+}
+
+/// The arguments of an internal subcommand, which parses them itself.
+#[derive(Debug, clap::Args)]
+struct Raw {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
 
 /// Entry point of `cargo xtask bench ...` (and of the internal subcommands the release build runs).
-pub(crate) fn run(args: &[String]) -> ExitCode {
-    match args.first().map(String::as_str) {
-        Some("serve") => serve::run(),
-        Some("client") => client::run(&args[1..]),
-        Some("stream-put") => client::stream_put(&args[1..]),
-        Some("stream-get") => client::stream_get(&args[1..]),
-        Some("object-store-get") => client::object_store_get(&args[1..]),
-        _ => {
-            let (mut quick, mut write_docs, mut only) = (false, true, None);
-            let mut it = args.iter();
-            while let Some(a) = it.next() {
-                match (a.as_str(), it.as_slice().first().map(String::as_str)) {
-                    ("--quick", _) => quick = true,
-                    ("--no-docs", _) => write_docs = false,
-                    ("--only", Some(part)) if Part::parse(part).is_some() => {
-                        only = Part::parse(part);
-                        it.next();
-                        // One part alone would make a page of "not measured".
-                        write_docs = false;
-                    }
-                    _ => {
-                        eprintln!("{USAGE}");
-                        return ExitCode::from(2);
-                    }
+pub(crate) fn run(args: Args) -> ExitCode {
+    match args.internal {
+        Some(Internal::Serve) => serve::run(),
+        Some(Internal::Client(raw)) => client::run(&raw.args),
+        Some(Internal::StreamPut(raw)) => client::stream_put(&raw.args),
+        Some(Internal::StreamGet(raw)) => client::stream_get(&raw.args),
+        Some(Internal::ObjectStoreGet(raw)) => client::object_store_get(&raw.args),
+        Some(Internal::StorageNode(raw)) => replica_procs::storage_node(&raw.args),
+        Some(Internal::ReplicaTracker(raw)) => replica_procs::replica_tracker(&raw.args),
+        Some(Internal::HedgeGets(raw)) => replica_procs::hedge_gets(&raw.args),
+        None => {
+            let only = match args.only.as_deref().map(|p| (p, Part::parse(p))) {
+                None => None,
+                Some((_, Some(part))) => Some(part),
+                Some((part, None)) => {
+                    eprintln!(
+                        "xtask bench: unknown part {part:?} for --only (known: {})",
+                        PARTS.join(", ")
+                    );
+                    return ExitCode::from(2);
                 }
-            }
-            match orchestrate(quick, write_docs, only) {
+            };
+            // One part alone would make a page of "not measured".
+            let write_docs = !args.no_docs && only.is_none();
+            match orchestrate(args.quick, write_docs, only) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("xtask bench: {e}");
@@ -84,15 +145,20 @@ enum Part {
     Small,
     Streaming,
     ObjectStore,
+    Stripes,
+    Hedge,
 }
 
 impl Part {
+    /// The part named `s`, one of [`PARTS`].
     fn parse(s: &str) -> Option<Self> {
         match s {
             "tracker" => Some(Self::Tracker),
             "small" => Some(Self::Small),
             "streaming" => Some(Self::Streaming),
             "object-store" => Some(Self::ObjectStore),
+            "stripes" => Some(Self::Stripes),
+            "hedge" => Some(Self::Hedge),
             _ => None,
         }
     }
@@ -134,6 +200,22 @@ fn orchestrate(quick: bool, write_docs: bool, only: Option<Part>) -> Result<(), 
     }
     let exe = release_exe(&root);
     let measured = Instant::now();
+    if let Some(part @ (Part::Stripes | Part::Hedge)) = only {
+        let figures = if part == Part::Stripes {
+            replicas::stripes(&exe, quick)?
+        } else {
+            replicas::hedge(&exe, quick)?
+        };
+        return finish(
+            &root,
+            started,
+            measured,
+            load_before,
+            quick,
+            write_docs,
+            &figures,
+        );
+    }
 
     let mut server = Server::start(&exe)?;
     let mut figures = Vec::new();
@@ -143,7 +225,7 @@ fn orchestrate(quick: bool, write_docs: bool, only: Option<Part>) -> Result<(), 
         domain: &server.domain,
         // A `get` takes a fraction of a second and CPU time varies by ±30% from one to the next
         // on a shared machine: many rounds, so that the median means something.
-        rounds: if quick { 5 } else { 15 },
+        rounds: if quick { 7 } else { 21 },
     };
     let (tracker, small) = (
         Part::runs(only, Part::Tracker),
@@ -200,6 +282,8 @@ fn orchestrate(quick: bool, write_docs: bool, only: Option<Part>) -> Result<(), 
     }
     server.stop()?;
     if only.is_none() {
+        figures.extend(replicas::stripes(&exe, quick)?);
+        figures.extend(replicas::hedge(&exe, quick)?);
         figures.extend(codec::run(&cargo, quick)?);
     }
     finish(
@@ -305,5 +389,57 @@ impl Drop for Server {
         if self.child.stdin.is_some() {
             let _ = self.stop();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Cmd::try_parse_from(std::iter::once("bench").chain(args.iter().copied())).map(|c| c.args)
+    }
+
+    /// The orchestrator starts `xtask bench client --tracker ...`: the internal subcommands take
+    /// their arguments, flags included, as they are.
+    #[test]
+    fn internal_subcommands_keep_their_arguments() {
+        let a = parse(&["client", "--tracker", "t:1", "--only", "small", "--quick"]).unwrap();
+        match a.internal {
+            Some(Internal::Client(raw)) => {
+                assert_eq!(raw.args, ["--tracker", "t:1", "--only", "small", "--quick"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&["serve"]).unwrap().internal,
+            Some(Internal::Serve)
+        ));
+        let a = parse(&["stream-get", "t:1", "d", "k"]).unwrap();
+        assert!(matches!(a.internal, Some(Internal::StreamGet(r)) if r.args == ["t:1", "d", "k"]));
+        let a = parse(&["object-store-get", "t", "d", "k", "store"]).unwrap();
+        assert!(matches!(a.internal, Some(Internal::ObjectStoreGet(r)) if r.args.len() == 4));
+    }
+
+    #[test]
+    fn options_and_parts() {
+        let a = parse(&["--quick", "--no-docs", "--only", "object-store"]).unwrap();
+        assert!(a.quick && a.no_docs && a.internal.is_none());
+        assert_eq!(a.only.as_deref(), Some("object-store"));
+        // `--only` takes any string; `run` checks it against PARTS (status 2 otherwise).
+        assert_eq!(
+            parse(&["--only", "nope"]).unwrap().only.as_deref(),
+            Some("nope")
+        );
+        assert_eq!(run(parse(&["--only", "nope"]).unwrap()), ExitCode::from(2));
+        assert!(parse(&["--bogus"]).is_err());
+        assert!(parse(&["--only"]).is_err());
     }
 }

@@ -11,15 +11,19 @@ pub(crate) enum Section {
     Stream,
     Codec,
     Adapter,
+    Stripes,
+    Hedge,
 }
 
 impl Section {
-    pub(crate) const ALL: [Self; 5] = [
+    pub(crate) const ALL: [Self; 7] = [
         Self::Tracker,
         Self::Small,
         Self::Stream,
         Self::Codec,
         Self::Adapter,
+        Self::Stripes,
+        Self::Hedge,
     ];
 
     fn name(self) -> &'static str {
@@ -29,6 +33,8 @@ impl Section {
             Self::Stream => "stream",
             Self::Codec => "codec",
             Self::Adapter => "adapter",
+            Self::Stripes => "stripes",
+            Self::Hedge => "hedge",
         }
     }
 
@@ -110,6 +116,30 @@ impl Section {
                     "CPU ratio",
                     "MogileStore MB/s",
                     "facade MB/s",
+                    "target",
+                ],
+            ),
+            Self::Stripes => (
+                "6. Striped reads (facade, one process per fetch, vs `curl` of one node; each node its own process)",
+                &[
+                    "nodes",
+                    "bandwidth cap",
+                    "size",
+                    "striped MB/s",
+                    "curl MB/s",
+                    "ratio",
+                    "client peak RSS",
+                    "target",
+                ],
+            ),
+            Self::Hedge => (
+                "7. Hedged tail (small gets, 2 nodes, the first path 500 ms slow on 3% of requests)",
+                &[
+                    "hedging",
+                    "gets per run",
+                    "p50 ms",
+                    "p99 ms",
+                    "extra requests",
                     "target",
                 ],
             ),

@@ -34,9 +34,9 @@ pub(crate) struct Setup<'a> {
 
 /// One finished transfer.
 #[derive(Debug)]
-struct Transfer {
-    secs: f64,
-    rss_mib: Option<f64>,
+pub(super) struct Transfer {
+    pub(super) secs: f64,
+    pub(super) rss_mib: Option<f64>,
     /// User + system CPU seconds of the process.
     cpu_secs: Option<f64>,
 }
@@ -205,7 +205,7 @@ pub(crate) fn write_source(path: &Path, size: u64) -> Result<(), String> {
 
 /// Runs a command under `/usr/bin/time -v` when present; returns its wall time, peak RSS and
 /// stdout. The wall time is the whole process's, for the client and curl alike.
-fn timed(program: &Path, args: &[&str]) -> Result<(Transfer, String), String> {
+pub(super) fn timed(program: &Path, args: &[&str]) -> Result<(Transfer, String), String> {
     let have_time = Path::new(TIME).exists();
     let mut cmd = if have_time {
         let mut c = Command::new(TIME);
@@ -308,7 +308,7 @@ fn put_curl(url: &str, file: &Path) -> Result<Transfer, String> {
     Ok(t)
 }
 
-fn get_curl(url: &str) -> Result<Transfer, String> {
+pub(super) fn get_curl(url: &str) -> Result<Transfer, String> {
     let (t, out) = timed(
         &curl(),
         &["-sS", "-o", "/dev/null", url, "-w", "%{http_code}"],

@@ -30,6 +30,18 @@ pub(crate) enum Admin {
         #[command(subcommand)]
         command: SettingsCmd,
     },
+    /// Check the cluster, as `mogadm check` does: trackers, hosts, devices and their space,
+    /// classes (exit status 1 when something needs a person now)
+    Check {
+        /// A device more used than this (percent of its size) is a problem
+        #[arg(
+            long,
+            value_name = "PERCENT",
+            default_value = "95",
+            value_parser = clap::value_parser!(u8).range(0..=100)
+        )]
+        max_used: u8,
+    },
 }
 
 /// `admin domain`.

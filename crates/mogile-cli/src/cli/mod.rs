@@ -62,6 +62,22 @@ pub(crate) struct Global {
     /// Configuration file read before the usual ones
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) conf: Option<PathBuf>,
+    /// Log to stderr what the client does: -v warnings (failovers), -vv each operation, -vvv
+    /// every request to trackers and storage nodes (RUST_LOG, when set, decides instead)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Format of the log lines on stderr
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// One line of text per event, and one per operation as it ends
+    Text,
+    /// One JSON object per line
+    Json,
 }
 
 /// The subcommands.
@@ -93,6 +109,10 @@ pub(crate) enum Command {
         /// of the file)
         #[arg(long, value_name = "START[-END]", value_parser = parse_range)]
         range: Option<ByteRange>,
+        /// Read a large file as N stripes at once, each from its own replica (default: one per
+        /// replica, at most 4, none with a zone configured); 1 reads one replica at a time
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        streams: Option<u32>,
     },
     /// Delete KEY
     Rm {
@@ -145,6 +165,12 @@ pub(crate) enum Command {
     Admin {
         #[command(subcommand)]
         command: Admin,
+    },
+    /// Print a shell completion script to stdout (see `docs/cli.md` to install it)
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -367,6 +393,14 @@ mod tests {
                 ..
             }
         ));
+        assert!(matches!(
+            parse(&["mogile", "get", "k", "--streams", "1"]).unwrap(),
+            Command::Get {
+                streams: Some(1),
+                ..
+            }
+        ));
+        assert!(parse(&["mogile", "get", "k", "--streams", "0"]).is_err());
         assert!(matches!(
             parse(&["mogile", "get", "k", "--verify", "--range", "1-2"]).unwrap(),
             Command::Get {

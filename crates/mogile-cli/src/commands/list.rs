@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{Ctx, op_failure};
 use crate::exit::{Failure, Kind};
-use crate::key_text::{display, json as key_json};
+use crate::key_text::{display, json as key_json, quoting};
 
 /// How many `file_info` requests `ls -l` keeps in flight.
 const INFO_CONCURRENCY: usize = 8;
@@ -17,6 +17,8 @@ struct Format {
     long: bool,
     null: bool,
     json: bool,
+    /// Keys shown with `display` (a terminal), else written as they are (a pipe or a file).
+    quote: bool,
 }
 
 /// `mogile ls [PREFIX] [-l] [-0]`.
@@ -35,6 +37,7 @@ pub(crate) async fn ls(
         long,
         null,
         json: ctx.out.is_json(),
+        quote: quoting(),
     };
     let mut opts = ListOptions::new().prefix(&prefix);
     if let Some(n) = page_size {
@@ -118,8 +121,11 @@ fn render(key: &[u8], info: Option<&FileInfoOutput>, fmt: Format) -> Vec<u8> {
     if fmt.null {
         out.extend_from_slice(key);
         out.push(0);
-    } else {
+    } else if fmt.quote {
         out.extend_from_slice(display(key).as_bytes());
+        out.push(b'\n');
+    } else {
+        out.extend_from_slice(key);
         out.push(b'\n');
     }
     out
@@ -143,17 +149,48 @@ mod tests {
         }
     }
 
+    /// On a terminal.
     const TEXT: Format = Format {
         long: false,
         null: false,
         json: false,
+        quote: true,
+    };
+
+    /// To a pipe or a file.
+    const PIPE: Format = Format {
+        quote: false,
+        ..TEXT
     };
 
     #[test]
-    fn text_lines() {
-        assert_eq!(render(b"a\nb", None, TEXT), b"a%0Ab\n");
+    fn text_lines_on_a_terminal_are_quoted() {
+        assert_eq!(render(b"a\nb", None, TEXT), b"$'a\\nb'\n");
+        assert_eq!(render(b"50%", None, TEXT), b"50%\n");
+        assert_eq!(render(b"a b", None, TEXT), b"'a b'\n");
+        assert_eq!(render(b"\xff", None, TEXT), b"$'\\xff'\n");
         let long = Format { long: true, ..TEXT };
         assert_eq!(render(b"k", Some(&info()), long), b"1000\tc2\t42\t2\tk\n");
+    }
+
+    #[test]
+    fn text_lines_to_a_pipe_are_the_keys_as_they_are() {
+        for key in [
+            &b"50%"[..],
+            b"a b",
+            "caf\u{e9}".as_bytes(),
+            b"a\nb",
+            b"\xff",
+        ] {
+            let mut want = key.to_vec();
+            want.push(b'\n');
+            assert_eq!(render(key, None, PIPE), want);
+        }
+        let long = Format { long: true, ..PIPE };
+        assert_eq!(
+            render(b"a b", Some(&info()), long),
+            b"1000\tc2\t42\t2\ta b\n"
+        );
     }
 
     #[test]
@@ -163,7 +200,13 @@ mod tests {
         let long = Format { long: true, ..TEXT };
         assert_eq!(
             render(b"k\x1b]0;x\x07", Some(&hostile), long),
-            b"1000\tc%1B[2J\t42\t2\tk%1B]0;x%07\n"
+            b"1000\t$'c\\x1b[2J'\t42\t2\t$'k\\x1b]0;x\\x07'\n"
+        );
+        // The class is the tracker's text, so it is quoted on a pipe too.
+        let long = Format { long: true, ..PIPE };
+        assert_eq!(
+            render(b"k", Some(&hostile), long),
+            b"1000\t$'c\\x1b[2J'\t42\t2\tk\n"
         );
     }
 
@@ -174,7 +217,7 @@ mod tests {
         let both = Format {
             long: true,
             null: true,
-            json: false,
+            ..TEXT
         };
         assert_eq!(
             render(b"k\t", Some(&info()), both),

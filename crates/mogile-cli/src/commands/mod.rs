@@ -62,6 +62,7 @@ pub(crate) async fn run(
             file,
             verify,
             range,
+            streams,
         } => {
             transfer::get(
                 &mut ctx,
@@ -69,6 +70,7 @@ pub(crate) async fn run(
                 file.as_deref(),
                 verify,
                 range,
+                streams,
             )
             .await
         }
@@ -101,16 +103,42 @@ pub(crate) async fn run(
             pathcount,
         } => files::paths(&mut ctx, key_text::arg_bytes(&key), noverify, pathcount).await,
         Command::Admin { command } => admin::run(&mut ctx, command).await,
+        Command::Completions { shell } => completions(shell),
     };
     let flushed = ctx.out.flush();
     client.close().await;
     result.and(flushed)
 }
 
-/// Builds the facade client; `--timeout` bounds every tracker command (file and admin), opening
-/// a tracker connection, and each step of a storage transfer (connecting, a stall, the wait for
-/// the response headers).
+/// `mogile completions SHELL`: the completion script, generated from the command line's
+/// definition, on stdout.
+pub(crate) fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    use std::io::Write;
+    let mut script = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut crate::cli::Cli::command(),
+        "mogile",
+        &mut script,
+    );
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&script)
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure::stdout(&e))
+}
+
+/// Builds the facade client from the settings (see [`configs`]).
 fn build_client(settings: &Settings, domain: String) -> Result<Client, Failure> {
+    let (tracker, storage) = configs(settings);
+    client_with(settings, domain, tracker, storage)
+}
+
+/// The tracker and storage settings of the client: `--timeout` bounds every tracker command
+/// (file and admin), opening a tracker connection, and each step of a storage transfer
+/// (connecting, a stall, the wait for the response headers).
+pub(crate) fn configs(settings: &Settings) -> (TrackerConfig, StorageConfig) {
     let mut tracker = TrackerConfig::default();
     let mut storage = StorageConfig::default();
     if let Some(t) = settings.timeout {
@@ -121,6 +149,16 @@ fn build_client(settings: &Settings, domain: String) -> Result<Client, Failure> 
         storage.idle_timeout = t;
         storage.headers_timeout = t;
     }
+    (tracker, storage)
+}
+
+/// A facade client for the settings' trackers with these configurations.
+pub(crate) fn client_with(
+    settings: &Settings,
+    domain: String,
+    tracker: TrackerConfig,
+    storage: StorageConfig,
+) -> Result<Client, Failure> {
     Client::builder()
         .trackers(settings.trackers.iter().cloned())
         .domain(domain)

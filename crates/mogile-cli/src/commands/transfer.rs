@@ -93,9 +93,13 @@ pub(crate) async fn get(
     file: Option<&Path>,
     verify: bool,
     range: Option<ByteRange>,
+    streams: Option<u32>,
 ) -> Result<(), Failure> {
     let what = format!("get {}", display(&key));
     let mut opts = GetOptions::new();
+    if let Some(n) = streams {
+        opts = opts.streams(n);
+    }
     if verify {
         opts = opts.verify_checksum(true);
     }

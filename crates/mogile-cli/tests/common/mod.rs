@@ -28,6 +28,11 @@ pub struct Env {
 impl Env {
     /// Starts 1 tracker and 2 storage nodes with 2 devices each.
     pub fn start() -> Self {
+        Self::start_with(1, 2)
+    }
+
+    /// Starts `trackers` trackers and `nodes` storage nodes with 2 devices each.
+    pub fn start_with(trackers: usize, nodes: usize) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -36,8 +41,8 @@ impl Env {
         let cluster = rt
             .block_on(
                 TestCluster::builder()
-                    .trackers(1)
-                    .storage_nodes(2)
+                    .trackers(trackers)
+                    .storage_nodes(nodes)
                     .devices_per_node(2)
                     .domain(DOMAIN)
                     .start(),
@@ -57,6 +62,11 @@ impl Env {
         self.cluster.as_ref().unwrap()
     }
 
+    /// Runs `f` on the cluster's runtime (for the async switches of the cluster).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
     /// Copies every file to its class's `mindevcount` devices.
     pub fn replicate(&self) {
         self.rt.block_on(self.cluster().replicate_all()).unwrap();
@@ -69,6 +79,7 @@ impl Env {
             .env_remove("MOGUTILSCONF")
             .env_remove("MOGILE_TRACKERS")
             .env_remove("MOGILE_DOMAIN")
+            .env_remove("MOGILE_QUOTING")
             .stdin(Stdio::null());
         cmd
     }
@@ -89,6 +100,23 @@ impl Env {
         S: AsRef<OsStr>,
     {
         self.cmd().args(args).output().unwrap()
+    }
+
+    /// Runs `mogile ARGS` as if stdout were a terminal (`MOGILE_QUOTING=shell`: keys are quoted
+    /// for a shell), and asserts it succeeded; returns stdout.
+    pub fn ok_tty<I, S>(&self, args: I) -> Vec<u8>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self
+            .cmd()
+            .env("MOGILE_QUOTING", "shell")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_success(&out);
+        out.stdout
     }
 
     /// Runs `mogile ARGS` and asserts it succeeded; returns stdout.

@@ -124,6 +124,39 @@ async fn create_with_a_lost_rename_reply_is_reconciled() {
     e.shutdown().await;
 }
 
+/// The race the 8-task test can only hit by chance, made certain: another client renames a file
+/// onto the target after `Create`'s existence check and just before its rename (the fake
+/// tracker's `Interleave` fault). The rename meets `key_exists`: the create is `AlreadyExists`,
+/// the target holds the other client's bytes, and the temporary upload is deleted.
+#[tokio::test]
+async fn create_whose_target_appears_after_the_check_is_already_exists() {
+    let e = Embedded::start().await;
+    let tracker = e.cluster.tracker(0).unwrap();
+    let path = Path::from("race/late");
+    e.store
+        .put(&Path::from("race/other"), "first".into())
+        .await
+        .unwrap();
+    let domain = e.cluster.domain();
+    tracker.inject(
+        Fault::new(FaultAction::Interleave(
+            format!("rename domain={domain}&from_key=race/other&to_key=race/late").into_bytes(),
+        ))
+        .command("rename")
+        .times(1),
+    );
+    let r = e
+        .store
+        .put_opts(&path, "second".into(), PutMode::Create.into())
+        .await;
+    assert!(matches!(r, Err(Error::AlreadyExists { .. })), "{r:?}");
+    // Two renames reached the tracker: the other client's, then the create's own.
+    assert_eq!(tracker.requests("rename"), 2);
+    assert_eq!(body(&e.store, &path).await, "first");
+    assert_eq!(temp_files(&e.cluster), []);
+    e.shutdown().await;
+}
+
 /// e-tag `"{fid}-{length}"`; the constant `last_modified`; `if_match` / `if_none_match` compare the
 /// tag; date preconditions and versions are `NotSupported`; `Update`, tags and attributes are
 /// `NotImplemented`.

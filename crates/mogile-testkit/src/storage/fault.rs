@@ -1,5 +1,7 @@
 //! Fault switches of the test storage node, and what it records about requests.
 
+use std::time::Duration;
+
 use http::{HeaderMap, Method, Version};
 
 /// Something a node does instead of answering normally.
@@ -37,6 +39,9 @@ pub enum Fault {
     IgnoreRange,
     /// Close the connection without answering.
     Close,
+    /// Wait this long before answering (a slow disk, a GC pause: the first byte comes late),
+    /// then answer normally.
+    DelayHeaders(Duration),
 }
 
 /// A fault and the requests it applies to: all by default, narrowed by method, path prefix and a
@@ -48,6 +53,8 @@ pub struct FaultRule {
     pub(crate) method: Option<Method>,
     pub(crate) path_prefix: Option<String>,
     pub(crate) remaining: Option<u32>,
+    /// `(n, seen)`: applies to every `n`-th matching request only.
+    pub(crate) every: Option<(u32, u32)>,
 }
 
 impl FaultRule {
@@ -58,7 +65,17 @@ impl FaultRule {
             method: None,
             path_prefix: None,
             remaining: None,
+            every: None,
         }
+    }
+
+    /// Only one matching request in `n` (the `n`-th, the `2n`-th, ...; deterministic): a fault
+    /// on a fraction of the requests, such as a first-byte delay on 3% of them (`n` = 33). The
+    /// other matching requests are served as if the rule were not there.
+    #[must_use]
+    pub fn one_in(mut self, n: u32) -> Self {
+        self.every = Some((n.max(1), 0));
+        self
     }
 
     /// Only requests with this method.
@@ -93,7 +110,21 @@ impl FaultRule {
 
 /// Takes the fault for a request from `rules`, using up one of its count.
 pub(crate) fn take_fault(rules: &mut Vec<FaultRule>, method: &Method, path: &str) -> Option<Fault> {
-    let idx = rules.iter().position(|r| r.matches(method, path))?;
+    let mut idx = None;
+    for (i, rule) in rules.iter_mut().enumerate() {
+        if !rule.matches(method, path) {
+            continue;
+        }
+        if let Some((n, seen)) = rule.every.as_mut() {
+            *seen = seen.wrapping_add(1);
+            if *seen % *n != 0 {
+                continue;
+            }
+        }
+        idx = Some(i);
+        break;
+    }
+    let idx = idx?;
     let rule = &mut rules[idx];
     let fault = rule.fault.clone();
     if let Some(n) = rule.remaining.as_mut() {
@@ -170,5 +201,17 @@ mod tests {
             Some(Fault::Status(500))
         );
         assert_eq!(rules.len(), 1);
+    }
+
+    #[test]
+    fn one_in_n_applies_to_every_nth_match() {
+        let mut rules = vec![FaultRule::new(Fault::Status(500)).one_in(3)];
+        let hits: Vec<bool> = (0..9)
+            .map(|_| take_fault(&mut rules, &Method::GET, "/dev1/x").is_some())
+            .collect();
+        assert_eq!(
+            hits,
+            [false, false, true, false, false, true, false, false, true]
+        );
     }
 }

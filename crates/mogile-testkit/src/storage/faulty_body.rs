@@ -12,6 +12,7 @@ use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
 use tokio_util::io::ReaderStream;
 
+use super::bandwidth::{Bucket, throttled};
 use super::fault::Fault;
 use super::response::NodeBody;
 
@@ -21,7 +22,12 @@ pub(crate) fn faulty_body(
     len: u64,
     fault: Option<Fault>,
     reset: Arc<AtomicBool>,
+    bandwidth: Option<Arc<Bucket>>,
 ) -> NodeBody {
+    let inner: Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>> = match bandwidth {
+        Some(bucket) => throttled(inner, bucket),
+        None => Box::pin(inner),
+    };
     let (limit, after) = match fault {
         Some(Fault::StallResponseBody { after }) => (after.min(len), After::Stall),
         Some(Fault::ResetAfter { body_bytes }) => (body_bytes.min(len), After::Reset(reset)),

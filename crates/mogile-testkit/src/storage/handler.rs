@@ -76,6 +76,7 @@ pub(crate) async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Answer {
             drain(&ctx, idx, req.into_body(), Some(after)).await?;
             return std::future::pending().await;
         }
+        Some(Fault::DelayHeaders(delay)) => tokio::time::sleep(delay).await,
         _ => {}
     }
     let method = req.method().clone();
@@ -281,7 +282,8 @@ async fn get(
     let mut file = tokio::fs::File::open(&file_path).await?;
     file.seek(io::SeekFrom::Start(start)).await?;
     let stream = ReaderStream::with_capacity(file.take(len), 64 * 1024);
-    let body = faulty_body::faulty_body(stream, len, fault, ctx.reset.clone());
+    let body =
+        faulty_body::faulty_body(stream, len, fault, ctx.reset.clone(), ctx.state.bandwidth());
     Ok(with_headers(status, resp_headers, body, keep_alive))
 }
 
@@ -318,8 +320,8 @@ fn file_like(text: String, keep_alive: bool, is_head: bool) -> Response<NodeBody
     with_headers(StatusCode::OK, headers, body, keep_alive)
 }
 
-/// mogstored's `/devN/usage` file, made up from the node's configured totals when the device
-/// directory exists but holds no such file.
+/// mogstored's `/devN/usage` file, made up when the device directory exists but holds no such
+/// file: `key: value` lines sorted by key, sizes in KiB, `use` rounded up as `df` does.
 async fn synthesized_usage(ctx: &Ctx, path: &str) -> Option<String> {
     let dev = path.strip_prefix('/')?.strip_suffix("/usage")?;
     if !dev.starts_with("dev") || dev.contains('/') {
@@ -329,9 +331,16 @@ async fn synthesized_usage(ctx: &Ctx, path: &str) -> Option<String> {
     if !tokio::fs::metadata(&dir).await.ok()?.is_dir() {
         return None;
     }
-    let (total, used) = *super::node::lock(&ctx.state.usage_kib);
+    let figures = *super::node::lock(&ctx.state.usage);
+    let total = figures.total_kib;
+    let used = match figures.used_kib {
+        Some(used) => used,
+        None => bytes_under(&dir).await.div_ceil(1024),
+    };
     let available = total.saturating_sub(used);
-    let pct = used.saturating_mul(100).checked_div(total).unwrap_or(0);
+    let pct = used
+        .saturating_mul(100)
+        .div_ceil(used.saturating_add(available).max(1));
     let time = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -339,4 +348,23 @@ async fn synthesized_usage(ctx: &Ctx, path: &str) -> Option<String> {
         "available: {available}\ndevice: /dev/testkit\ndisk: {}\ntime: {time}\ntotal: {total}\nuse: {pct}%\nused: {used}\n",
         dir.display()
     ))
+}
+
+/// The bytes of every file under `dir`, subdirectories included (what is unreadable counts 0).
+async fn bytes_under(dir: &Path) -> u64 {
+    let mut total = 0u64;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(mut entries) = tokio::fs::read_dir(&dir).await else {
+            continue;
+        };
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            match entry.metadata().await {
+                Ok(m) if m.is_dir() => pending.push(entry.path()),
+                Ok(m) => total = total.saturating_add(m.len()),
+                Err(_) => {}
+            }
+        }
+    }
+    total
 }

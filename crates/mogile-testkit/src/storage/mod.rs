@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+mod bandwidth;
 mod fault;
 mod faulty_body;
 mod handler;

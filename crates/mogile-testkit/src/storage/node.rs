@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::bandwidth::Bucket;
 use super::fault::{Fault, FaultRule, RecordedRequest, take_fault};
 use super::handler;
 
@@ -24,7 +25,10 @@ use super::handler;
 ///   204), `404 Base directory does not exist`, `400` for bad names and top-level files.
 /// - `GET`/`HEAD` stream from disk, with one `Range` (`206`, `416` with `Content-Range: bytes
 ///   */N`, multi-range ignored), `Last-Modified`/`If-Modified-Since` (`304`), and the suffix-range
-///   bug unless switched off. `/devN/usage` is synthesised when no such file exists.
+///   bug unless switched off. `/devN/usage` is synthesised when no such file exists, as
+///   mogstored writes it (`protocol.md` 11.5): `used` is the size of the files under the device's
+///   directory (or fixed with [`set_usage`](Self::set_usage)), `total` 100 GiB
+///   ([`set_capacity`](Self::set_capacity)).
 /// - `DELETE`: `204`/`404`; `MKCOL` and other methods: `400`.
 /// - Every answer has an `HTTP/1.0` status line with `Connection: keep-alive` and `Keep-Alive:
 ///   timeout=30, max=100` (or `Connection: close`), like mogstored.
@@ -49,12 +53,30 @@ pub(crate) struct NodeState {
     pub(crate) suffix_range_bug: AtomicBool,
     pub(crate) requests: Mutex<Vec<RecordedRequest>>,
     pub(crate) connections: AtomicU64,
-    pub(crate) usage_kib: Mutex<(u64, u64)>,
+    pub(crate) usage: Mutex<Usage>,
+    pub(crate) bandwidth: Mutex<Option<Arc<Bucket>>>,
 }
+
+/// What a synthesised `/devN/usage` file reports.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Usage {
+    /// `total`, in KiB.
+    pub(crate) total_kib: u64,
+    /// `used`, in KiB: fixed by [`StorageNode::set_usage`], else measured from the device's
+    /// directory on each request.
+    pub(crate) used_kib: Option<u64>,
+}
+
+/// The size a node reports for each device unless told otherwise: 100 GiB.
+const DEFAULT_TOTAL_KIB: u64 = 100 * 1024 * 1024;
 
 impl NodeState {
     pub(crate) fn take_fault(&self, method: &http::Method, path: &str) -> Option<Fault> {
         take_fault(&mut lock(&self.faults), method, path)
+    }
+
+    pub(crate) fn bandwidth(&self) -> Option<Arc<Bucket>> {
+        lock(&self.bandwidth).clone()
     }
 
     pub(crate) fn record(&self, req: RecordedRequest) -> usize {
@@ -112,7 +134,11 @@ impl StorageNode {
             suffix_range_bug: AtomicBool::new(true),
             requests: Mutex::new(Vec::new()),
             connections: AtomicU64::new(0),
-            usage_kib: Mutex::new((100 * 1024 * 1024, 0)),
+            usage: Mutex::new(Usage {
+                total_kib: DEFAULT_TOTAL_KIB,
+                used_kib: None,
+            }),
+            bandwidth: Mutex::new(None),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(Self { addr, state, task })
@@ -179,9 +205,29 @@ impl StorageNode {
         self.state.suffix_range_bug.store(on, Ordering::SeqCst);
     }
 
-    /// The `total` and `used` KiB reported by synthesised `/devN/usage` files.
+    /// Caps the bytes per second of every response body the node sends, together (a token
+    /// bucket shared by all its connections); `None` removes the cap. Bodies already being sent
+    /// keep the cap they started with.
+    pub fn set_bandwidth_limit(&self, bytes_per_sec: Option<u64>) {
+        *lock(&self.state.bandwidth) = bytes_per_sec.map(|b| Arc::new(Bucket::new(b)));
+    }
+
+    /// Fixes the `total` and `used` KiB that synthesised `/devN/usage` files report, for every
+    /// device of the node (a full disk, say).
     pub fn set_usage(&self, total_kib: u64, used_kib: u64) {
-        *lock(&self.state.usage_kib) = (total_kib, used_kib);
+        *lock(&self.state.usage) = Usage {
+            total_kib,
+            used_kib: Some(used_kib),
+        };
+    }
+
+    /// Sets the `total` KiB of each device (100 GiB by default) and goes back to measuring `used`
+    /// from the files in the device's directory.
+    pub fn set_capacity(&self, total_kib: u64) {
+        *lock(&self.state.usage) = Usage {
+            total_kib,
+            used_kib: None,
+        };
     }
 
     /// Every request received so far, in arrival order.

@@ -290,6 +290,7 @@ async fn delete_mkcol_usage_and_conditional_get() {
     assert_eq!(status_line(&head), "HTTP/1.0 200 OK");
     assert!(body.ends_with(b"Directory listing disabled"));
 
+    // The figures of the capture (`mogstored_http.txt`), `use` rounded up as mogstored has it.
     node.set_usage(95_285_888, 12_426_836);
     let (_, body) = exchange(
         &mut c,
@@ -302,7 +303,7 @@ async fn delete_mkcol_usage_and_conditional_get() {
         "available: 82859052\n",
         "total: 95285888\n",
         "used: 12426836\n",
-        "use: 13%\n",
+        "use: 14%\n",
     ] {
         assert!(usage.contains(line), "{line} in {usage}");
     }
@@ -442,4 +443,71 @@ async fn a_stopped_node_refuses_and_can_come_back_on_its_port() {
             .await
             .is_err()
     );
+}
+
+/// Without fixed figures, `/devN/usage` measures the device's directory: `used` is the size of
+/// its files in KiB, rounded up, and follows what is stored; every line mogstored writes is there,
+/// sorted by key, and the protocol crate's parser reads it.
+#[tokio::test]
+async fn usage_is_measured_from_the_device_directory() {
+    let (_dir, node) = node().await;
+    node.set_capacity(1000);
+    async fn usage(node: &StorageNode) -> String {
+        let mut c = connect(node).await;
+        let (head, body) = exchange(
+            &mut c,
+            b"GET /dev1/usage HTTP/1.1\r\nHost: x\r\n\r\n",
+            false,
+        )
+        .await;
+        assert_eq!(status_line(&head), "HTTP/1.0 200 OK");
+        String::from_utf8(body).unwrap()
+    }
+    let empty = usage(&node).await;
+    let keys: Vec<&str> = empty
+        .lines()
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "available",
+            "device",
+            "disk",
+            "time",
+            "total",
+            "use",
+            "used"
+        ]
+    );
+    let parsed = mogile_protocol::DeviceUsage::parse(empty.as_bytes()).unwrap();
+    assert_eq!((parsed.total_kib, parsed.used_kib), (1000, 0));
+    assert_eq!(
+        (parsed.available_kib, parsed.use_percent),
+        (Some(1000), Some(0))
+    );
+
+    std::fs::create_dir_all(node.file_path("/dev1/0/000/000")).unwrap();
+    std::fs::write(
+        node.file_path("/dev1/0/000/000/0000000001.fid"),
+        vec![1; 100 * 1024],
+    )
+    .unwrap();
+    std::fs::write(node.file_path("/dev1/x.fid"), vec![1; 1]).unwrap();
+    // Another device's files do not count.
+    std::fs::write(node.file_path("/dev2/y.fid"), vec![1; 500 * 1024]).unwrap();
+    let parsed = mogile_protocol::DeviceUsage::parse(usage(&node).await.as_bytes()).unwrap();
+    assert_eq!((parsed.used_kib, parsed.available_kib), (101, Some(899)));
+    assert_eq!(parsed.use_percent, Some(11));
+    assert!(parsed.disk.unwrap().ends_with("dev1"));
+
+    // A device without a directory has no usage file.
+    let mut c = connect(&node).await;
+    let (head, _) = exchange(
+        &mut c,
+        b"GET /dev9/usage HTTP/1.1\r\nHost: x\r\n\r\n",
+        false,
+    )
+    .await;
+    assert_eq!(status_line(&head), "HTTP/1.0 404 Not Found");
 }

@@ -49,6 +49,11 @@ pub enum FaultAction {
     /// before that point runs as usual (a failing one also ends without a reply). Any other
     /// command is dropped unexecuted, as [`Drop`](Self::Drop).
     DieMidClose,
+    /// Another client's request lands first: this request line (without `\r\n`, e.g.
+    /// `rename domain=d&from_key=a&to_key=b`) is executed against the model, its reply discarded,
+    /// and then the matched request runs and is answered as usual. It makes a race deterministic:
+    /// "the target appeared between the check and the rename".
+    Interleave(Vec<u8>),
 }
 
 /// A fault rule: which requests it matches, how often, and what it does.
@@ -65,8 +70,8 @@ pub struct Fault {
 
 impl Fault {
     /// A rule for every request, forever. Whether the request is still executed defaults to: no for
-    /// `Hang`, `Drop`, `Reset` and `Garbage`/`LongLine`, yes for the others (a `Delay`, `StrayLine`
-    /// or `Rerun` is always executed).
+    /// `Hang`, `Drop`, `Reset` and `Garbage`/`LongLine`, yes for the others (a `Delay`, `StrayLine`,
+    /// `Rerun` or `Interleave` is always executed).
     pub fn new(action: FaultAction) -> Self {
         let execute = always_executes(&action) || action == FaultAction::CloseMidReply;
         Self {
@@ -106,7 +111,10 @@ impl Fault {
 fn always_executes(action: &FaultAction) -> bool {
     matches!(
         action,
-        FaultAction::Delay(_) | FaultAction::StrayLine(_) | FaultAction::Rerun
+        FaultAction::Delay(_)
+            | FaultAction::StrayLine(_)
+            | FaultAction::Rerun
+            | FaultAction::Interleave(_)
     )
 }
 

@@ -39,7 +39,13 @@ impl State {
             .iter()
             .filter_map(|d| self.devices.get(d).map(|dev| (*d, dev.weight as f64)))
             .collect();
-        let order = self.weighted_shuffle(&weighted);
+        let order = if self.fixed_path_order {
+            let mut ids: Vec<u64> = weighted.iter().map(|(d, _)| *d).collect();
+            ids.sort_unstable();
+            ids
+        } else {
+            self.weighted_shuffle(&weighted)
+        };
         order
             .into_iter()
             .filter_map(|devid| {

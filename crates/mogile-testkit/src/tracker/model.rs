@@ -86,6 +86,8 @@ pub(crate) struct State {
     pub(crate) temp_file_ttl: Duration,
     pub(crate) default_mindevcount: i64,
     pub(crate) rng: StdRng,
+    /// `get_paths` lists replicas in device id order instead of the weighted draw.
+    pub(crate) fixed_path_order: bool,
 }
 
 /// Builds a [`Model`].
@@ -136,6 +138,7 @@ impl ModelBuilder {
                 temp_file_ttl: self.temp_file_ttl,
                 default_mindevcount: self.default_mindevcount,
                 rng: StdRng::seed_from_u64(self.seed),
+                fixed_path_order: false,
             }),
         }
     }
@@ -232,6 +235,13 @@ impl Model {
             .ok_or_else(|| Reply::err("no_device"))?;
         dev.state = state;
         Ok(())
+    }
+
+    /// Makes `get_paths` list a file's replicas in device id order (lowest first), instead of
+    /// the tracker's weighted random draw, so a test or benchmark knows which replica a reader
+    /// tries first. Down devices still come last, as on a real tracker.
+    pub fn set_fixed_path_order(&self, on: bool) {
+        self.lock().fixed_path_order = on;
     }
 
     /// Changes a device's space figures (what the monitor would have observed).

@@ -217,6 +217,9 @@ async fn handle_line(inner: &Inner, stream: &mut TcpStream, id: u64, raw: &[u8])
         return write(stream, &run().await).await;
     };
     tracing::debug!(connection = id, command = %cmd, ?action, execute, "fake tracker: fault");
+    if let FaultAction::Interleave(other) = &action {
+        interleave(inner, other).await;
+    }
     let reply = if execute { run().await } else { Vec::new() };
     match action {
         FaultAction::Delay(d) => {
@@ -251,12 +254,26 @@ async fn handle_line(inner: &Inner, stream: &mut TcpStream, id: u64, raw: &[u8])
             }
             Flow::Close
         }
+        FaultAction::Interleave(_) => write(stream, &reply).await,
         FaultAction::StrayLine(extra) => {
             let mut out = reply;
             out.extend_from_slice(&extra);
             write(stream, &out).await
         }
     }
+}
+
+/// Runs another client's request against the model, as [`FaultAction::Interleave`] says.
+async fn interleave(inner: &Inner, line: &[u8]) {
+    let Ok(Some(req)) = Request::decode_line(line) else {
+        tracing::warn!("fake tracker: an Interleave line that is not a request was ignored");
+        return;
+    };
+    let (cmd, args) = req.into_parts();
+    count(inner, &cmd);
+    let reply =
+        dispatch::execute(&inner.model, &cmd, &ReqArgs::from(args), inner.http_timeout).await;
+    tracing::debug!(command = %cmd, ?reply, "fake tracker: interleaved request");
 }
 
 async fn admin_line(inner: &Inner, stream: &mut TcpStream, line: &[u8]) -> Flow {

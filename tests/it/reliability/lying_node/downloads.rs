@@ -10,18 +10,18 @@ use super::{Dev, KEY, Lie, World, describe, print_row};
 use crate::reliability::support::{assert_no_library_panics, content, watch_panics};
 
 /// File length, and the range `get_range` asks for.
-const N: usize = 200_000;
-const RANGE: (u64, u64) = (1000, 5000);
+pub(super) const N: usize = 200_000;
+pub(super) const RANGE: (u64, u64) = (1000, 5000);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
+pub(super) enum Op {
     GetBytes,
     Stream,
     ToFile,
     Range,
 }
 
-const OPS: [(Op, &str); 4] = [
+pub(super) const OPS: [(Op, &str); 4] = [
     (Op::GetBytes, "get_bytes"),
     (Op::Stream, "get (stream)"),
     (Op::ToFile, "get_to_file"),
@@ -39,7 +39,7 @@ enum Layout {
 }
 
 /// Runs `op`; returns its outcome for the table after checking what it delivered.
-async fn run(w: &World, op: Op, data: &Bytes, ctx: &str) -> String {
+pub(super) async fn run(w: &World, op: Op, data: &Bytes, ctx: &str) -> String {
     let c = &w.client;
     let (start, len) = RANGE;
     let expected = match op {

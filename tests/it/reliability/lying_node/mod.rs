@@ -16,6 +16,7 @@
 
 mod downloads;
 mod peer;
+mod stripes;
 mod uploads;
 
 use std::sync::Arc;
@@ -122,6 +123,23 @@ impl World {
             _dirs: dirs,
             client,
         }
+    }
+
+    /// Another client of this world's tracker, with `config` over the world's own settings'
+    /// timeouts.
+    pub(crate) fn client_with(&self, config: ClientConfig) -> Client {
+        Client::builder()
+            .trackers([self._tracker.addr().to_string()])
+            .domain(DOMAIN)
+            .config(config)
+            .storage(StorageConfig {
+                connect_timeout: TIMEOUT,
+                idle_timeout: TIMEOUT,
+                headers_timeout: TIMEOUT,
+                ..StorageConfig::default()
+            })
+            .build()
+            .unwrap()
     }
 
     /// Places `data` as fid `fid`'s copy on `devid`.

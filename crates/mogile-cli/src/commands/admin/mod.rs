@@ -1,5 +1,6 @@
 //! `mogile admin ...`: domains, classes, hosts, devices and server settings.
 
+mod check;
 mod classes;
 mod nodes;
 
@@ -20,6 +21,7 @@ pub(crate) async fn run(ctx: &mut Ctx, command: Admin) -> Result<(), Failure> {
         Admin::Host { command } => nodes::host(ctx, &admin, command).await,
         Admin::Device { command } => nodes::device(ctx, &admin, command).await,
         Admin::Settings { command } => settings(ctx, &admin, command).await,
+        Admin::Check { max_used } => check::check(ctx, max_used).await,
     }
 }
 

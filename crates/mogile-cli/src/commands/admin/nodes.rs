@@ -35,7 +35,8 @@ macro_rules! host_props {
 pub(super) async fn host(ctx: &mut Ctx, admin: &Handle, command: HostCmd) -> Result<(), Failure> {
     match command {
         HostCmd::List => {
-            let hosts = admin.hosts().await.map_err(fail("admin host list"))?;
+            let mut hosts = admin.hosts().await.map_err(fail("admin host list"))?;
+            hosts.sort_by_key(|h| h.hostid);
             let mut t = Table::new(&[
                 "hostid",
                 "hostname",
@@ -105,7 +106,8 @@ pub(super) async fn device(
 ) -> Result<(), Failure> {
     match command {
         DeviceCmd::List => {
-            let devices = admin.devices().await.map_err(fail("admin device list"))?;
+            let mut devices = admin.devices().await.map_err(fail("admin device list"))?;
+            devices.sort_by_key(|d| d.devid.0);
             let hosts = admin.hosts().await.map_err(fail("admin device list"))?;
             let name_of = |d: &DeviceInfo| {
                 hosts
