@@ -10,6 +10,7 @@ mod exit;
 mod key_text;
 mod output;
 mod progress;
+mod sync;
 
 use std::process::ExitCode;
 

@@ -37,7 +37,8 @@ pub(crate) async fn run(
     global: &Global,
     settings: Settings,
 ) -> Result<(), Failure> {
-    let is_admin = matches!(command, Command::Admin { .. });
+    // Admin commands send no domain; sync names its own in SRC and DST.
+    let is_admin = matches!(command, Command::Admin { .. } | Command::Sync(_));
     let domain = match settings.domain() {
         Ok(d) => d.to_string(),
         Err(_) if is_admin => ADMIN_ONLY_DOMAIN.to_string(),
@@ -54,14 +55,41 @@ pub(crate) async fn run(
         Command::Put {
             key,
             file,
+            recursive: true,
+            class,
+            ..
+        } => {
+            let prefix = key_text::arg_bytes(file.as_os_str());
+            let (settings, quiet) = (&ctx.settings, ctx.quiet);
+            crate::sync::put_recursive(&key, &prefix, class, settings, quiet, &mut ctx.out).await
+        }
+        Command::Put {
+            key,
+            file,
             class,
             checksum,
+            ..
         } => transfer::put(&mut ctx, key_text::arg_bytes(&key), &file, class, checksum).await,
+        Command::Get {
+            key,
+            file: Some(dir),
+            recursive: true,
+            ..
+        } => {
+            let (settings, quiet) = (&ctx.settings, ctx.quiet);
+            crate::sync::get_recursive(&key_text::arg_bytes(&key), &dir, settings, quiet, &mut ctx.out)
+                .await
+        }
+        Command::Sync(args) => {
+            let (settings, quiet) = (&ctx.settings, ctx.quiet);
+            crate::sync::sync(args, settings, quiet, &mut ctx.out).await
+        }
         Command::Get {
             key,
             file,
             verify,
             range,
+            ..
         } => {
             transfer::get(
                 &mut ctx,
@@ -110,7 +138,7 @@ pub(crate) async fn run(
 /// Builds the facade client; `--timeout` bounds every tracker command (file and admin), opening
 /// a tracker connection, and each step of a storage transfer (connecting, a stall, the wait for
 /// the response headers).
-fn build_client(settings: &Settings, domain: String) -> Result<Client, Failure> {
+pub(crate) fn build_client(settings: &Settings, domain: String) -> Result<Client, Failure> {
     let mut tracker = TrackerConfig::default();
     let mut storage = StorageConfig::default();
     if let Some(t) = settings.timeout {

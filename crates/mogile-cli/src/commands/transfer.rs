@@ -39,6 +39,12 @@ pub(crate) async fn put(
         let meta = tokio::fs::metadata(file)
             .await
             .map_err(|e| Failure::failed(format!("{what}: cannot read {}: {e}", file.display())))?;
+        if meta.is_dir() {
+            return Err(Failure::usage(format!(
+                "{what}: {} is a directory; to store every file under it, use `mogile put -r DIR PREFIX`",
+                file.display()
+            )));
+        }
         Some(meta.len())
     };
     let bar = Bar::new(ctx.quiet, "put", len);
