@@ -77,8 +77,14 @@ pub(crate) async fn run(
             ..
         } => {
             let (settings, quiet) = (&ctx.settings, ctx.quiet);
-            crate::sync::get_recursive(&key_text::arg_bytes(&key), &dir, settings, quiet, &mut ctx.out)
-                .await
+            crate::sync::get_recursive(
+                &key_text::arg_bytes(&key),
+                &dir,
+                settings,
+                quiet,
+                &mut ctx.out,
+            )
+            .await
         }
         Command::Sync(args) => {
             let (settings, quiet) = (&ctx.settings, ctx.quiet);

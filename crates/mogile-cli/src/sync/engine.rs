@@ -74,6 +74,9 @@ pub(crate) struct Hooks {
     pub(crate) invert_source_at: Option<usize>,
     /// Treat the destination as a case-insensitive filesystem.
     pub(crate) case_insensitive: bool,
+    /// After this many copies, signal and stop making progress: the test then drops the sync
+    /// with transfers in flight, as a kill would.
+    pub(crate) cancel_after: Option<(u64, std::sync::Arc<tokio::sync::Notify>)>,
 }
 
 /// What a sync did.
@@ -116,7 +119,12 @@ enum Outcome {
 type Job<'a> = Pin<Box<dyn Future<Output = Outcome> + 'a>>;
 
 /// Runs a sync from `src` to `dst`.
-pub(crate) async fn run(src: &Side, dst: &Side, opts: &Options, report: &mut Reporter<'_>) -> Summary {
+pub(crate) async fn run(
+    src: &Side,
+    dst: &Side,
+    opts: &Options,
+    report: &mut Reporter<'_>,
+) -> Summary {
     let started = Instant::now();
     let mut sum = Summary {
         dry_run: opts.dry_run,
@@ -144,8 +152,9 @@ pub(crate) async fn run(src: &Side, dst: &Side, opts: &Options, report: &mut Rep
     if opts.delete && sum.listed_source == 0 && !opts.force {
         // Refused before anything is planned: an empty source is more often a mistake (a
         // wrong prefix, an unmounted disk) than a wish to empty the destination.
-        sum.deletes_refused =
-            Some("the source lists no objects: --delete needs --force to empty the destination".into());
+        sum.deletes_refused = Some(
+            "the source lists no objects: --delete needs --force to empty the destination".into(),
+        );
         sum.elapsed = started.elapsed();
         return sum;
     }
@@ -157,9 +166,10 @@ pub(crate) async fn run(src: &Side, dst: &Side, opts: &Options, report: &mut Rep
     let src_sorted = invert(src_sorted, opts.hooks.invert_source_at);
     let merge = Merge::new(src_sorted, dst_sorter.finish());
     let mut names = NameCheck::new(dst.is_local());
+    names.fold_case = dst.is_case_insensitive().await;
     #[cfg(test)]
     {
-        names.fold_case = opts.hooks.case_insensitive;
+        names.fold_case |= opts.hooks.case_insensitive;
     }
     let mut deletions = Sorter::new(opts.memory_bound);
     let jobs = futures::stream::iter(merge)
@@ -183,6 +193,13 @@ pub(crate) async fn run(src: &Side, dst: &Side, opts: &Options, report: &mut Rep
                 sum.copied += 1;
                 sum.bytes += n;
                 report.object_done();
+                #[cfg(test)]
+                if let Some((after, notify)) = &opts.hooks.cancel_after {
+                    if sum.copied == *after {
+                        notify.notify_one();
+                        std::future::pending::<()>().await;
+                    }
+                }
             }
             Outcome::WouldCopy(key) => {
                 sum.copied += 1;
@@ -250,14 +267,20 @@ async fn list_side(
     while let Some(item) = listing.next().await {
         match item {
             Ok(Listed::Entry(e)) if opts.filter.admits(&e.key) => {
-                sorter.push(e).await.map_err(|e| format!("spilling the listing: {e}"))?;
+                sorter
+                    .push(e)
+                    .await
+                    .map_err(|e| format!("spilling the listing: {e}"))?;
                 sink.listed();
             }
             Ok(Listed::Entry(_)) => {}
             Ok(Listed::Bad { key, reason }) if opts.filter.admits(&key) => {
                 // Only the source's bad entries matter for what is copied; the destination's
                 // are reported too, since deletions cannot know about them.
-                bad.push((key, format!("cannot sync it from the {}: {reason}", which(as_source))));
+                bad.push((
+                    key,
+                    format!("cannot sync it from the {}: {reason}", which(as_source)),
+                ));
             }
             Ok(Listed::Bad { .. }) => {}
             Err(e) => return Err(chain(&e)),
@@ -296,7 +319,11 @@ async fn job(
             Pair::Destination(_) => return Ok(Outcome::Identical),
         };
         if let Some(d) = d {
-            if !opts.overwrite && same(src, dst, &s, &d, opts.checksum).await.map_err(|e| chain(&e))? {
+            if !opts.overwrite
+                && same(src, dst, &s, &d, opts.checksum)
+                    .await
+                    .map_err(|e| chain(&e))?
+            {
                 return Ok(Outcome::Identical);
             }
         }
@@ -314,7 +341,13 @@ async fn job(
 
 /// Whether a key on both sides needs no copy: the same size, and with `checksum` the same MD5.
 /// Sizes the listing did not give are asked now, for these keys only.
-async fn same(src: &Side, dst: &Side, s: &Entry, d: &Entry, checksum: bool) -> Result<bool, SideError> {
+async fn same(
+    src: &Side,
+    dst: &Side,
+    s: &Entry,
+    d: &Entry,
+    checksum: bool,
+) -> Result<bool, SideError> {
     let (sm, dm) = futures::try_join!(meta(src, s, checksum), meta(dst, d, checksum))?;
     if sm.size != dm.size {
         return Ok(false);
@@ -339,7 +372,13 @@ async fn meta(side: &Side, e: &Entry, checksum: bool) -> Result<super::side::Met
 }
 
 /// Copies one key; a MogileFS to MogileFS copy keeps the class unless `--class` is given.
-async fn copy(src: &Side, dst: &Side, key: &[u8], opts: &Options, tally: Tally) -> Result<u64, SideError> {
+async fn copy(
+    src: &Side,
+    dst: &Side,
+    key: &[u8],
+    opts: &Options,
+    tally: Tally,
+) -> Result<u64, SideError> {
     let class = match &opts.class {
         Some(c) => Some(c.clone()),
         None if src.is_mogile() && dst.is_mogile() => src.meta(key).await?.class,
@@ -362,7 +401,9 @@ async fn delete_phase(
         return;
     }
     if let Some(reason) = &sum.aborted {
-        sum.deletes_refused = Some(format!("{n} deletions not made: the sync stopped ({reason})"));
+        sum.deletes_refused = Some(format!(
+            "{n} deletions not made: the sync stopped ({reason})"
+        ));
         return;
     }
     if sum.failed > 0 {
@@ -401,7 +442,10 @@ async fn delete_phase(
                     let r = dst.delete(&e.key).await.map_err(|err| chain(&err));
                     (e.key, r)
                 }
-                Err(e) => (Vec::new(), Err(format!("reading the list of deletions: {e}"))),
+                Err(e) => (
+                    Vec::new(),
+                    Err(format!("reading the list of deletions: {e}")),
+                ),
             }
         })
         .buffer_unordered(opts.jobs.max(1));

@@ -28,8 +28,15 @@ impl Filter {
 
     /// Whether `key` (relative to the prefix) is synced.
     pub(crate) fn admits(&self, key: &[u8]) -> bool {
-        let included = self.include.as_ref().is_none_or(|s| s.is_match(as_path(key)));
-        included && !self.exclude.as_ref().is_some_and(|s| s.is_match(as_path(key)))
+        let included = self
+            .include
+            .as_ref()
+            .is_none_or(|s| s.is_match(as_path(key)));
+        included
+            && !self
+                .exclude
+                .as_ref()
+                .is_some_and(|s| s.is_match(as_path(key)))
     }
 }
 

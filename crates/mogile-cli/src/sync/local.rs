@@ -30,6 +30,26 @@ impl LocalSide {
         Self { root }
     }
 
+    /// Whether the filesystem of the root (or of its nearest existing ancestor) folds case:
+    /// a probe file with a lower-case name is looked up by its upper-case name. A probe that
+    /// cannot be made counts as case-sensitive.
+    pub(crate) async fn is_case_insensitive(&self) -> bool {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            let dir = root.ancestors().find(|a| a.is_dir())?;
+            let probe = tempfile::Builder::new()
+                .prefix(".mogile-case-probe-")
+                .tempfile_in(dir)
+                .ok()?;
+            let name = probe.path().file_name()?.to_str()?.to_ascii_uppercase();
+            Some(dir.join(name).exists())
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+    }
+
     fn path(&self, key: &[u8]) -> PathBuf {
         self.root.join(os_str(key))
     }
@@ -75,9 +95,17 @@ impl LocalSide {
         })
     }
 
-    pub(crate) async fn write(&self, key: &[u8], body: Body, tally: Tally) -> Result<u64, SideError> {
+    pub(crate) async fn write(
+        &self,
+        key: &[u8],
+        body: Body,
+        tally: Tally,
+    ) -> Result<u64, SideError> {
         if let Some(reason) = self.refuses(key) {
-            return Err(SideError::Io(io::Error::new(io::ErrorKind::InvalidInput, reason)));
+            return Err(SideError::Io(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                reason,
+            )));
         }
         let path = self.path(key);
         self.make_parents(key).await?;

@@ -215,7 +215,11 @@ fn open_store(text: &str) -> Result<Side, Failure> {
         )
     })?;
     let etag_is_md5 = url.scheme() == "s3" || url.scheme() == "s3a";
-    Ok(Side::Store(StoreSide::new(Arc::from(store), prefix, etag_is_md5)))
+    Ok(Side::Store(StoreSide::new(
+        Arc::from(store),
+        prefix,
+        etag_is_md5,
+    )))
 }
 
 #[cfg(test)]
@@ -250,7 +254,10 @@ mod tests {
         assert_eq!(p("some/dir"), Location::Local("some/dir".into()));
         assert_eq!(p("file:///tmp/a%20b"), Location::Local("/tmp/a b".into()));
         assert_eq!(p("s3://bucket/x"), Location::Store("s3://bucket/x".into()));
-        assert!(parse(OsStr::new("mogile://dom/x"), &[]).is_err(), "no trackers");
+        assert!(
+            parse(OsStr::new("mogile://dom/x"), &[]).is_err(),
+            "no trackers"
+        );
         assert!(parse(OsStr::new("file://rel"), &[]).is_err());
     }
 

@@ -115,8 +115,10 @@ impl<I: Iterator<Item = io::Result<Entry>>> Iterator for Checked<I> {
 
 /// The merge of a source and a destination listing.
 #[derive(Debug)]
-pub(crate) struct Merge<A: Iterator<Item = io::Result<Entry>>, B: Iterator<Item = io::Result<Entry>>>
-{
+pub(crate) struct Merge<
+    A: Iterator<Item = io::Result<Entry>>,
+    B: Iterator<Item = io::Result<Entry>>,
+> {
     src: Peekable<Checked<A>>,
     dst: Peekable<Checked<B>>,
     done: bool,
@@ -204,17 +206,18 @@ mod tests {
 
     #[test]
     fn pairs_keys_from_both_sides() {
-        let got: Vec<(String, &str)> = Merge::new(list(&["a", "b", "d"]), list(&["b", "c", "d", "e"]))
-            .map(|p| {
-                let p = p.unwrap();
-                let kind = match &p {
-                    Pair::Source(_) => "src",
-                    Pair::Destination(_) => "dst",
-                    Pair::Both(..) => "both",
-                };
-                (String::from_utf8(p.key().to_vec()).unwrap(), kind)
-            })
-            .collect();
+        let got: Vec<(String, &str)> =
+            Merge::new(list(&["a", "b", "d"]), list(&["b", "c", "d", "e"]))
+                .map(|p| {
+                    let p = p.unwrap();
+                    let kind = match &p {
+                        Pair::Source(_) => "src",
+                        Pair::Destination(_) => "dst",
+                        Pair::Both(..) => "both",
+                    };
+                    (String::from_utf8(p.key().to_vec()).unwrap(), kind)
+                })
+                .collect();
         assert_eq!(
             got,
             [
@@ -235,7 +238,10 @@ mod tests {
         match m.next() {
             Some(Err(MergeError::Order { which, prev, next })) => {
                 assert_eq!(which, Which::Source);
-                assert_eq!((prev.as_slice(), next.as_slice()), (b"c".as_slice(), b"b".as_slice()));
+                assert_eq!(
+                    (prev.as_slice(), next.as_slice()),
+                    (b"c".as_slice(), b"b".as_slice())
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -42,14 +42,16 @@ impl MogileSide {
             .keys(prefix.clone())
             .map_err(SideError::from)
             .try_filter_map(move |key| {
-                let rel = key.as_bytes().strip_prefix(prefix.as_slice()).map(<[u8]>::to_vec);
+                let rel = key
+                    .as_bytes()
+                    .strip_prefix(prefix.as_slice())
+                    .map(<[u8]>::to_vec);
                 let item = match rel {
                     // The facade already drops keys outside the prefix.
                     None => None,
                     Some(rel) if rel.is_empty() => Some(Listed::Bad {
                         key: rel,
-                        reason: "the key is the prefix itself, which names no file under it"
-                            .into(),
+                        reason: "the key is the prefix itself, which names no file under it".into(),
                     }),
                     Some(rel) => Some(Listed::Entry(Entry {
                         key: rel,

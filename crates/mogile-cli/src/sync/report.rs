@@ -92,7 +92,10 @@ impl<'o> Reporter<'o> {
             b.objects.set_position(0);
             b.objects.set_length(source_keys);
             b.objects.set_message("objects");
-            style(&b.objects, "{msg:8} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}");
+            style(
+                &b.objects,
+                "{msg:8} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}",
+            );
             b.objects.reset_eta();
         }
     }
@@ -172,7 +175,11 @@ impl<'o> Reporter<'o> {
     /// The summary line, and the command's result.
     pub(crate) fn summary(&mut self, s: &Summary) -> Result<(), Failure> {
         let secs = s.elapsed.as_secs_f64();
-        let rate = if secs > 0.0 { s.bytes as f64 / secs } else { 0.0 };
+        let rate = if secs > 0.0 {
+            s.bytes as f64 / secs
+        } else {
+            0.0
+        };
         if let Some(out) = self.out.as_deref_mut() {
             if self.json {
                 out.json(&json!({
@@ -284,7 +291,10 @@ mod tests {
             ..Summary::default()
         };
         let t = text_summary(&s, 1.5, 2048.0);
-        assert!(t.starts_with("listed 3 source, 0 destination; copied 2 (3.0 MiB), identical 1"), "{t}");
+        assert!(
+            t.starts_with("listed 3 source, 0 destination; copied 2 (3.0 MiB), identical 1"),
+            "{t}"
+        );
         assert!(t.ends_with("2.0 KiB/s"), "{t}");
         let noop = Summary {
             listed_source: 3,

@@ -180,6 +180,14 @@ impl Side {
         matches!(self, Self::Local(_))
     }
 
+    /// Whether this is a local directory on a case-insensitive filesystem.
+    pub(crate) async fn is_case_insensitive(&self) -> bool {
+        match self {
+            Self::Local(s) => s.is_case_insensitive().await,
+            _ => false,
+        }
+    }
+
     /// Every key under the prefix. `as_source`: a missing local directory is an error (a
     /// missing destination is empty).
     pub(crate) fn list(&self, as_source: bool) -> Listing {

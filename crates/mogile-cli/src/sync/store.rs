@@ -21,11 +21,7 @@ pub(crate) struct StoreSide {
 impl StoreSide {
     /// The objects of `store` under `prefix`. `etag_is_md5`: the store's ETag of a single-part
     /// upload is the content's MD5 (S3), so `--checksum` can compare it without reading.
-    pub(crate) fn new(
-        store: Arc<dyn ObjectStore>,
-        prefix: Path,
-        etag_is_md5: bool,
-    ) -> Self {
+    pub(crate) fn new(store: Arc<dyn ObjectStore>, prefix: Path, etag_is_md5: bool) -> Self {
         Self {
             store,
             prefix,
@@ -75,7 +71,9 @@ impl StoreSide {
         };
         match Path::parse(rel) {
             Ok(p) if p.as_ref() == rel && !rel.is_empty() => None,
-            Ok(_) => Some("not a valid object path (an empty segment, or `/` first or last)".into()),
+            Ok(_) => {
+                Some("not a valid object path (an empty segment, or `/` first or last)".into())
+            }
             Err(e) => Some(format!("not a valid object path: {e}")),
         }
     }
@@ -106,7 +104,12 @@ impl StoreSide {
 
     /// Writes through object_store's `BufWriter`: one `put` for a small object, a multipart
     /// upload for a large one; either appears only when complete, and a failure aborts it.
-    pub(crate) async fn write(&self, key: &[u8], body: Body, tally: Tally) -> Result<u64, SideError> {
+    pub(crate) async fn write(
+        &self,
+        key: &[u8],
+        body: Body,
+        tally: Tally,
+    ) -> Result<u64, SideError> {
         let path = self.path(key)?;
         let expected = body.len();
         let mut w = BufWriter::new(Arc::clone(&self.store), path);
