@@ -45,5 +45,6 @@ fn settings(cli: &Cli) -> Result<config::Settings, Failure> {
         std::env::var_os("HOME"),
     );
     let files = config::load_files(&paths)?;
-    config::resolve(&cli.global, &files)
+    let trackers_required = !matches!(cli.command, cli::Command::Sync(_));
+    config::resolve(&cli.global, &files, trackers_required)
 }

@@ -37,8 +37,16 @@ pub(crate) async fn run(
     global: &Global,
     settings: Settings,
 ) -> Result<(), Failure> {
-    // Admin commands send no domain; sync names its own in SRC and DST.
-    let is_admin = matches!(command, Command::Admin { .. } | Command::Sync(_));
+    let command = match command {
+        // Sync names its domains, and maybe its trackers, in SRC and DST: no shared client.
+        Command::Sync(args) => {
+            let mut out = Out::new(global.json);
+            let result = crate::sync::sync(args, &settings, global.quiet, &mut out).await;
+            return result.and(out.flush());
+        }
+        other => other,
+    };
+    let is_admin = matches!(command, Command::Admin { .. });
     let domain = match settings.domain() {
         Ok(d) => d.to_string(),
         Err(_) if is_admin => ADMIN_ONLY_DOMAIN.to_string(),
@@ -87,6 +95,7 @@ pub(crate) async fn run(
             .await
         }
         Command::Sync(args) => {
+            // Handled above; the same call, should it ever come here.
             let (settings, quiet) = (&ctx.settings, ctx.quiet);
             crate::sync::sync(args, settings, quiet, &mut ctx.out).await
         }

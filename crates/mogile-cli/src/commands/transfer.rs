@@ -40,7 +40,8 @@ pub(crate) async fn put(
             .await
             .map_err(|e| Failure::failed(format!("{what}: cannot read {}: {e}", file.display())))?;
         if meta.is_dir() {
-            return Err(Failure::usage(format!(
+            // Status 1, as before the hint was added: scripts may test for it.
+            return Err(Failure::failed(format!(
                 "{what}: {} is a directory; to store every file under it, use `mogile put -r DIR PREFIX`",
                 file.display()
             )));

@@ -172,21 +172,22 @@ pub(crate) async fn run(
         names.fold_case |= opts.hooks.case_insensitive;
     }
     let mut deletions = Sorter::new(opts.memory_bound);
-    let jobs = futures::stream::iter(merge)
-        .map(|item| -> Job<'_> {
-            match item {
-                Err(e) => Box::pin(futures::future::ready(Outcome::Abort(abort_reason(&e)))),
-                Ok(Pair::Destination(e)) => {
-                    Box::pin(futures::future::ready(Outcome::OnlyOnDestination(e.key)))
+    let mut jobs = Box::pin(
+        futures::stream::iter(merge)
+            .map(|item| -> Job<'_> {
+                match item {
+                    Err(e) => Box::pin(futures::future::ready(Outcome::Abort(abort_reason(&e)))),
+                    Ok(Pair::Destination(e)) => {
+                        Box::pin(futures::future::ready(Outcome::OnlyOnDestination(e.key)))
+                    }
+                    Ok(pair) => {
+                        let conflict = names.check(pair.key());
+                        Box::pin(job(src, dst, opts, pair, conflict, tally.clone()))
+                    }
                 }
-                Ok(pair) => {
-                    let conflict = names.check(pair.key());
-                    Box::pin(job(src, dst, opts, pair, conflict, tally.clone()))
-                }
-            }
-        })
-        .buffer_unordered(opts.jobs.max(1));
-    futures::pin_mut!(jobs);
+            })
+            .buffer_unordered(opts.jobs.max(1)),
+    );
     while let Some(outcome) = jobs.next().await {
         match outcome {
             Outcome::Copied(n) => {
