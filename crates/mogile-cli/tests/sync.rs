@@ -192,4 +192,13 @@ fn put_and_get_recursive() {
     ]);
     assert!(text(&out).contains("copied 5"), "{}", text(&out));
     assert_eq!(tree(b.path()), tree(a.path()));
+    // Into a directory that does not exist yet.
+    let new = b.path().join("new/dir");
+    env.ok([
+        "get".as_ref(),
+        "-r".as_ref(),
+        "tree/".as_ref(),
+        new.as_os_str(),
+    ]);
+    assert_eq!(tree(&new), tree(a.path()));
 }

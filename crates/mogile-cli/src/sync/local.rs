@@ -128,6 +128,9 @@ impl LocalSide {
     /// Creates the directories of `key`, refusing to go through anything but a real directory
     /// under the root (a symbolic link there could point anywhere).
     async fn make_parents(&self, key: &[u8]) -> io::Result<()> {
+        // The root itself may be new (a destination is made on the first write); it is the
+        // user's path, symbolic links and all.
+        tokio::fs::create_dir_all(&self.root).await?;
         let mut dir = self.root.clone();
         let segments: Vec<&[u8]> = key.split(|&b| b == b'/').collect();
         for seg in &segments[..segments.len().saturating_sub(1)] {

@@ -198,7 +198,9 @@ impl<'o> Reporter<'o> {
                     "deletes_refused": s.deletes_refused,
                 }))?;
             } else if !self.quiet {
-                out.line(&text_summary(s, secs, rate))?;
+                for line in text_summary(s, secs, rate).lines() {
+                    out.line(line)?;
+                }
             }
         }
         if let Some(reason) = &s.aborted {

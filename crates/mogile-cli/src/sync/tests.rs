@@ -162,7 +162,9 @@ fn ok(s: &Summary, r: &Reporter<'_>) {
 async fn directory_to_mogilefs_and_back() {
     let cluster = cluster().await;
     let tree = awkward_tree();
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b_parent) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // The destination directory does not exist yet.
+    let b = b_parent.path().join("new/backup");
     write_tree(a.path(), &tree);
     let opts = Options::default();
     let up = mogile(&cluster, "testdom", "backup/");
@@ -180,16 +182,13 @@ async fn directory_to_mogilefs_and_back() {
         tree
     );
 
-    let (s, r) = run(&up, &local(b.path()), &opts).await;
+    let (s, r) = run(&up, &local(&b), &opts).await;
     ok(&s, &r);
     assert_eq!(s.copied, tree.len() as u64);
-    assert_eq!(read_tree(b.path()), tree);
+    assert_eq!(read_tree(&b), tree);
 
     // Idempotence, both ways: nothing copied, everything identical.
-    for (src, dst) in [
-        (local(a.path()), &up),
-        (up_clone(&cluster), &local(b.path())),
-    ] {
+    for (src, dst) in [(local(a.path()), &up), (up_clone(&cluster), &local(&b))] {
         let (s, r) = run(&src, dst, &opts).await;
         ok(&s, &r);
         assert_eq!((s.copied, s.identical, s.bytes), (0, tree.len() as u64, 0));
