@@ -7,7 +7,9 @@
 //! part 3 runs one process per transfer (`xtask bench stream-put` / `stream-get`, and `curl`).
 //! Part 4 is the protocol crate's criterion bench. Part 5 fetches 256 MiB through `MogileStore`
 //! and through the facade, one process per `get` (`xtask bench object-store-get`), and compares
-//! their CPU time; `--only object-store` runs that part alone (and writes no docs).
+//! their CPU time; `--only object-store` runs that part alone (and writes no docs). Part 8 runs
+//! the release `mogile sync` from a local directory into the cluster against a loop of `mogile
+//! put` processes and the facade's own puts; `--only sync` runs it alone.
 
 mod client;
 mod codec;
@@ -19,6 +21,7 @@ mod report;
 mod serve;
 mod small_files;
 mod streaming;
+mod sync;
 mod tracker_rt;
 
 use std::io::{BufRead, BufReader};
@@ -35,7 +38,14 @@ fn round_trip_key(i: usize) -> String {
     format!("rt/{i:05}")
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--no-docs] [--only object-store]";
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--no-docs] [--only object-store|sync]";
+
+/// A part run alone with `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Only {
+    ObjectStore,
+    Sync,
+}
 
 /// Entry point of `cargo xtask bench ...` (and of the internal subcommands the release build runs).
 pub(crate) fn run(args: &[String]) -> ExitCode {
@@ -45,17 +55,23 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Some("stream-put") => client::stream_put(&args[1..]),
         Some("stream-get") => client::stream_get(&args[1..]),
         Some("object-store-get") => client::object_store_get(&args[1..]),
+        Some("sync-facade-put") => sync::facade_put_process(&args[1..]),
         _ => {
-            let (mut quick, mut write_docs, mut only_object_store) = (false, true, false);
+            let (mut quick, mut write_docs, mut only) = (false, true, None);
             let mut it = args.iter();
             while let Some(a) = it.next() {
                 match (a.as_str(), it.as_slice().first().map(String::as_str)) {
                     ("--quick", _) => quick = true,
                     ("--no-docs", _) => write_docs = false,
-                    ("--only", Some("object-store")) => {
+                    ("--only", Some(part @ ("object-store" | "sync"))) => {
+                        only = Some(if part == "sync" {
+                            Only::Sync
+                        } else {
+                            Only::ObjectStore
+                        });
                         it.next();
                         // One part alone would make a page of "not measured".
-                        (only_object_store, write_docs) = (true, false);
+                        write_docs = false;
                     }
                     _ => {
                         eprintln!("{USAGE}");
@@ -63,7 +79,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                     }
                 }
             }
-            match orchestrate(quick, write_docs, only_object_store) {
+            match orchestrate(quick, write_docs, only) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("xtask bench: {e}");
@@ -86,7 +102,7 @@ fn release_exe(root: &Path) -> PathBuf {
     target.join("release").join("xtask")
 }
 
-fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result<(), String> {
+fn orchestrate(quick: bool, write_docs: bool, only: Option<Only>) -> Result<(), String> {
     let started = Instant::now();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let root = workspace_root();
@@ -100,10 +116,11 @@ fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result
     if !status.success() {
         return Err("cargo build --release failed".to_owned());
     }
-    if !only_object_store {
+    if only.is_none() {
         codec::build(&cargo)?;
     }
     let exe = release_exe(&root);
+    let mogile = sync::build_mogile(&cargo, &exe)?;
     let measured = Instant::now();
 
     let mut server = Server::start(&exe)?;
@@ -116,7 +133,27 @@ fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result
         // on a shared machine: many rounds, so that the median means something.
         rounds: if quick { 5 } else { 15 },
     };
-    if only_object_store {
+    let sync_part = sync::Setup {
+        xtask: &exe,
+        mogile: &mogile,
+        tracker: &server.tracker,
+        domain: &server.domain,
+        rounds: if quick { 1 } else { 3 },
+    };
+    if only == Some(Only::Sync) {
+        figures.extend(sync::run(&sync_part)?);
+        server.stop()?;
+        return finish(
+            &root,
+            started,
+            measured,
+            load_before,
+            quick,
+            write_docs,
+            &figures,
+        );
+    }
+    if only == Some(Only::ObjectStore) {
         figures.extend(object_store_get::run(&object_store)?);
         server.stop()?;
         return finish(
@@ -169,6 +206,7 @@ fn orchestrate(quick: bool, write_docs: bool, only_object_store: bool) -> Result
         rounds: if quick { 3 } else { 5 },
     })?);
     figures.extend(object_store_get::run(&object_store)?);
+    figures.extend(sync::run(&sync_part)?);
     server.stop()?;
     figures.extend(codec::run(&cargo, quick)?);
     finish(

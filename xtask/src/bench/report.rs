@@ -11,15 +11,17 @@ pub(crate) enum Section {
     Stream,
     Codec,
     Adapter,
+    Sync,
 }
 
 impl Section {
-    pub(crate) const ALL: [Self; 5] = [
+    pub(crate) const ALL: [Self; 6] = [
         Self::Tracker,
         Self::Small,
         Self::Stream,
         Self::Codec,
         Self::Adapter,
+        Self::Sync,
     ];
 
     fn name(self) -> &'static str {
@@ -29,6 +31,7 @@ impl Section {
             Self::Stream => "stream",
             Self::Codec => "codec",
             Self::Adapter => "adapter",
+            Self::Sync => "sync",
         }
     }
 
@@ -99,6 +102,21 @@ impl Section {
                     "CPU ratio",
                     "MogileStore MB/s",
                     "facade MB/s",
+                    "target",
+                ],
+            ),
+            Self::Sync => (
+                "8. `mogile sync` (a local directory into the cluster, `--jobs 8`, vs a sequential `mogile put` loop)",
+                &[
+                    "workload",
+                    "files",
+                    "`mogile put` loop files/s",
+                    "sync files/s",
+                    "sync MB/s",
+                    "speed-up",
+                    "no-op run / first run",
+                    "facade put files/s (8 at once)",
+                    "sync / facade",
                     "target",
                 ],
             ),
