@@ -77,7 +77,7 @@ pub(crate) enum Command {
         file: PathBuf,
         /// Store every file under the directory DIR, each under PREFIX plus its path, copying
         /// every one and overwriting (`mogile put -r DIR PREFIX`)
-        #[arg(short = 'r', long)]
+        #[arg(short = 'r', long, conflicts_with = "checksum")]
         recursive: bool,
         /// Storage class (default: `class` from the configuration, else the domain's default)
         #[arg(long, value_name = "C")]
