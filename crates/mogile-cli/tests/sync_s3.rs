@@ -32,7 +32,9 @@ impl Moto {
         {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("SKIPPED: moto_server is not available ({e}); install it with `pip install 'moto[server]'`");
+                eprintln!(
+                    "SKIPPED: moto_server is not available ({e}); install it with `pip install 'moto[server]'`"
+                );
                 return None;
             }
         };
@@ -131,9 +133,17 @@ fn sync_through_s3() {
         s3(&mut cmd);
         let out = cmd.args(["sync", src, dst]).output().unwrap();
         assert_success(&out);
-        assert!(text(&out.stdout).contains("copied 4"), "{}", text(&out.stdout));
+        assert!(
+            text(&out.stdout).contains("copied 4"),
+            "{}",
+            text(&out.stdout)
+        );
     }
-    let out = env.run(["sync".as_ref(), "mogile://testdom/from-s3".as_ref(), b.path().as_os_str()]);
+    let out = env.run([
+        "sync".as_ref(),
+        "mogile://testdom/from-s3".as_ref(),
+        b.path().as_os_str(),
+    ]);
     assert_success(&out);
     assert_eq!(tree(b.path()), tree(a.path()));
     let mut cmd = env.cmd();
@@ -143,5 +153,9 @@ fn sync_through_s3() {
         .output()
         .unwrap();
     assert_success(&out);
-    assert!(text(&out.stdout).contains("copied 0"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("copied 0"),
+        "{}",
+        text(&out.stdout)
+    );
 }

@@ -200,6 +200,7 @@ fn files_under(dir: &Path) -> Result<Vec<String>, String> {
 /// Seconds per file of a sequential loop of `mogile put` processes over the first `n` files.
 fn baseline(tool: &Tool<'_>, dir: &Path, n: usize, prefix: &str) -> Result<f64, String> {
     let files = files_under(dir)?;
+    flush_writeback();
     let start = Instant::now();
     for rel in files.iter().take(n) {
         let key = format!("{prefix}{rel}");
@@ -208,8 +209,14 @@ fn baseline(tool: &Tool<'_>, dir: &Path, n: usize, prefix: &str) -> Result<f64, 
     Ok(start.elapsed().as_secs_f64() / n.min(files.len()) as f64)
 }
 
+/// `sync(1)`, untimed, so that no timed run pays for the previous one's writeback.
+fn flush_writeback() {
+    let _ = Command::new("sync").status();
+}
+
 /// The facade's own concurrent puts of the same files, in a release process of its own.
 fn facade_put(s: &Setup<'_>, dir: &Path, prefix: &str, files: usize) -> Result<f64, String> {
+    flush_writeback();
     let out = Command::new(s.xtask)
         .args(["bench", "sync-facade-put", s.tracker, s.domain])
         .arg(dir)
@@ -319,6 +326,7 @@ impl Tool<'_> {
     fn sync(&self, dir: &Path, prefix: &str, expect_copied: usize) -> Result<f64, String> {
         let dst = format!("mogile://{}/{prefix}", self.domain);
         let jobs = JOBS.to_string();
+        flush_writeback();
         let start = Instant::now();
         let out = self.run(&[
             "--json",

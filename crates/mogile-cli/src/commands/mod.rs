@@ -154,7 +154,20 @@ pub(crate) async fn run(
 /// a tracker connection, and each step of a storage transfer (connecting, a stall, the wait for
 /// the response headers).
 pub(crate) fn build_client(settings: &Settings, domain: String) -> Result<Client, Failure> {
+    build_client_with_pool(settings, domain, None)
+}
+
+/// [`build_client`] with a tracker pool of `pool_size` connections (`sync`, which asks for sizes
+/// many at a time).
+pub(crate) fn build_client_with_pool(
+    settings: &Settings,
+    domain: String,
+    pool_size: Option<usize>,
+) -> Result<Client, Failure> {
     let mut tracker = TrackerConfig::default();
+    if let Some(n) = pool_size {
+        tracker.pool.max_size = n;
+    }
     let mut storage = StorageConfig::default();
     if let Some(t) = settings.timeout {
         tracker.pool.connect_timeout = t;

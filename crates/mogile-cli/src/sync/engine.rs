@@ -66,6 +66,17 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// Keys examined at once: comparisons are a `file_info` or a `stat`, much cheaper than a
+    /// transfer, so more of them run than `jobs`; transfers stay at `jobs`.
+    pub(crate) fn lookups(&self) -> usize {
+        self.jobs.max(1).saturating_mul(LOOKUPS_PER_JOB)
+    }
+}
+
+/// Comparisons in flight per transfer slot.
+const LOOKUPS_PER_JOB: usize = 4;
+
 /// Faults the tests inject.
 #[cfg(test)]
 #[derive(Debug, Clone, Default)]
@@ -172,6 +183,7 @@ pub(crate) async fn run(
         names.fold_case |= opts.hooks.case_insensitive;
     }
     let mut deletions = Sorter::new(opts.memory_bound);
+    let transfers = tokio::sync::Semaphore::new(opts.jobs.max(1));
     let mut jobs = Box::pin(
         futures::stream::iter(merge)
             .map(|item| -> Job<'_> {
@@ -182,11 +194,19 @@ pub(crate) async fn run(
                     }
                     Ok(pair) => {
                         let conflict = names.check(pair.key());
-                        Box::pin(job(src, dst, opts, pair, conflict, tally.clone()))
+                        Box::pin(job(
+                            src,
+                            dst,
+                            opts,
+                            pair,
+                            conflict,
+                            tally.clone(),
+                            &transfers,
+                        ))
                     }
                 }
             })
-            .buffer_unordered(opts.jobs.max(1)),
+            .buffer_unordered(opts.lookups()),
     );
     while let Some(outcome) = jobs.next().await {
         match outcome {
@@ -302,6 +322,7 @@ async fn job(
     pair: Pair,
     conflict: Option<String>,
     tally: Tally,
+    transfers: &tokio::sync::Semaphore,
 ) -> Outcome {
     let key = pair.key().to_vec();
     if let Some(reason) = conflict {
@@ -331,6 +352,8 @@ async fn job(
         if opts.dry_run {
             return Ok(Outcome::WouldCopy(s.key));
         }
+        // Never closed, so the permit always comes.
+        let _permit = transfers.acquire().await.map_err(|e| e.to_string())?;
         copy(src, dst, &s.key, opts, tally)
             .await
             .map(Outcome::Copied)

@@ -173,8 +173,9 @@ fn absolute(p: &Path) -> PathBuf {
     abs
 }
 
-/// Opens a location as a side; MogileFS clients get the settings' timeouts.
-pub(crate) fn open(loc: &Location, settings: &Settings) -> Result<Side, Failure> {
+/// Opens a location as a side; MogileFS clients get the settings' timeouts and a tracker pool
+/// as large as the comparisons that run at once (`lookups`).
+pub(crate) fn open(loc: &Location, settings: &Settings, lookups: usize) -> Result<Side, Failure> {
     match loc {
         Location::Mogile {
             trackers,
@@ -184,7 +185,8 @@ pub(crate) fn open(loc: &Location, settings: &Settings) -> Result<Side, Failure>
         } => {
             let mut s = settings.clone();
             s.trackers = trackers.clone();
-            let client = crate::commands::build_client(&s, domain.clone())?;
+            let pool = lookups.max(mogilefs::PoolSettings::default().max_size);
+            let client = crate::commands::build_client_with_pool(&s, domain.clone(), Some(pool))?;
             Ok(Side::Mogile(MogileSide::new(client, prefix.clone())))
         }
         Location::Local(p) => Ok(Side::Local(LocalSide::new(p.clone()))),

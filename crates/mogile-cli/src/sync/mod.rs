@@ -137,8 +137,9 @@ async fn execute(
     out: &mut Out,
 ) -> Result<(), Failure> {
     location::check_overlap(src, dst)?;
-    let src = location::open(src, settings)?;
-    let dst = location::open(dst, settings)?;
+    let lookups = opts.lookups();
+    let src = location::open(src, settings, lookups)?;
+    let dst = location::open(dst, settings, lookups)?;
     let mut report = Reporter::new(out, quiet);
     let summary = engine::run(&src, &dst, opts, &mut report).await;
     src.close().await;
