@@ -8,13 +8,14 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::time::Instant;
 
+use super::delete::delete_phase;
 use super::filter::Filter;
 use super::merge::{Merge, MergeError, Pair};
+use super::names::NameCheck;
 use super::report::Reporter;
 use super::side::{Listed, Side, SideError, Tally};
 use super::sort::{Entry, Sorter};
 use crate::exit::chain;
-use crate::key_text::display;
 
 /// What a sync is asked to do.
 #[derive(Debug, Clone)]
@@ -412,139 +413,6 @@ async fn copy(
     dst.write(key, body, class.as_deref(), tally).await
 }
 
-/// Deletes what only the destination has, if every guard allows it.
-async fn delete_phase(
-    dst: &Side,
-    opts: &Options,
-    deletions: Sorter,
-    sum: &mut Summary,
-    report: &mut Reporter<'_>,
-) {
-    let n = deletions.count();
-    if n == 0 {
-        return;
-    }
-    if let Some(reason) = &sum.aborted {
-        sum.deletes_refused = Some(format!(
-            "{n} deletions not made: the sync stopped ({reason})"
-        ));
-        return;
-    }
-    if sum.failed > 0 {
-        sum.deletes_refused = Some(format!(
-            "{n} deletions not made: {} keys failed, and deletions run only after every copy succeeded",
-            sum.failed
-        ));
-        return;
-    }
-    if let Some(max) = opts.max_delete.filter(|&max| n > max) {
-        sum.deletes_refused = Some(format!(
-            "{n} deletions not made: more than --max-delete {max} (raise it, or add --force to lift the cap)"
-        ));
-        return;
-    }
-    let keys = deletions.finish();
-    if opts.dry_run {
-        for key in keys {
-            match key {
-                Ok(e) => {
-                    report.would_delete(&e.key);
-                    sum.deleted += 1;
-                }
-                Err(e) => {
-                    sum.aborted = Some(format!("reading the list of deletions: {e}"));
-                    return;
-                }
-            }
-        }
-        return;
-    }
-    let results = futures::stream::iter(keys)
-        .map(|key| async move {
-            match key {
-                Ok(e) => {
-                    let r = dst.delete(&e.key).await.map_err(|err| chain(&err));
-                    (e.key, r)
-                }
-                Err(e) => (
-                    Vec::new(),
-                    Err(format!("reading the list of deletions: {e}")),
-                ),
-            }
-        })
-        .buffer_unordered(opts.jobs.max(1));
-    futures::pin_mut!(results);
-    while let Some((key, r)) = results.next().await {
-        match r {
-            Ok(()) => sum.deleted += 1,
-            Err(reason) => {
-                sum.failed += 1;
-                report.failure(&key, &format!("delete failed: {reason}"));
-                if sum.failed >= opts.max_errors {
-                    sum.aborted = Some(format!("stopped after {} failures", sum.failed));
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// Names that cannot live together in a directory tree: a file `a` beside `a/b` (checked on the
-/// source's sorted keys with a stack: any key that is a folder of a later key is a prefix of
-/// every key between them), and, on a case-insensitive filesystem, two keys that differ only in
-/// case (checked against the keys seen, folded).
-#[derive(Debug)]
-struct NameCheck {
-    on: bool,
-    stack: Vec<Vec<u8>>,
-    fold_case: bool,
-    folded: std::collections::HashMap<Vec<u8>, Vec<u8>>,
-}
-
-impl NameCheck {
-    fn new(local_destination: bool) -> Self {
-        Self {
-            on: local_destination,
-            stack: Vec::new(),
-            fold_case: false,
-            folded: std::collections::HashMap::new(),
-        }
-    }
-
-    /// Why `key` cannot be written beside the keys before it, if it cannot.
-    fn check(&mut self, key: &[u8]) -> Option<String> {
-        if !self.on {
-            return None;
-        }
-        while let Some(top) = self.stack.last() {
-            if key.starts_with(top) {
-                break;
-            }
-            self.stack.pop();
-        }
-        if let Some(top) = self.stack.last() {
-            if key.get(top.len()) == Some(&b'/') {
-                return Some(format!(
-                    "the key {} is a file, so it cannot also be a folder in a directory tree",
-                    display(top)
-                ));
-            }
-        }
-        self.stack.push(key.to_vec());
-        if self.fold_case {
-            let folded = key.to_ascii_lowercase();
-            if let Some(first) = self.folded.get(&folded) {
-                return Some(format!(
-                    "differs from {} only in case, on a case-insensitive filesystem",
-                    display(first)
-                ));
-            }
-            self.folded.insert(folded, key.to_vec());
-        }
-        None
-    }
-}
-
 #[cfg(test)]
 fn invert(
     sorted: super::sort::Sorted,
@@ -558,32 +426,4 @@ fn invert(
         v.swap(at, at + 1);
     }
     Box::new(v.into_iter())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_file_cannot_also_be_a_folder() {
-        let mut n = NameCheck::new(true);
-        assert_eq!(n.check(b"a"), None);
-        assert_eq!(n.check(b"a.txt"), None);
-        assert!(n.check(b"a/b").is_some());
-        assert_eq!(n.check(b"b/c"), None);
-        assert_eq!(n.check(b"b/d"), None);
-        assert_eq!(n.check(b"ba"), None);
-        let mut off = NameCheck::new(false);
-        off.check(b"a");
-        assert_eq!(off.check(b"a/b"), None);
-    }
-
-    #[test]
-    fn case_folding_conflicts() {
-        let mut n = NameCheck::new(true);
-        n.fold_case = true;
-        assert_eq!(n.check(b"A/x"), None);
-        assert_eq!(n.check(b"B"), None);
-        assert!(n.check(b"a/X").is_some());
-    }
 }

@@ -5,7 +5,8 @@
 //!   of side behind one interface;
 //! - `sort`: the external sort of each listing in raw byte order, in bounded memory;
 //! - `merge`: the ordered merge of both listings, which checks the order as it goes;
-//! - `engine`: planning, the concurrent transfers and the guarded deletions;
+//! - `engine`: planning and the concurrent transfers; `names`: keys that cannot share a
+//!   directory tree; `delete`: the guarded deletions;
 //! - `filter`: `--include` / `--exclude`; `report`: bars, failure lines and the summary.
 //!
 //! Safety rules, in the order they are enforced: nothing is written on the destination but
@@ -14,12 +15,14 @@
 //! both listings completed in order, every copy succeeded, the source listed something (or
 //! `--force`), and they are no more than `--max-delete`.
 
+mod delete;
 mod engine;
 mod filter;
 mod local;
 mod location;
 mod merge;
 mod mogile;
+mod names;
 mod report;
 mod side;
 mod sort;
