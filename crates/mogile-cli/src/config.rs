@@ -107,22 +107,29 @@ pub(crate) fn parse_conf(text: &str) -> Vec<(String, String)> {
 }
 
 /// Combines the flags (and the environment clap folded into them) with the files.
+///
+/// `trackers_required`: false for `sync`, whose locations may name their trackers.
 pub(crate) fn resolve(
     global: &Global,
     files: &BTreeMap<String, String>,
+    trackers_required: bool,
 ) -> Result<Settings, Failure> {
     let pick = |flag: &Option<String>, key: &str| {
         flag.clone()
             .filter(|v| !v.trim().is_empty())
             .or_else(|| files.get(key).cloned())
     };
-    let trackers = pick(&global.trackers, "trackers").ok_or_else(|| {
-        Failure::usage(
-            "no trackers: use --trackers, MOGILE_TRACKERS or `trackers = ...` in a configuration file",
-        )
-    })?;
+    let trackers = match pick(&global.trackers, "trackers") {
+        Some(t) => parse_trackers(&t)?,
+        None if !trackers_required => Vec::new(),
+        None => {
+            return Err(Failure::usage(
+                "no trackers: use --trackers, MOGILE_TRACKERS or `trackers = ...` in a configuration file",
+            ));
+        }
+    };
     Ok(Settings {
-        trackers: parse_trackers(&trackers)?,
+        trackers,
         domain: pick(&global.domain, "domain"),
         class: files.get("class").cloned(),
         timeout: global.timeout,
@@ -249,24 +256,27 @@ mod tests {
             ("class".to_string(), "fileclass".to_string()),
         ]
         .into();
-        let s = resolve(&global(Some("flag"), None), &files).unwrap();
+        let s = resolve(&global(Some("flag"), None), &files, true).unwrap();
         assert_eq!(s.trackers, ["flag:7001"]);
         assert_eq!(s.domain.as_deref(), Some("filedom"));
         assert_eq!(s.class.as_deref(), Some("fileclass"));
-        let s = resolve(&global(None, Some("flagdom")), &files).unwrap();
+        let s = resolve(&global(None, Some("flagdom")), &files, true).unwrap();
         assert_eq!(s.trackers, ["file:1"]);
         assert_eq!(s.domain(), Ok("flagdom"));
         // An empty flag or variable counts as unset.
-        let s = resolve(&global(Some(" "), Some("")), &files).unwrap();
+        let s = resolve(&global(Some(" "), Some("")), &files, true).unwrap();
         assert_eq!(
             (s.trackers[0].as_str(), s.domain.as_deref()),
             ("file:1", Some("filedom"))
         );
 
-        let err = resolve(&global(None, None), &BTreeMap::new()).unwrap_err();
+        let err = resolve(&global(None, None), &BTreeMap::new(), true).unwrap_err();
         assert_eq!(err.code(), 2);
-        let s = resolve(&global(Some("t"), None), &BTreeMap::new()).unwrap();
+        let s = resolve(&global(Some("t"), None), &BTreeMap::new(), true).unwrap();
         assert_eq!(s.domain().unwrap_err().code(), 2);
+        // `sync` may name its trackers in its locations.
+        let s = resolve(&global(None, None), &BTreeMap::new(), false).unwrap();
+        assert!(s.trackers.is_empty());
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod key_text;
 mod logging;
 mod output;
 mod progress;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -50,5 +51,6 @@ fn settings(cli: &Cli) -> Result<config::Settings, Failure> {
         std::env::var_os("HOME"),
     );
     let files = config::load_files(&paths)?;
-    config::resolve(&cli.global, &files)
+    let trackers_required = !matches!(cli.command, cli::Command::Sync(_));
+    config::resolve(&cli.global, &files, trackers_required)
 }

@@ -1,9 +1,12 @@
 //! Building a [`MogileStore`] from a URL, key-value options or the environment, the way
 //! object_store's own builders do. The `mogile` CLI uses the same grammar.
 //!
-//! The URL is `mogilefs://DOMAIN?trackers=host1:7001,host2,[::1]:7001&class=CLASS`: commas and
-//! several ports do not parse as a URL authority, so the trackers go in the query. A tracker
-//! without a port gets 7001. Values may be percent-encoded.
+//! The URL is `mogilefs://DOMAIN[/PREFIX]?trackers=host1:7001,host2,[::1]:7001&class=CLASS`:
+//! commas and several ports do not parse as a URL authority, so the trackers go in the query. A
+//! tracker without a port gets 7001. Values may be percent-encoded. `PREFIX`, everything after
+//! the domain's `/`, names a key prefix (bytes, percent-decoded, `+` kept as it is): tools such
+//! as `mogile sync` read it from [`Settings::prefix`]; [`MogileStoreBuilder::build`] refuses it,
+//! since a store is a whole domain (wrap the store in `object_store::prefix::PrefixStore`).
 
 use std::str::FromStr;
 
@@ -38,6 +41,9 @@ pub enum BuilderError {
     /// The facade refused the settings.
     #[error("could not build the MogileFS client")]
     Client(#[source] mogilefs::Error),
+    /// The URL names a key prefix, which a store (a whole domain) cannot take.
+    #[error("a key prefix in the URL is not supported by a store (use PrefixStore)")]
+    PrefixNotSupported,
 }
 
 /// A setting of [`MogileStoreBuilder::with_config`].
@@ -128,9 +134,11 @@ impl MogileStoreBuilder {
     /// [`BuilderError`] for a malformed URL or tracker, or a missing tracker or domain.
     pub fn settings(&self) -> Result<Settings, BuilderError> {
         let mut this = self.clone();
+        let mut prefix = Vec::new();
         if let Some(url) = &self.url {
             let parsed = parse_url(url)?;
             this.domain = Some(parsed.domain);
+            prefix = parsed.prefix;
             this.trackers = parsed.trackers.or(this.trackers);
             this.class = parsed.class.or(this.class);
         }
@@ -146,6 +154,7 @@ impl MogileStoreBuilder {
             trackers,
             domain,
             class: this.class.filter(|c| !c.is_empty()),
+            prefix,
         })
     }
 
@@ -153,9 +162,13 @@ impl MogileStoreBuilder {
     ///
     /// # Errors
     ///
-    /// [`object_store::Error::Generic`] with a [`BuilderError`] as the source.
+    /// [`object_store::Error::Generic`] with a [`BuilderError`] as the source, also when the
+    /// URL names a key prefix ([`BuilderError::PrefixNotSupported`]).
     pub fn build(self) -> object_store::Result<MogileStore> {
         let s = self.settings().map_err(crate::error::generic)?;
+        if !s.prefix.is_empty() {
+            return Err(crate::error::generic(BuilderError::PrefixNotSupported));
+        }
         let client = client(&s.trackers, &s.domain)
             .map_err(BuilderError::Client)
             .map_err(crate::error::generic)?;
@@ -173,6 +186,8 @@ pub struct Settings {
     pub domain: String,
     /// The class of new files.
     pub class: Option<String>,
+    /// The key prefix the URL's path names (empty: none), percent-decoded bytes.
+    pub prefix: Vec<u8>,
 }
 
 /// The one place this crate builds a facade client.
@@ -182,6 +197,7 @@ fn client(trackers: &[String], domain: &str) -> mogilefs::Result<Client> {
 
 struct ParsedUrl {
     domain: String,
+    prefix: Vec<u8>,
     trackers: Option<String>,
     class: Option<String>,
 }
@@ -195,12 +211,14 @@ fn parse_url(url: &str) -> Result<ParsedUrl, BuilderError> {
         .strip_prefix("mogilefs://")
         .ok_or_else(|| bad("the scheme must be mogilefs://"))?;
     let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let domain = authority.strip_suffix('/').unwrap_or(authority);
-    if domain.is_empty() || domain.contains('/') {
-        return Err(bad("the host part must be the domain alone"));
+    let (domain, path) = authority.split_once('/').unwrap_or((authority, ""));
+    if domain.is_empty() {
+        return Err(bad("the host part must be the domain"));
     }
     let mut parsed = ParsedUrl {
         domain: decode(domain).ok_or_else(|| bad("bad percent-encoding"))?,
+        // A path is not a query: `+` is itself there.
+        prefix: decode_bytes(path, false).ok_or_else(|| bad("bad percent-encoding"))?,
         trackers: None,
         class: None,
     };
@@ -216,8 +234,13 @@ fn parse_url(url: &str) -> Result<ParsedUrl, BuilderError> {
     Ok(parsed)
 }
 
-/// Decodes `%XX` escapes (and `+` as a space, as in a query).
+/// Decodes `%XX` escapes (and `+` as a space, as in a query) into UTF-8.
 fn decode(s: &str) -> Option<String> {
+    String::from_utf8(decode_bytes(s, true)?).ok()
+}
+
+/// Decodes `%XX` escapes into bytes, and `+` as a space when `plus_is_space`.
+fn decode_bytes(s: &str, plus_is_space: bool) -> Option<Vec<u8>> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -228,7 +251,7 @@ fn decode(s: &str) -> Option<String> {
                 out.push(u8::from_str_radix(hex, 16).ok()?);
                 i += 3;
             }
-            b'+' => {
+            b'+' if plus_is_space => {
                 out.push(b' ');
                 i += 1;
             }
@@ -238,7 +261,7 @@ fn decode(s: &str) -> Option<String> {
             }
         }
     }
-    String::from_utf8(out).ok()
+    Some(out)
 }
 
 /// `host1:7001,host2,[::1]:7001` -> `["host1:7001", "host2:7001", "[::1]:7001"]`.
@@ -328,7 +351,8 @@ mod tests {
         for url in [
             "s3://dom?trackers=t",
             "mogilefs://?trackers=t",
-            "mogilefs://dom/key?trackers=t",
+            "mogilefs:///key?trackers=t",
+            "mogilefs://dom/%zz?trackers=t",
             "mogilefs://dom?tracker=t",
             "mogilefs://dom?trackers=%zz",
         ] {
@@ -376,6 +400,28 @@ mod tests {
             .settings()
             .unwrap();
         assert_eq!(s.domain, "other");
+    }
+
+    #[test]
+    fn url_path_is_a_key_prefix_of_bytes() {
+        let s = MogileStoreBuilder::new()
+            .with_url("mogilefs://dom/photos/a+b%20c%ff/?trackers=t")
+            .settings()
+            .unwrap();
+        assert_eq!(s.domain, "dom");
+        assert_eq!(s.prefix, b"photos/a+b c\xff/");
+        assert_eq!(s.trackers, ["t:7001"]);
+        let s = MogileStoreBuilder::new()
+            .with_url("mogilefs://dom/?trackers=t")
+            .settings()
+            .unwrap();
+        assert!(s.prefix.is_empty());
+        // A store is a whole domain: a prefix is refused, not ignored.
+        let err = MogileStoreBuilder::new()
+            .with_url("mogilefs://dom/p/?trackers=t")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("prefix"), "{err}");
     }
 
     #[tokio::test]

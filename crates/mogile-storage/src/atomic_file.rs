@@ -332,20 +332,30 @@ async fn create_temp(dir: &Path, name: &str, mode: u32) -> io::Result<(File, Tem
     while !name.is_char_boundary(cut) {
         cut -= 1;
     }
-    let name = &name[..cut];
-    loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!(".{name}.{}-{n}.part", std::process::id()));
-        let mut opts = tokio::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        opts.mode(mode);
-        #[cfg(not(unix))]
-        let _ = mode;
-        match opts.open(&path).await {
-            Ok(file) => return Ok((file, TempGuard { path, armed: true })),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
+    let name = name[..cut].to_owned();
+    let dir = dir.to_owned();
+    // The file and its guard are made together on the blocking thread: if this future is
+    // dropped while the thread runs, the task's result (the guard) is dropped when it ends,
+    // and the guard removes the file. Opening with tokio's `File` instead would leave a file
+    // created after the drop with no guard.
+    let (file, guard) = tokio::task::spawn_blocking(move || -> io::Result<_> {
+        loop {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(format!(".{name}.{}-{n}.part", std::process::id()));
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, mode);
+            #[cfg(not(unix))]
+            let _ = mode;
+            match opts.open(&path) {
+                Ok(file) => return Ok((file, TempGuard { path, armed: true })),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
         }
-    }
+    })
+    .await
+    .map_err(io::Error::other)??;
+    Ok((File::from_std(file), guard))
 }

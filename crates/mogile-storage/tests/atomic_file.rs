@@ -462,3 +462,33 @@ async fn get_to_file_into_an_unwritable_directory_sends_nothing() {
     assert_eq!(peer.connection_count(), 0, "the file is created first");
     place.assert_untouched();
 }
+
+/// A `create` dropped while its temporary file is being made leaves no file behind: the file
+/// and its guard are made together, and the guard of a result nobody awaits removes it.
+#[test]
+fn a_create_dropped_midway_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // Dropped after a growing number of polls, so some drop lands while the file is made.
+    for polls in 0..300 {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let target = dir.path().join("out.bin");
+        rt.block_on(async {
+            let mut create = Box::pin(AtomicFile::create(&target));
+            // Poll until the temporary file is being made on the blocking pool, then drop.
+            for _ in 0..polls {
+                if futures_util::poll!(create.as_mut()).is_ready() {
+                    break;
+                }
+                std::thread::yield_now();
+                tokio::task::yield_now().await;
+            }
+        });
+        // Dropping the runtime waits for the blocking tasks already running.
+        drop(rt);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "after {polls} polls: {left:?}");
+    }
+}

@@ -226,7 +226,7 @@ pub use mogile_protocol::{
     Checksum, ChecksumState, DevId, ErrorCode, Fid, HashType, Key, KeyPolicy, StoragePath,
 };
 pub use mogile_protocol::{FidRow, FileDebugInfo, FileInfoOutput, KeyPage};
-pub use mogile_storage::{LowSpeed, OneShotBody, Payload, StorageConfig};
+pub use mogile_storage::{AtomicFile, LowSpeed, OneShotBody, Payload, StorageConfig};
 pub use mogile_tracker::{LastProbe, PoolSettings, ProbeError, TrackerConfig};
 pub use options::{
     ChecksumPolicy, DeleteOptions, GetOptions, ListOptions, PathsOptions, Progress, PutOptions,

@@ -9,7 +9,9 @@
 //! and through the facade, one process per `get` (`xtask bench object-store-get`), and compares
 //! their CPU time. Parts 6 (striped reads) and 7 (hedged tail) run storage nodes in processes
 //! of their own (`replicas.rs`, `replica_procs.rs`). `--only PART` runs one part alone (and writes
-//! no docs): tracker, small, streaming, object-store, stripes or hedge.
+//! no docs): tracker, small, streaming, object-store, stripes, hedge or sync.
+//! Part 8 runs the release `mogile sync` from a local directory into the cluster against a loop of
+//! `mogile put` processes and the facade's own puts.
 
 mod client;
 mod codec;
@@ -23,6 +25,7 @@ mod report;
 mod serve;
 mod small_files;
 mod streaming;
+mod sync;
 mod tracker_rt;
 
 use std::io::{BufRead, BufReader};
@@ -47,6 +50,7 @@ const PARTS: &[&str] = &[
     "object-store",
     "stripes",
     "hedge",
+    "sync",
 ];
 
 /// `cargo xtask bench` options, and the internal subcommands the orchestrator runs (hidden).
@@ -61,7 +65,7 @@ pub(crate) struct Args {
     /// Do not regenerate docs/benchmarks.md
     #[arg(long)]
     no_docs: bool,
-    /// Run one part alone (and write no docs): tracker, small, streaming, object-store, stripes or hedge
+    /// Run one part alone (and write no docs): tracker, small, streaming, object-store, stripes, hedge or sync
     #[arg(long, value_name = "PART")]
     only: Option<String>,
 }
@@ -93,6 +97,9 @@ enum Internal {
     /// Part 7: the hedged small gets
     #[command(hide = true)]
     HedgeGets(Raw),
+    /// Part 8: the facade's own puts of the sync tree
+    #[command(hide = true)]
+    SyncFacadePut(Raw),
 }
 
 /// The arguments of an internal subcommand, which parses them itself.
@@ -113,6 +120,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
         Some(Internal::StorageNode(raw)) => replica_procs::storage_node(&raw.args),
         Some(Internal::ReplicaTracker(raw)) => replica_procs::replica_tracker(&raw.args),
         Some(Internal::HedgeGets(raw)) => replica_procs::hedge_gets(&raw.args),
+        Some(Internal::SyncFacadePut(raw)) => sync::facade_put_process(&raw.args),
         None => {
             let only = match args.only.as_deref().map(|p| (p, Part::parse(p))) {
                 None => None,
@@ -147,6 +155,7 @@ enum Part {
     ObjectStore,
     Stripes,
     Hedge,
+    Sync,
 }
 
 impl Part {
@@ -159,6 +168,7 @@ impl Part {
             "object-store" => Some(Self::ObjectStore),
             "stripes" => Some(Self::Stripes),
             "hedge" => Some(Self::Hedge),
+            "sync" => Some(Self::Sync),
             _ => None,
         }
     }
@@ -279,6 +289,16 @@ fn orchestrate(quick: bool, write_docs: bool, only: Option<Part>) -> Result<(), 
     }
     if Part::runs(only, Part::ObjectStore) {
         figures.extend(object_store_get::run(&object_store)?);
+    }
+    if Part::runs(only, Part::Sync) {
+        let mogile = sync::build_mogile(&cargo, &exe)?;
+        figures.extend(sync::run(&sync::Setup {
+            xtask: &exe,
+            mogile: &mogile,
+            tracker: &server.tracker,
+            domain: &server.domain,
+            rounds: if quick { 1 } else { 3 },
+        })?);
     }
     server.stop()?;
     if only.is_none() {

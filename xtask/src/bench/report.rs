@@ -13,10 +13,11 @@ pub(crate) enum Section {
     Adapter,
     Stripes,
     Hedge,
+    Sync,
 }
 
 impl Section {
-    pub(crate) const ALL: [Self; 7] = [
+    pub(crate) const ALL: [Self; 8] = [
         Self::Tracker,
         Self::Small,
         Self::Stream,
@@ -24,6 +25,7 @@ impl Section {
         Self::Adapter,
         Self::Stripes,
         Self::Hedge,
+        Self::Sync,
     ];
 
     fn name(self) -> &'static str {
@@ -35,6 +37,7 @@ impl Section {
             Self::Adapter => "adapter",
             Self::Stripes => "stripes",
             Self::Hedge => "hedge",
+            Self::Sync => "sync",
         }
     }
 
@@ -140,6 +143,21 @@ impl Section {
                     "p50 ms",
                     "p99 ms",
                     "extra requests",
+                    "target",
+                ],
+            ),
+            Self::Sync => (
+                "8. `mogile sync` (a local directory into the cluster, `--jobs 8`, vs a sequential `mogile put` loop)",
+                &[
+                    "workload",
+                    "files",
+                    "`mogile put` loop files/s",
+                    "sync files/s",
+                    "sync MB/s",
+                    "speed-up",
+                    "no-op run / first run",
+                    "facade put files/s (8 at once)",
+                    "sync / facade",
                     "target",
                 ],
             ),

@@ -83,12 +83,18 @@ pub(crate) enum LogFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Store FILE (`-` for stdin) under KEY
+    /// Store FILE (`-` for stdin) under KEY; with -r, every file under DIR under PREFIX
     Put {
-        /// Key to store under
+        /// Key to store under (with -r: the directory to store)
+        #[arg(value_name = "KEY|DIR")]
         key: OsString,
-        /// File to read, `-` for stdin (streamed)
+        /// File to read, `-` for stdin (streamed) (with -r: the key prefix)
+        #[arg(value_name = "FILE|PREFIX")]
         file: PathBuf,
+        /// Store every file under the directory DIR, each under PREFIX plus its path, copying
+        /// every one and overwriting (`mogile put -r DIR PREFIX`)
+        #[arg(short = 'r', long, conflicts_with = "checksum")]
+        recursive: bool,
         /// Storage class (default: `class` from the configuration, else the domain's default)
         #[arg(long, value_name = "C")]
         class: Option<String>,
@@ -96,12 +102,19 @@ pub(crate) enum Command {
         #[arg(long, value_enum, value_name = "ALGO")]
         checksum: Option<ChecksumAlgo>,
     },
-    /// Fetch KEY into FILE (none or `-` for stdout)
+    /// Fetch KEY into FILE (none or `-` for stdout); with -r, every key under PREFIX into DIR
     Get {
-        /// Key to fetch
+        /// Key to fetch (with -r: the key prefix)
+        #[arg(value_name = "KEY|PREFIX")]
         key: OsString,
         /// File to write (written beside it and renamed on success); none or `-` for stdout
+        /// (with -r: the directory)
+        #[arg(value_name = "FILE|DIR")]
         file: Option<PathBuf>,
+        /// Fetch every key under PREFIX into the directory DIR, copying every one and
+        /// overwriting (`mogile get -r PREFIX DIR`)
+        #[arg(short = 'r', long, requires = "file", conflicts_with_all = ["verify", "range"])]
+        recursive: bool,
         /// Verify the checksum the tracker recorded (whole files only)
         #[arg(long)]
         verify: bool,
@@ -161,6 +174,9 @@ pub(crate) enum Command {
         /// Key to locate
         key: OsString,
     },
+    /// Copy what DST lacks or has different from SRC: MogileFS, local directories, object
+    /// stores (see docs/cli.md)
+    Sync(SyncArgs),
     /// Administer domains, classes, hosts, devices and server settings
     Admin {
         #[command(subcommand)]
@@ -172,6 +188,57 @@ pub(crate) enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `mogile sync`'s arguments.
+///
+/// SRC and DST are each `mogile://DOMAIN/PREFIX` (the global trackers),
+/// `mogilefs://DOMAIN/PREFIX?trackers=...`, a local directory (or `file:///path`), or, with the
+/// cloud features, an object store URL (`s3://bucket/path`, ...). A key is copied when DST lacks
+/// it or its size differs (a same-size change needs `--checksum`). Exit status 1 when anything
+/// failed; each failure is listed with its reason.
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// Where to copy from
+    pub(crate) src: OsString,
+    /// Where to copy to
+    pub(crate) dst: OsString,
+    /// Delete keys of DST that SRC lacks (only after every copy succeeded)
+    #[arg(long)]
+    pub(crate) delete: bool,
+    /// Most keys to delete; more refuses every deletion (default 1000, none with --force)
+    #[arg(long, value_name = "N", requires = "delete")]
+    pub(crate) max_delete: Option<u64>,
+    /// Allow --delete after an empty source listing, and lift the default --max-delete
+    #[arg(long, requires = "delete")]
+    pub(crate) force: bool,
+    /// Show what would be copied and deleted; change nothing
+    #[arg(short = 'n', long)]
+    pub(crate) dry_run: bool,
+    /// Also copy when the content differs at the same size (MD5 where stored, else hashing)
+    #[arg(short = 'c', long)]
+    pub(crate) checksum: bool,
+    /// Transfers at once
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub(crate) jobs: u16,
+    /// Sync only keys matching GLOB (relative to the prefix; repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) include: Vec<String>,
+    /// Leave keys matching GLOB alone on both sides: never copied, never deleted (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) exclude: Vec<String>,
+    /// Class of the files stored in MogileFS (default: the source's class between two MogileFS
+    /// locations, else the domain's default)
+    #[arg(long, value_name = "C")]
+    pub(crate) class: Option<String>,
+    /// Stop after N failures
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_errors: u64,
+    /// Bytes of listing each side holds in memory before spilling to temporary files
+    #[arg(long, hide = true, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub(crate) memory_bound: usize,
 }
 
 /// Checksum algorithms `put --checksum` knows.

@@ -37,6 +37,15 @@ pub(crate) async fn run(
     global: &Global,
     settings: Settings,
 ) -> Result<(), Failure> {
+    let command = match command {
+        // Sync names its domains, and maybe its trackers, in SRC and DST: no shared client.
+        Command::Sync(args) => {
+            let mut out = Out::new(global.json);
+            let result = crate::sync::sync(args, &settings, global.quiet, &mut out).await;
+            return result.and(out.flush());
+        }
+        other => other,
+    };
     let is_admin = matches!(command, Command::Admin { .. });
     let domain = match settings.domain() {
         Ok(d) => d.to_string(),
@@ -54,15 +63,49 @@ pub(crate) async fn run(
         Command::Put {
             key,
             file,
+            recursive: true,
+            class,
+            ..
+        } => {
+            let prefix = key_text::arg_bytes(file.as_os_str());
+            let (settings, quiet) = (&ctx.settings, ctx.quiet);
+            crate::sync::put_recursive(&key, &prefix, class, settings, quiet, &mut ctx.out).await
+        }
+        Command::Put {
+            key,
+            file,
             class,
             checksum,
+            ..
         } => transfer::put(&mut ctx, key_text::arg_bytes(&key), &file, class, checksum).await,
+        Command::Get {
+            key,
+            file: Some(dir),
+            recursive: true,
+            ..
+        } => {
+            let (settings, quiet) = (&ctx.settings, ctx.quiet);
+            crate::sync::get_recursive(
+                &key_text::arg_bytes(&key),
+                &dir,
+                settings,
+                quiet,
+                &mut ctx.out,
+            )
+            .await
+        }
+        Command::Sync(args) => {
+            // Handled above; the same call, should it ever come here.
+            let (settings, quiet) = (&ctx.settings, ctx.quiet);
+            crate::sync::sync(args, settings, quiet, &mut ctx.out).await
+        }
         Command::Get {
             key,
             file,
             verify,
             range,
             streams,
+            ..
         } => {
             transfer::get(
                 &mut ctx,
@@ -130,8 +173,20 @@ pub(crate) fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
 }
 
 /// Builds the facade client from the settings (see [`configs`]).
-fn build_client(settings: &Settings, domain: String) -> Result<Client, Failure> {
+pub(crate) fn build_client(settings: &Settings, domain: String) -> Result<Client, Failure> {
     let (tracker, storage) = configs(settings);
+    client_with(settings, domain, tracker, storage)
+}
+
+/// [`build_client`] with a tracker pool of `pool_size` connections (`sync`, which asks for sizes
+/// many at a time).
+pub(crate) fn build_client_with_pool(
+    settings: &Settings,
+    domain: String,
+    pool_size: usize,
+) -> Result<Client, Failure> {
+    let (mut tracker, storage) = configs(settings);
+    tracker.pool.max_size = pool_size;
     client_with(settings, domain, tracker, storage)
 }
 

@@ -39,6 +39,13 @@ pub(crate) async fn put(
         let meta = tokio::fs::metadata(file)
             .await
             .map_err(|e| Failure::failed(format!("{what}: cannot read {}: {e}", file.display())))?;
+        if meta.is_dir() {
+            // Status 1, as before the hint was added: scripts may test for it.
+            return Err(Failure::failed(format!(
+                "{what}: {} is a directory; to store every file under it, use `mogile put -r DIR PREFIX`",
+                file.display()
+            )));
+        }
         Some(meta.len())
     };
     let bar = Bar::new(ctx.quiet, "put", len);
