@@ -1,6 +1,9 @@
 //! The sync itself: list both sides into external sorts, merge them, copy what is missing or
 //! different with `jobs` transfers at once, and delete only when everything else went well.
+//! Into an empty MogileFS or object-store destination, copies start while the source is still
+//! being listed (see [`run`]).
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -89,6 +92,13 @@ pub(crate) struct Hooks {
     /// After this many copies, signal and stop making progress: the test then drops the sync
     /// with transfers in flight, as a kill would.
     pub(crate) cancel_after: Option<(u64, std::sync::Arc<tokio::sync::Notify>)>,
+    /// After handing this many entries to the copies made while listing, the source listing
+    /// waits until one of those copies is done: it proves that copies run before the listing
+    /// ends (without early copies the listing never resumes, and the test times out).
+    pub(crate) hold_listing_after_early: Option<usize>,
+    /// The source listing holds its first entry until the destination listing is done, so that
+    /// which way its entries go does not depend on which listing is faster.
+    pub(crate) source_waits_for_destination: bool,
 }
 
 /// What a sync did.
@@ -100,6 +110,8 @@ pub(crate) struct Summary {
     pub(crate) listed_destination: u64,
     /// Keys copied (or, with `--dry-run`, to copy).
     pub(crate) copied: u64,
+    /// Of `copied`, the keys copied while the source was still being listed (see [`run`]).
+    pub(crate) copied_while_listing: u64,
     /// Keys found the same on both sides.
     pub(crate) identical: u64,
     /// Keys deleted (or, with `--dry-run`, to delete).
@@ -143,23 +155,83 @@ pub(crate) async fn run(
         ..Summary::default()
     };
     report.listing();
-    let (s, d) = futures::join!(
-        list_side(src, true, opts, report.clone_sink()),
-        list_side(dst, false, opts, report.clone_sink())
-    );
-    let (src_sorter, src_bad) = match s {
+    // Copies start while the source is still being listed when the destination lists nothing
+    // and judges each key alone (not a local directory, whose name checks need the whole sorted
+    // listing): every admitted source key is then a copy, whatever comes later. Entries listed
+    // before that is known go through the sorted merge below, the others straight to a copy.
+    let may_copy_early = !dst.is_local() && !opts.dry_run;
+    let mode = Cell::new(Mode::Undecided);
+    let (early_tx, early_rx) = futures::channel::mpsc::channel::<Entry>(EARLY_QUEUE);
+    let tally = Tally::new(report.bytes_bar());
+    let transfers = tokio::sync::Semaphore::new(opts.jobs.max(1));
+    let early_done = tokio::sync::Notify::new();
+    let mut early_handled = 0u64;
+    let tap = Tap {
+        mode: &mode,
+        tx: early_tx,
+        #[cfg(test)]
+        done: &early_done,
+    };
+    let src_sink = report.clone_sink();
+    let dst_sink = report.clone_sink();
+    let (s, (d, early_stop)) =
+        futures::join!(list_side(src, true, opts, src_sink, Some(tap)), async {
+            let d = list_side(dst, false, opts, dst_sink, None).await;
+            let empty = matches!(&d, Ok((sorter, _, bad)) if sorter.count() == 0 && bad.is_empty());
+            if !(may_copy_early && empty) {
+                mode.set(Mode::Sorted);
+                drop(early_rx);
+                return (d, false);
+            }
+            mode.set(Mode::Early);
+            let mut jobs = early_rx
+                .map(|e| -> Job<'_> {
+                    Box::pin(job(
+                        src,
+                        dst,
+                        opts,
+                        Pair::Source(e),
+                        None,
+                        tally.clone(),
+                        &transfers,
+                    ))
+                })
+                .buffer_unordered(opts.lookups());
+            while let Some(outcome) = jobs.next().await {
+                let copied = matches!(outcome, Outcome::Copied(_));
+                early_handled += 1;
+                let stop = absorb(outcome, &mut sum, report, opts, None).await;
+                if copied {
+                    sum.copied_while_listing += 1;
+                    early_done.notify_one();
+                }
+                if stop {
+                    // The listing may still be sending: it finds the queue closed and lists on
+                    // without copying.
+                    mode.set(Mode::Stopped);
+                    return (d, true);
+                }
+            }
+            (d, false)
+        });
+    let (src_sorter, src_passed, src_bad) = match s {
         Ok(x) => x,
         Err(e) => return aborted(sum, started, format!("listing the source failed: {e}")),
     };
-    let (dst_sorter, dst_bad) = match d {
+    let (dst_sorter, _, dst_bad) = match d {
         Ok(x) => x,
         Err(e) => return aborted(sum, started, format!("listing the destination failed: {e}")),
     };
-    sum.listed_source = src_sorter.count();
+    sum.listed_source = src_sorter.count() + src_passed;
     sum.listed_destination = dst_sorter.count();
     for (key, reason) in src_bad.into_iter().chain(dst_bad) {
         sum.failed += 1;
         report.failure(&key, &reason);
+    }
+    if early_stop {
+        report.finish_bars();
+        sum.elapsed = started.elapsed();
+        return sum;
     }
     if opts.delete && sum.listed_source == 0 && !opts.force {
         // Refused before anything is planned: an empty source is more often a mistake (a
@@ -170,8 +242,7 @@ pub(crate) async fn run(
         sum.elapsed = started.elapsed();
         return sum;
     }
-    let tally = Tally::new(report.bytes_bar());
-    report.comparing(sum.listed_source);
+    report.comparing(sum.listed_source, early_handled);
 
     let src_sorted = src_sorter.finish();
     #[cfg(test)]
@@ -184,7 +255,6 @@ pub(crate) async fn run(
         names.fold_case |= opts.hooks.case_insensitive;
     }
     let mut deletions = Sorter::new(opts.memory_bound);
-    let transfers = tokio::sync::Semaphore::new(opts.jobs.max(1));
     let mut jobs = Box::pin(
         futures::stream::iter(merge)
             .map(|item| -> Job<'_> {
@@ -210,49 +280,8 @@ pub(crate) async fn run(
             .buffer_unordered(opts.lookups()),
     );
     while let Some(outcome) = jobs.next().await {
-        match outcome {
-            Outcome::Copied(n) => {
-                sum.copied += 1;
-                sum.bytes += n;
-                report.object_done();
-                #[cfg(test)]
-                if let Some((after, notify)) = &opts.hooks.cancel_after {
-                    if sum.copied == *after {
-                        notify.notify_one();
-                        std::future::pending::<()>().await;
-                    }
-                }
-            }
-            Outcome::WouldCopy(key) => {
-                sum.copied += 1;
-                report.would_copy(&key);
-                report.object_done();
-            }
-            Outcome::Identical => {
-                sum.identical += 1;
-                report.object_done();
-            }
-            Outcome::Failed(key, reason) => {
-                sum.failed += 1;
-                report.failure(&key, &reason);
-                report.object_done();
-                if sum.failed >= opts.max_errors {
-                    sum.aborted = Some(format!("stopped after {} failures", sum.failed));
-                    break;
-                }
-            }
-            Outcome::OnlyOnDestination(key) => {
-                if opts.delete {
-                    if let Err(e) = deletions.push(Entry { key, size: None }).await {
-                        sum.aborted = Some(format!("keeping the list of deletions: {e}"));
-                        break;
-                    }
-                }
-            }
-            Outcome::Abort(reason) => {
-                sum.aborted = Some(reason);
-                break;
-            }
+        if absorb(outcome, &mut sum, report, opts, Some(&mut deletions)).await {
+            break;
         }
     }
     // Dropping the stream cancels what is still in flight: a local file is then never renamed
@@ -266,6 +295,88 @@ pub(crate) async fn run(
     sum
 }
 
+/// Adds one outcome to the summary and the report; `true` when the sync must stop.
+/// `deletions` collects the keys only the destination has (`None` while copying during the
+/// listing, when the destination is empty).
+async fn absorb(
+    outcome: Outcome,
+    sum: &mut Summary,
+    report: &mut Reporter<'_>,
+    opts: &Options,
+    deletions: Option<&mut Sorter>,
+) -> bool {
+    match outcome {
+        Outcome::Copied(n) => {
+            sum.copied += 1;
+            sum.bytes += n;
+            report.object_done();
+            #[cfg(test)]
+            if let Some((after, notify)) = &opts.hooks.cancel_after {
+                if sum.copied == *after {
+                    notify.notify_one();
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+        Outcome::WouldCopy(key) => {
+            sum.copied += 1;
+            report.would_copy(&key);
+            report.object_done();
+        }
+        Outcome::Identical => {
+            sum.identical += 1;
+            report.object_done();
+        }
+        Outcome::Failed(key, reason) => {
+            sum.failed += 1;
+            report.failure(&key, &reason);
+            report.object_done();
+            if sum.failed >= opts.max_errors {
+                sum.aborted = Some(format!("stopped after {} failures", sum.failed));
+                return true;
+            }
+        }
+        Outcome::OnlyOnDestination(key) => {
+            if let (true, Some(deletions)) = (opts.delete, deletions) {
+                if let Err(e) = deletions.push(Entry { key, size: None }).await {
+                    sum.aborted = Some(format!("keeping the list of deletions: {e}"));
+                    return true;
+                }
+            }
+        }
+        Outcome::Abort(reason) => {
+            sum.aborted = Some(reason);
+            return true;
+        }
+    }
+    false
+}
+
+/// Entries queued for the copies made while listing, before the listing waits for them.
+const EARLY_QUEUE: usize = 1024;
+
+/// Where the source listing sends its entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The destination is still being listed: into the sorter.
+    Undecided,
+    /// The destination listed nothing: straight to a copy.
+    Early,
+    /// The destination has keys (or cannot take early copies): into the sorter.
+    Sorted,
+    /// The copies made while listing stopped the sync: nowhere (only counted).
+    Stopped,
+}
+
+/// The source listing's way to the copies made while listing.
+struct Tap<'a> {
+    mode: &'a Cell<Mode>,
+    tx: futures::channel::mpsc::Sender<Entry>,
+    /// Signalled after each such copy (for the test hook).
+    #[cfg(test)]
+    done: &'a tokio::sync::Notify,
+}
+
 fn aborted(mut sum: Summary, started: Instant, reason: String) -> Summary {
     sum.aborted = Some(reason);
     sum.elapsed = started.elapsed();
@@ -276,23 +387,54 @@ fn abort_reason(e: &MergeError) -> String {
     format!("{}; nothing was deleted", chain(e))
 }
 
-/// Lists one side into a sorter; returns it with the entries that cannot be synced.
+/// A side's listing: the sorter, how many entries went to a copy made while listing instead, and
+/// the entries that cannot be synced.
+type SideListing = (Sorter, u64, Vec<(Vec<u8>, String)>);
+
+/// Lists one side into a sorter (or, through `tap`, to the copies made while listing).
 async fn list_side(
     side: &Side,
     as_source: bool,
     opts: &Options,
     sink: super::report::ListSink,
-) -> Result<(Sorter, Vec<(Vec<u8>, String)>), String> {
+    mut tap: Option<Tap<'_>>,
+) -> Result<SideListing, String> {
+    use futures::SinkExt;
     let mut sorter = Sorter::new(opts.memory_bound);
+    let mut passed_on = 0u64;
     let mut bad = Vec::new();
     let mut listing = side.list(as_source);
+    #[cfg(test)]
+    let mut sent_early = 0usize;
     while let Some(item) = listing.next().await {
         match item {
             Ok(Listed::Entry(e)) if opts.filter.admits(&e.key) => {
-                sorter
-                    .push(e)
-                    .await
-                    .map_err(|e| format!("spilling the listing: {e}"))?;
+                #[cfg(test)]
+                if let (true, Some(t)) = (opts.hooks.source_waits_for_destination, tap.as_ref()) {
+                    while t.mode.get() == Mode::Undecided {
+                        // Both listings are polled by one `join!`: yielding lets the other run.
+                        tokio::task::yield_now().await;
+                    }
+                }
+                match tap.as_mut().map(|t| (t.mode.get(), t)) {
+                    Some((Mode::Early, t)) => {
+                        passed_on += 1;
+                        // A closed queue means the copies stopped the sync: list on, copy no more.
+                        let _ = t.tx.send(e).await;
+                        #[cfg(test)]
+                        {
+                            sent_early += 1;
+                            if opts.hooks.hold_listing_after_early == Some(sent_early) {
+                                t.done.notified().await;
+                            }
+                        }
+                    }
+                    Some((Mode::Stopped, _)) => passed_on += 1,
+                    _ => sorter
+                        .push(e)
+                        .await
+                        .map_err(|e| format!("spilling the listing: {e}"))?,
+                }
                 sink.listed();
             }
             Ok(Listed::Entry(_)) => {}
@@ -308,7 +450,7 @@ async fn list_side(
             Err(e) => return Err(chain(&e)),
         }
     }
-    Ok((sorter, bad))
+    Ok((sorter, passed_on, bad))
 }
 
 fn which(as_source: bool) -> &'static str {

@@ -86,10 +86,11 @@ impl<'o> Reporter<'o> {
         ListSink(self.bars.as_ref().map(|b| b.objects.clone()))
     }
 
-    /// Both listings are complete: the objects bar gets its total, and an ETA.
-    pub(crate) fn comparing(&self, source_keys: u64) {
+    /// Both listings are complete: the objects bar gets its total, and an ETA; `done` keys were
+    /// already dealt with (copied while listing).
+    pub(crate) fn comparing(&self, source_keys: u64, done: u64) {
         if let Some(b) = &self.bars {
-            b.objects.set_position(0);
+            b.objects.set_position(done);
             b.objects.set_length(source_keys);
             b.objects.set_message("objects");
             style(
@@ -187,6 +188,7 @@ impl<'o> Reporter<'o> {
                     "listed_source": s.listed_source,
                     "listed_destination": s.listed_destination,
                     "copied": s.copied,
+                    "copied_while_listing": s.copied_while_listing,
                     "identical": s.identical,
                     "deleted": s.deleted,
                     "failed": s.failed,

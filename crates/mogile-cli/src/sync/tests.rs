@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::TryStreamExt;
 use mogile_testkit::TestCluster;
@@ -344,6 +345,53 @@ async fn a_cancelled_sync_resumes() {
         assert_eq!(s.copied + s.identical, tree.len() as u64);
         assert!(s.identical >= 20);
     }
+    assert_eq!(read_tree(b.path()), tree);
+    cluster.shutdown().await;
+}
+
+/// Into an empty MogileFS prefix, copies start while the source is still being listed: the
+/// listing holds after handing one entry to the copies until a copy is done (without early
+/// copies it would never resume, and the timeout fails the test). Into a destination that has
+/// keys, or a local directory, everything goes through the sorted merge.
+#[tokio::test]
+async fn into_an_empty_destination_copies_start_while_listing() {
+    let cluster = cluster().await;
+    let mut tree = Tree::new();
+    for i in 0..50u64 {
+        tree.insert(
+            format!("e/{i:02}").into_bytes(),
+            bytes(1000 + i as usize, i),
+        );
+    }
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_tree(a.path(), &tree);
+    let up = mogile(&cluster, "testdom", "early/");
+    let mut opts = Options::default();
+    opts.hooks.source_waits_for_destination = true;
+    opts.hooks.hold_listing_after_early = Some(1);
+    let (s, r) = tokio::time::timeout(Duration::from_secs(60), run(&local(a.path()), &up, &opts))
+        .await
+        .expect("the listing never resumed: no copy ran while it was held");
+    ok(&s, &r);
+    assert_eq!(s.listed_source, 50);
+    assert_eq!(s.copied, 50);
+    assert_eq!(s.copied_while_listing, 50, "{s:?}");
+    assert_eq!(
+        read_domain(&client(&cluster, "testdom"), "early/").await,
+        tree
+    );
+
+    // The destination now has every key: sorted merge, nothing copied.
+    let mut again = Options::default();
+    again.hooks.source_waits_for_destination = true;
+    let (s, r) = run(&local(a.path()), &up, &again).await;
+    ok(&s, &r);
+    assert_eq!((s.copied, s.identical, s.copied_while_listing), (0, 50, 0));
+
+    // A local destination needs the sorted listing for its name checks, even when empty.
+    let (s, r) = run(&up, &local(b.path()), &again).await;
+    ok(&s, &r);
+    assert_eq!((s.copied, s.copied_while_listing), (50, 0));
     assert_eq!(read_tree(b.path()), tree);
     cluster.shutdown().await;
 }
