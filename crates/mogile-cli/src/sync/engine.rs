@@ -4,6 +4,7 @@
 //! being listed (see [`run`]).
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use tokio::time::Instant;
 use super::delete::delete_phase;
 use super::filter::Filter;
 use super::merge::{Merge, MergeError, Pair};
-use super::names::NameCheck;
+use super::names::{NameCheck, case_conflicts, folded_entries};
 use super::report::Reporter;
 use super::side::{Listed, Side, SideError, Tally};
 use super::sort::{Entry, Sorter};
@@ -172,11 +173,18 @@ pub(crate) async fn run(
         #[cfg(test)]
         done: &early_done,
     };
+    // On a case-insensitive local destination, the source's names also go, folded, into a sort of
+    // their own, from which the case conflicts are read (see `NameCheck`).
+    let fold_case = dst.is_local() && dst.is_case_insensitive().await;
+    #[cfg(test)]
+    let fold_case = fold_case || (dst.is_local() && opts.hooks.case_insensitive);
+    let mut folded = fold_case.then(|| Sorter::new(opts.memory_bound));
     let src_sink = report.clone_sink();
     let dst_sink = report.clone_sink();
-    let (s, (d, early_stop)) =
-        futures::join!(list_side(src, true, opts, src_sink, Some(tap)), async {
-            let d = list_side(dst, false, opts, dst_sink, None).await;
+    let (s, (d, early_stop)) = futures::join!(
+        list_side(src, true, opts, src_sink, Some(tap), folded.as_mut()),
+        async {
+            let d = list_side(dst, false, opts, dst_sink, None, None).await;
             let empty = matches!(&d, Ok((sorter, _, bad)) if sorter.count() == 0 && bad.is_empty());
             if !(may_copy_early && empty) {
                 mode.set(Mode::Sorted);
@@ -213,7 +221,8 @@ pub(crate) async fn run(
                 }
             }
             (d, false)
-        });
+        }
+    );
     let (src_sorter, src_passed, src_bad) = match s {
         Ok(x) => x,
         Err(e) => return aborted(sum, started, format!("listing the source failed: {e}")),
@@ -248,12 +257,12 @@ pub(crate) async fn run(
     #[cfg(test)]
     let src_sorted = invert(src_sorted, opts.hooks.invert_source_at);
     let merge = Merge::new(src_sorted, dst_sorter.finish());
-    let mut names = NameCheck::new(dst.is_local());
-    names.fold_case = dst.is_case_insensitive().await;
-    #[cfg(test)]
-    {
-        names.fold_case |= opts.hooks.case_insensitive;
-    }
+    let case = match folded.map(|f| case_conflicts(f.finish())) {
+        None => HashMap::new(),
+        Some(Ok(conflicts)) => conflicts,
+        Some(Err(e)) => return aborted(sum, started, format!("sorting the folded names: {e}")),
+    };
+    let mut names = NameCheck::new(dst.is_local()).with_case_conflicts(case);
     let mut deletions = Sorter::new(opts.memory_bound);
     let mut jobs = Box::pin(
         futures::stream::iter(merge)
@@ -398,6 +407,7 @@ async fn list_side(
     opts: &Options,
     sink: super::report::ListSink,
     mut tap: Option<Tap<'_>>,
+    mut folded: Option<&mut Sorter>,
 ) -> Result<SideListing, String> {
     use futures::SinkExt;
     let mut sorter = Sorter::new(opts.memory_bound);
@@ -414,6 +424,13 @@ async fn list_side(
                     while t.mode.get() == Mode::Undecided {
                         // Both listings are polled by one `join!`: yielding lets the other run.
                         tokio::task::yield_now().await;
+                    }
+                }
+                if let Some(f) = folded.as_deref_mut() {
+                    for entry in folded_entries(&e.key) {
+                        f.push(entry)
+                            .await
+                            .map_err(|e| format!("spilling the folded names: {e}"))?;
                     }
                 }
                 match tap.as_mut().map(|t| (t.mode.get(), t)) {

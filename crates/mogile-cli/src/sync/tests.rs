@@ -699,11 +699,22 @@ async fn case_conflicts_on_a_case_insensitive_destination() {
     std::fs::write(a.path().join("Readme"), b"1").unwrap();
     std::fs::write(a.path().join("README"), b"2").unwrap();
     std::fs::write(a.path().join("other"), b"3").unwrap();
+    // A folder whose name differs only in case: `docs/b` would land in `Docs/`.
+    std::fs::create_dir_all(a.path().join("Docs")).unwrap();
+    std::fs::create_dir_all(a.path().join("docs")).unwrap();
+    std::fs::write(a.path().join("Docs/a"), b"4").unwrap();
+    std::fs::write(a.path().join("docs/b"), b"5").unwrap();
     let mut opts = Options::default();
     opts.hooks.case_insensitive = true;
+    // A bound small enough that the folded names spill to disk too.
+    opts.memory_bound = 64;
     let (s, r) = run(&local(a.path()), &local(b.path()), &opts).await;
-    assert_eq!((s.copied, s.failed), (2, 1), "{:?}", r.failures);
-    assert_eq!(r.failures[0].0, b"Readme");
+    assert_eq!((s.copied, s.failed), (3, 2), "{:?}", r.failures);
+    let mut failed = r.failures.clone();
+    failed.sort();
+    assert_eq!(failed[0].0, b"Readme", "{failed:?}");
+    assert_eq!(failed[1].0, b"docs/b", "{failed:?}");
+    assert!(failed[1].1.contains("its folder"), "{failed:?}");
 }
 
 /// `overwrite` (`put -r`, `get -r`) copies every key even when it is the same.
