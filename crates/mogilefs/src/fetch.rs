@@ -380,17 +380,27 @@ impl Fetch {
     /// The wanted bytes are all delivered: the checksum, if verified, decides the end.
     fn complete(&mut self) -> Option<Result<Bytes>> {
         self.done = true;
-        let (hasher, expected) = self.verify.take()?;
-        let actual = hasher.checksum();
-        if actual.hex.eq_ignore_ascii_case(&expected.hex) {
-            return None;
-        }
-        Some(Err(Error::ChecksumMismatch {
-            key: self.name.clone(),
-            expected,
-            actual,
-        }))
+        checksum_verdict(&self.name, self.verify.take())
     }
+}
+
+/// The end of a fetch of `key` whose bytes were all delivered: nothing (a clean end) unless the
+/// checksum was verified and differs, then [`Error::ChecksumMismatch`]. Shared by the one-stream
+/// and the striped fetch.
+pub(crate) fn checksum_verdict(
+    key: &str,
+    verify: Option<(Md5Hasher, Checksum)>,
+) -> Option<Result<Bytes>> {
+    let (hasher, expected) = verify?;
+    let actual = hasher.checksum();
+    if actual.hex.eq_ignore_ascii_case(&expected.hex) {
+        return None;
+    }
+    Some(Err(Error::ChecksumMismatch {
+        key: key.to_owned(),
+        expected,
+        actual,
+    }))
 }
 
 pub(crate) fn mismatch(m: Mismatch) -> AttemptError {

@@ -34,7 +34,7 @@ use mogile_storage::{ByteRange, ByteStream, Extent, StorageGetOptions};
 
 use crate::client::Client;
 use crate::error::{self, Attempt, AttemptError, Error, Result};
-use crate::fetch::{Fetch, FetchStream, mismatch};
+use crate::fetch::{Fetch, FetchStream, checksum_verdict, mismatch};
 use crate::hedge::{self, Race};
 use crate::observe::Md5Hasher;
 use crate::options::Progress;
@@ -491,16 +491,7 @@ impl Striped {
     /// Every wanted byte was handed out: the checksum, if verified, decides the end.
     fn complete(&mut self) -> Option<Result<Bytes>> {
         self.done = true;
-        let (hasher, expected) = self.verify.take()?;
-        let actual = hasher.checksum();
-        if actual.hex.eq_ignore_ascii_case(&expected.hex) {
-            return None;
-        }
-        Some(Err(Error::ChecksumMismatch {
-            key: self.name.clone(),
-            expected,
-            actual,
-        }))
+        checksum_verdict(&self.name, self.verify.take())
     }
 
     fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes>>> {
