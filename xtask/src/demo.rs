@@ -64,7 +64,7 @@ fn round_trip(
 ) -> Result<(), Error> {
     let input = tool.dir.path().join("hello.bin");
     let output = tool.dir.path().join("hello.copy");
-    let data = test_bytes(DEMO_FILE_SIZE);
+    let data = mogile_testkit::data::bytes(DEMO_FILE_SIZE, 1);
     std::fs::write(&input, &data)?;
     println!("generated {} ({} bytes)", input.display(), data.len());
 
@@ -124,7 +124,7 @@ fn sync_round_trip(tool: &Tool) -> Result<(), Error> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        std::fs::write(&path, test_bytes(len))?;
+        std::fs::write(&path, mogile_testkit::data::bytes(len, 1))?;
     }
     println!(
         "\ngenerated a tree of {} files in {}",
@@ -248,18 +248,4 @@ fn workspace_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap_or(Path::new("."))
-}
-
-/// Deterministic, incompressible-looking bytes (xorshift), so the check is meaningful.
-fn test_bytes(len: usize) -> Vec<u8> {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }

@@ -4,7 +4,8 @@ mod common;
 
 use std::ffi::OsStr;
 
-use common::{Env, assert_code, assert_success, bytes, text};
+use common::{Env, assert_code, assert_success, text};
+use mogile_testkit::data::bytes;
 
 #[test]
 fn put_ls_info_paths_get_mv_rm() {

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{Env, assert_code, assert_success, bytes, text};
+use common::{Env, assert_code, assert_success, text};
+use mogile_testkit::data::bytes;
 use mogile_testkit::storage::{Fault, FaultRule, StorageNode};
 
 const SIZE: usize = 4 * 1024 * 1024;

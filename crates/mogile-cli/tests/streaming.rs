@@ -5,7 +5,8 @@ mod common;
 use std::io::Write;
 use std::process::Stdio;
 
-use common::{Env, assert_success, bytes};
+use common::{Env, assert_success};
+use mogile_testkit::data::bytes;
 
 #[test]
 fn thirty_two_mib_through_stdin_and_stdout() {

@@ -6,7 +6,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{Env, assert_code, assert_success, bytes, text};
+use common::{Env, assert_code, assert_success, text};
+use mogile_testkit::data::bytes;
 
 fn write(dir: &Path, files: &[(&str, Vec<u8>)]) {
     for (name, data) in files {

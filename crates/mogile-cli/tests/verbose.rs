@@ -4,7 +4,8 @@ mod common;
 
 use std::process::Output;
 
-use common::{Env, assert_success, bytes, text};
+use common::{Env, assert_success, text};
+use mogile_testkit::data::bytes;
 use mogile_testkit::storage::{Fault, FaultRule};
 use mogile_testkit::tracker::{Fault as TrackerFault, FaultAction};
 

@@ -42,6 +42,7 @@
 //! ```
 
 pub mod cluster;
+pub mod data;
 pub mod fs;
 #[cfg(target_os = "linux")]
 pub mod net;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use mogile_testkit::TestCluster;
+use mogile_testkit::data::bytes;
 use mogilefs::Client;
 use object_store::memory::InMemory;
 use object_store::path::Path as StorePath;
@@ -50,20 +51,6 @@ fn mogile(cluster: &TestCluster, domain: &str, prefix: &str) -> Side {
 
 fn local(dir: &Path) -> Side {
     Side::Local(LocalSide::new(dir.to_path_buf()))
-}
-
-/// Deterministic bytes.
-fn bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 /// The tree of the issue: nested folders, empty files, awkward names, 1,000 small files and a

@@ -168,20 +168,6 @@ pub fn text(out: &[u8]) -> String {
     String::from_utf8(out.to_vec()).unwrap()
 }
 
-/// Deterministic test bytes.
-pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 /// Writes a configuration file.
 pub fn write_conf(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
