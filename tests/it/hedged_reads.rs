@@ -206,3 +206,22 @@ async fn one_in_n_delays_hit_a_fraction_of_reads_and_only_those_are_hedged() {
     let stats = client.read_stats();
     assert_eq!((stats.hedges, stats.hedges_won), (2, 2));
 }
+
+/// Uploads are never hedged: a destination that sits on its headers far beyond the hedge delay
+/// gets the one `PUT`, no other node is asked, and no hedge is counted.
+#[tokio::test]
+async fn a_slow_upload_destination_is_never_hedged() {
+    let h = Harness::start(2).await;
+    let client = client(&h, fixed(50));
+    for devid in [1, 2] {
+        h.node(devid)
+            .inject(FaultRule::new(Fault::DelayHeaders(SLOW)).method(Method::PUT));
+    }
+    let data = pattern(10_000);
+    let opts = PutOptions::new().class(PLAIN_CLASS);
+    client.put_opts("up", data.clone(), &opts).await.unwrap();
+    let puts = h.requests(1, Method::PUT).len() + h.requests(2, Method::PUT).len();
+    assert_eq!(puts, 1);
+    assert_eq!(client.read_stats().hedges, 0);
+    assert!(client.get_bytes("up").await.unwrap() == data);
+}
