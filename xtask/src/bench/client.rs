@@ -1,6 +1,6 @@
 //! The measuring processes, started by the orchestrator from the release build:
 //!
-//! - `bench client --tracker ADDR --domain D [--server-pid PID] [--quick] [--only tracker|small] [--side client|raw] [--raw-pair one|two]`: parts 1 and 2, the
+//! - `bench client --tracker ADDR --domain D [--server-pid PID] [--quick] [--only tracker|small] [--side client|raw] [--raw-pair one|two] [--conc N] [--size BYTES] [--op put|get]`: parts 1 and 2, the
 //!   client and its raw baseline alternating in this process, figures on stdout;
 //! - `bench stream-put TRACKER DOMAIN KEY FILE [block-on]` / `bench stream-get TRACKER DOMAIN KEY [block-on]`: one streaming transfer through the
 //!   facade, alone in its process so that its peak RSS is the client's;
@@ -32,6 +32,8 @@ pub(crate) struct Plan {
     /// The raw small-file fetch writes `get_paths` and `file_info` back to back on one socket
     /// (`--raw-pair one`) instead of concurrently on two, as the facade does (the default).
     pub(crate) raw_pair_pipelined: bool,
+    /// For profiling: only puts (`Some(true)`) or only gets (`Some(false)`) in part 2.
+    pub(crate) small_put_only: Option<bool>,
 }
 
 impl Plan {
@@ -48,6 +50,7 @@ impl Plan {
             small_sizes: vec![1024, 64 * 1024],
             only_client: None,
             raw_pair_pipelined: false,
+            small_put_only: None,
         }
     }
 }
@@ -85,6 +88,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         let (mut tracker, mut domain, mut quick, mut only, mut side) =
             (None, None, false, None, None);
         let mut pipelined = false;
+        let (mut conc, mut size, mut op) = (None, None, None);
         while let Some(a) = it.next() {
             match a.as_str() {
                 "--tracker" => tracker = it.next().cloned(),
@@ -95,6 +99,10 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                 "--side" => side = it.next().map(|s| s == "client"),
                 // To compare the two wire shapes of the small-file fetch (see small_files.rs).
                 "--raw-pair" => pipelined = it.next().is_some_and(|s| s == "one"),
+                // For profiling one figure: `--conc N`, `--size BYTES`, `--op put|get`.
+                "--conc" => conc = Some(number(it.next(), "--conc N")?),
+                "--size" => size = Some(number(it.next(), "--size BYTES")?),
+                "--op" => op = it.next().map(|s| s == "put"),
                 "--server-pid" => {
                     let pid = it
                         .next()
@@ -112,6 +120,14 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         );
         plan.only_client = side;
         plan.raw_pair_pipelined = pipelined;
+        plan.small_put_only = op;
+        if let Some(c) = conc {
+            plan.tracker_concurrency = vec![c];
+            plan.small_concurrency = vec![c];
+        }
+        if let Some(s) = size {
+            plan.small_sizes = vec![s];
+        }
         runtime()?.block_on(async {
             let keys: Vec<String> = (0..ROUND_TRIP_KEYS).map(round_trip_key).collect();
             let mut figures = Vec::new();
@@ -128,6 +144,11 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         })
     })();
     finish(result, "client")
+}
+
+fn number(arg: Option<&String>, usage: &str) -> Result<usize, String> {
+    arg.and_then(|a| a.parse().ok())
+        .ok_or_else(|| usage.to_owned())
 }
 
 fn facade(tracker: &str, domain: &str) -> Result<Client, String> {

@@ -48,6 +48,12 @@ pub(crate) async fn run(plan: &Plan) -> Result<Vec<Figure>, String> {
     for &size in &plan.small_sizes {
         let payload = Bytes::from((0..size).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
         for op in [Op::Put, Op::Get] {
+            if plan
+                .small_put_only
+                .is_some_and(|put| put != (op == Op::Put))
+            {
+                continue;
+            }
             for &conc in &plan.small_concurrency {
                 let f = one(plan, op, &payload, conc).await?;
                 eprintln!("{}", f.line);
@@ -71,8 +77,12 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
         .trackers([plan.tracker.as_str()])
         .domain(plan.domain.as_str())
         .tracker(TrackerConfig {
+            // Two per worker, as the raw baseline has: a fetch sends `get_paths` and `file_info`
+            // at the same time. A pool of `conc` made half of each fetch wait for the other's
+            // connection (and the wait's wake-up, from inside the same task, cost a futex call
+            // to the other worker on every fetch).
             pool: PoolSettings {
-                max_size: conc,
+                max_size: 2 * conc,
                 ..PoolSettings::default()
             },
             ..TrackerConfig::default()
