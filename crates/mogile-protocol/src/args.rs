@@ -37,6 +37,21 @@ impl Args {
         Self::default()
     }
 
+    /// An empty list with room for `pairs` pairs of `bytes` bytes in all, so that building a
+    /// request's arguments does not grow the buffers pair by pair.
+    pub(crate) fn with_capacity(bytes: usize, pairs: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(bytes),
+            spans: Vec::with_capacity(pairs),
+        }
+    }
+
+    /// The unescaped length of all names and values: with [`len`](Self::len), a close estimate
+    /// of the encoded length when few bytes need escaping.
+    pub(crate) fn raw_len(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Appends a pair.
     pub fn push(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
         let start = self.buf.len();

@@ -1,19 +1,22 @@
 //! The Perl escaping rules shared by the tracker and the Perl client (`protocol.md` 2.3, 2.4).
 
 use bytes::{BufMut, BytesMut};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 
-/// Bytes that the Perl client and the tracker escape as `%XX`: everything except
-/// `[A-Za-z0-9_,\-./\\:]` and the space (which becomes `+` in a second step).
-const PERL_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'_')
-    .remove(b',')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'/')
-    .remove(b'\\')
-    .remove(b':')
-    .remove(b' ');
+/// Bytes that the Perl client and the tracker send as they are: `[A-Za-z0-9_,\-./\\:]`. The
+/// space becomes `+`; every other byte is escaped as `%XX`.
+const PLAIN: [bool; 256] = {
+    let mut table = byte_table(b"_,-./\\:");
+    let mut b = 0;
+    while b < 256 {
+        if (b as u8).is_ascii_alphanumeric() {
+            table[b] = true;
+        }
+        b += 1;
+    }
+    table
+};
+
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Appends `src` to `dst` escaped exactly as the tracker and the Perl client do it.
 ///
@@ -27,13 +30,26 @@ const PERL_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
 /// ```
 pub fn escape(src: &[u8], dst: &mut BytesMut) {
     dst.reserve(src.len());
-    for chunk in percent_encode(src, PERL_ESCAPED) {
-        let chunk = chunk.as_bytes();
-        // Unescaped runs may hold spaces, which the wire carries as `+`.
-        if chunk.contains(&b' ') {
-            dst.extend(chunk.iter().map(|&b| if b == b' ' { b'+' } else { b }));
-        } else {
-            dst.put_slice(chunk);
+    // Runs of plain bytes are copied whole: keys and domains are mostly plain, so a value is
+    // usually one copy.
+    let mut i = 0;
+    while i < src.len() {
+        let run = i;
+        while i < src.len() && PLAIN[usize::from(src[i])] {
+            i += 1;
+        }
+        dst.put_slice(&src[run..i]);
+        if let Some(&b) = src.get(i) {
+            if b == b' ' {
+                dst.put_u8(b'+');
+            } else {
+                dst.put_slice(&[
+                    b'%',
+                    HEX_UPPER[usize::from(b >> 4)],
+                    HEX_UPPER[usize::from(b & 0xf)],
+                ]);
+            }
+            i += 1;
         }
     }
 }

@@ -47,7 +47,11 @@ pub struct RequestLine {
 impl RequestLine {
     /// Encodes `request` (as [`Request::encode`] does), with room for any `callid`.
     pub fn new(request: &Request) -> Self {
-        let mut buf = BytesMut::new();
+        // Sized for the line with a few escapes and any `callid`, so that encoding it allocates
+        // once: `<command> ` + the pairs with their `=` and `&` + slack + the callid + `\r\n`.
+        let args = request.args();
+        let plain = request.command().len() + 1 + args.raw_len() + 2 * args.len();
+        let mut buf = BytesMut::with_capacity(plain + plain / 4 + 16 + CALLID_ROOM + 2);
         request.encode(&mut buf);
         // `encode` ends every line with `\r\n`.
         let base = buf.len().saturating_sub(2);

@@ -4,12 +4,17 @@
 //! timeout or an error the caller can tell "never reached the tracker" (safe to send anywhere)
 //! from "written, reply lost" (the tracker may have acted on it).
 
+use std::future::{Future, poll_fn};
 use std::io;
+use std::pin::{Pin, pin};
+use std::task::Poll;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use mogile_protocol::{DecodeError, Response, ResponseDecoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
 
 /// Bytes read from the socket per `read` call. Together with the decoder's line limit it bounds
 /// the read buffer: the decoder fails as soon as the buffer holds more than the limit without a
@@ -62,6 +67,10 @@ pub(crate) enum ExchangeError {
     Protocol(#[source] DecodeError),
 }
 
+/// No complete reply within the request's timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimedOut;
+
 /// A TCP connection to one tracker, used for one request at a time.
 #[derive(Debug)]
 pub(crate) struct TrackerConnection {
@@ -72,6 +81,8 @@ pub(crate) struct TrackerConnection {
     /// False once the connection saw anything that makes it unfit for another request (bytes
     /// after the reply line, an unfinished exchange). Such a connection is dropped, not released.
     clean: bool,
+    /// The reply timer, kept across requests (see [`exchange_within`](Self::exchange_within)).
+    timer: Option<Pin<Box<Sleep>>>,
     /// Whether the tracker echoed a `callid` on this connection. A tracker that echoes once
     /// (2.61+) always does, so from then on a reply without one is out of step (for example a
     /// stray line that arrived after the previous reply).
@@ -88,6 +99,7 @@ impl TrackerConnection {
             progress: Progress::Idle,
             clean: true,
             echoes_callid: false,
+            timer: None,
         }
     }
 
@@ -132,6 +144,53 @@ impl TrackerConnection {
             // Ok(0) is end-of-file, Ok(_) is unsolicited data, Err(_) a socket error.
             _ => false,
         }
+    }
+
+    /// [`exchange`](Self::exchange), failing with [`TimedOut`] if no complete reply arrived
+    /// within `timeout` (the connection is then not reusable).
+    ///
+    /// The same as `tokio::time::timeout(timeout, self.exchange(line))`, but cheaper on a
+    /// connection that serves request after request: its timer is kept, not built and torn down
+    /// per request (a clock read, a timer-wheel insert and removal, each under the wheel's lock).
+    /// A timer still set for an earlier request's deadline, which is never later than this one's
+    /// when the timeouts are equal, is left as it is: when it fires before this request's
+    /// deadline, it is moved to that deadline and waited on again. A request therefore never
+    /// times out early (`slow_reply_times_out_at_its_own_deadline` in this module's tests) and
+    /// at most one extra wake-up per timeout period is spent on a busy connection.
+    pub(crate) async fn exchange_within(
+        &mut self,
+        line: &[u8],
+        timeout: Duration,
+    ) -> Result<Result<Response, ExchangeError>, TimedOut> {
+        let deadline = Instant::now() + timeout;
+        let mut timer = match self.timer.take() {
+            Some(mut timer) => {
+                if timer.deadline() > deadline {
+                    timer.as_mut().reset(deadline);
+                }
+                timer
+            }
+            None => Box::pin(tokio::time::sleep_until(deadline)),
+        };
+        let result = {
+            let mut exchange = pin!(self.exchange(line));
+            poll_fn(|cx| {
+                if let Poll::Ready(result) = exchange.as_mut().poll(cx) {
+                    return Poll::Ready(Ok(result));
+                }
+                while timer.as_mut().poll(cx).is_ready() {
+                    if Instant::now() >= deadline {
+                        return Poll::Ready(Err(TimedOut));
+                    }
+                    // An earlier request's deadline: wait on for this one's.
+                    timer.as_mut().reset(deadline);
+                }
+                Poll::Pending
+            })
+            .await
+        };
+        self.timer = Some(timer);
+        result
     }
 
     /// Sends one encoded request line and reads exactly one response line.
@@ -184,5 +243,84 @@ impl TrackerConnection {
             }
             self.progress = Progress::Replying;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tokio::net::TcpListener;
+
+    /// A tracker task on the test's runtime that answers each request line after the delay
+    /// given for it (`None`: never).
+    async fn tracker(delays: Vec<Option<Duration>>) -> TcpStream {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (sock, _) = listener.accept().await.unwrap();
+            let (read, mut write) = sock.into_split();
+            let mut lines = BufReader::new(read).lines();
+            for delay in delays {
+                if lines.next_line().await.unwrap().is_none() {
+                    return;
+                }
+                let Some(delay) = delay else {
+                    std::future::pending::<()>().await;
+                    return;
+                };
+                tokio::time::sleep(delay).await;
+                write.write_all(b"OK \r\n").await.unwrap();
+            }
+        });
+        TcpStream::connect(addr).await.unwrap()
+    }
+
+    /// The timer kept from the first request (deadline 10 s after it) fires 4 s into the
+    /// second request; the second still gets its own 10 s.
+    #[tokio::test(start_paused = true)]
+    async fn slow_reply_times_out_at_its_own_deadline() {
+        let timeout = Duration::from_secs(10);
+        let stream = tracker(vec![Some(Duration::ZERO), None]).await;
+        let mut conn = TrackerConnection::new(stream, 1024);
+        assert!(conn.exchange_within(b"noop\r\n", timeout).await.is_ok());
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let start = Instant::now();
+        let outcome = conn.exchange_within(b"noop\r\n", timeout).await;
+        assert_eq!(outcome.err(), Some(TimedOut));
+        assert_eq!(start.elapsed(), timeout);
+        assert!(conn.progress().request_sent());
+        assert!(!conn.is_reusable());
+    }
+
+    /// A reply that comes after the earlier request's deadline but within this one's is read.
+    #[tokio::test(start_paused = true)]
+    async fn reply_after_an_earlier_deadline_is_not_a_timeout() {
+        let timeout = Duration::from_secs(10);
+        let stream = tracker(vec![
+            Some(Duration::ZERO),
+            Some(Duration::from_millis(9_900)),
+            Some(Duration::from_millis(9_900)),
+        ])
+        .await;
+        let mut conn = TrackerConnection::new(stream, 1024);
+        assert!(conn.exchange_within(b"noop\r\n", timeout).await.is_ok());
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        for _ in 0..2 {
+            let reply = conn.exchange_within(b"noop\r\n", timeout).await;
+            assert!(matches!(reply, Ok(Ok(Response::Ok(_)))), "{reply:?}");
+            assert!(conn.is_reusable());
+        }
+        // A shorter timeout than the kept timer's moves the timer earlier.
+        let stream = tracker(vec![Some(Duration::ZERO), None]).await;
+        let mut conn = TrackerConnection::new(stream, 1024);
+        assert!(conn.exchange_within(b"noop\r\n", timeout).await.is_ok());
+        let start = Instant::now();
+        let short = Duration::from_secs(1);
+        assert_eq!(
+            conn.exchange_within(b"noop\r\n", short).await.err(),
+            Some(TimedOut)
+        );
+        assert_eq!(start.elapsed(), short);
     }
 }

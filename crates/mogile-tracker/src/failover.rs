@@ -23,7 +23,7 @@ use mogile_protocol::{Request, RequestLine, Response};
 use tracing::{Instrument, field};
 
 use crate::client::Inner;
-use crate::connection::{ExchangeError, Progress};
+use crate::connection::{ExchangeError, Progress, TimedOut};
 use crate::connector::{ConnectionError, TrackerConnector};
 use crate::error::{Delivery, TrackerError};
 
@@ -177,9 +177,9 @@ impl Inner {
         let callid = self.next_callid();
         span.record("callid", callid);
         line.set_callid(callid);
-        let outcome = tokio::time::timeout(call.timeout, conn.exchange(line.bytes())).await;
+        let outcome = conn.exchange_within(line.bytes(), call.timeout).await;
         match outcome {
-            Err(_elapsed) => {
+            Err(TimedOut) => {
                 let request_sent = conn.progress().request_sent();
                 // Dropping discards the connection: its late reply can never be read.
                 drop(conn);

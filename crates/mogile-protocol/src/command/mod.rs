@@ -146,7 +146,8 @@ pub trait Command {
 
     /// The request line for this command.
     fn request(&self) -> Request {
-        let mut args = Args::new();
+        // Room for a typical request (domain, key, a few options): one allocation per buffer.
+        let mut args = Args::with_capacity(128, 6);
         self.write_args(&mut args);
         Request::from_parts(Self::NAME, args)
     }
