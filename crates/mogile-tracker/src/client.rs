@@ -115,25 +115,81 @@ impl TrackerClient {
             tracker,
             response,
             conn,
+            ..
         } = self.inner.execute(&call).await?;
         let output = C::parse_reply(response);
         // Only a reply the command could use vouches for the connection; after an `OK` line it
         // cannot decode the connection is dropped, like after any other bad reply.
-        if let (Ok(_) | Err(ReplyError::Tracker(_)), Some(conn)) = (&output, conn) {
+        if let (true, Some(conn)) = (usable(&output), conn) {
             Pooled::release(conn);
         }
-        output.map_err(|e| match e {
-            ReplyError::Tracker(err) => TrackerError::Server {
-                tracker,
-                code: err.code,
-                message: err.message,
+        output.map_err(|e| reply_error(e, C::NAME, &tracker))
+    }
+
+    /// Sends two requests back to back on one connection and reads both replies, in order:
+    /// one connection, one write and usually one read where [`request`](Self::request) twice
+    /// would take two of each. A tracker answers a connection's requests one at a time, in the
+    /// order sent, so the pair takes the two tracker steps in sequence.
+    ///
+    /// The pair fails over as a whole (to another tracker, with fresh `callid`s); a pair whose
+    /// replies were lost is retried only when both commands are safe to repeat. Its timeout is
+    /// the sum of the two commands'. When either command is not safe to repeat, the two are
+    /// instead sent as two requests, `first` then `second`.
+    ///
+    /// # Errors
+    ///
+    /// The outer error is a failure of the exchange itself (no tracker answered, a lost reply,
+    /// a desync: as [`request`](Self::request)); each inner result is that command's answer,
+    /// an `ERR` ([`TrackerError::Server`]) or a reply it cannot decode.
+    pub async fn request_pair<A: Command, B: Command>(
+        &self,
+        first: A,
+        second: B,
+    ) -> Result<
+        (
+            Result<A::Output, TrackerError>,
+            Result<B::Output, TrackerError>,
+        ),
+        TrackerError,
+    > {
+        if !(A::IDEMPOTENT && B::IDEMPOTENT) {
+            let first = self.request(first).await;
+            let second = self.request(second).await;
+            return Ok((first, second));
+        }
+        let calls = (
+            Call {
+                command: Cow::Borrowed(A::NAME),
+                timeout: self.timeout_for(A::KIND),
+                idempotent: true,
+                request: first.request(),
             },
-            other => TrackerError::Decode {
-                command: call.command.into_owned(),
-                tracker,
-                source: other,
+            Call {
+                command: Cow::Borrowed(B::NAME),
+                timeout: self.timeout_for(B::KIND),
+                idempotent: true,
+                request: second.request(),
             },
-        })
+        );
+        let Reply {
+            tracker,
+            response,
+            second,
+            conn,
+        } = self.inner.execute_pair(&calls.0, &calls.1).await?;
+        let Some(second) = second else {
+            // `execute_pair` always reads two replies or fails.
+            return Err(TrackerError::Closed);
+        };
+        let first = A::parse_reply(response);
+        let second = B::parse_reply(second);
+        if let (true, true, Some(conn)) = (usable(&first), usable(&second), conn) {
+            Pooled::release(conn);
+        }
+        Ok((
+            first.map_err(|e| reply_error(e, A::NAME, &tracker)),
+            second.map_err(|e| reply_error(e, B::NAME, &tracker)),
+        ))
     }
 
     /// Sends a request for a command this crate does not model and returns the reply's
@@ -163,6 +219,7 @@ impl TrackerClient {
             tracker,
             response,
             conn,
+            ..
         } = self.inner.execute(&call).await?;
         if let Some(conn) = conn {
             Pooled::release(conn);
@@ -202,6 +259,28 @@ impl TrackerClient {
             // Admin commands, and any class added later, get the longer timeout.
             _ => self.inner.settings.admin_timeout,
         }
+    }
+}
+
+/// Whether a parsed reply vouches for its connection: an answer the command could use (an `ERR`
+/// included). After an `OK` line it cannot decode, the connection is dropped.
+fn usable<T>(output: &Result<T, ReplyError>) -> bool {
+    matches!(output, Ok(_) | Err(ReplyError::Tracker(_)))
+}
+
+/// The error for a reply that is an `ERR` or cannot be decoded.
+fn reply_error(error: ReplyError, command: &'static str, tracker: &Endpoint) -> TrackerError {
+    match error {
+        ReplyError::Tracker(err) => TrackerError::Server {
+            tracker: tracker.clone(),
+            code: err.code,
+            message: err.message,
+        },
+        other => TrackerError::Decode {
+            command: command.to_owned(),
+            tracker: tracker.clone(),
+            source: other,
+        },
     }
 }
 

@@ -114,6 +114,11 @@ impl TrackerConnection {
         self.echoes_callid
     }
 
+    /// Makes sure the connection never serves another request (a reply out of step).
+    pub(crate) fn mark_unusable(&mut self) {
+        self.clean = false;
+    }
+
     /// Records that the tracker echoed a `callid`.
     pub(crate) fn saw_callid_echo(&mut self) {
         self.echoes_callid = true;
@@ -163,7 +168,29 @@ impl TrackerConnection {
         timeout: Duration,
     ) -> Result<Result<Response, ExchangeError>, TimedOut> {
         let deadline = Instant::now() + timeout;
-        let mut timer = match self.timer.take() {
+        let mut timer = self.timer_for(deadline);
+        let result = within(&mut timer, deadline, self.exchange(line)).await;
+        self.timer = Some(timer);
+        result
+    }
+
+    /// [`exchange_pair`](Self::exchange_pair) within `timeout`, as
+    /// [`exchange_within`](Self::exchange_within).
+    pub(crate) async fn exchange_pair_within(
+        &mut self,
+        lines: &[u8],
+        timeout: Duration,
+    ) -> Result<Result<(Response, Response), ExchangeError>, TimedOut> {
+        let deadline = Instant::now() + timeout;
+        let mut timer = self.timer_for(deadline);
+        let result = within(&mut timer, deadline, self.exchange_pair(lines)).await;
+        self.timer = Some(timer);
+        result
+    }
+
+    /// The kept timer, moved earlier if it is set past `deadline`, or a new one.
+    fn timer_for(&mut self, deadline: Instant) -> Pin<Box<Sleep>> {
+        match self.timer.take() {
             Some(mut timer) => {
                 if timer.deadline() > deadline {
                     timer.as_mut().reset(deadline);
@@ -171,26 +198,7 @@ impl TrackerConnection {
                 timer
             }
             None => Box::pin(tokio::time::sleep_until(deadline)),
-        };
-        let result = {
-            let mut exchange = pin!(self.exchange(line));
-            poll_fn(|cx| {
-                if let Poll::Ready(result) = exchange.as_mut().poll(cx) {
-                    return Poll::Ready(Ok(result));
-                }
-                while timer.as_mut().poll(cx).is_ready() {
-                    if Instant::now() >= deadline {
-                        return Poll::Ready(Err(TimedOut));
-                    }
-                    // An earlier request's deadline: wait on for this one's.
-                    timer.as_mut().reset(deadline);
-                }
-                Poll::Pending
-            })
-            .await
-        };
-        self.timer = Some(timer);
-        result
+        }
     }
 
     /// Sends one encoded request line and reads exactly one response line.
@@ -198,6 +206,31 @@ impl TrackerConnection {
     /// Cancel-safe in the sense that matters here: if the future is dropped half-way,
     /// [`progress`](Self::progress) says how far it got and the connection is not reusable.
     pub(crate) async fn exchange(&mut self, line: &[u8]) -> Result<Response, ExchangeError> {
+        self.send(line).await?;
+        let response = self.read_reply().await?;
+        self.finish();
+        Ok(response)
+    }
+
+    /// Sends two encoded request lines in one write and reads their two replies, in order: a
+    /// tracker serves the requests of one connection one at a time, in the order they came
+    /// (`tracker_admin::pipelined_requests_are_answered_in_order` checks the fake does too).
+    /// Cancel-safe as [`exchange`](Self::exchange).
+    pub(crate) async fn exchange_pair(
+        &mut self,
+        lines: &[u8],
+    ) -> Result<(Response, Response), ExchangeError> {
+        self.send(lines).await?;
+        let first = self.read_reply().await?;
+        // Part of the exchange's reply has arrived; the second is still owed.
+        self.progress = Progress::Replying;
+        let second = self.read_reply().await?;
+        self.finish();
+        Ok((first, second))
+    }
+
+    /// Checks that the connection is clean and open, then writes `line` whole.
+    async fn send(&mut self, line: &[u8]) -> Result<(), ExchangeError> {
         // Any state left from an earlier, unfinished exchange means a late reply could be read
         // as this one's answer.
         if !self.is_reusable() {
@@ -217,16 +250,17 @@ impl TrackerConnection {
             .await
             .map_err(ExchangeError::Write)?;
         self.progress = Progress::Written;
+        Ok(())
+    }
+
+    /// Reads one complete reply line.
+    async fn read_reply(&mut self) -> Result<Response, ExchangeError> {
         loop {
             if let Some(response) = self
                 .decoder
                 .decode(&mut self.buf)
                 .map_err(ExchangeError::Protocol)?
             {
-                self.progress = Progress::Idle;
-                // Bytes after the reply line were never asked for: keep the reply (it is the
-                // answer to this request) but never reuse the connection.
-                self.clean = self.buf.is_empty();
                 return Ok(response);
             }
             // Read straight into the connection's own buffer (kept across requests): no
@@ -244,6 +278,36 @@ impl TrackerConnection {
             self.progress = Progress::Replying;
         }
     }
+
+    /// Ends a complete exchange. Bytes after the last reply line were never asked for: the
+    /// replies stand (they answer this exchange's requests) but the connection is never reused.
+    fn finish(&mut self) {
+        self.progress = Progress::Idle;
+        self.clean = self.buf.is_empty();
+    }
+}
+
+/// Runs `fut` until `deadline`, on `timer` (which may be set earlier: it is then moved on).
+async fn within<T>(
+    timer: &mut Pin<Box<Sleep>>,
+    deadline: Instant,
+    fut: impl Future<Output = T>,
+) -> Result<T, TimedOut> {
+    let mut fut = pin!(fut);
+    poll_fn(|cx| {
+        if let Poll::Ready(result) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Ok(result));
+        }
+        while timer.as_mut().poll(cx).is_ready() {
+            if Instant::now() >= deadline {
+                return Poll::Ready(Err(TimedOut));
+            }
+            // An earlier request's deadline: wait on for this one's.
+            timer.as_mut().reset(deadline);
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -46,6 +46,8 @@ pub(crate) struct Call {
 pub(crate) struct Reply {
     pub(crate) tracker: Endpoint,
     pub(crate) response: Response,
+    /// The second request's reply, for a pair ([`Inner::execute_pair`]).
+    pub(crate) second: Option<Response>,
     /// Released to the pool by the caller only once the reply decoded: an `OK` line the command
     /// cannot use says the tracker misbehaves, and its connection is dropped with it.
     pub(crate) conn: Option<Pooled<TrackerConnector>>,
@@ -55,9 +57,32 @@ impl Inner {
     /// Runs `call` until a tracker answers, the retry budget is spent, or a failure forbids
     /// another attempt.
     pub(crate) async fn execute(&self, call: &Call) -> Result<Reply, TrackerError> {
+        self.execute_calls(call, None).await
+    }
+
+    /// Runs two requests as one: both lines written back to back on one connection, both
+    /// replies read from it in order (a tracker answers a connection's requests one at a time,
+    /// in order). A pair costs one connection, one write and, when the replies come together,
+    /// one read, where two requests cost two of each. It fails over as a whole, and is retried
+    /// on another tracker after a lost reply only when both commands are safe to repeat. Its
+    /// timeout is the sum of the two commands' (the tracker runs them one after the other).
+    pub(crate) async fn execute_pair(
+        &self,
+        first: &Call,
+        second: &Call,
+    ) -> Result<Reply, TrackerError> {
+        self.execute_calls(first, Some(second)).await
+    }
+
+    async fn execute_calls(
+        &self,
+        call: &Call,
+        second: Option<&Call>,
+    ) -> Result<Reply, TrackerError> {
         let span = tracing::debug_span!(
             "tracker_request",
             command = &*call.command,
+            pipelined = second.map(|c| &*c.command),
             tracker = field::Empty,
             attempt = field::Empty,
             callid = field::Empty,
@@ -67,7 +92,7 @@ impl Inner {
         // future, and boxing it before it is wrapped and awaited means it is moved (copied) once,
         // not at every level of nesting. The span wraps only a pointer; when no subscriber
         // listens it is disabled and costs a branch per poll.
-        let result = Box::pin(self.run(call, &span))
+        let result = Box::pin(self.run(call, second, &span))
             .instrument(span.clone())
             .await;
         let outcome = match &result {
@@ -87,8 +112,22 @@ impl Inner {
         result
     }
 
-    async fn run(&self, call: &Call, span: &tracing::Span) -> Result<Reply, TrackerError> {
+    async fn run(
+        &self,
+        call: &Call,
+        second: Option<&Call>,
+        span: &tracing::Span,
+    ) -> Result<Reply, TrackerError> {
         let mut line = self.encode_checked(&call.request)?;
+        let mut pair = match second {
+            Some(second) => Some(Pair {
+                line: self.encode_checked(&second.request)?,
+                timeout: call.timeout.saturating_add(second.timeout),
+                both: Vec::new(),
+            }),
+            None => None,
+        };
+        let idempotent = call.idempotent && second.is_none_or(|c| c.idempotent);
         let budget = self.settings.retry_budget;
         let mut attempts = 0u32;
         let mut last = None;
@@ -112,8 +151,9 @@ impl Inner {
                 attempts += 1;
                 span.record("tracker", tracker.as_str());
                 span.record("attempt", attempts);
-                let error = match self.attempt(tracker, call, &mut line, span).await {
-                    Ok((response, conn)) => {
+                let attempt = self.attempt(tracker, call, &mut line, pair.as_mut(), span);
+                let error = match attempt.await {
+                    Ok((response, second, conn)) => {
                         if attempts > 1 {
                             let command = &*call.command;
                             tracing::warn!(command, %tracker, attempt = attempts, "answered after failover");
@@ -121,6 +161,7 @@ impl Inner {
                         return Ok(Reply {
                             tracker: tracker.clone(),
                             response,
+                            second,
                             conn,
                         });
                     }
@@ -130,7 +171,7 @@ impl Inner {
                 tracing::debug!(%tracker, attempt = attempts, error = %error, ?delivery, "attempt failed");
                 match delivery {
                     Delivery::NotAttempted | Delivery::Answered => return Err(error),
-                    Delivery::ReplyLost if !call.idempotent => {
+                    Delivery::ReplyLost if !idempotent => {
                         return Err(TrackerError::OutcomeUnknown {
                             command: call.command.clone().into_owned(),
                             tracker: tracker.clone(),
@@ -161,14 +202,15 @@ impl Inner {
         })
     }
 
-    /// One attempt on one tracker.
+    /// One attempt on one tracker: one request, or a pair when `pair` is given.
     async fn attempt(
         &self,
         tracker: &Endpoint,
         call: &Call,
         line: &mut RequestLine,
+        pair: Option<&mut Pair>,
         span: &tracing::Span,
-    ) -> Result<(Response, Option<Pooled<TrackerConnector>>), TrackerError> {
+    ) -> Result<AttemptReply, TrackerError> {
         let mut conn = self
             .pool
             .get(tracker)
@@ -177,7 +219,24 @@ impl Inner {
         let callid = self.next_callid();
         span.record("callid", callid);
         line.set_callid(callid);
-        let outcome = conn.exchange_within(line.bytes(), call.timeout).await;
+        let (outcome, timeout) = match pair {
+            None => {
+                let outcome = conn.exchange_within(line.bytes(), call.timeout).await;
+                (
+                    outcome.map(|r| r.map(|response| (response, None))),
+                    call.timeout,
+                )
+            }
+            Some(pair) => {
+                pair.line.set_callid(self.next_callid());
+                pair.both.clear();
+                pair.both.extend_from_slice(line.bytes());
+                pair.both.extend_from_slice(pair.line.bytes());
+                let outcome = conn.exchange_pair_within(&pair.both, pair.timeout).await;
+                let outcome = outcome.map(|r| r.map(|(a, b)| (a, Some((b, pair.line.callid())))));
+                (outcome, pair.timeout)
+            }
+        };
         match outcome {
             Err(TimedOut) => {
                 let request_sent = conn.progress().request_sent();
@@ -186,7 +245,7 @@ impl Inner {
                 self.pool.probe_now(tracker);
                 Err(TrackerError::Timeout {
                     tracker: tracker.clone(),
-                    timeout: call.timeout,
+                    timeout,
                     request_sent,
                 })
             }
@@ -195,30 +254,52 @@ impl Inner {
                 drop(conn);
                 Err(self.exchange_failure(tracker, e, progress))
             }
-            Ok(Ok(response)) => {
-                let echoed = response.callid();
-                let in_step = match echoed {
-                    Some(echoed) => echoed == line.callid(),
-                    // Servers before 2.61 never echo; one that did on this connection must.
-                    None => !conn.echoes_callid(),
+            Ok(Ok((response, second))) => {
+                self.check_step(tracker, &mut conn, &response, line.callid())?;
+                let second = match second {
+                    Some((reply, expected)) => {
+                        self.check_step(tracker, &mut conn, &reply, expected)?;
+                        Some(reply)
+                    }
+                    None => None,
                 };
-                if !in_step {
-                    let received = echoed.map(|e| String::from_utf8_lossy(e).into_owned());
-                    drop(conn);
-                    self.pool.probe_now(tracker);
-                    return Err(TrackerError::Desync {
-                        tracker: tracker.clone(),
-                        expected: callid.to_string(),
-                        received,
-                    });
-                }
-                if echoed.is_some() {
-                    conn.saw_callid_echo();
-                }
                 let conn = conn.is_reusable().then_some(conn);
-                Ok((response, conn))
+                Ok((response, second, conn))
             }
         }
+    }
+
+    /// Checks that `response` echoes `expected` (the `callid` it answers), or echoes nothing on
+    /// a tracker that never echoed on this connection; otherwise the connection is out of step
+    /// and goes, and the tracker is probed.
+    fn check_step(
+        &self,
+        tracker: &Endpoint,
+        conn: &mut Pooled<TrackerConnector>,
+        response: &Response,
+        expected: &[u8],
+    ) -> Result<(), TrackerError> {
+        let echoed = response.callid();
+        let in_step = match echoed {
+            Some(echoed) => echoed == expected,
+            // Servers before 2.61 never echo; one that did on this connection must.
+            None => !conn.echoes_callid(),
+        };
+        if !in_step {
+            let received = echoed.map(|e| String::from_utf8_lossy(e).into_owned());
+            // Dropped by the caller with the error, never released.
+            conn.mark_unusable();
+            self.pool.probe_now(tracker);
+            return Err(TrackerError::Desync {
+                tracker: tracker.clone(),
+                expected: String::from_utf8_lossy(expected).into_owned(),
+                received,
+            });
+        }
+        if echoed.is_some() {
+            conn.saw_callid_echo();
+        }
+        Ok(())
     }
 
     /// Classifies a failed exchange (its [`TrackerError::delivery`] says what it allows) and
@@ -300,6 +381,17 @@ impl Inner {
     fn all_inactive(&self) -> bool {
         self.pool.status().endpoints.iter().all(|ep| !ep.active)
     }
+}
+
+/// A reply, the pair's second reply if any, and the connection if it may serve again.
+type AttemptReply = (Response, Option<Response>, Option<Pooled<TrackerConnector>>);
+
+/// The second request of a pair, encoded once for every attempt.
+struct Pair {
+    line: RequestLine,
+    timeout: Duration,
+    /// Both lines, rebuilt per attempt (only the `callid`s change).
+    both: Vec<u8>,
 }
 
 /// Maps a checkout failure. The pool itself marks the tracker inactive on connect failures.

@@ -72,15 +72,19 @@
 //!   capped, jittered backoff when every tracker is inactive and the list is walked again.
 //! - A tracker `ERR` is an answer: returned at once as [`TrackerError::Server`] with a typed
 //!   [`ErrorCode`](mogile_protocol::ErrorCode).
+//! - [`request_pair`](TrackerClient::request_pair) pipelines two reads on one connection (both
+//!   lines in one write, both replies read in order, failing over as a whole); the facade's
+//!   `get` sends `get_paths` and `file_info` that way.
 //! - Every request runs in a `tracker_request` `tracing` span (`DEBUG`) with the fields
-//!   `command`, `tracker`, `attempt`, `callid` and `outcome`. A failover is two `WARN` events in
+//!   `command`, `tracker`, `attempt`, `callid` and `outcome` (and `pipelined`, the second
+//!   command, for a pair). A failover is two `WARN` events in
 //!   it, each with `command`, `tracker` and `attempt`: `tracker failed; trying another` (with
 //!   the `error`) and, once another tracker answered, `answered after failover`.
 //!
 //! # Layout
 //!
-//! - `client.rs`: [`TrackerClient`], the generic [`request`](TrackerClient::request) and
-//!   [`raw`](TrackerClient::raw);
+//! - `client.rs`: [`TrackerClient`], the generic [`request`](TrackerClient::request),
+//!   [`request_pair`](TrackerClient::request_pair) and [`raw`](TrackerClient::raw);
 //! - `file.rs` / `admin.rs`: named methods for file commands and the [`AdminCommands`] handle;
 //! - `config.rs`: [`TrackerConfig`], every setting (the pool's in [`PoolSettings`]);
 //! - `builder.rs`: [`TrackerClientBuilder`], address parsing and option checks;

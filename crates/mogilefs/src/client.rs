@@ -152,6 +152,35 @@ impl Client {
             .map_err(|e| TrackerFailure::of::<C>(e, ctx))
     }
 
+    /// Two reads as one pipelined pair on one tracker connection
+    /// ([`TrackerClient::request_pair`](mogile_tracker::TrackerClient::request_pair)), each
+    /// result mapped as [`call`](Self::call) maps it. A failure of the exchange itself is
+    /// reported as `first`'s.
+    pub(crate) async fn call_pair<A: Command, B: Command>(
+        &self,
+        first: A,
+        second: B,
+        ctx: Ctx<'_>,
+    ) -> Result<(Result<A::Output>, Result<B::Output>)> {
+        let ctx = Ctx {
+            domain: ctx.domain.or(Some(&self.domain)),
+            ..ctx
+        };
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return Err(TrackerFailure::client_closed(ctx).into_error());
+        }
+        let (a, b) = self
+            .inner
+            .tracker
+            .request_pair(first, second)
+            .await
+            .map_err(|e| TrackerFailure::of::<A>(e, ctx).into_error())?;
+        Ok((
+            a.map_err(|e| TrackerFailure::of::<A>(e, ctx).into_error()),
+            b.map_err(|e| TrackerFailure::of::<B>(e, ctx).into_error()),
+        ))
+    }
+
     /// [`tracker_call`](Self::tracker_call), for a caller that needs only the semantic error.
     pub(crate) async fn call<C: Command>(&self, cmd: C, ctx: Ctx<'_>) -> Result<C::Output> {
         self.tracker_call(cmd, ctx)

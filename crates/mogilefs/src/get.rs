@@ -1,11 +1,11 @@
-//! Fetching a file: `get_paths` (and `file_info`, concurrently) then a [`FetchStream`] over the
-//! replicas.
+//! Fetching a file: `get_paths` (and `file_info`, pipelined on the same connection) then a
+//! [`FetchStream`] over the replicas.
 
 use std::path::Path;
 
 use futures::StreamExt;
-use mogile_protocol::FileInfoOutput;
 use mogile_protocol::{ChecksumState, HashType, Key};
+use mogile_protocol::{FileInfo, FileInfoOutput};
 use mogile_storage::AtomicFile;
 use tokio::io::AsyncWriteExt;
 use tracing::{Instrument, Span, field};
@@ -52,13 +52,16 @@ async fn open(client: &Client, key: Key, opts: &GetOptions, span: &Span) -> Resu
     let explicit = opts.verify_checksum == Some(true);
     let verify_checksum = opts.verify_checksum.unwrap_or(cfg.checksum.verify());
     let paths_cmd = get_paths_cmd(client, key.clone(), &opts.paths);
-    let paths = client.call(paths_cmd, Ctx::key(&name));
     let (paths, info) = if verify_length || verify_checksum {
-        // Two requests on two pooled connections, so the length costs no extra round trip.
-        let (paths, info) = tokio::join!(paths, client.file_info(key));
+        // One pipelined pair on one connection: the length costs no extra round trip, and
+        // no second connection, write or read.
+        let info_cmd = FileInfo::new(client.domain(), key).devices(true);
+        let (paths, info) = client
+            .call_pair(paths_cmd, info_cmd, Ctx::key(&name))
+            .await?;
         (paths?, Some(info?))
     } else {
-        (paths.await?, None)
+        (client.call(paths_cmd, Ctx::key(&name)).await?, None)
     };
     if paths.is_empty() {
         return Err(Error::NoUsablePath {

@@ -30,7 +30,7 @@ pub(crate) struct Plan {
     /// For profiling: run only the client's rounds (`Some(true)`) or only the baseline's.
     pub(crate) only_client: Option<bool>,
     /// The raw small-file fetch writes `get_paths` and `file_info` back to back on one socket
-    /// (`--raw-pair one`) instead of concurrently on two, as the facade does (the default).
+    /// as the facade does (the default), or concurrently on two (`--raw-pair two`).
     pub(crate) raw_pair_pipelined: bool,
     /// For profiling: only puts (`Some(true)`) or only gets (`Some(false)`) in part 2.
     pub(crate) small_put_only: Option<bool>,
@@ -49,7 +49,7 @@ impl Plan {
             small_concurrency: vec![1, 32],
             small_sizes: vec![1024, 64 * 1024],
             only_client: None,
-            raw_pair_pipelined: false,
+            raw_pair_pipelined: true,
             small_put_only: None,
         }
     }
@@ -87,7 +87,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         let mut it = args.iter();
         let (mut tracker, mut domain, mut quick, mut only, mut side) =
             (None, None, false, None, None);
-        let mut pipelined = false;
+        let mut pipelined = true;
         let (mut conc, mut size, mut op) = (None, None, None);
         while let Some(a) = it.next() {
             match a.as_str() {
@@ -98,7 +98,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                 // For `perf record`: one side only, so that a profile holds nothing else.
                 "--side" => side = it.next().map(|s| s == "client"),
                 // To compare the two wire shapes of the small-file fetch (see small_files.rs).
-                "--raw-pair" => pipelined = it.next().is_some_and(|s| s == "one"),
+                "--raw-pair" => pipelined = it.next().is_none_or(|s| s != "two"),
                 // For profiling one figure: `--conc N`, `--size BYTES`, `--op put|get`.
                 "--conc" => conc = Some(number(it.next(), "--conc N")?),
                 "--size" => size = Some(number(it.next(), "--size BYTES")?),

@@ -1,10 +1,10 @@
 //! Part 2: small-file store and fetch through the `mogilefs` facade, against a raw baseline that
 //! does the same wire work by hand: `create_open` / PUT / `create_close`, and `get_paths` and
-//! `file_info` / GET. Like the facade, the raw fetch sends `get_paths` and `file_info` at the same
-//! time on two tracker sockets (the facade's two pooled connections); each worker has its two
-//! tracker sockets and one keep-alive HTTP connection. `--raw-pair one` instead writes both lines
-//! back to back on one socket (the pipelined pair a 2.73 tracker answers one after the other), to
-//! compare the two wire shapes' latency.
+//! `file_info` / GET. Like the facade, the raw fetch writes `get_paths` and `file_info` back to
+//! back on one tracker socket and reads the two replies (the pipelined pair a 2.73 tracker
+//! answers one after the other); each worker has one tracker socket and one keep-alive HTTP
+//! connection. `--raw-pair two` instead sends the two requests at the same time on two sockets
+//! (how the facade fetched before issue 14), to compare the two wire shapes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,8 +37,9 @@ enum Op {
 #[derive(Debug)]
 struct RawWorker {
     tracker: LineConn,
-    /// The second tracker socket, for `file_info` while `get_paths` is on the first.
-    info: LineConn,
+    /// The second tracker socket, for `file_info` while `get_paths` is on the first
+    /// (`--raw-pair two` only).
+    info: Option<LineConn>,
     http: Option<HttpConn>,
     body: Vec<u8>,
 }
@@ -77,10 +78,10 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
         .trackers([plan.tracker.as_str()])
         .domain(plan.domain.as_str())
         .tracker(TrackerConfig {
-            // Two per worker, as the raw baseline has: a fetch sends `get_paths` and `file_info`
-            // at the same time. A pool of `conc` made half of each fetch wait for the other's
-            // connection (and the wait's wake-up, from inside the same task, cost a futex call
-            // to the other worker on every fetch).
+            // Room for two per worker, as the raw baseline's `--raw-pair two` shape has. The
+            // facade's fetch takes one (its `get_paths` and `file_info` are one pipelined pair);
+            // before that, a pool of `conc` made half of each fetch wait for the other half's
+            // connection.
             pool: PoolSettings {
                 max_size: 2 * conc,
                 ..PoolSettings::default()
@@ -145,7 +146,11 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
     for _ in 0..conc {
         workers.push(Mutex::new(RawWorker {
             tracker: LineConn::connect(&plan.tracker).await?,
-            info: LineConn::connect(&plan.tracker).await?,
+            info: if plan.raw_pair_pipelined {
+                None
+            } else {
+                Some(LineConn::connect(&plan.tracker).await?)
+            },
             http: None,
             body: Vec::new(),
         }));
@@ -275,7 +280,8 @@ async fn raw_get(
     pipelined: bool,
 ) -> Result<(), String> {
     let paths_line = request_line(&GetPaths::new(domain, key).noverify(true).pathcount(3));
-    let info_line = request_line(&FileInfo::new(domain, key));
+    // What the facade sends: its default pathcount (3), noverify, and `devices=1`.
+    let info_line = request_line(&FileInfo::new(domain, key).devices(true));
     let (paths, info): (Vec<StoragePath>, _) = if pipelined {
         let mut lines = paths_line;
         lines.extend_from_slice(&info_line);
@@ -283,7 +289,8 @@ async fn raw_get(
         let paths = w.tracker.read_reply::<GetPaths>().await?;
         (paths, w.tracker.read_reply::<FileInfo>().await?)
     } else {
-        let (first, second) = (&mut w.tracker, &mut w.info);
+        let second = w.info.as_mut().ok_or("no second tracker socket")?;
+        let first = &mut w.tracker;
         tokio::try_join!(
             async move {
                 first.write(&paths_line).await?;
