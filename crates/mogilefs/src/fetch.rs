@@ -66,6 +66,9 @@ impl FetchStream {
     ///
     /// The first error the stream yields.
     pub async fn bytes(mut self) -> Result<Bytes> {
+        // Always copied, even a body that came as one chunk: a chunk can be a slice of the HTTP
+        // connection's read buffer, and handing it out would pin that whole buffer for as long
+        // as the caller keeps a small file.
         let cap = self.len.and_then(|l| usize::try_from(l).ok()).unwrap_or(0);
         // Never trust a length for a large up-front allocation.
         let mut buf = bytes::BytesMut::with_capacity(cap.min(8 << 20));
@@ -289,7 +292,8 @@ impl Fetch {
                 .get(self.next_path)
                 .map(|p| p.as_str().to_owned());
             // Tags: `true` for the hedge.
-            let race = hedge::open(&client, (false, url), &opts, || spare.map(|u| (true, u))).await;
+            let hedge = spare.map(|u| move || Some((true, u)));
+            let race = hedge::open(&client, (false, url), &opts, hedge).await;
             if race.outcomes.iter().any(|(hedge, _, _)| *hedge) {
                 // The hedge's answer is judged here: the next path is not asked again. (A hedge
                 // cancelled because the first path answered stays available for a resume.)

@@ -350,12 +350,13 @@ pub(crate) struct Race<T> {
 }
 
 /// Opens `first` (`(tag, url)`); if it has not answered within the hedge delay and the budget
-/// allows, asks `hedge()` for a second replica and asks it too.
+/// allows, asks `hedge()` for a second replica and asks it too. `hedge` is `None` when no other
+/// replica can exist (a file with one path): then no hedge timer is set at all.
 pub(crate) async fn open<T>(
     client: &Client,
     first: (T, String),
     opts: &StorageGetOptions,
-    hedge: impl FnOnce() -> Option<(T, String)>,
+    hedge: Option<impl FnOnce() -> Option<(T, String)>>,
 ) -> Race<T> {
     let reads = &client.inner.reads;
     let storage = &client.inner.storage;
@@ -363,7 +364,9 @@ pub(crate) async fn open<T>(
     let started = Instant::now();
     let (tag, url) = first;
     let mut primary = pin!(storage.get(&url, opts));
-    let delay = reads.delay();
+    // With nothing to hedge to, a timer would only cost a timer-wheel entry (and, being the
+    // earliest timer, a wake-up of the thread parked on the I/O driver).
+    let delay = hedge.as_ref().and_then(|_| reads.delay());
     let early = match delay {
         None => Some(primary.as_mut().await),
         Some(d) => tokio::time::timeout(d, primary.as_mut()).await.ok(),
@@ -378,7 +381,7 @@ pub(crate) async fn open<T>(
         };
     }
     let delay = delay.unwrap_or_default();
-    let second = if reads.try_hedge() {
+    let second = if let Some(hedge) = hedge.filter(|_| reads.try_hedge()) {
         let second = hedge();
         if second.is_none() {
             reads.untake();

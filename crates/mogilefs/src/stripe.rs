@@ -254,13 +254,14 @@ impl Striped {
         let book = self.book.clone();
         let urls = self.urls.clone();
         let fut = async move {
-            hedge::open(&client, (path, url), &opts, move || {
+            // A path may free up while this one is slow: the hedge is looked for then.
+            let hedge = move || {
                 let mut book = lock(&book);
                 let spare = book.iter().position(|s| *s == PathState::Free)?;
                 book[spare] = PathState::Busy;
                 Some((spare, urls[spare].clone()))
-            })
-            .await
+            };
+            hedge::open(&client, (path, url), &opts, Some(hedge)).await
         };
         stripe.state = State::Opening(fut.boxed());
     }
