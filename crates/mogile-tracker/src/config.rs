@@ -38,7 +38,10 @@ pub struct TrackerConfig {
     /// [`PoolSettings::default`].
     pub pool: PoolSettings,
     /// Reply timeout for file commands. Default 10 s; must be above zero and below
-    /// [`TRACKER_WATCHDOG`](crate::TRACKER_WATCHDOG).
+    /// [`TRACKER_WATCHDOG`](crate::TRACKER_WATCHDOG). A pipelined pair
+    /// ([`request_pair`](crate::TrackerClient::request_pair), such as a fetch's `get_paths` and
+    /// `file_info`) waits for the sum of its two commands' timeouts: the tracker runs them one
+    /// after the other.
     #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
     pub file_timeout: Duration,
     /// Reply timeout for admin commands and [`raw`](crate::TrackerClient::raw) requests. On a
