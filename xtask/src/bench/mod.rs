@@ -15,6 +15,7 @@
 
 mod client;
 mod codec;
+mod http_shapes;
 mod docs;
 mod measure;
 mod object_store_get;
@@ -100,6 +101,9 @@ enum Internal {
     /// Part 8: the facade's own puts of the sync tree
     #[command(hide = true)]
     SyncFacadePut(Raw),
+    /// Diagnostic: the CPU of one small GET through each HTTP client layer
+    #[command(hide = true)]
+    HttpShapes(Raw),
 }
 
 /// The arguments of an internal subcommand, which parses them itself.
@@ -121,6 +125,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
         Some(Internal::ReplicaTracker(raw)) => replica_procs::replica_tracker(&raw.args),
         Some(Internal::HedgeGets(raw)) => replica_procs::hedge_gets(&raw.args),
         Some(Internal::SyncFacadePut(raw)) => sync::facade_put_process(&raw.args),
+        Some(Internal::HttpShapes(raw)) => http_shapes::run(&raw.args),
         None => {
             let only = match args.only.as_deref().map(|p| (p, Part::parse(p))) {
                 None => None,
