@@ -68,12 +68,12 @@ pub(crate) fn run(s: &Setup<'_>) -> Result<Vec<Figure>, String> {
             let ours_first = r % 2 == 0;
             if ours_first {
                 up.push(put_ours(s, &key, &file)?);
-                url = first_path(s, &key)?;
+                replace_url(&mut url, first_path(s, &key)?)?;
                 up_curl.push(put_curl(&url, &file)?);
             } else {
                 up_curl.push(put_curl(&url, &file)?);
                 up.push(put_ours(s, &key, &file)?);
-                url = first_path(s, &key)?;
+                replace_url(&mut url, first_path(s, &key)?)?;
             }
             if ours_first {
                 down.push(get_ours(s, &key, size)?);
@@ -279,6 +279,30 @@ fn curl() -> PathBuf {
     PathBuf::from("curl")
 }
 
+/// Moves to the URL of the client's latest upload and deletes the file it replaced (untimed): the
+/// local cluster's tracker does not delete a replaced fid's file, and with 1 GiB rounds those
+/// files filled the shared disk.
+fn replace_url(url: &mut String, new: String) -> Result<(), String> {
+    let old = std::mem::replace(url, new);
+    if old.is_empty() || old == *url {
+        return Ok(());
+    }
+    delete_url(&old)
+}
+
+/// `curl -X DELETE url`, which must succeed.
+fn delete_url(url: &str) -> Result<(), String> {
+    let deleted = Command::new(curl())
+        .args(["-sS", "-f", "-X", "DELETE", "-o", "/dev/null", url])
+        .status()
+        .map_err(|e| format!("curl DELETE: {e}"))?;
+    if deleted.success() {
+        Ok(())
+    } else {
+        Err(format!("curl DELETE {url} failed ({deleted})"))
+    }
+}
+
 /// curl prints the HTTP status (`-w`), which must be 2xx; the transfer itself is as the issue says.
 fn check_status(out: &str) -> Result<(), String> {
     if out.trim().starts_with('2') {
@@ -310,13 +334,7 @@ fn put_curl(url: &str, file: &Path) -> Result<Transfer, String> {
     ];
     let (t, out) = timed(&curl(), &args)?;
     check_status(&out)?;
-    let deleted = Command::new(curl())
-        .args(["-sS", "-X", "DELETE", "-o", "/dev/null", &target])
-        .status()
-        .map_err(|e| format!("curl DELETE: {e}"))?;
-    if !deleted.success() {
-        return Err(format!("curl DELETE {target} failed ({deleted})"));
-    }
+    delete_url(&target)?;
     Ok(t)
 }
 
