@@ -18,7 +18,8 @@ use futures_util::Stream;
 use tokio::task::JoinHandle;
 
 /// Read size: large enough that the blocking-pool round trip per chunk is negligible (1 GiB is
-/// 1,024 hand-offs). The stream holds at most two chunks: the one handed over and the next.
+/// 1,024 hand-offs). An upload holds about three at a time: the one being read, and the one or
+/// two hyper is writing (it asks for the next chunk while some 400 KiB of the last are queued).
 pub(crate) const FILE_READ_CHUNK: usize = 1024 * 1024;
 
 /// A file's bytes as a stream of chunks of at most [`FILE_READ_CHUNK`], up to a limit.
