@@ -12,7 +12,8 @@ use futures_util::Stream;
 use tokio::io::AsyncRead;
 use tokio_util::io::ReaderStream;
 
-/// Read size for files and readers: large enough that per-frame overhead is negligible.
+/// Read size for readers ([`OneShotBody::from_reader`]) and slice size for in-memory payloads:
+/// large enough that per-frame overhead is negligible. Files have their own (`file_body.rs`).
 pub(crate) const READ_CHUNK: usize = 256 * 1024;
 
 /// A request body that can be sent any number of times (bytes in memory, or a file on disk).

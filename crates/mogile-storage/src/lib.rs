@@ -91,6 +91,7 @@ mod config;
 mod connector;
 mod download;
 mod error;
+mod file_body;
 mod get;
 mod options;
 mod put;

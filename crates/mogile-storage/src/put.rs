@@ -13,12 +13,12 @@ use http::header::{CONTENT_LENGTH, HOST};
 use http::{Method, Request, Response, Uri};
 use hyper::body::Incoming;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
-use tokio_util::io::ReaderStream;
 use tracing::Instrument;
 
-use crate::body::{OneShotBody, Payload, PayloadKind, READ_CHUNK};
+use crate::body::{OneShotBody, Payload, PayloadKind};
 use crate::client::{ConnHandle, StorageClient, build, parse_url, with_headers_timeout};
 use crate::error::{PutStreamError, StorageError};
+use crate::file_body::FileChunks;
 use crate::options::{PutOutcome, StoragePutOptions, TransferObserver};
 use crate::req_body::{BodyState, ReqBody, SharedBody, Source, Spool};
 use crate::trace::Transfer;
@@ -59,7 +59,7 @@ impl StorageClient {
                             source,
                         }
                     })?;
-                    file_source(file, *len)
+                    file_source(file.into_std().await, *len)
                 }
             };
             self.put_known(url, uri, source, body.len(), opts.observer.clone())
@@ -238,6 +238,7 @@ impl StorageClient {
         if let Some(obs) = &opts.observer {
             obs.on_restart();
         }
+        let file = file.into_std().await;
         self.put_known(url, uri, file_source(file, len), len, opts.observer.clone())
             .await
             .map_err(|error| PutStreamError { error, body: None })
@@ -379,18 +380,9 @@ impl StorageClient {
 /// A body source reading `file`, which must hold exactly `len` bytes: one byte more is read, so
 /// that a file that grew since its length was taken fails as a body longer than declared
 /// ([`StorageError::Body`]) instead of being cut silently.
-fn file_source(file: tokio::fs::File, len: u64) -> Source {
-    use tokio::io::AsyncReadExt;
-    Source::Stream(Box::pin(ReaderStream::with_capacity(
-        file.take(len.saturating_add(1)),
-        FILE_READ_CHUNK,
-    )))
+fn file_source(file: std::fs::File, len: u64) -> Source {
+    Source::Stream(Box::pin(FileChunks::new(file, len.saturating_add(1))))
 }
-
-/// Read size for a file being uploaded. Every read of a `tokio::fs::File` is a trip to the
-/// blocking pool and back (two thread wake-ups), so a file is read in larger pieces than
-/// [`READ_CHUNK`]: a quarter of the trips for a 1 GiB upload.
-const FILE_READ_CHUNK: usize = 4 * READ_CHUNK;
 
 /// Polls a one-shot body declared empty to its end: any byte is a body longer than declared.
 async fn ensure_empty(url: &str, mut body: OneShotBody) -> Result<OneShotBody, StorageError> {
