@@ -3,14 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-
 use crate::allow::HostAllowList;
 use crate::client::{Inner, StorageClient};
 use crate::config::StorageConfig;
 use crate::connector::TimeoutConnector;
 use crate::error::BuildError;
+use crate::pool::ConnPool;
 
 /// Builds a [`StorageClient`] from a [`StorageConfig`]. Created by [`StorageClient::builder`].
 ///
@@ -81,15 +79,14 @@ impl StorageClientBuilder {
             c.low_speed_limit,
             allowed,
         );
-        let http = Client::builder(TokioExecutor::new())
-            // Without a timer, pool_idle_timeout does nothing.
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(c.pool_idle_timeout)
-            .pool_max_idle_per_host(c.pool_max_idle_per_host)
-            .build(connector.clone());
+        let pool = ConnPool::new(
+            connector.clone(),
+            c.pool_max_idle_per_host,
+            c.pool_idle_timeout,
+        );
         Ok(StorageClient {
             inner: Arc::new(Inner {
-                http,
+                pool,
                 connector,
                 config: c,
             }),

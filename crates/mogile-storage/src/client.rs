@@ -4,14 +4,13 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use http::header::{CONTENT_LENGTH, LOCATION};
+use http::header::{CONTENT_LENGTH, HOST, LOCATION};
 use http::{Method, Request, Response, Uri};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::{CaptureConnection, capture_connection};
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
@@ -20,6 +19,7 @@ use crate::config::StorageConfig;
 use crate::connector::TimeoutConnector;
 use crate::error::{StorageError, TimeoutPhase};
 use crate::options::HeadInfo;
+use crate::pool::ConnPool;
 use crate::req_body::ReqBody;
 use crate::trace::Transfer;
 
@@ -33,7 +33,9 @@ pub struct StorageClient {
 }
 
 pub(crate) struct Inner {
-    pub(crate) http: Client<TimeoutConnector, ReqBody>,
+    /// The kept connections every request goes out on (a body of unknown length excepted: it
+    /// gets a connection of its own).
+    pub(crate) pool: ConnPool,
     pub(crate) connector: TimeoutConnector,
     pub(crate) config: StorageConfig,
 }
@@ -114,26 +116,63 @@ impl StorageClient {
         if let Some(range) = range {
             req = req.header(http::header::RANGE, range);
         }
-        let mut req = build(url, req, ReqBody::empty())?;
-        let conn = ConnHandle::capture(&mut req);
-        let resp = self.send_pooled(url, req, None).await?;
-        Ok((resp, conn))
+        let req = build(url, req, ReqBody::empty())?;
+        self.send_pooled(url, req, None).await
     }
 
-    /// Sends `req` on a pooled connection. The headers timeout starts when `body_done` fires (the
-    /// last body byte was handed over), or at once if there is no body.
+    /// Sends `req` (absolute URI) on a kept connection ([`ConnPool`]); returns the response and
+    /// a handle on its connection. The headers timeout starts when `body_done` fires (the last
+    /// body byte was handed over), or at once if there is no body.
+    ///
+    /// The request goes out as hyper-util's client sent it: origin-form target and a `Host`
+    /// header. A request that fails on a reused connection before any of it was sent (the node
+    /// closed the connection while it sat in the pool) is sent once more on a new one; nothing
+    /// of it reached the node, so this holds for uploads too.
     pub(crate) async fn send_pooled(
         &self,
         url: &str,
-        req: Request<ReqBody>,
+        mut req: Request<ReqBody>,
         body_done: Option<oneshot::Receiver<()>>,
-    ) -> Result<Response<Incoming>, StorageError> {
-        let fut = self.inner.http.request(req);
-        with_headers_timeout(url, self.config().headers_timeout, body_done, async {
-            fut.await
-                .map_err(|e| StorageError::from_http(url, Box::new(e)))
-        })
-        .await
+    ) -> Result<(Response<Incoming>, ConnHandle), StorageError> {
+        let uri = req.uri().clone();
+        // Callers pass URLs `parse_url` accepted: absolute, with a host.
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        let target = uri.path_and_query().map_or("/", |p| p.as_str());
+        *req.uri_mut() = target.parse().map_err(|_| StorageError::InvalidUrl {
+            url: url.to_owned(),
+            reason: "cannot form a request",
+        })?;
+        if let Ok(host) = http::HeaderValue::from_str(authority) {
+            req.headers_mut().entry(HOST).or_insert(host);
+        }
+        let pool = &self.inner.pool;
+        let exchange = async {
+            let mut conn = pool
+                .checkout(&uri, authority)
+                .await
+                .map_err(|e| StorageError::from_connect(url, e))?;
+            loop {
+                match conn.send.try_send_request(req).await {
+                    Ok(resp) => {
+                        let handle = ConnHandle::kept(&conn.poisoned);
+                        pool.give_back(authority, conn);
+                        return Ok((resp, handle));
+                    }
+                    Err(mut e) => match e.take_message() {
+                        Some(unsent) if conn.reused => {
+                            tracing::debug!(error = %e.error(), "kept connection closed; reconnecting");
+                            req = unsent;
+                            conn = pool
+                                .connect(&uri)
+                                .await
+                                .map_err(|e| StorageError::from_connect(url, e))?;
+                        }
+                        _ => return Err(StorageError::from_http(url, Box::new(e.into_error()))),
+                    },
+                }
+            }
+        };
+        with_headers_timeout(url, self.config().headers_timeout, body_done, exchange).await
     }
 
     /// The error for a response that is not a success: a redirect (never followed) or a status
@@ -167,23 +206,21 @@ impl StorageClient {
 }
 
 /// The pooled connection a request went out on, so that one which carried a lie (an early
-/// answer, a wrong range, a wrong length) is taken out of the pool: hyper-util would otherwise
-/// reuse a connection whose response it read to the end, whatever the caller made of it.
+/// answer, a wrong range, a wrong length) is taken out of the pool: the pool would otherwise
+/// reuse a connection whose response was read to the end, whatever the caller made of it.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct ConnHandle(Option<CaptureConnection>);
+pub(crate) struct ConnHandle(Option<Arc<AtomicBool>>);
 
 impl ConnHandle {
-    /// Asks hyper-util to report the connection `req` goes out on.
-    pub(crate) fn capture<B>(req: &mut Request<B>) -> Self {
-        Self(Some(capture_connection(req)))
+    /// The handle of a [`ConnPool`] connection, by its poison flag.
+    pub(crate) fn kept(poisoned: &Arc<AtomicBool>) -> Self {
+        Self(Some(Arc::clone(poisoned)))
     }
 
     /// Makes sure the connection is never used for another request.
     pub(crate) fn poison(&self) {
-        if let Some(capture) = &self.0 {
-            if let Some(connected) = capture.connection_metadata().as_ref() {
-                connected.poison();
-            }
+        if let Some(poisoned) = &self.0 {
+            poisoned.store(true, Ordering::Release);
         }
     }
 }

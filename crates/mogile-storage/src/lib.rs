@@ -39,7 +39,15 @@
 //! ```
 //!
 //! The crate knows nothing of MogileFS beyond "a URL to PUT to or GET from", and never retries:
-//! failover between replicas is the caller's ([`StorageError::try_another_replica`] helps).
+//! failover between replicas is the caller's ([`StorageError::try_another_replica`] helps). The
+//! one exception is a request none of which left a kept connection that the node had closed
+//! meanwhile: it is sent once more on a new connection.
+//!
+//! Connections are kept per node (most recently used first) and reused once hyper says they
+//! are ready for another request; a connection that carried a lie, closed, or sat idle longer
+//! than `pool_idle_timeout` is never used again (tests: `early_answer.rs`'s
+//! `a_connection_that_answered_early_is_not_reused` and `pool.rs` in this crate, the workspace's
+//! `reliability::lying_node` matrix).
 //!
 //! Every setting is a field of one [`StorageConfig`], given whole to
 //! [`StorageClientBuilder::config`].
@@ -94,6 +102,7 @@ mod error;
 mod file_body;
 mod get;
 mod options;
+mod pool;
 mod put;
 mod req_body;
 mod speed;

@@ -155,9 +155,8 @@ impl StorageClient {
             .method(Method::PUT)
             .uri(uri)
             .header(CONTENT_LENGTH, len);
-        let mut req = build(url, req, body)?;
-        let conn = ConnHandle::capture(&mut req);
-        let resp = self.send_pooled(url, req, Some(done)).await?;
+        let req = build(url, req, body)?;
+        let (resp, conn) = self.send_pooled(url, req, Some(done)).await?;
         self.outcome(url, resp, &state, Some(len), &conn).await
     }
 

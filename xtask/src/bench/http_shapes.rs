@@ -29,7 +29,10 @@ const ROUNDS: usize = 7;
 
 pub(crate) fn run(args: &[String]) -> ExitCode {
     let result = (|| {
-        let url = args.first().ok_or("usage: bench http-shapes URL [GETS]")?.clone();
+        let url = args
+            .first()
+            .ok_or("usage: bench http-shapes URL [GETS]")?
+            .clone();
         let gets: usize = match args.get(1) {
             Some(n) => n.parse().map_err(|_| format!("not a count: {n}"))?,
             None => 2000,
@@ -87,10 +90,16 @@ async fn round(shape: &str, url: &str, gets: usize) -> Result<Duration, String> 
         "raw" => {
             let mut slot = None;
             let mut body = Vec::new();
-            HttpConn::to(&mut slot, host).await?.get(path, &mut body).await?;
+            HttpConn::to(&mut slot, host)
+                .await?
+                .get(path, &mut body)
+                .await?;
             start = process_cpu();
             for _ in 0..gets {
-                HttpConn::to(&mut slot, host).await?.get(path, &mut body).await?;
+                HttpConn::to(&mut slot, host)
+                    .await?
+                    .get(path, &mut body)
+                    .await?;
                 bytes += body.len();
             }
         }

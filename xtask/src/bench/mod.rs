@@ -15,8 +15,8 @@
 
 mod client;
 mod codec;
-mod http_shapes;
 mod docs;
+mod http_shapes;
 mod measure;
 mod object_store_get;
 mod raw;

@@ -1,0 +1,146 @@
+//! [`ConnPool`]: the pool of kept HTTP/1.1 connections every request goes out on (`GET`, `HEAD`,
+//! `DELETE`, and `PUT`s of a known length; a body of unknown length gets a connection of its
+//! own, `put.rs`).
+//!
+//! Each connection is hyper's own client connection: a [`SendRequest`] kept here and its
+//! connection task spawned on the runtime, as hyper-util's pooled client (which this crate used
+//! before) also does. What this pool leaves out is the rest of that client's machinery, which costs a small `GET` about
+//! 15 µs of CPU (`xtask bench http-shapes`): no checkout future racing a lazy connect, no task
+//! spawned per response to put the connection back once it is idle. A connection goes back on
+//! its node's stack as soon as its response head arrives, and a checkout takes the most recently
+//! returned one that is ready for a request; one still busy with its body is skipped, not waited
+//! for.
+//!
+//! A connection is never handed out again once it is closed (its task ended: the node closed it,
+//! its idle timeout fired, or a body was dropped before its end), poisoned (it carried a lie: see
+//! [`ConnHandle`](crate::client::ConnHandle)), or idle longer than `pool_idle_timeout` (so that it
+//! is dropped before mogstored's own keep-alive limit closes it under a request).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use http::Uri;
+use hyper::client::conn::http1::SendRequest;
+use tokio::time::Instant;
+
+use crate::connector::{BoxError, TimeoutConnector};
+use crate::req_body::ReqBody;
+
+/// Kept connections per node (`host:port`), most recently returned last.
+pub(crate) struct ConnPool {
+    idle: Mutex<HashMap<String, Vec<Kept>>>,
+    connector: TimeoutConnector,
+    max_idle_per_host: usize,
+    idle_timeout: Duration,
+}
+
+/// A connection waiting for its next request.
+struct Kept {
+    send: SendRequest<ReqBody>,
+    returned: Instant,
+    poisoned: Arc<AtomicBool>,
+}
+
+/// A connection checked out for one request.
+pub(crate) struct Checkout {
+    pub(crate) send: SendRequest<ReqBody>,
+    /// Whether it served a request before (a request that fails on it before it was sent may be
+    /// tried once more on a new connection: the node may have closed it meanwhile).
+    pub(crate) reused: bool,
+    /// Set when the connection must never serve again.
+    pub(crate) poisoned: Arc<AtomicBool>,
+}
+
+impl ConnPool {
+    pub(crate) fn new(
+        connector: TimeoutConnector,
+        max_idle_per_host: usize,
+        idle_timeout: Duration,
+    ) -> Self {
+        Self {
+            idle: Mutex::new(HashMap::new()),
+            connector,
+            max_idle_per_host,
+            idle_timeout,
+        }
+    }
+
+    /// A kept connection to `authority` ready for a request, or a new one.
+    ///
+    /// # Errors
+    /// The connector's (refused host, connect failure or timeout) or the handshake's.
+    pub(crate) async fn checkout(&self, uri: &Uri, authority: &str) -> Result<Checkout, BoxError> {
+        if let Some(kept) = self.take_ready(authority) {
+            return Ok(kept);
+        }
+        self.connect(uri).await
+    }
+
+    /// A new connection, its task spawned.
+    pub(crate) async fn connect(&self, uri: &Uri) -> Result<Checkout, BoxError> {
+        let io = self.connector.connect(uri.clone()).await?;
+        let (mut send, conn) = hyper::client::conn::http1::handshake(io).await?;
+        // The connection's task ends when the node closes it, its idle timeout fires, or every
+        // handle to it (this `SendRequest`) is dropped; its error is the request's to report.
+        drop(tokio::spawn(async move {
+            if let Err(error) = conn.await {
+                tracing::trace!(%error, "storage connection ended");
+            }
+        }));
+        send.ready().await?;
+        Ok(Checkout {
+            send,
+            reused: false,
+            poisoned: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Puts a connection whose response head arrived back on its node's stack (unless the pool
+    /// keeps none, or it is closed or poisoned).
+    pub(crate) fn give_back(&self, authority: &str, checkout: Checkout) {
+        if self.max_idle_per_host == 0
+            || checkout.send.is_closed()
+            || checkout.poisoned.load(Ordering::Acquire)
+        {
+            return;
+        }
+        let mut idle = self.lock();
+        let stack = idle.entry(authority.to_owned()).or_default();
+        stack.push(Kept {
+            send: checkout.send,
+            returned: Instant::now(),
+            poisoned: checkout.poisoned,
+        });
+        // Over the limit: the oldest goes (closing it once its response is done).
+        if stack.len() > self.max_idle_per_host {
+            stack.remove(0);
+        }
+    }
+
+    /// The most recently returned connection to `authority` that is ready now, dropping the
+    /// closed, poisoned and expired ones met on the way; busy ones stay.
+    fn take_ready(&self, authority: &str) -> Option<Checkout> {
+        let now = Instant::now();
+        let mut idle = self.lock();
+        let stack = idle.get_mut(authority)?;
+        stack.retain(|k| {
+            !k.send.is_closed()
+                && !k.poisoned.load(Ordering::Acquire)
+                && now.saturating_duration_since(k.returned) < self.idle_timeout
+        });
+        let ready = stack.iter().rposition(|k| k.send.is_ready())?;
+        let kept = stack.remove(ready);
+        Some(Checkout {
+            send: kept.send,
+            reused: true,
+            poisoned: kept.poisoned,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Kept>>> {
+        // The map only holds connections; a panic elsewhere leaves it valid.
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
