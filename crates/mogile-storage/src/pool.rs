@@ -113,9 +113,16 @@ impl ConnPool {
             returned: Instant::now(),
             poisoned: checkout.poisoned,
         });
-        // Over the limit: the oldest goes (closing it once its response is done).
-        if stack.len() > self.max_idle_per_host {
-            stack.remove(0);
+        // The limit is on idle connections (ready for a request); those still busy with a
+        // response body do not count, as they would not be in hyper-util's pool either. Over it,
+        // the oldest idle ones go.
+        let mut idle_count = stack.iter().filter(|k| k.send.is_ready()).count();
+        while idle_count > self.max_idle_per_host {
+            match stack.iter().position(|k| k.send.is_ready()) {
+                Some(oldest) => drop(stack.remove(oldest)),
+                None => break,
+            }
+            idle_count -= 1;
         }
     }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mogile_protocol::{CreateClose, CreateOpen, FileInfo, GetPaths, StoragePath};
-use mogilefs::{Client, PoolSettings, TrackerConfig};
+use mogilefs::{Client, PoolSettings, StorageConfig, TrackerConfig};
 use tokio::sync::Mutex;
 
 use super::client::Plan;
@@ -87,6 +87,12 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
                 ..PoolSettings::default()
             },
             ..TrackerConfig::default()
+        })
+        // One kept HTTP connection per worker, as the raw baseline has: with the default limit
+        // of 16 idle per node, 32 workers closed and reopened connections all the time.
+        .storage(StorageConfig {
+            pool_max_idle_per_host: conc.max(StorageConfig::default().pool_max_idle_per_host),
+            ..StorageConfig::default()
         })
         .build()
         .map_err(|e| format!("facade client: {e}"))?;
