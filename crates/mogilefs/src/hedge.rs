@@ -202,11 +202,14 @@ impl Samples {
             return;
         }
         self.fresh = 0;
-        let mut sorted: Vec<Duration> = self.recent.iter().copied().collect();
-        sorted.sort_unstable();
-        // The 95th percentile, nearest rank.
+        let mut window: Vec<Duration> = self.recent.iter().copied().collect();
+        // The 95th percentile, nearest rank: a selection, not a sort.
         let rank = (n * 95).div_ceil(100).saturating_sub(1);
-        let p95 = sorted.get(rank).copied().unwrap_or(START_DELAY);
+        let p95 = if rank < window.len() {
+            *window.select_nth_unstable(rank).1
+        } else {
+            START_DELAY
+        };
         self.p95 = p95.clamp(FLOOR, CEILING);
     }
 }
