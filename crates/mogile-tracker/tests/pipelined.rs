@@ -5,41 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use mogile_protocol::{CreateClose, CreateOpen, ErrorCode, FileInfo, GetPaths, Rename};
+use mogile_protocol::{ErrorCode, FileInfo, GetPaths, Rename};
 use mogile_testkit::tracker::{FakeTracker, Fault, FaultAction};
-use mogile_tracker::{TrackerClient, TrackerError};
-
-async fn store(client: &TrackerClient, key: &str) {
-    let open = client
-        .create_open(CreateOpen::new("testdom").key(key))
-        .await
-        .unwrap();
-    let dest = &open.destinations[0];
-    client
-        .create_close(
-            CreateClose::new("testdom", open.fid, dest.devid, dest.path.clone())
-                .key(key)
-                .size(0),
-        )
-        .await
-        .unwrap();
-}
-
-async fn cluster(n: usize) -> (Vec<FakeTracker>, common::StorageStub) {
-    let model = common::model();
-    let storage = common::StorageStub::start().await;
-    let host = model
-        .add_host(mogile_testkit::tracker::HostSpec::new(
-            "storeA",
-            "127.0.0.1",
-            storage.port,
-        ))
-        .unwrap();
-    model
-        .add_device(mogile_testkit::tracker::DeviceSpec::new(1, host))
-        .unwrap();
-    (common::trackers(&model, n).await, storage)
-}
+use mogile_tracker::TrackerError;
 
 fn pair(key: &str) -> (GetPaths, FileInfo) {
     (
@@ -52,9 +20,9 @@ fn pair(key: &str) -> (GetPaths, FileInfo) {
 /// answers come back; the next pair reuses the connection.
 #[tokio::test(start_paused = true)]
 async fn a_pair_shares_one_connection_and_gets_both_answers() {
-    let (ts, _storage) = cluster(1).await;
+    let (ts, _storage) = common::cluster(1).await;
     let client = common::builder(&[&ts[0]]).build().unwrap();
-    store(&client, "k1").await;
+    common::store(&client, "k1").await;
     let before = common::requests(&ts[0]).len();
     for round in 0..2 {
         let (paths, info) = pair("k1");
@@ -84,9 +52,9 @@ async fn a_pair_shares_one_connection_and_gets_both_answers() {
 /// connection stays in service.
 #[tokio::test(start_paused = true)]
 async fn an_err_answers_one_request_of_the_pair() {
-    let (ts, _storage) = cluster(1).await;
+    let (ts, _storage) = common::cluster(1).await;
     let client = common::builder(&[&ts[0]]).build().unwrap();
-    store(&client, "k1").await;
+    common::store(&client, "k1").await;
     let (paths, info) = (
         GetPaths::new("testdom", "missing"),
         FileInfo::new("testdom", "k1"),
@@ -105,9 +73,9 @@ async fn an_err_answers_one_request_of_the_pair() {
 /// tracker (both are reads), and the broken connection is not reused.
 #[tokio::test(start_paused = true)]
 async fn a_pair_whose_second_reply_is_lost_fails_over_whole() {
-    let (ts, _storage) = cluster(2).await;
+    let (ts, _storage) = common::cluster(2).await;
     let client = common::builder(&[&ts[0], &ts[1]]).build().unwrap();
-    store(&client, "k1").await;
+    common::store(&client, "k1").await;
     for t in &ts {
         t.inject(Fault::new(FaultAction::Drop).command("file_info").times(1));
     }
@@ -135,7 +103,7 @@ async fn a_pair_whose_second_reply_is_lost_fails_over_whole() {
 /// the two one after the other.
 #[tokio::test(start_paused = true)]
 async fn a_pair_times_out_after_the_sum_of_its_timeouts() {
-    let (ts, _storage) = cluster(1).await;
+    let (ts, _storage) = common::cluster(1).await;
     let client = common::builder(&[&ts[0]])
         .config(mogile_tracker::TrackerConfig {
             file_timeout: Duration::from_secs(2),
@@ -144,7 +112,7 @@ async fn a_pair_times_out_after_the_sum_of_its_timeouts() {
         })
         .build()
         .unwrap();
-    store(&client, "k1").await;
+    common::store(&client, "k1").await;
     ts[0].inject(Fault::new(FaultAction::Hang).command("file_info"));
     let (paths, info) = pair("k1");
     let start = tokio::time::Instant::now();
@@ -169,9 +137,9 @@ async fn a_pair_times_out_after_the_sum_of_its_timeouts() {
 /// A pair with a command that is not safe to repeat is sent as two requests, in order.
 #[tokio::test(start_paused = true)]
 async fn a_pair_with_a_mutation_goes_as_two_requests() {
-    let (ts, _storage) = cluster(1).await;
+    let (ts, _storage) = common::cluster(1).await;
     let client = common::builder(&[&ts[0]]).build().unwrap();
-    store(&client, "k1").await;
+    common::store(&client, "k1").await;
     let (renamed, info) = client
         .request_pair(
             Rename::new("testdom", "k1", "k2"),

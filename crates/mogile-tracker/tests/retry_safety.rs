@@ -4,51 +4,16 @@ mod common;
 
 use std::time::Duration;
 
-use mogile_protocol::{
-    CreateClose, CreateOpen, Delete, GetPaths, Rename, SetServerSetting, UpdateFileClass,
-};
+use mogile_protocol::{Delete, GetPaths, Rename, SetServerSetting, UpdateFileClass};
 use mogile_testkit::tracker::{FakeTracker, Fault, FaultAction};
-use mogile_tracker::{Delivery, TrackerClient, TrackerConfig, TrackerError};
-
-/// Stores `key` (empty) through `client`; needs a host with a device in the model.
-async fn store(client: &TrackerClient, key: &str) {
-    let open = client
-        .create_open(CreateOpen::new("testdom").key(key))
-        .await
-        .unwrap();
-    let dest = &open.destinations[0];
-    client
-        .create_close(
-            CreateClose::new("testdom", open.fid, dest.devid, dest.path.clone())
-                .key(key)
-                .size(0),
-        )
-        .await
-        .unwrap();
-}
-
-async fn cluster() -> (Vec<FakeTracker>, common::StorageStub) {
-    let model = common::model();
-    let storage = common::StorageStub::start().await;
-    let host = model
-        .add_host(mogile_testkit::tracker::HostSpec::new(
-            "storeA",
-            "127.0.0.1",
-            storage.port,
-        ))
-        .unwrap();
-    model
-        .add_device(mogile_testkit::tracker::DeviceSpec::new(1, host))
-        .unwrap();
-    (common::trackers(&model, 2).await, storage)
-}
+use mogile_tracker::{Delivery, TrackerConfig, TrackerError};
 
 #[tokio::test(start_paused = true)]
 async fn a_delete_whose_reply_is_lost_is_not_repeated() {
-    let (ts, _storage) = cluster().await;
+    let (ts, _storage) = common::cluster(2).await;
     let client = common::builder(&[&ts[0], &ts[1]]).build().unwrap();
     for i in 0..20 {
-        store(&client, &format!("k{i}")).await;
+        common::store(&client, &format!("k{i}")).await;
     }
     // Tracker 0 runs every delete, then closes the connection without a reply.
     ts[0].inject(
@@ -104,9 +69,9 @@ async fn a_delete_whose_reply_is_lost_is_not_repeated() {
 
 #[tokio::test(start_paused = true)]
 async fn a_get_paths_whose_reply_is_lost_is_retried_on_another_tracker() {
-    let (ts, _storage) = cluster().await;
+    let (ts, _storage) = common::cluster(2).await;
     let client = common::builder(&[&ts[0], &ts[1]]).build().unwrap();
-    store(&client, "k").await;
+    common::store(&client, "k").await;
     ts[0].inject(Fault::new(FaultAction::Drop).command("get_paths"));
     let mut calls = 0;
     while ts[0].requests("get_paths") == 0 && calls < 20 {
@@ -132,9 +97,9 @@ async fn a_get_paths_whose_reply_is_lost_is_retried_on_another_tracker() {
 async fn setters_whose_reply_is_lost_are_not_repeated() {
     // Issue 4 names `updateclass` and admin changes among the mutating commands: a setter is
     // not resent after a lost reply (a late resend could undo another client's change).
-    let (ts, _storage) = cluster().await;
+    let (ts, _storage) = common::cluster(2).await;
     let client = common::builder(&[&ts[0], &ts[1]]).build().unwrap();
-    store(&client, "k").await;
+    common::store(&client, "k").await;
     for t in &ts {
         // Runs the command, then closes the connection without a reply.
         t.inject(
@@ -178,7 +143,7 @@ async fn a_rename_on_a_connection_dropped_by_the_server_bug_has_an_unknown_outco
     // tracker_rename_race.txt: a colliding rename elsewhere makes the real tracker close an
     // innocent connection without a reply. With a single tracker there is nowhere else to go,
     // and the rename must not be resent.
-    let (ts, _storage) = cluster().await;
+    let (ts, _storage) = common::cluster(2).await;
     let client = common::builder(&[&ts[0]])
         .config(TrackerConfig {
             file_timeout: Duration::from_secs(1),
@@ -186,7 +151,7 @@ async fn a_rename_on_a_connection_dropped_by_the_server_bug_has_an_unknown_outco
         })
         .build()
         .unwrap();
-    store(&client, "a").await;
+    common::store(&client, "a").await;
     ts[0].inject(Fault::new(FaultAction::Drop).command("rename").times(1));
     let err = client
         .rename(Rename::new("testdom", "a", "b"))
@@ -200,7 +165,7 @@ async fn a_rename_on_a_connection_dropped_by_the_server_bug_has_an_unknown_outco
 
 #[tokio::test(start_paused = true)]
 async fn a_timed_out_mutation_has_an_unknown_outcome_and_only_a_probe_judges_the_tracker() {
-    let (ts, _storage) = cluster().await;
+    let (ts, _storage) = common::cluster(2).await;
     let client = common::builder(&[&ts[0], &ts[1]])
         .config(TrackerConfig {
             file_timeout: Duration::from_secs(1),
@@ -208,7 +173,7 @@ async fn a_timed_out_mutation_has_an_unknown_outcome_and_only_a_probe_judges_the
         })
         .build()
         .unwrap();
-    store(&client, "a").await;
+    common::store(&client, "a").await;
     for t in &ts {
         // Runs the rename, answers too late.
         t.inject(Fault::new(FaultAction::Delay(Duration::from_secs(3))).command("rename"));

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mogile_testkit::tracker::{FakeTracker, Model};
+use mogile_protocol::{CreateClose, CreateOpen};
+use mogile_testkit::tracker::{DeviceSpec, FakeTracker, HostSpec, Model};
 use mogile_tracker::{PoolSettings, TrackerClient, TrackerClientBuilder, TrackerConfig};
 
 /// A model with domain `testdom`.
@@ -112,4 +113,33 @@ impl StorageStub {
         });
         Self { port, task }
     }
+}
+
+/// `n` fake trackers over one model with a host (a [`StorageStub`]) and device 1, so that files
+/// can be stored ([`store`]).
+pub async fn cluster(n: usize) -> (Vec<FakeTracker>, StorageStub) {
+    let model = model();
+    let storage = StorageStub::start().await;
+    let host = model
+        .add_host(HostSpec::new("storeA", "127.0.0.1", storage.port))
+        .unwrap();
+    model.add_device(DeviceSpec::new(1, host)).unwrap();
+    (trackers(&model, n).await, storage)
+}
+
+/// Stores `key` (empty) in `testdom` through `client`; needs a [`cluster`].
+pub async fn store(client: &TrackerClient, key: &str) {
+    let open = client
+        .create_open(CreateOpen::new("testdom").key(key))
+        .await
+        .unwrap();
+    let dest = &open.destinations[0];
+    client
+        .create_close(
+            CreateClose::new("testdom", open.fid, dest.devid, dest.path.clone())
+                .key(key)
+                .size(0),
+        )
+        .await
+        .unwrap();
 }
