@@ -71,7 +71,9 @@ fn current_thread_runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("tokio runtime: {e}"))
 }
 
-fn finish(result: Result<(), String>, what: &str) -> ExitCode {
+/// The exit status of an internal bench process: the error, if any, on stderr as `xtask bench
+/// WHAT: error`.
+pub(crate) fn finish(result: Result<(), String>, what: &str) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -69,13 +69,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         }
         Ok::<(), String>(())
     })();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("xtask bench http-shapes: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    super::client::finish(result, "http-shapes")
 }
 
 /// The process CPU per GET of `gets` GETs of `url` through `shape`, its connection opened first

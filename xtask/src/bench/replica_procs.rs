@@ -31,16 +31,6 @@ fn current_thread() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("tokio runtime: {e}"))
 }
 
-fn done(result: Result<(), String>, what: &str) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("xtask bench {what}: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
 fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
     s.parse()
         .map_err(|_| format!("{what}: not a number: {s:?}"))
@@ -95,7 +85,7 @@ pub(crate) fn storage_node(args: &[String]) -> ExitCode {
             Ok(())
         })
     })();
-    done(result, "storage-node")
+    super::client::finish(result, "storage-node")
 }
 
 /// `bench replica-tracker ...`.
@@ -140,7 +130,7 @@ pub(crate) fn replica_tracker(args: &[String]) -> ExitCode {
             Ok(())
         })
     })();
-    done(result, "replica-tracker")
+    super::client::finish(result, "replica-tracker")
 }
 
 /// `bench hedge-gets ...`.
@@ -229,5 +219,5 @@ pub(crate) fn hedge_gets(args: &[String]) -> ExitCode {
             Ok(())
         })
     })();
-    done(result, "hedge-gets")
+    super::client::finish(result, "hedge-gets")
 }

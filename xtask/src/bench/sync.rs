@@ -277,13 +277,7 @@ pub(crate) fn facade_put_process(args: &[String]) -> ExitCode {
             Ok::<(), String>(())
         })
     })();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("xtask bench sync-facade-put: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    super::client::finish(result, "sync-facade-put")
 }
 
 /// The release `mogile`, pointed at the cluster.
