@@ -107,7 +107,13 @@ impl ConnPool {
             return;
         }
         let mut idle = self.lock();
-        let stack = idle.entry(authority.to_owned()).or_default();
+        // The node's stack exists after its first request: no key allocated per request.
+        if !idle.contains_key(authority) {
+            idle.insert(authority.to_owned(), Vec::new());
+        }
+        let Some(stack) = idle.get_mut(authority) else {
+            return;
+        };
         stack.push(Kept {
             send: checkout.send,
             returned: Instant::now(),
