@@ -137,11 +137,10 @@ impl StorageClient {
         let uri = req.uri().clone();
         // Callers pass URLs `parse_url` accepted: absolute, with a host.
         let authority = uri.authority().map_or("", |a| a.as_str());
-        let target = uri.path_and_query().map_or("/", |p| p.as_str());
-        *req.uri_mut() = target.parse().map_err(|_| StorageError::InvalidUrl {
-            url: url.to_owned(),
-            reason: "cannot form a request",
-        })?;
+        // Origin form, from the parsed URI's own parts: nothing parsed again.
+        *req.uri_mut() = uri
+            .path_and_query()
+            .map_or_else(|| Uri::from_static("/"), |p| Uri::from(p.clone()));
         if let Ok(host) = http::HeaderValue::from_str(authority) {
             req.headers_mut().entry(HOST).or_insert(host);
         }

@@ -238,7 +238,7 @@ impl StorageError {
         Self::Connect { url, source: err }
     }
 
-    /// Maps an error from hyper (or hyper-util's client) to a storage error for `url`.
+    /// Maps an error from hyper's exchange to a storage error for `url`.
     pub(crate) fn from_http(url: &str, err: BoxError) -> Self {
         let url = url.to_owned();
         if let Some(source) = find::<BodySourceError>(&*err) {
@@ -257,15 +257,8 @@ impl StorageError {
                 phase: TimeoutPhase::LowSpeed,
             };
         }
-        if find::<HostRefused>(&*err).is_some() {
-            return Self::from_connect(&url, err);
-        }
-        let is_connect = err
-            .downcast_ref::<hyper_util::client::legacy::Error>()
-            .is_some_and(hyper_util::client::legacy::Error::is_connect);
-        if is_connect {
-            return Self::from_connect(&url, err);
-        }
+        // Connecting is not hyper's any more (the pool connects, and maps its errors with
+        // `from_connect`): what reaches here is the exchange's.
         Self::Transport { url, source: err }
     }
 }
