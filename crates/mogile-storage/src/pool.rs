@@ -14,7 +14,10 @@
 //! A connection is never handed out again once it is closed (its task ended: the node closed it,
 //! its idle timeout fired, or a body was dropped before its end), poisoned (it carried a lie: see
 //! [`ConnHandle`](crate::client::ConnHandle)), or idle longer than `pool_idle_timeout` (so that it
-//! is dropped before mogstored's own keep-alive limit closes it under a request).
+//! is dropped before mogstored's own keep-alive limit closes it under a request). Tests:
+//! `tests/pool.rs` (expiry, a connection closed by its idle timeout, no reuse with a limit of
+//! 0), `tests/early_answer.rs`'s `a_connection_that_answered_early_is_not_reused`, and the
+//! workspace's `reliability::lying_node` matrix.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
