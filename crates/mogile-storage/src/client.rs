@@ -145,13 +145,13 @@ impl StorageClient {
             req.headers_mut().entry(HOST).or_insert(host);
         }
         let pool = &self.inner.pool;
-        let exchange = async {
+        let exchange = || async {
             let mut conn = pool
                 .checkout(&uri, authority)
                 .await
                 .map_err(|e| StorageError::from_connect(url, e))?;
             loop {
-                match conn.send.try_send_request(req).await {
+                let unsent = match conn.send.try_send_request(req).await {
                     Ok(resp) => {
                         let handle = ConnHandle::kept(&conn.poisoned);
                         pool.give_back(authority, conn);
@@ -160,15 +160,16 @@ impl StorageClient {
                     Err(mut e) => match e.take_message() {
                         Some(unsent) if conn.reused => {
                             tracing::debug!(error = %e.error(), "kept connection closed; reconnecting");
-                            req = unsent;
-                            conn = pool
-                                .connect(&uri)
-                                .await
-                                .map_err(|e| StorageError::from_connect(url, e))?;
+                            unsent
                         }
                         _ => return Err(StorageError::from_http(url, Box::new(e.into_error()))),
                     },
-                }
+                };
+                req = unsent;
+                // The rare path, boxed: inline, its future would sit in every request's.
+                conn = Box::pin(pool.connect(&uri))
+                    .await
+                    .map_err(|e| StorageError::from_connect(url, e))?;
             }
         };
         with_headers_timeout(url, self.config().headers_timeout, body_done, exchange).await
@@ -224,14 +225,22 @@ impl ConnHandle {
     }
 }
 
-/// Runs `fut`, failing with a headers timeout `timeout` after `body_done` fired (or after the
-/// start when there is no body). If the body never finishes, `fut` itself ends (with an error).
-pub(crate) async fn with_headers_timeout<T>(
+/// Runs the future `exchange` makes, failing with a headers timeout `timeout` after `body_done`
+/// fired (or after the start when there is no body). If the body never finishes, the exchange
+/// itself ends (with an error).
+///
+/// It takes a maker, not a future: a future passed in would be stored twice in this one's
+/// state (as the argument and again where it is polled), and every request's future is made
+/// of this one.
+pub(crate) async fn with_headers_timeout<T, F>(
     url: &str,
     timeout: Duration,
     body_done: Option<oneshot::Receiver<()>>,
-    fut: impl Future<Output = Result<T, StorageError>>,
-) -> Result<T, StorageError> {
+    exchange: impl FnOnce() -> F,
+) -> Result<T, StorageError>
+where
+    F: Future<Output = Result<T, StorageError>>,
+{
     let deadline = async move {
         if let Some(done) = body_done {
             if done.await.is_err() {
@@ -242,7 +251,7 @@ pub(crate) async fn with_headers_timeout<T>(
         tokio::time::sleep(timeout).await;
     };
     tokio::select! {
-        res = fut => res,
+        res = exchange() => res,
         () = deadline => Err(StorageError::Timeout {
             url: url.to_owned(),
             phase: TimeoutPhase::Headers,

@@ -78,7 +78,9 @@ impl ConnPool {
         if let Some(kept) = self.take_ready(authority) {
             return Ok(kept);
         }
-        self.connect(uri).await
+        // Boxed: a new connection is the rare path, and inline its future would sit in every
+        // request's.
+        Box::pin(self.connect(uri)).await
     }
 
     /// A new connection, its task spawned.

@@ -274,7 +274,7 @@ impl StorageClient {
                 .ready()
                 .await
                 .map_err(|e| StorageError::from_http(url, Box::new(e)))?;
-            let resp = with_headers_timeout(url, cfg.headers_timeout, Some(done), async {
+            let resp = with_headers_timeout(url, cfg.headers_timeout, Some(done), || async {
                 sender
                     .send_request(req)
                     .await

@@ -180,7 +180,9 @@ impl Fetch {
                 if self.resume.is_complete() {
                     return self.complete();
                 }
-                if let Err(e) = self.open_next().await {
+                // Boxed: opening a replica (with its hedge) is a future of several KiB, taken
+                // once per replica; inline, it would be copied into place for every chunk.
+                if let Err(e) = Box::pin(self.open_next()).await {
                     self.done = true;
                     return Some(Err(e));
                 }

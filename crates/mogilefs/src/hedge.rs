@@ -411,7 +411,8 @@ pub(crate) async fn open<T>(
         after_ms = delay.as_millis() as u64,
         "replica slow to answer; hedging"
     );
-    let mut hedged = pin!(storage.get(&hurl, opts));
+    // Boxed: a hedge is the rare path, and inline its GET would double this future's size.
+    let mut hedged = Box::pin(storage.get(&hurl, opts));
     let mut outcomes = Vec::with_capacity(2);
     tokio::select! {
         result = primary.as_mut() => {

@@ -211,7 +211,10 @@ impl Client {
             }
         }
         let span = st.span.clone();
-        self.store_in_span(st).instrument(span).await
+        // Boxed once here: the store's state (tracker requests, the PUT, its failover) is several
+        // KiB, and every future that awaits a `put` would otherwise hold it inline and copy it
+        // each time that future moves.
+        Box::pin(self.store_in_span(st)).instrument(span).await
     }
 
     /// [`store`](Self::store), in its span.
