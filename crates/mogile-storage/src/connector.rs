@@ -26,9 +26,10 @@ use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use crate::allow::HostAllowList;
+use crate::deadline::Deadline;
 use crate::speed::{LowSpeed, SpeedMeter};
 
 /// Marker error inside the `io::Error` an [`IdleTimeoutIo`] returns, so the client can tell its own
@@ -153,7 +154,7 @@ impl tower_service::Service<Uri> for TimeoutConnector {
 pub(crate) struct IdleTimeoutIo {
     inner: TokioIo<TcpStream>,
     idle: Duration,
-    timer: Pin<Box<Sleep>>,
+    timer: Deadline,
     armed: bool,
     write_meter: Option<SpeedMeter>,
 }
@@ -172,7 +173,7 @@ impl IdleTimeoutIo {
         Self {
             inner,
             idle,
-            timer: Box::pin(tokio::time::sleep(idle)),
+            timer: Deadline::default(),
             armed: false,
             write_meter: low_speed.map(SpeedMeter::new),
         }
@@ -216,9 +217,9 @@ impl IdleTimeoutIo {
             Poll::Pending => {
                 if !self.armed {
                     self.armed = true;
-                    self.timer.as_mut().reset(Instant::now() + self.idle);
+                    self.timer.set(Instant::now() + self.idle);
                 }
-                ready!(self.timer.as_mut().poll(cx));
+                ready!(self.timer.poll(cx));
                 Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, IdleTimeout)))
             }
         }

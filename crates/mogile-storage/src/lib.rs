@@ -97,6 +97,7 @@ mod builder;
 mod client;
 mod config;
 mod connector;
+mod deadline;
 mod download;
 mod error;
 mod file_body;

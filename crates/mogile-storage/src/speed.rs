@@ -13,15 +13,15 @@
 //! ([`SpeedMeter::poll_io`]). So a consumer that got `Pending`, then left the stream alone for an
 //! hour, is not charged that hour.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Wake, Waker, ready};
 use std::time::Duration;
 
 use futures_util::task::AtomicWaker;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
+
+use crate::deadline::Deadline;
 
 /// A minimum transfer rate for storage transfers, modelled on curl's `--speed-limit` /
 /// `--speed-time`: a transfer fails with
@@ -109,7 +109,7 @@ pub(crate) struct SpeedMeter {
     /// When the open wait began, if the owner is blocked on the node now.
     waiting_since: Option<Instant>,
     /// Fires when the current window's waiting time is complete.
-    timer: Pin<Box<Sleep>>,
+    timer: Deadline,
     /// When the I/O last woke the task.
     stamp: Arc<WakeStamp>,
 }
@@ -122,7 +122,7 @@ impl SpeedMeter {
             waited: Duration::ZERO,
             moved: 0,
             waiting_since: None,
-            timer: Box::pin(tokio::time::sleep(limit.window)),
+            timer: Deadline::default(),
             stamp: Arc::new(WakeStamp {
                 origin: Instant::now(),
                 woken: AtomicU64::new(NOT_WOKEN),
@@ -171,9 +171,9 @@ impl SpeedMeter {
                 let now = Instant::now();
                 self.waiting_since = Some(now);
                 let left = self.window.saturating_sub(self.waited);
-                self.timer.as_mut().reset(now + left);
+                self.timer.set(now + left);
             }
-            ready!(self.timer.as_mut().poll(cx));
+            ready!(self.timer.poll(cx));
             self.end_wait();
             if self.moved < self.required {
                 return Poll::Ready(());

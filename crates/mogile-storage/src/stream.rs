@@ -2,7 +2,6 @@
 //! download side of the low-speed limit, and length verification.
 
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -12,9 +11,10 @@ use bytes::Bytes;
 use futures_util::Stream;
 use http_body::Body;
 use hyper::body::Incoming;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use crate::client::ConnHandle;
+use crate::deadline::Deadline;
 use crate::error::{StorageError, TimeoutPhase};
 use crate::options::TransferObserver;
 use crate::speed::{LowSpeed, SpeedMeter};
@@ -33,7 +33,7 @@ pub struct ByteStream {
     url: String,
     body: Incoming,
     idle: Duration,
-    timer: Pin<Box<Sleep>>,
+    timer: Deadline,
     meter: Option<SpeedMeter>,
     received: u64,
     expected: Option<u64>,
@@ -62,7 +62,7 @@ impl ByteStream {
             url,
             body,
             idle,
-            timer: Box::pin(tokio::time::sleep(idle)),
+            timer: Deadline::default(),
             meter: low_speed.map(SpeedMeter::new),
             received: 0,
             expected,
@@ -188,9 +188,9 @@ impl Stream for ByteStream {
                 Poll::Pending => {
                     if !this.armed {
                         this.armed = true;
-                        this.timer.as_mut().reset(Instant::now() + this.idle);
+                        this.timer.set(Instant::now() + this.idle);
                     }
-                    if this.timer.as_mut().poll(cx).is_ready() {
+                    if this.timer.poll(cx).is_ready() {
                         let err = StorageError::Timeout {
                             url: this.url.clone(),
                             phase: TimeoutPhase::Idle,

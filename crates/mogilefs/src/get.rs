@@ -78,10 +78,10 @@ async fn open(client: &Client, key: Key, opts: &GetOptions, span: &Span) -> Resu
     // A striped read takes part of the file from every replica, so one bad replica would spoil
     // part of every large read: when the tracker has a checksum, it is verified by default.
     let verify_checksum = verify_checksum || (plan.is_some() && opts.verify_checksum.is_none());
-    let expected = match expected_md5(info.as_ref(), opts, &name) {
-        Ok(c) if verify_checksum => Some(c),
-        Err(e) if explicit => return Err(e),
-        Ok(_) | Err(_) => {
+    let expected = match expected_md5(info.as_ref(), opts) {
+        Some(c) if verify_checksum => Some(c.clone()),
+        None if explicit => return Err(Error::ChecksumUnavailable { key: name }),
+        Some(_) | None => {
             if verify_checksum {
                 tracing::debug!(key = %name, "no MD5 to verify against; fetching unverified");
             }
@@ -161,18 +161,14 @@ pub(crate) async fn fetch_to_file(
     file.commit().await.map_err(io)
 }
 
-/// The MD5 a verified fetch must match.
-fn expected_md5(
-    info: Option<&FileInfoOutput>,
+/// The MD5 a verified fetch must match, if the tracker has one for the whole file.
+fn expected_md5<'a>(
+    info: Option<&'a FileInfoOutput>,
     opts: &GetOptions,
-    name: &str,
-) -> Result<mogile_protocol::Checksum> {
-    let unavailable = || Error::ChecksumUnavailable {
-        key: name.to_owned(),
-    };
+) -> Option<&'a mogile_protocol::Checksum> {
     let whole = opts.offset == 0 && opts.len.is_none();
     match info.and_then(|i| i.checksum.as_ref()) {
-        Some(ChecksumState::Present(c)) if whole && c.hash == HashType::Md5 => Ok(c.clone()),
-        _ => Err(unavailable()),
+        Some(ChecksumState::Present(c)) if whole && c.hash == HashType::Md5 => Some(c),
+        _ => None,
     }
 }
