@@ -244,7 +244,8 @@ where
     let deadline = async move {
         if let Some(done) = body_done {
             if done.await.is_err() {
-                // The body was dropped unfinished: the request is failing and `fut` will say why.
+                // The body was dropped unfinished: the request is failing, and the exchange
+                // will say why.
                 std::future::pending::<()>().await;
             }
         }
