@@ -180,8 +180,9 @@ impl Fetch {
                 if self.resume.is_complete() {
                     return self.complete();
                 }
-                // Boxed: opening a replica (with its hedge) is a future of several KiB, taken
-                // once per replica; inline, it would be copied into place for every chunk.
+                // Boxed: opening a replica (with its hedge) is a future of several KiB, needed
+                // once per replica; inline, it would make every chunk's future, and with it the
+                // stream's state (copied into its box once per fetch), that large.
                 if let Err(e) = Box::pin(self.open_next()).await {
                     self.done = true;
                     return Some(Err(e));
