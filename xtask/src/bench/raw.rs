@@ -2,7 +2,7 @@
 //! hand-written keep-alive HTTP/1.1 connection. Deliberately minimal: no timeouts, no pooling, no
 //! failover, no checks beyond what is needed to know the exchange succeeded.
 
-use mogile_protocol::{Command, Response};
+use mogile_protocol::{Command, RequestLine, Response};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -55,11 +55,17 @@ impl LineConn {
     }
 }
 
-/// The encoded request line of a command.
-pub(crate) fn request_line<C: Command>(cmd: &C) -> Vec<u8> {
-    let mut buf = bytes::BytesMut::new();
-    cmd.request().encode(&mut buf);
-    buf.to_vec()
+/// The first `callid` of the raw baselines' requests: six digits, the length the client's own
+/// (a counter from 1 for each figure's client) reaches within the rounds of a tracker figure.
+pub(crate) const RAW_CALLID_BASE: u64 = 100_000;
+
+/// The encoded request line of a command, with `callid` as its last argument. The client adds
+/// one to every request and the tracker echoes it, so a raw request without one would cost the
+/// tracker less (no argument to keep and echo) and get a shorter answer than the client's.
+pub(crate) fn request_line<C: Command>(cmd: &C, callid: u64) -> Vec<u8> {
+    let mut line = RequestLine::new(&cmd.request());
+    line.set_callid(callid);
+    line.bytes().to_vec()
 }
 
 /// `http://host:port/path` -> (`host:port`, `/path`).
@@ -209,5 +215,11 @@ mod tests {
         );
         assert!(split_url("https://x/y").is_err());
         assert!(split_url("http://x").is_err());
+    }
+
+    #[test]
+    fn raw_request_lines_carry_a_callid_as_the_clients_do() {
+        let line = request_line(&mogile_protocol::FileInfo::new("d", "a b"), 100_001);
+        assert_eq!(line, b"file_info domain=d&key=a+b&callid=100001\r\n");
     }
 }

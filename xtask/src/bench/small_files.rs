@@ -16,7 +16,7 @@ use tokio::sync::Mutex;
 
 use super::client::Plan;
 use super::measure::{Round, Summary, run_round, timed};
-use super::raw::{HttpConn, LineConn, request_line, split_url};
+use super::raw::{HttpConn, LineConn, RAW_CALLID_BASE, request_line, split_url};
 use super::report::{Figure, Section, cpu_ratio, rate, ratio_at_most, us};
 
 /// Issue 14's target: the facade's CPU per operation at most this multiple of the raw
@@ -42,6 +42,15 @@ struct RawWorker {
     info: Option<LineConn>,
     http: Option<HttpConn>,
     body: Vec<u8>,
+    /// The next `callid` (the facade sends one with every request, as the raw lines do).
+    callid: u64,
+}
+
+impl RawWorker {
+    fn next_callid(&mut self) -> u64 {
+        self.callid += 1;
+        self.callid
+    }
 }
 
 pub(crate) async fn run(plan: &Plan) -> Result<Vec<Figure>, String> {
@@ -159,6 +168,7 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
             },
             http: None,
             body: Vec::new(),
+            callid: RAW_CALLID_BASE,
         }));
     }
     let workers = Arc::new(workers);
@@ -255,9 +265,11 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
 }
 
 async fn raw_put(w: &mut RawWorker, domain: &str, key: &str, body: &[u8]) -> Result<(), String> {
+    let callid = w.next_callid();
     w.tracker
         .write(&request_line(
             &CreateOpen::new(domain).key(key).multi_dest(true),
+            callid,
         ))
         .await?;
     let open = w.tracker.read_reply::<CreateOpen>().await?;
@@ -274,7 +286,8 @@ async fn raw_put(w: &mut RawWorker, domain: &str, key: &str, body: &[u8]) -> Res
     let close = CreateClose::new(domain, open.fid, dest.devid, dest.path.clone())
         .key(key)
         .size(body.len() as u64);
-    w.tracker.write(&request_line(&close)).await?;
+    let callid = w.next_callid();
+    w.tracker.write(&request_line(&close, callid)).await?;
     w.tracker.read_reply::<CreateClose>().await.map(drop)
 }
 
@@ -285,9 +298,14 @@ async fn raw_get(
     size: usize,
     pipelined: bool,
 ) -> Result<(), String> {
-    let paths_line = request_line(&GetPaths::new(domain, key).noverify(true).pathcount(3));
-    // What the facade sends: its default pathcount (3), noverify, and `devices=1`.
-    let info_line = request_line(&FileInfo::new(domain, key).devices(true));
+    // What the facade sends: its default pathcount (3), noverify, `devices=1`, and a `callid`
+    // each.
+    let (paths_callid, info_callid) = (w.next_callid(), w.next_callid());
+    let paths_line = request_line(
+        &GetPaths::new(domain, key).noverify(true).pathcount(3),
+        paths_callid,
+    );
+    let info_line = request_line(&FileInfo::new(domain, key).devices(true), info_callid);
     let (paths, info): (Vec<StoragePath>, _) = if pipelined {
         let mut lines = paths_line;
         lines.extend_from_slice(&info_line);

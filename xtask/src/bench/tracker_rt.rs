@@ -1,5 +1,6 @@
 //! Part 1: `get_paths` and `file_info` round trips through `mogile-tracker`, against raw sockets
-//! (as many as the client's pool opened) that write the same request bytes and read a line.
+//! (as many as the client's pool opened) that write the same request bytes, a `callid` included,
+//! and read a line.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use tokio::sync::Mutex;
 
 use super::client::Plan;
 use super::measure::{Round, Summary, run_round, timed};
-use super::raw::{LineConn, request_line};
+use super::raw::{LineConn, RAW_CALLID_BASE, request_line};
 use super::report::{Figure, Section, cpu_ratio, rate, ratio_at_most, ratio_target, us};
 
 /// The target of this part: the client reaches this fraction of the raw baseline's ops/s.
@@ -61,9 +62,12 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
     let domain: Arc<str> = Arc::from(plan.domain.as_str());
     let lines: Arc<Vec<Vec<u8>>> = Arc::new(
         keys.iter()
-            .map(|k| match op {
-                Op::GetPaths => request_line(&GetPaths::new(&*domain, k.as_str()).noverify(true)),
-                Op::FileInfo => request_line(&FileInfo::new(&*domain, k.as_str())),
+            .zip(RAW_CALLID_BASE..)
+            .map(|(k, callid)| match op {
+                Op::GetPaths => {
+                    request_line(&GetPaths::new(&*domain, k.as_str()).noverify(true), callid)
+                }
+                Op::FileInfo => request_line(&FileInfo::new(&*domain, k.as_str()), callid),
             })
             .collect(),
     );
