@@ -138,6 +138,20 @@ impl Client {
         cmd: C,
         ctx: Ctx<'a>,
     ) -> Result<C::Output, TrackerFailure<'a>> {
+        let ctx = self.request_ctx(ctx)?;
+        self.inner
+            .tracker
+            .request(cmd)
+            .await
+            .map_err(|e| TrackerFailure::of::<C>(e, ctx))
+    }
+
+    /// `ctx` with its domain defaulting to this handle's, or the failure of a request made on a
+    /// closed client.
+    // The error is `tracker_call`'s own, built only for a closed client; boxing it here alone
+    // would only add an allocation to that path.
+    #[allow(clippy::result_large_err)]
+    fn request_ctx<'a>(&'a self, ctx: Ctx<'a>) -> Result<Ctx<'a>, TrackerFailure<'a>> {
         let ctx = Ctx {
             domain: ctx.domain.or(Some(&self.domain)),
             ..ctx
@@ -145,11 +159,7 @@ impl Client {
         if self.inner.closed.load(Ordering::SeqCst) {
             return Err(TrackerFailure::client_closed(ctx));
         }
-        self.inner
-            .tracker
-            .request(cmd)
-            .await
-            .map_err(|e| TrackerFailure::of::<C>(e, ctx))
+        Ok(ctx)
     }
 
     /// Two reads as one pipelined pair on one tracker connection
@@ -162,13 +172,7 @@ impl Client {
         second: B,
         ctx: Ctx<'_>,
     ) -> Result<(Result<A::Output>, Result<B::Output>)> {
-        let ctx = Ctx {
-            domain: ctx.domain.or(Some(&self.domain)),
-            ..ctx
-        };
-        if self.inner.closed.load(Ordering::SeqCst) {
-            return Err(TrackerFailure::client_closed(ctx).into_error());
-        }
+        let ctx = self.request_ctx(ctx).map_err(TrackerFailure::into_error)?;
         let (a, b) = self
             .inner
             .tracker
