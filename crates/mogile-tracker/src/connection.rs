@@ -114,11 +114,6 @@ impl TrackerConnection {
         self.echoes_callid
     }
 
-    /// Makes sure the connection never serves another request (a reply out of step).
-    pub(crate) fn mark_unusable(&mut self) {
-        self.clean = false;
-    }
-
     /// Records that the tracker echoed a `callid`.
     pub(crate) fn saw_callid_echo(&mut self) {
         self.echoes_callid = true;

@@ -287,8 +287,8 @@ impl Inner {
         };
         if !in_step {
             let received = echoed.map(|e| String::from_utf8_lossy(e).into_owned());
-            // Dropped by the caller with the error, never released.
-            conn.mark_unusable();
+            // The caller returns the error and so drops `conn`: a dropped `Pooled` is discarded,
+            // never released.
             self.pool.probe_now(tracker);
             return Err(TrackerError::Desync {
                 tracker: tracker.clone(),
