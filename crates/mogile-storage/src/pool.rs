@@ -2,12 +2,12 @@
 //! `DELETE`, and `PUT`s of a known length; a body of unknown length gets a connection of its
 //! own, `put.rs`).
 //!
-//! Each connection is hyper's own client connection: a [`SendRequest`] kept here and its
-//! connection task spawned on the runtime, as hyper-util's pooled client (which this crate used
-//! before) also does. What this pool leaves out is the rest of that client's machinery, which costs a small `GET` about
-//! 15 µs of CPU (`xtask bench http-shapes`): no checkout future racing a lazy connect, no task
-//! spawned per response to put the connection back once it is idle. A connection goes back on
-//! its node's stack as soon as its response head arrives, and a checkout takes the most recently
+//! Each connection is hyper's own client connection: a [`SendRequest`] kept here and its connection
+//! task spawned on the runtime, as hyper-util's pooled client (which this crate used before) also
+//! does. What this pool leaves out is the rest of that client's machinery, which costs a small
+//! `GET` about 15 µs of CPU (`xtask bench http-shapes`): no checkout future racing a lazy connect,
+//! no task spawned per response to put the connection back once it is idle. A connection goes back
+//! on its node's stack as soon as its response head arrives, and a checkout takes the most recently
 //! returned one that is ready for a request; one still busy with its body is skipped, not waited
 //! for.
 //!
