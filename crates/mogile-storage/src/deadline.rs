@@ -23,8 +23,8 @@ impl Deadline {
     }
 
     /// `Ready` once the deadline last set has passed. Before that, `Pending`, and `cx` is woken
-    /// when it passes. Never set, it is `Pending` for ever and wakes nothing: callers set it
-    /// before they first poll it.
+    /// when it passes (`fires_at_the_deadline_last_set`). Never set, it is `Pending` for ever
+    /// and wakes nothing (`never_set_never_fires`): callers set it before they first poll it.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match &mut self.0 {
             Some(sleep) => sleep.as_mut().poll(cx),
