@@ -1,6 +1,6 @@
 //! The measuring processes, started by the orchestrator from the release build:
 //!
-//! - `bench client --tracker ADDR --domain D [--server-pid PID] [--quick] [--only tracker|small] [--side client|raw] [--raw-pair one|two] [--conc N] [--size BYTES] [--op put|get]`: parts 1 and 2, the
+//! - `bench client --tracker ADDR --domain D [--server-pid PID] [--quick] [--only tracker|small] [--side client|raw] [--raw-pair one|two] [--raw-layers tracker|storage|both] [--conc N] [--size BYTES] [--op put|get]`: parts 1 and 2, the
 //!   client and its raw baseline alternating in this process, figures on stdout;
 //! - `bench stream-put TRACKER DOMAIN KEY FILE [block-on]` / `bench stream-get TRACKER DOMAIN KEY [block-on]`: one streaming transfer through the
 //!   facade, alone in its process so that its peak RSS is the client's;
@@ -34,6 +34,44 @@ pub(crate) struct Plan {
     pub(crate) raw_pair_pipelined: bool,
     /// For profiling: only puts (`Some(true)`) or only gets (`Some(false)`) in part 2.
     pub(crate) small_put_only: Option<bool>,
+    /// A diagnostic (`--raw-layers`): part 2's baseline does its tracker half, its HTTP half or
+    /// both through the library's lower layers instead of by hand (see small_files.rs).
+    pub(crate) raw_layers: Option<RawLayers>,
+}
+
+/// Which halves of the small-file baseline go through the library's own lower layers
+/// (`mogile-tracker`'s `TrackerClient`, `mogile-storage`'s `StorageClient`) instead of the
+/// hand-written loops: with the facade on the other side, this splits the facade's CPU over the
+/// raw baseline between the tracker layer, the storage layer and the facade itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RawLayers {
+    /// `TrackerClient` for the tracker requests, the hand-written HTTP loop for the transfer.
+    Tracker,
+    /// The hand-written tracker loop, `StorageClient` for the transfer.
+    Storage,
+    /// Both lower layers: everything the facade does minus the facade itself.
+    Both,
+}
+
+impl RawLayers {
+    fn parse(s: Option<&String>) -> Result<Self, String> {
+        match s.map(String::as_str) {
+            Some("tracker") => Ok(Self::Tracker),
+            Some("storage") => Ok(Self::Storage),
+            Some("both") => Ok(Self::Both),
+            _ => Err("--raw-layers tracker|storage|both".to_owned()),
+        }
+    }
+
+    /// Whether the tracker half goes through `TrackerClient`.
+    pub(crate) fn tracker(self) -> bool {
+        matches!(self, Self::Tracker | Self::Both)
+    }
+
+    /// Whether the HTTP half goes through `StorageClient`.
+    pub(crate) fn storage(self) -> bool {
+        matches!(self, Self::Storage | Self::Both)
+    }
 }
 
 impl Plan {
@@ -51,6 +89,7 @@ impl Plan {
             only_client: None,
             raw_pair_pipelined: true,
             small_put_only: None,
+            raw_layers: None,
         }
     }
 }
@@ -90,6 +129,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         let (mut tracker, mut domain, mut quick, mut only, mut side) =
             (None, None, false, None, None);
         let mut pipelined = true;
+        let mut layers = None;
         let (mut conc, mut size, mut op) = (None, None, None);
         while let Some(a) = it.next() {
             match a.as_str() {
@@ -101,6 +141,8 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                 "--side" => side = it.next().map(|s| s == "client"),
                 // To compare the two wire shapes of the small-file fetch (see small_files.rs).
                 "--raw-pair" => pipelined = it.next().is_none_or(|s| s != "two"),
+                // To split the facade's cost between its layers (see small_files.rs).
+                "--raw-layers" => layers = Some(RawLayers::parse(it.next())?),
                 // For profiling one figure: `--conc N`, `--size BYTES`, `--op put|get`.
                 "--conc" => conc = Some(number(it.next(), "--conc N")?),
                 "--size" => size = Some(number(it.next(), "--size BYTES")?),
@@ -123,6 +165,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         plan.only_client = side;
         plan.raw_pair_pipelined = pipelined;
         plan.small_put_only = op;
+        plan.raw_layers = layers;
         if let Some(c) = conc {
             plan.tracker_concurrency = vec![c];
             plan.small_concurrency = vec![c];
@@ -282,4 +325,20 @@ pub(crate) fn object_store_get(args: &[String]) -> ExitCode {
         })
     })();
     finish(result, "object-store-get")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_layers_name_the_halves_they_hand_to_the_library() {
+        let parse = |s: &str| RawLayers::parse(Some(&s.to_owned()));
+        let halves = |l: RawLayers| (l.tracker(), l.storage());
+        assert_eq!(parse("tracker").map(halves), Ok((true, false)));
+        assert_eq!(parse("storage").map(halves), Ok((false, true)));
+        assert_eq!(parse("both").map(halves), Ok((true, true)));
+        assert!(parse("hyper").is_err());
+        assert!(RawLayers::parse(None).is_err());
+    }
 }

@@ -5,12 +5,20 @@
 //! answers one after the other); each worker has one tracker socket and one keep-alive HTTP
 //! connection. `--raw-pair two` instead sends the two requests at the same time on two sockets
 //! (how the facade fetched before issue 14), to compare the two wire shapes.
+//!
+//! A diagnostic, not on the page: `--raw-layers tracker|storage|both` has the baseline do its
+//! tracker half, its HTTP half or both through the library's own lower layers
+//! (`TrackerClient`, `StorageClient`, configured as the facade's) instead of by hand. Each
+//! layer's share of the facade's CPU over the raw baseline is then the baseline's rise, and
+//! what the facade adds on top of both layers is the ratio with `both`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use mogile_protocol::{CreateClose, CreateOpen, FileInfo, GetPaths, StoragePath};
+use mogilefs::lower::storage::{Payload, StorageClient, StorageGetOptions, StoragePutOptions};
+use mogilefs::lower::tracker::TrackerClient;
 use mogilefs::{Client, PoolSettings, StorageConfig, TrackerConfig};
 use tokio::sync::Mutex;
 
@@ -83,28 +91,31 @@ fn size_name(size: usize) -> String {
 }
 
 async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure, String> {
+    let tracker_config = TrackerConfig {
+        // Room for two per worker, as the raw baseline's `--raw-pair two` shape has. The
+        // facade's fetch takes one (its `get_paths` and `file_info` are one pipelined pair);
+        // before that, a pool of `conc` made half of each fetch wait for the other half's
+        // connection.
+        pool: PoolSettings {
+            max_size: 2 * conc,
+            ..PoolSettings::default()
+        },
+        ..TrackerConfig::default()
+    };
+    // One kept HTTP connection per worker, as the raw baseline has: with the default limit of
+    // 16 idle per node, 32 workers closed and reopened connections all the time.
+    let storage_config = StorageConfig {
+        pool_max_idle_per_host: conc.max(StorageConfig::default().pool_max_idle_per_host),
+        ..StorageConfig::default()
+    };
     let client = Client::builder()
         .trackers([plan.tracker.as_str()])
         .domain(plan.domain.as_str())
-        .tracker(TrackerConfig {
-            // Room for two per worker, as the raw baseline's `--raw-pair two` shape has. The
-            // facade's fetch takes one (its `get_paths` and `file_info` are one pipelined pair);
-            // before that, a pool of `conc` made half of each fetch wait for the other half's
-            // connection.
-            pool: PoolSettings {
-                max_size: 2 * conc,
-                ..PoolSettings::default()
-            },
-            ..TrackerConfig::default()
-        })
-        // One kept HTTP connection per worker, as the raw baseline has: with the default limit
-        // of 16 idle per node, 32 workers closed and reopened connections all the time.
-        .storage(StorageConfig {
-            pool_max_idle_per_host: conc.max(StorageConfig::default().pool_max_idle_per_host),
-            ..StorageConfig::default()
-        })
+        .tracker(tracker_config.clone())
+        .storage(storage_config.clone())
         .build()
         .map_err(|e| format!("facade client: {e}"))?;
+    let lower = Lower::new(plan, tracker_config, storage_config)?;
     let size = payload.len();
     let prefix: Arc<str> = Arc::from(format!("small/{size}"));
     if op == Op::Get {
@@ -175,18 +186,20 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
     let pipelined = plan.raw_pair_pipelined;
     let domain: Arc<str> = Arc::from(plan.domain.as_str());
     let raw_round = |d: Duration| {
-        let (workers, prefix, payload, domain) = (
+        let (workers, prefix, payload, domain, lower) = (
             Arc::clone(&workers),
             Arc::clone(&prefix),
             payload.clone(),
             Arc::clone(&domain),
+            lower.clone(),
         );
         run_round(conc, d, move |i, stop| {
-            let (workers, prefix, payload, domain) = (
+            let (workers, prefix, payload, domain, lower) = (
                 Arc::clone(&workers),
                 Arc::clone(&prefix),
                 payload.clone(),
                 Arc::clone(&domain),
+                lower.clone(),
             );
             async move {
                 let mut w = workers[i].lock().await;
@@ -196,9 +209,12 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
                     let k = key(&prefix, i, n);
                     n += 1;
                     match op {
-                        Op::Put => timed(&mut lat, raw_put(&mut w, &domain, &k, &payload)).await?,
+                        Op::Put => {
+                            timed(&mut lat, raw_put(&mut w, &lower, &domain, &k, &payload)).await?
+                        }
                         Op::Get => {
-                            timed(&mut lat, raw_get(&mut w, &domain, &k, size, pipelined)).await?
+                            let get = raw_get(&mut w, &lower, &domain, &k, size, pipelined);
+                            timed(&mut lat, get).await?
                         }
                     }
                 }
@@ -264,35 +280,58 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
     })
 }
 
-async fn raw_put(w: &mut RawWorker, domain: &str, key: &str, body: &[u8]) -> Result<(), String> {
-    let callid = w.next_callid();
-    w.tracker
-        .write(&request_line(
-            &CreateOpen::new(domain).key(key).multi_dest(true),
-            callid,
-        ))
-        .await?;
-    let open = w.tracker.read_reply::<CreateOpen>().await?;
+async fn raw_put(
+    w: &mut RawWorker,
+    lower: &Lower,
+    domain: &str,
+    key: &str,
+    body: &Bytes,
+) -> Result<(), String> {
+    let open_cmd = CreateOpen::new(domain).key(key).multi_dest(true);
+    let open = match &lower.tracker {
+        Some(t) => t.request(open_cmd).await.map_err(|e| e.to_string())?,
+        None => {
+            let callid = w.next_callid();
+            w.tracker.write(&request_line(&open_cmd, callid)).await?;
+            w.tracker.read_reply::<CreateOpen>().await?
+        }
+    };
     let dest = open
         .destinations
         .into_iter()
         .next()
         .ok_or("create_open gave no destination")?;
-    let (host, path) = split_url(dest.path.as_str())?;
-    HttpConn::to(&mut w.http, host)
-        .await?
-        .put(path, body)
-        .await?;
+    match &lower.storage {
+        Some(s) => {
+            let payload = Payload::from(body.clone());
+            s.put(dest.path.as_str(), &payload, &StoragePutOptions::default())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        None => {
+            let (host, path) = split_url(dest.path.as_str())?;
+            HttpConn::to(&mut w.http, host)
+                .await?
+                .put(path, body)
+                .await?;
+        }
+    }
     let close = CreateClose::new(domain, open.fid, dest.devid, dest.path.clone())
         .key(key)
         .size(body.len() as u64);
-    let callid = w.next_callid();
-    w.tracker.write(&request_line(&close, callid)).await?;
-    w.tracker.read_reply::<CreateClose>().await.map(drop)
+    match &lower.tracker {
+        Some(t) => t.request(close).await.map_err(|e| e.to_string()),
+        None => {
+            let callid = w.next_callid();
+            w.tracker.write(&request_line(&close, callid)).await?;
+            w.tracker.read_reply::<CreateClose>().await.map(drop)
+        }
+    }
 }
 
 async fn raw_get(
     w: &mut RawWorker,
+    lower: &Lower,
     domain: &str,
     key: &str,
     size: usize,
@@ -300,44 +339,100 @@ async fn raw_get(
 ) -> Result<(), String> {
     // What the facade sends: its default pathcount (3), noverify, `devices=1`, and a `callid`
     // each.
-    let (paths_callid, info_callid) = (w.next_callid(), w.next_callid());
-    let paths_line = request_line(
-        &GetPaths::new(domain, key).noverify(true).pathcount(3),
-        paths_callid,
-    );
-    let info_line = request_line(&FileInfo::new(domain, key).devices(true), info_callid);
-    let (paths, info): (Vec<StoragePath>, _) = if pipelined {
-        let mut lines = paths_line;
-        lines.extend_from_slice(&info_line);
-        w.tracker.write(&lines).await?;
-        let paths = w.tracker.read_reply::<GetPaths>().await?;
-        (paths, w.tracker.read_reply::<FileInfo>().await?)
+    let paths_cmd = GetPaths::new(domain, key).noverify(true).pathcount(3);
+    let info_cmd = FileInfo::new(domain, key).devices(true);
+    let (paths, info): (Vec<StoragePath>, _) = if let Some(t) = &lower.tracker {
+        let (paths, info) = t
+            .request_pair(paths_cmd, info_cmd)
+            .await
+            .map_err(|e| e.to_string())?;
+        (
+            paths.map_err(|e| e.to_string())?,
+            info.map_err(|e| e.to_string())?,
+        )
     } else {
-        let second = w.info.as_mut().ok_or("no second tracker socket")?;
-        let first = &mut w.tracker;
-        tokio::try_join!(
-            async move {
-                first.write(&paths_line).await?;
-                first.read_reply::<GetPaths>().await
-            },
-            async move {
-                second.write(&info_line).await?;
-                second.read_reply::<FileInfo>().await
-            },
-        )?
+        let (paths_callid, info_callid) = (w.next_callid(), w.next_callid());
+        let paths_line = request_line(&paths_cmd, paths_callid);
+        let info_line = request_line(&info_cmd, info_callid);
+        if pipelined {
+            let mut lines = paths_line;
+            lines.extend_from_slice(&info_line);
+            w.tracker.write(&lines).await?;
+            let paths = w.tracker.read_reply::<GetPaths>().await?;
+            (paths, w.tracker.read_reply::<FileInfo>().await?)
+        } else {
+            let second = w.info.as_mut().ok_or("no second tracker socket")?;
+            let first = &mut w.tracker;
+            tokio::try_join!(
+                async move {
+                    first.write(&paths_line).await?;
+                    first.read_reply::<GetPaths>().await
+                },
+                async move {
+                    second.write(&info_line).await?;
+                    second.read_reply::<FileInfo>().await
+                },
+            )?
+        }
     };
     let first = paths.first().ok_or("get_paths gave no path")?;
-    let (host, path) = split_url(first.as_str())?;
-    HttpConn::to(&mut w.http, host)
-        .await?
-        .get(path, &mut w.body)
-        .await?;
-    if w.body.len() as u64 != info.length || w.body.len() != size {
-        return Err(format!(
-            "fetched {} bytes, expected {}",
-            w.body.len(),
-            info.length
-        ));
+    let fetched = match &lower.storage {
+        Some(s) => s
+            .get(first.as_str(), &StorageGetOptions::default())
+            .await
+            .map_err(|e| e.to_string())?
+            .bytes()
+            .await
+            .map_err(|e| e.to_string())?
+            .len(),
+        None => {
+            let (host, path) = split_url(first.as_str())?;
+            HttpConn::to(&mut w.http, host)
+                .await?
+                .get(path, &mut w.body)
+                .await?;
+            w.body.len()
+        }
+    };
+    if fetched as u64 != info.length || fetched != size {
+        return Err(format!("fetched {fetched} bytes, expected {}", info.length));
     }
     Ok(())
+}
+
+/// The library's lower layers for the baseline's halves that `--raw-layers` hands to them
+/// (`None`: that half is hand-written), configured as the facade's own.
+#[derive(Clone, Default)]
+struct Lower {
+    tracker: Option<TrackerClient>,
+    storage: Option<StorageClient>,
+}
+
+impl Lower {
+    fn new(plan: &Plan, tracker: TrackerConfig, storage: StorageConfig) -> Result<Self, String> {
+        let Some(layers) = plan.raw_layers else {
+            return Ok(Self::default());
+        };
+        Ok(Self {
+            tracker: if layers.tracker() {
+                let client = TrackerClient::builder()
+                    .trackers([plan.tracker.as_str()])
+                    .config(tracker)
+                    .build()
+                    .map_err(|e| format!("tracker client: {e}"))?;
+                Some(client)
+            } else {
+                None
+            },
+            storage: if layers.storage() {
+                let client = StorageClient::builder()
+                    .config(storage)
+                    .build()
+                    .map_err(|e| format!("storage client: {e}"))?;
+                Some(client)
+            } else {
+                None
+            },
+        })
+    }
 }
