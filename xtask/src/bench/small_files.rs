@@ -242,6 +242,7 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
         }
     }
     client.close().await;
+    lower.close();
     let (o, b) = (Summary::of(&ours), Summary::of(&raw));
     let ratio = o.ops_per_sec / b.ops_per_sec;
     let cpu = o.cpu_us_per_op / b.cpu_us_per_op;
@@ -409,6 +410,14 @@ struct Lower {
 }
 
 impl Lower {
+    /// Closes the tracker client's pool (its idle connections, and with them its background
+    /// tasks), as the facade's client is closed.
+    fn close(&self) {
+        if let Some(t) = &self.tracker {
+            t.close();
+        }
+    }
+
     fn new(plan: &Plan, tracker: TrackerConfig, storage: StorageConfig) -> Result<Self, String> {
         let Some(layers) = plan.raw_layers else {
             return Ok(Self::default());
