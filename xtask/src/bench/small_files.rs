@@ -422,26 +422,22 @@ impl Lower {
         let Some(layers) = plan.raw_layers else {
             return Ok(Self::default());
         };
+        let tracker = layers.tracker().then(|| {
+            TrackerClient::builder()
+                .trackers([plan.tracker.as_str()])
+                .config(tracker)
+                .build()
+                .map_err(|e| format!("tracker client: {e}"))
+        });
+        let storage = layers.storage().then(|| {
+            StorageClient::builder()
+                .config(storage)
+                .build()
+                .map_err(|e| format!("storage client: {e}"))
+        });
         Ok(Self {
-            tracker: if layers.tracker() {
-                let client = TrackerClient::builder()
-                    .trackers([plan.tracker.as_str()])
-                    .config(tracker)
-                    .build()
-                    .map_err(|e| format!("tracker client: {e}"))?;
-                Some(client)
-            } else {
-                None
-            },
-            storage: if layers.storage() {
-                let client = StorageClient::builder()
-                    .config(storage)
-                    .build()
-                    .map_err(|e| format!("storage client: {e}"))?;
-                Some(client)
-            } else {
-                None
-            },
+            tracker: tracker.transpose()?,
+            storage: storage.transpose()?,
         })
     }
 }
