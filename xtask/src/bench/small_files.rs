@@ -288,12 +288,15 @@ async fn raw_put(
     key: &str,
     body: &Bytes,
 ) -> Result<(), String> {
-    let open_cmd = CreateOpen::new(domain).key(key).multi_dest(true);
     let open = match &lower.tracker {
-        Some(t) => t.request(open_cmd).await.map_err(|e| e.to_string())?,
+        Some(t) => Box::pin(t.request(open_cmd(domain, key)))
+            .await
+            .map_err(|e| e.to_string())?,
         None => {
             let callid = w.next_callid();
-            w.tracker.write(&request_line(&open_cmd, callid)).await?;
+            w.tracker
+                .write(&request_line(&open_cmd(domain, key), callid))
+                .await?;
             w.tracker.read_reply::<CreateOpen>().await?
         }
     };
@@ -305,7 +308,7 @@ async fn raw_put(
     match &lower.storage {
         Some(s) => {
             let payload = Payload::from(body.clone());
-            s.put(dest.path.as_str(), &payload, &StoragePutOptions::default())
+            Box::pin(s.put(dest.path.as_str(), &payload, &StoragePutOptions::default()))
                 .await
                 .map_err(|e| e.to_string())?;
         }
@@ -321,13 +324,26 @@ async fn raw_put(
         .key(key)
         .size(body.len() as u64);
     match &lower.tracker {
-        Some(t) => t.request(close).await.map_err(|e| e.to_string()),
+        Some(t) => Box::pin(t.request(close)).await.map_err(|e| e.to_string()),
         None => {
             let callid = w.next_callid();
             w.tracker.write(&request_line(&close, callid)).await?;
             w.tracker.read_reply::<CreateClose>().await.map(drop)
         }
     }
+}
+
+/// The facade's `create_open` for `key`: `multi_dest`, as it asks.
+fn open_cmd(domain: &str, key: &str) -> CreateOpen {
+    CreateOpen::new(domain).key(key).multi_dest(true)
+}
+
+/// What the facade's fetch sends: its default pathcount (3), noverify, and `devices=1`.
+fn fetch_cmds(domain: &str, key: &str) -> (GetPaths, FileInfo) {
+    (
+        GetPaths::new(domain, key).noverify(true).pathcount(3),
+        FileInfo::new(domain, key).devices(true),
+    )
 }
 
 async fn raw_get(
@@ -338,13 +354,10 @@ async fn raw_get(
     size: usize,
     pipelined: bool,
 ) -> Result<(), String> {
-    // What the facade sends: its default pathcount (3), noverify, `devices=1`, and a `callid`
-    // each.
-    let paths_cmd = GetPaths::new(domain, key).noverify(true).pathcount(3);
-    let info_cmd = FileInfo::new(domain, key).devices(true);
+    // What the facade sends (`fetch_cmds`), with a `callid` each.
     let (paths, info): (Vec<StoragePath>, _) = if let Some(t) = &lower.tracker {
-        let (paths, info) = t
-            .request_pair(paths_cmd, info_cmd)
+        let (paths_cmd, info_cmd) = fetch_cmds(domain, key);
+        let (paths, info) = Box::pin(t.request_pair(paths_cmd, info_cmd))
             .await
             .map_err(|e| e.to_string())?;
         (
@@ -353,8 +366,13 @@ async fn raw_get(
         )
     } else {
         let (paths_callid, info_callid) = (w.next_callid(), w.next_callid());
-        let paths_line = request_line(&paths_cmd, paths_callid);
-        let info_line = request_line(&info_cmd, info_callid);
+        let (paths_line, info_line) = {
+            let (paths_cmd, info_cmd) = fetch_cmds(domain, key);
+            (
+                request_line(&paths_cmd, paths_callid),
+                request_line(&info_cmd, info_callid),
+            )
+        };
         if pipelined {
             let mut lines = paths_line;
             lines.extend_from_slice(&info_line);
@@ -378,14 +396,13 @@ async fn raw_get(
     };
     let first = paths.first().ok_or("get_paths gave no path")?;
     let fetched = match &lower.storage {
-        Some(s) => s
-            .get(first.as_str(), &StorageGetOptions::default())
-            .await
-            .map_err(|e| e.to_string())?
-            .bytes()
-            .await
-            .map_err(|e| e.to_string())?
-            .len(),
+        Some(s) => Box::pin(async {
+            let response = s.get(first.as_str(), &StorageGetOptions::default()).await?;
+            response.bytes().await
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .len(),
         None => {
             let (host, path) = split_url(first.as_str())?;
             HttpConn::to(&mut w.http, host)
@@ -402,7 +419,9 @@ async fn raw_get(
 }
 
 /// The library's lower layers for the baseline's halves that `--raw-layers` hands to them
-/// (`None`: that half is hand-written), configured as the facade's own.
+/// (`None`: that half is hand-written), configured as the facade's own. Their calls in
+/// `raw_get` / `raw_put` are boxed, so that the hand-written baseline's futures (the page's)
+/// do not grow by the size of theirs.
 #[derive(Clone, Default)]
 struct Lower {
     tracker: Option<TrackerClient>,
