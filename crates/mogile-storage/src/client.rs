@@ -2,16 +2,18 @@
 //! headers timeout, and turning a non-success response into an error.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use http::header::{CONTENT_LENGTH, HOST, LOCATION};
 use http::{Method, Request, Response, Uri};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use tokio::sync::oneshot;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::builder::StorageClientBuilder;
@@ -20,7 +22,7 @@ use crate::connector::TimeoutConnector;
 use crate::error::{StorageError, TimeoutPhase};
 use crate::options::HeadInfo;
 use crate::pool::ConnPool;
-use crate::req_body::ReqBody;
+use crate::req_body::{BodyState, ReqBody};
 use crate::trace::Transfer;
 
 /// An HTTP client for storage nodes: `PUT`, `GET`, `HEAD` and `DELETE` of whole files, streamed.
@@ -121,8 +123,8 @@ impl StorageClient {
     }
 
     /// Sends `req` (absolute URI) on a kept connection ([`ConnPool`]); returns the response and
-    /// a handle on its connection. The headers timeout starts when `body_done` fires (the last
-    /// body byte was handed over), or at once if there is no body.
+    /// a handle on its connection. The headers timeout starts when the last byte of the body
+    /// whose progress is `body` was handed over, or at once if there is no body.
     ///
     /// The request goes out as hyper-util's client sent it: origin-form target and a `Host`
     /// header. A request that fails on a reused connection before any of it was sent (the node
@@ -132,7 +134,7 @@ impl StorageClient {
         &self,
         url: &str,
         mut req: Request<ReqBody>,
-        body_done: Option<oneshot::Receiver<()>>,
+        body: Option<&BodyState>,
     ) -> Result<(Response<Incoming>, ConnHandle), StorageError> {
         let uri = req.uri().clone();
         // Callers pass URLs `parse_url` accepted: absolute, with a host.
@@ -172,7 +174,7 @@ impl StorageClient {
                     .map_err(|e| StorageError::from_connect(url, e))?;
             }
         };
-        with_headers_timeout(url, self.config().headers_timeout, body_done, exchange).await
+        with_headers_timeout(url, self.config().headers_timeout, body, exchange).await
     }
 
     /// The error for a response that is not a success: a redirect (never followed) or a status
@@ -225,9 +227,16 @@ impl ConnHandle {
     }
 }
 
-/// Runs the future `exchange` makes, failing with a headers timeout `timeout` after `body_done`
-/// fired (or after the start when there is no body). If the body never finishes, the exchange
-/// itself ends (with an error).
+/// Runs the future `exchange` makes, failing with a headers timeout `timeout` after the last
+/// byte of `body` was handed over (or after the start when there is no body). If the body never
+/// finishes, the exchange itself ends (with an error).
+///
+/// One timer, armed at the start: the body only records when it finished
+/// ([`BodyState::finished_at`]), and wakes nobody. When the timer fires before that time is
+/// known, it is moved `timeout` on; once it is known, to that time plus `timeout`. The timer is
+/// never set later than the body's end plus `timeout` (it was last set at or before that end),
+/// so the timeout comes exactly then: never early, never late
+/// (this module's `headers_timeout_runs_from_the_end_of_a_slow_body` and the tests after it).
 ///
 /// It takes a maker, not a future: a future passed in would be stored twice in this one's
 /// state (as the argument and again where it is polled), and every request's future is made
@@ -235,29 +244,38 @@ impl ConnHandle {
 pub(crate) async fn with_headers_timeout<T, F>(
     url: &str,
     timeout: Duration,
-    body_done: Option<oneshot::Receiver<()>>,
+    body: Option<&BodyState>,
     exchange: impl FnOnce() -> F,
 ) -> Result<T, StorageError>
 where
     F: Future<Output = Result<T, StorageError>>,
 {
-    let deadline = async move {
-        if let Some(done) = body_done {
-            if done.await.is_err() {
-                // The body was dropped unfinished: the request is failing, and the exchange
-                // will say why.
-                std::future::pending::<()>().await;
-            }
+    let mut exchange = pin!(exchange());
+    let mut timer = pin!(tokio::time::sleep(timeout));
+    poll_fn(|cx| {
+        if let Poll::Ready(res) = exchange.as_mut().poll(cx) {
+            return Poll::Ready(res);
         }
-        tokio::time::sleep(timeout).await;
-    };
-    tokio::select! {
-        res = exchange() => res,
-        () = deadline => Err(StorageError::Timeout {
-            url: url.to_owned(),
-            phase: TimeoutPhase::Headers,
-        }),
-    }
+        while timer.as_mut().poll(cx).is_ready() {
+            let next = match body {
+                None => None,
+                // Still sending: the timeout has not started.
+                Some(body) => match body.finished_at() {
+                    None => Some(Instant::now() + timeout),
+                    Some(end) => Some(end + timeout).filter(|&at| at > Instant::now()),
+                },
+            };
+            let Some(at) = next else {
+                return Poll::Ready(Err(StorageError::Timeout {
+                    url: url.to_owned(),
+                    phase: TimeoutPhase::Headers,
+                }));
+            };
+            timer.as_mut().reset(at);
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// Reads at most `limit` bytes of an error body, best effort: a stalled or broken body just ends
@@ -329,7 +347,108 @@ pub(crate) fn content_length<B>(resp: &Response<B>) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use http_body_util::BodyExt;
+
     use super::*;
+    use crate::req_body::Source;
+
+    const TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// A 3-byte body whose source yields its one chunk `after` the first poll, driven to its end
+    /// by a task (as hyper's connection task would); its progress is the returned state.
+    fn slow_body(after: Duration) -> Arc<BodyState> {
+        let state = Arc::new(BodyState::default());
+        let source = futures_util::stream::once(async move {
+            tokio::time::sleep(after).await;
+            Ok(Bytes::from_static(b"abc"))
+        });
+        let mut body = ReqBody::new(
+            Source::Stream(Box::pin(source)),
+            Some(3),
+            None,
+            Arc::clone(&state),
+        );
+        tokio::spawn(async move { while body.frame().await.is_some() {} });
+        state
+    }
+
+    /// An exchange that answers `after` the start (never, with `None`).
+    async fn answer(after: Option<Duration>) -> Result<(), StorageError> {
+        match after {
+            Some(after) => tokio::time::sleep(after).await,
+            None => std::future::pending().await,
+        }
+        Ok(())
+    }
+
+    fn is_headers_timeout(res: &Result<(), StorageError>) -> bool {
+        matches!(
+            res,
+            Err(StorageError::Timeout {
+                phase: TimeoutPhase::Headers,
+                ..
+            })
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn headers_timeout_runs_from_the_end_of_a_slow_body() {
+        // The body takes 25 s, longer than the timeout twice over; the answer comes 9 s later.
+        let state = slow_body(Duration::from_secs(25));
+        let res = with_headers_timeout("u", TIMEOUT, Some(&state), || {
+            answer(Some(Duration::from_secs(34)))
+        })
+        .await;
+        assert!(res.is_ok(), "{res:?}");
+        // With no answer, the timeout comes exactly 10 s after the body's end.
+        let start = Instant::now();
+        let state = slow_body(Duration::from_secs(25));
+        let res = with_headers_timeout("u", TIMEOUT, Some(&state), || answer(None)).await;
+        assert!(is_headers_timeout(&res), "{res:?}");
+        assert_eq!(start.elapsed(), Duration::from_secs(35));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn headers_timeout_of_a_quick_body_or_none_runs_from_its_end() {
+        // A body done at 4 s: the answer may take until 14 s.
+        let state = slow_body(Duration::from_secs(4));
+        let res = with_headers_timeout("u", TIMEOUT, Some(&state), || {
+            answer(Some(Duration::from_secs(13)))
+        })
+        .await;
+        assert!(res.is_ok(), "{res:?}");
+        let start = Instant::now();
+        let state = slow_body(Duration::from_secs(4));
+        let res = with_headers_timeout("u", TIMEOUT, Some(&state), || answer(None)).await;
+        assert!(is_headers_timeout(&res), "{res:?}");
+        assert_eq!(start.elapsed(), Duration::from_secs(14));
+        // No body: from the start.
+        let start = Instant::now();
+        let res = with_headers_timeout("u", TIMEOUT, None, || answer(None)).await;
+        assert!(is_headers_timeout(&res), "{res:?}");
+        assert_eq!(start.elapsed(), TIMEOUT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_never_ends_leaves_the_verdict_to_the_exchange() {
+        // The body's source never yields; the exchange fails on its own after a minute.
+        let state = slow_body(Duration::from_secs(3600));
+        let res = with_headers_timeout("u", TIMEOUT, Some(&state), || async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Err::<(), _>(StorageError::InvalidUrl {
+                url: "u".into(),
+                reason: "the exchange's own error",
+            })
+        })
+        .await;
+        assert!(
+            matches!(res, Err(StorageError::InvalidUrl { .. })),
+            "{res:?}"
+        );
+    }
 
     #[test]
     fn url_checks() {

@@ -150,13 +150,13 @@ impl StorageClient {
         observer: Option<Arc<dyn TransferObserver>>,
     ) -> Result<PutOutcome, StorageError> {
         let state = Arc::new(BodyState::default());
-        let (body, done) = ReqBody::new(source, Some(len), observer, state.clone());
+        let body = ReqBody::new(source, Some(len), observer, state.clone());
         let req = Request::builder()
             .method(Method::PUT)
             .uri(uri)
             .header(CONTENT_LENGTH, len);
         let req = build(url, req, body)?;
-        let (resp, conn) = self.send_pooled(url, req, Some(done)).await?;
+        let (resp, conn) = self.send_pooled(url, req, Some(&state)).await?;
         self.outcome(url, resp, &state, Some(len), &conn).await
     }
 
@@ -261,7 +261,7 @@ impl StorageClient {
             .await
             .map_err(|e| StorageError::from_http(url, Box::new(e)))?;
         let state = Arc::new(BodyState::default());
-        let (body, done) = ReqBody::new(Source::Shared(shared), None, observer, state.clone());
+        let body = ReqBody::new(Source::Shared(shared), None, observer, state.clone());
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         let mut req = Request::builder().method(Method::PUT).uri(path);
         if let Some(authority) = uri.authority() {
@@ -274,7 +274,7 @@ impl StorageClient {
                 .ready()
                 .await
                 .map_err(|e| StorageError::from_http(url, Box::new(e)))?;
-            let resp = with_headers_timeout(url, cfg.headers_timeout, Some(done), || async {
+            let resp = with_headers_timeout(url, cfg.headers_timeout, Some(&state), || async {
                 sender
                     .send_request(req)
                     .await

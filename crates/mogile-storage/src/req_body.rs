@@ -1,5 +1,5 @@
 //! The request body type handed to hyper: counts and observes every byte, checks a declared
-//! length, signals when the last byte was handed over (to start the headers timeout) and, for
+//! length, records when the last byte was handed over (where the headers timeout starts) and, for
 //! one-shot bodies, keeps the source reclaimable and optionally tees it into a spool file.
 //!
 //! [`BodyState`] is what the upload code reads when the answer comes: whether the whole body was
@@ -8,14 +8,14 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use futures_util::task::AtomicWaker;
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::AsyncWrite;
-use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use crate::body::{BoxByteStream, OneShotBody, READ_CHUNK};
 use crate::error::BodySourceError;
@@ -136,6 +136,9 @@ pub(crate) struct BodyState {
     sent: AtomicU64,
     /// The source reached its end and every byte of it was handed to hyper.
     complete: AtomicBool,
+    /// When that happened: the headers timeout runs from here
+    /// ([`with_headers_timeout`](crate::client::with_headers_timeout)).
+    finished_at: OnceLock<Instant>,
     /// The answer came early: the body must stop (an error ends the connection).
     aborted: AtomicBool,
     /// Woken on abort, so a body waiting on a slow source stops at once.
@@ -151,6 +154,11 @@ impl BodyState {
     /// Whether the body's source ended and every byte was handed over.
     pub(crate) fn is_complete(&self) -> bool {
         self.complete.load(Ordering::Acquire)
+    }
+
+    /// When the last byte was handed over, once it was.
+    pub(crate) fn finished_at(&self) -> Option<Instant> {
+        self.finished_at.get().copied()
     }
 
     /// Stops the body: its next poll fails, which makes hyper drop the connection.
@@ -169,9 +177,9 @@ pub(crate) struct ReqBody {
     source: Source,
     declared: Option<u64>,
     sent: u64,
-    state: Arc<BodyState>,
+    /// `None` for a body that is empty from the start, which nobody judges or times.
+    state: Option<Arc<BodyState>>,
     observer: Option<Arc<dyn TransferObserver>>,
-    done: Option<oneshot::Sender<()>>,
     finished: bool,
     /// The chunk that completes the declared length of a one-shot source, held back until the
     /// source confirms it has ended: a source longer than it declared is an error, never a
@@ -182,38 +190,33 @@ pub(crate) struct ReqBody {
 impl ReqBody {
     /// A body with no bytes (GET, HEAD, DELETE).
     pub(crate) fn empty() -> Self {
-        // Finished from the start, with nobody to tell: no `done` channel (one allocation less
-        // per GET, HEAD and DELETE).
-        let mut state = BodyState::default();
-        *state.complete.get_mut() = true;
+        // Finished from the start, with nobody to tell: no shared state (one allocation less
+        // per GET, HEAD and DELETE). hyper never polls it, and `poll_frame` would end at once.
         Self {
             source: Source::Empty,
             declared: Some(0),
             sent: 0,
-            state: Arc::new(state),
+            state: None,
             observer: None,
-            done: None,
             finished: true,
             last: None,
         }
     }
 
     /// A body from `source`; `declared` is its exact length if known. `state` follows its
-    /// progress. Returns the body and a receiver told when the last byte was handed over.
+    /// progress, and says when the last byte was handed over.
     pub(crate) fn new(
         source: Source,
         declared: Option<u64>,
         observer: Option<Arc<dyn TransferObserver>>,
         state: Arc<BodyState>,
-    ) -> (Self, oneshot::Receiver<()>) {
-        let (tx, rx) = oneshot::channel();
+    ) -> Self {
         let mut body = Self {
             source,
             declared,
             sent: 0,
-            state,
+            state: Some(state),
             observer,
-            done: Some(tx),
             finished: false,
             last: None,
         };
@@ -221,13 +224,15 @@ impl ReqBody {
             // hyper never polls a body that is empty from the start.
             body.finish();
         }
-        (body, rx)
+        body
     }
 
     /// Counts and observes a chunk as it is handed to hyper; the last one ends the body.
     fn hand_over(&mut self, chunk: Bytes) -> Frame<Bytes> {
         self.sent += chunk.len() as u64;
-        self.state.sent.store(self.sent, Ordering::Release);
+        if let Some(state) = &self.state {
+            state.sent.store(self.sent, Ordering::Release);
+        }
         if let Some(obs) = &self.observer {
             obs.on_bytes(&chunk);
         }
@@ -240,22 +245,27 @@ impl ReqBody {
     /// The whole body was handed over (the source ended, at its declared length if any).
     fn finish(&mut self) {
         self.finished = true;
-        self.state.complete.store(true, Ordering::Release);
-        if let Some(tx) = self.done.take() {
-            let _ = tx.send(());
+        if let Some(state) = &self.state {
+            // Set once: `finished` keeps this from running twice.
+            let _ = state.finished_at.set(Instant::now());
+            state.complete.store(true, Ordering::Release);
         }
     }
 
     fn poll_source(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
-        if self.state.is_aborted() {
+        let aborted_now =
+            |state: &Option<Arc<BodyState>>| state.as_ref().is_some_and(|s| s.is_aborted());
+        if aborted_now(&self.state) {
             return Poll::Ready(Some(Err(aborted())));
         }
         let res = self.poll_source_inner(cx);
         if res.is_pending() {
-            // Registered after the poll and checked again, so an abort between the two still
-            // wakes us.
-            self.state.waker.register(cx.waker());
-            if self.state.is_aborted() {
+            if let Some(state) = &self.state {
+                // Registered after the poll and checked again, so an abort between the two still
+                // wakes us.
+                state.waker.register(cx.waker());
+            }
+            if aborted_now(&self.state) {
                 return Poll::Ready(Some(Err(aborted())));
             }
         }
