@@ -10,9 +10,21 @@ use crate::config::PoolSettings;
 use crate::manager::EndpointPool;
 use crate::pool::Inner;
 
+/// `from + period`, or, where that would overflow, a time so far ahead that it never comes: a
+/// setting of `Duration::MAX` means never, not a panic in a background task
+/// (`tests/huge_durations.rs`).
+pub(crate) fn first_tick(from: Instant, period: Duration) -> Instant {
+    // 30 years, as tokio's own `sleep` saturates. `from` is a monotonic time since boot, so
+    // adding 30 years to it always fits; the last fallback is never taken.
+    const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
+    from.checked_add(period)
+        .or_else(|| from.checked_add(FAR))
+        .unwrap_or(from)
+}
+
 /// Every `period`, reaps every endpoint's idle connections; stops once the pool is gone.
 pub(crate) async fn run<C: Connector>(inner: Weak<Inner<C>>, period: Duration) {
-    let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+    let mut ticks = tokio::time::interval_at(first_tick(Instant::now(), period), period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;

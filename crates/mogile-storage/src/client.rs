@@ -19,6 +19,7 @@ use tracing::Instrument;
 use crate::builder::StorageClientBuilder;
 use crate::config::StorageConfig;
 use crate::connector::TimeoutConnector;
+use crate::deadline::after;
 use crate::error::{StorageError, TimeoutPhase};
 use crate::options::HeadInfo;
 use crate::pool::ConnPool;
@@ -261,8 +262,8 @@ where
                 None => None,
                 // Still sending: the timeout has not started.
                 Some(body) => match body.finished_at() {
-                    None => Some(Instant::now() + timeout),
-                    Some(end) => Some(end + timeout).filter(|&at| at > Instant::now()),
+                    None => Some(after(Instant::now(), timeout)),
+                    Some(end) => Some(after(end, timeout)).filter(|&at| at > Instant::now()),
                 },
             };
             let Some(at) = next else {

@@ -29,7 +29,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::allow::HostAllowList;
-use crate::deadline::Deadline;
+use crate::deadline::{Deadline, after};
 use crate::speed::{LowSpeed, SpeedMeter};
 
 /// Marker error inside the `io::Error` an [`IdleTimeoutIo`] returns, so the client can tell its own
@@ -217,7 +217,7 @@ impl IdleTimeoutIo {
             Poll::Pending => {
                 if !self.armed {
                     self.armed = true;
-                    self.timer.set(Instant::now() + self.idle);
+                    self.timer.set(after(Instant::now(), self.idle));
                 }
                 ready!(self.timer.poll(cx));
                 Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, IdleTimeout)))

@@ -3,8 +3,21 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
+
+/// `from + d`, or, where that would overflow, a time so far ahead that it never comes: a
+/// timeout of `Duration::MAX` means no timeout, never a panic
+/// (`tests/transfers.rs`: `timeouts_of_duration_max_mean_no_timeout`).
+pub(crate) fn after(from: Instant, d: Duration) -> Instant {
+    // 30 years, as tokio's own `sleep` saturates. `from` is a monotonic time since boot, so
+    // adding 30 years to it always fits; the last fallback is never taken.
+    const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
+    from.checked_add(d)
+        .or_else(|| from.checked_add(FAR))
+        .unwrap_or(from)
+}
 
 /// A timer that is set, moved and polled again and again, and that costs nothing until it is
 /// first set: no allocation, no clock read, no runtime handle, no timer-wheel entry. Most

@@ -21,7 +21,7 @@ use std::time::Duration;
 use futures_util::task::AtomicWaker;
 use tokio::time::Instant;
 
-use crate::deadline::Deadline;
+use crate::deadline::{Deadline, after};
 
 /// A minimum transfer rate for storage transfers, modelled on curl's `--speed-limit` /
 /// `--speed-time`: a transfer fails with
@@ -171,7 +171,7 @@ impl SpeedMeter {
                 let now = Instant::now();
                 self.waiting_since = Some(now);
                 let left = self.window.saturating_sub(self.waited);
-                self.timer.set(now + left);
+                self.timer.set(after(now, left));
             }
             ready!(self.timer.poll(cx));
             self.end_wait();

@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use crate::client::ConnHandle;
-use crate::deadline::Deadline;
+use crate::deadline::{Deadline, after};
 use crate::error::{StorageError, TimeoutPhase};
 use crate::options::TransferObserver;
 use crate::speed::{LowSpeed, SpeedMeter};
@@ -188,7 +188,7 @@ impl Stream for ByteStream {
                 Poll::Pending => {
                     if !this.armed {
                         this.armed = true;
-                        this.timer.set(Instant::now() + this.idle);
+                        this.timer.set(after(Instant::now(), this.idle));
                     }
                     if this.timer.poll(cx).is_ready() {
                         let err = StorageError::Timeout {

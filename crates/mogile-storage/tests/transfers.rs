@@ -514,3 +514,42 @@ async fn a_stream_longer_than_declared_is_an_error_even_on_a_chunk_boundary() {
         300
     );
 }
+
+/// A timeout of `Duration::MAX` means no timeout, never a panic: every timer that runs from it
+/// (headers, idle on the socket and on the body, the low-speed window) saturates.
+#[tokio::test]
+async fn timeouts_of_duration_max_mean_no_timeout() {
+    let (_dir, node) = node().await;
+    let client = StorageClient::builder()
+        .config(StorageConfig {
+            connect_timeout: Duration::MAX,
+            idle_timeout: Duration::MAX,
+            headers_timeout: Duration::MAX,
+            pool_idle_timeout: Duration::MAX,
+            low_speed_limit: Some(mogile_storage::LowSpeed::new(1, Duration::MAX)),
+            ..StorageConfig::default()
+        })
+        .build()
+        .unwrap();
+    let url = node.url("/dev1/max.fid");
+    let body = pattern_chunk(0, 300_000);
+    let out = client
+        .put(
+            &url,
+            &Payload::from(body.clone()),
+            &StoragePutOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.bytes_sent, body.len() as u64);
+    for _ in 0..2 {
+        let got = client
+            .get(&url, &StorageGetOptions::default())
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(got, body);
+    }
+}

@@ -45,7 +45,12 @@ pub(crate) async fn check(ctx: &mut Ctx, max_used: u8) -> Result<(), Failure> {
     if let Some(t) = ctx.settings.timeout {
         tracker.pool.probe_timeout = t;
     }
-    let wait = tracker.pool.connect_timeout + tracker.pool.probe_timeout + 4 * PROBE_INTERVAL;
+    // Saturating: a `--timeout` or configured timeout may be as large as `Duration::MAX`.
+    let wait = tracker
+        .pool
+        .connect_timeout
+        .saturating_add(tracker.pool.probe_timeout)
+        .saturating_add(4 * PROBE_INTERVAL);
     let client = client_with(
         &ctx.settings,
         ctx.client.domain().to_owned(),
@@ -239,10 +244,14 @@ async fn gather(client: &Client, wait: Duration, max_used: u8) -> Report {
 
 /// Every tracker's status once each has been probed, or `wait` has passed.
 async fn probed(client: &Client, wait: Duration) -> Vec<TrackerStatus> {
-    let until = tokio::time::Instant::now() + wait;
+    let now = tokio::time::Instant::now();
+    // No deadline if it would overflow: a timeout of `Duration::MAX` asks for none.
+    let until = now.checked_add(wait);
     loop {
         let status = client.tracker_status();
-        if status.iter().all(|t| t.last_probe.is_some()) || tokio::time::Instant::now() >= until {
+        if status.iter().all(|t| t.last_probe.is_some())
+            || until.is_some_and(|u| tokio::time::Instant::now() >= u)
+        {
             return status;
         }
         tokio::time::sleep(POLL).await;
