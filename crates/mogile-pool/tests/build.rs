@@ -1,28 +1,11 @@
 //! The builder rejects invalid settings with typed errors.
 
-use std::convert::Infallible;
+mod common;
+
 use std::time::Duration;
 
-use mogile_pool::{BuildError, Connector, Endpoint, Pool, PoolSettings};
-
-struct Toy;
-
-impl Connector for Toy {
-    type Connection = ();
-    type Error = Infallible;
-
-    async fn connect(&self, _: &Endpoint) -> Result<(), Infallible> {
-        Ok(())
-    }
-
-    fn is_open(&self, _: &()) -> bool {
-        true
-    }
-
-    async fn probe(&self, _: &mut ()) -> Result<(), Infallible> {
-        Ok(())
-    }
-}
+use common::Toy;
+use mogile_pool::{BuildError, Endpoint, Pool, PoolSettings};
 
 #[tokio::test(start_paused = true)]
 async fn invalid_settings_are_typed_errors() {

@@ -1,30 +1,13 @@
 //! Settings of `Duration::MAX` mean "never", not an overflow: no background task panics on them.
 //! (Its own test binary: the panic hook it installs sees every thread of the process.)
 
-use std::convert::Infallible;
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use mogile_pool::{Connector, Endpoint, Pool, PoolSettings, Pooled};
-
-struct Toy;
-
-impl Connector for Toy {
-    type Connection = ();
-    type Error = Infallible;
-
-    async fn connect(&self, _: &Endpoint) -> Result<(), Infallible> {
-        Ok(())
-    }
-
-    fn is_open(&self, _: &()) -> bool {
-        true
-    }
-
-    async fn probe(&self, _: &mut ()) -> Result<(), Infallible> {
-        Ok(())
-    }
-}
+use common::Toy;
+use mogile_pool::{Endpoint, Pool, PoolSettings, Pooled};
 
 static PANICS: AtomicUsize = AtomicUsize::new(0);
 

@@ -395,42 +395,34 @@ mod tests {
         )
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn headers_timeout_runs_from_the_end_of_a_slow_body() {
-        // The body takes 25 s, longer than the timeout twice over; the answer comes 9 s later.
-        let state = slow_body(Duration::from_secs(25));
-        let res = with_headers_timeout("u", TIMEOUT, Some(&state), || {
-            answer(Some(Duration::from_secs(34)))
+    /// With a body whose source yields `body_end` after the start (`None`: no body), an answer
+    /// a second before the body's end plus the timeout is read; with no answer, the timeout
+    /// comes exactly at the body's end plus the timeout.
+    async fn headers_timeout_runs_from(body_end: Option<Duration>) {
+        let deadline = body_end.unwrap_or_default() + TIMEOUT;
+        let state = body_end.map(slow_body);
+        let res = with_headers_timeout("u", TIMEOUT, state.as_deref(), || {
+            answer(Some(deadline - Duration::from_secs(1)))
         })
         .await;
         assert!(res.is_ok(), "{res:?}");
-        // With no answer, the timeout comes exactly 10 s after the body's end.
         let start = Instant::now();
-        let state = slow_body(Duration::from_secs(25));
-        let res = with_headers_timeout("u", TIMEOUT, Some(&state), || answer(None)).await;
+        let state = body_end.map(slow_body);
+        let res = with_headers_timeout("u", TIMEOUT, state.as_deref(), || answer(None)).await;
         assert!(is_headers_timeout(&res), "{res:?}");
-        assert_eq!(start.elapsed(), Duration::from_secs(35));
+        assert_eq!(start.elapsed(), deadline);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn headers_timeout_runs_from_the_end_of_a_slow_body() {
+        // The body takes 25 s, longer than the timeout twice over.
+        headers_timeout_runs_from(Some(Duration::from_secs(25))).await;
     }
 
     #[tokio::test(start_paused = true)]
     async fn headers_timeout_of_a_quick_body_or_none_runs_from_its_end() {
-        // A body done at 4 s: the answer may take until 14 s.
-        let state = slow_body(Duration::from_secs(4));
-        let res = with_headers_timeout("u", TIMEOUT, Some(&state), || {
-            answer(Some(Duration::from_secs(13)))
-        })
-        .await;
-        assert!(res.is_ok(), "{res:?}");
-        let start = Instant::now();
-        let state = slow_body(Duration::from_secs(4));
-        let res = with_headers_timeout("u", TIMEOUT, Some(&state), || answer(None)).await;
-        assert!(is_headers_timeout(&res), "{res:?}");
-        assert_eq!(start.elapsed(), Duration::from_secs(14));
-        // No body: from the start.
-        let start = Instant::now();
-        let res = with_headers_timeout("u", TIMEOUT, None, || answer(None)).await;
-        assert!(is_headers_timeout(&res), "{res:?}");
-        assert_eq!(start.elapsed(), TIMEOUT);
+        headers_timeout_runs_from(Some(Duration::from_secs(4))).await;
+        headers_timeout_runs_from(None).await;
     }
 
     #[tokio::test(start_paused = true)]
