@@ -173,8 +173,7 @@ pub(crate) async fn run_prober<C: Connector>(
     active_period: Duration,
 ) {
     let started = tokio::time::Instant::now();
-    let mut ticks = tokio::time::interval_at(crate::reaper::first_tick(started, period), period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = crate::reaper::ticks_from(started, period).await;
     // When this task last probed each endpoint (in `inner.endpoints` order); an endpoint counts
     // as checked when the prober starts, with the pool.
     let mut last_probed = match inner.upgrade() {

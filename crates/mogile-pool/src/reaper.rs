@@ -3,29 +3,16 @@
 use std::sync::Weak;
 use std::time::Duration;
 
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::Connector;
 use crate::config::PoolSettings;
 use crate::manager::EndpointPool;
 use crate::pool::Inner;
 
-/// `from + period`, or, where that would overflow, a time so far ahead that it never comes: a
-/// setting of `Duration::MAX` means never, not a panic in a background task
-/// (`tests/huge_durations.rs`).
-pub(crate) fn first_tick(from: Instant, period: Duration) -> Instant {
-    // 30 years, as tokio's own `sleep` saturates. `from` is a monotonic time since boot, so
-    // adding 30 years to it always fits; the last fallback is never taken.
-    const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
-    from.checked_add(period)
-        .or_else(|| from.checked_add(FAR))
-        .unwrap_or(from)
-}
-
 /// Every `period`, reaps every endpoint's idle connections; stops once the pool is gone.
 pub(crate) async fn run<C: Connector>(inner: Weak<Inner<C>>, period: Duration) {
-    let mut ticks = tokio::time::interval_at(first_tick(Instant::now(), period), period);
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut ticks = ticks_from(Instant::now(), period).await;
     loop {
         ticks.tick().await;
         let Some(inner) = inner.upgrade() else { return };
@@ -38,6 +25,17 @@ pub(crate) async fn run<C: Connector>(inner: Weak<Inner<C>>, period: Duration) {
             );
         }
     }
+}
+
+/// Ticks every `period` after `start`, the first tick at `start + period` (the one at `start`
+/// is taken here). tokio's `Interval` caps its period at 30 years, so a setting of
+/// `Duration::MAX` means never, not an overflow panic in a background task
+/// (`tests/huge_durations.rs`); `start + period` written out would panic.
+pub(crate) async fn ticks_from(start: Instant, period: Duration) -> Interval {
+    let mut ticks = tokio::time::interval_at(start, period);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ticks.tick().await;
+    ticks
 }
 
 /// Closes the idle connections past `idle_timeout` or `max_lifetime` and those the connector
