@@ -46,6 +46,17 @@ impl Args {
         }
     }
 
+    /// Removes every pair, keeping the buffers' capacity.
+    pub(crate) fn clear(&mut self) {
+        self.buf.clear();
+        self.spans.clear();
+    }
+
+    /// The bytes the buffers hold room for: what keeping this list around costs.
+    pub(crate) fn capacity_bytes(&self) -> usize {
+        self.buf.capacity() + self.spans.capacity() * size_of::<Span>()
+    }
+
     /// The unescaped length of all names and values: with [`len`](Self::len), a close estimate
     /// of the encoded length when few bytes need escaping.
     pub(crate) fn raw_len(&self) -> usize {

@@ -1,10 +1,22 @@
 //! [`RequestLine`]: a request encoded once, sent with a new `callid` on every attempt.
 
-use std::fmt::Write as _;
-
 use bytes::{BufMut, BytesMut};
 
+use std::cell::RefCell;
+
+use crate::args::Args;
+use crate::command::Command;
 use crate::request::Request;
+
+/// The scratch arguments of [`RequestLine::of`]: sized for a typical request (domain, key, a few
+/// options), and let go once a request grew them past `SCRATCH_KEEP` bytes.
+const SCRATCH_BYTES: usize = 128;
+const SCRATCH_PAIRS: usize = 6;
+const SCRATCH_KEEP: usize = 4096;
+
+thread_local! {
+    static SCRATCH: RefCell<Args> = RefCell::new(Args::with_capacity(SCRATCH_BYTES, SCRATCH_PAIRS));
+}
 
 /// The most a `callid` adds to a line: `&callid=` and the 20 digits of `u64::MAX`.
 const CALLID_ROOM: usize = "&callid=".len() + 20;
@@ -47,21 +59,59 @@ pub struct RequestLine {
 impl RequestLine {
     /// Encodes `request` (as [`Request::encode`] does), with room for any `callid`.
     pub fn new(request: &Request) -> Self {
+        Self::encode(request.command(), request.args())
+    }
+
+    /// Encodes a typed command's request: the same bytes as `RequestLine::new(&command.request())`,
+    /// without building the [`Request`] in between.
+    ///
+    /// The arguments are gathered in a buffer kept per thread, so the line is the only
+    /// allocation; a buffer that a very large request grew is let go rather than kept.
+    ///
+    /// ```
+    /// # use mogile_protocol::{Command, GetPaths, RequestLine};
+    /// let command = GetPaths::new("media", "a b").noverify(true);
+    /// let line = RequestLine::of(&command);
+    /// assert_eq!(line.bytes(), b"get_paths domain=media&key=a+b&noverify=1\r\n");
+    /// assert_eq!(line.bytes(), RequestLine::new(&command.request()).bytes());
+    /// ```
+    pub fn of<C: Command>(command: &C) -> Self {
+        let encoded = SCRATCH.try_with(|scratch| {
+            // Busy only if `write_args` itself encoded a line; then it takes the plain way.
+            let mut args = scratch.try_borrow_mut().ok()?;
+            args.clear();
+            command.write_args(&mut args);
+            let line = Self::encode(C::NAME, &args);
+            if args.capacity_bytes() > SCRATCH_KEEP {
+                *args = Args::with_capacity(SCRATCH_BYTES, SCRATCH_PAIRS);
+            }
+            Some(line)
+        });
+        match encoded {
+            Ok(Some(line)) => line,
+            // The thread is being torn down, or the buffer is in use.
+            _ => Self::new(&command.request()),
+        }
+    }
+
+    /// `<command> <args>\r\n`, with room for any `callid`.
+    fn encode(command: &str, args: &Args) -> Self {
         // Sized for the line with a few escapes and any `callid`, so that encoding it allocates
         // once: `<command> ` + the pairs with their `=` and `&` + slack + the callid + `\r\n`.
-        let args = request.args();
-        let plain = request.command().len() + 1 + args.raw_len() + 2 * args.len();
+        let plain = command.len() + 1 + args.raw_len() + 2 * args.len();
         let mut buf = BytesMut::with_capacity(plain + plain / 4 + 16 + CALLID_ROOM + 2);
-        request.encode(&mut buf);
-        // `encode` ends every line with `\r\n`.
-        let base = buf.len().saturating_sub(2);
+        buf.put_slice(command.as_bytes());
+        buf.put_u8(b' ');
+        args.encode_into(&mut buf);
+        let base = buf.len();
         // Room for the separator, `callid=`, 20 digits and the line end.
         buf.reserve(CALLID_ROOM + 2);
+        buf.put_slice(b"\r\n");
         Self {
             buf,
             base,
             digits: base,
-            has_args: !request.args().is_empty(),
+            has_args: !args.is_empty(),
         }
     }
 
@@ -83,8 +133,8 @@ impl RequestLine {
         }
         self.buf.put_slice(b"callid=");
         self.digits = self.buf.len();
-        // Writing a u64 into a BytesMut cannot fail (it grows as needed).
-        let _ = write!(self.buf, "{callid}");
+        self.buf
+            .put_slice(itoa::Buffer::new().format(callid).as_bytes());
         self.buf.put_slice(b"\r\n");
     }
 
@@ -153,6 +203,35 @@ mod tests {
             // With arguments the bound is exact.
             if !request.args().is_empty() {
                 assert_eq!(line.bytes().len(), line.max_len());
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// `of` gives the bytes of `new(&command.request())`, line after line on one thread,
+        /// whatever the earlier lines left in the scratch buffer (a key of 8 KiB makes it let go
+        /// of the grown buffer).
+        #[test]
+        fn of_encodes_as_new(
+            keys in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+                    proptest::collection::vec(proptest::num::u8::ANY, 8192..8193),
+                ],
+                1..8,
+            ),
+            domain in "[a-z%& ]{0,12}",
+        ) {
+            for key in keys {
+                let key = crate::Key::from(key);
+                let paths = GetPaths::new(domain.as_str(), key.clone()).noverify(true);
+                let (of, new) = (RequestLine::of(&paths), RequestLine::new(&paths.request()));
+                proptest::prop_assert_eq!(of.bytes(), new.bytes());
+                let open = crate::CreateOpen::new(domain.as_str()).key(key).class("c").size(7);
+                let (of, new) = (RequestLine::of(&open), RequestLine::new(&open.request()));
+                proptest::prop_assert_eq!(of.bytes(), new.bytes());
+                let noop = RequestLine::of(&Noop::new());
+                proptest::prop_assert_eq!(noop.bytes(), b"noop \r\n");
             }
         }
     }
