@@ -23,11 +23,10 @@ pub struct Pooled<C: Connector> {
     /// `None` only once `release` or `detach` has moved the connection out.
     obj: Option<Object<C>>,
     state: Arc<EndpointState>,
-    connector: Arc<C>,
 }
 
 impl<C: Connector> Pooled<C> {
-    pub(crate) fn new(obj: Object<C>, state: Arc<EndpointState>, connector: Arc<C>) -> Self {
+    pub(crate) fn new(obj: Object<C>, state: Arc<EndpointState>) -> Self {
         // Counted here and uncounted where the connection is taken out of `obj` (`release`,
         // `detach`, `Drop`), always before its slot can be handed out again, so `in_use` never
         // counts a slot twice.
@@ -35,7 +34,6 @@ impl<C: Connector> Pooled<C> {
         Self {
             obj: Some(obj),
             state,
-            connector,
         }
     }
 
@@ -50,10 +48,14 @@ impl<C: Connector> Pooled<C> {
             return;
         };
         this.state.in_use.fetch_sub(1, Ordering::AcqRel);
-        let pool_open = managed::Object::pool(&obj).is_some_and(|pool| !pool.is_closed());
-        if !pool_open {
+        // The connector comes from the pool's manager: the pool is needed here anyway, and a
+        // connector handle of its own would cost every checkout a shared reference count.
+        let pool = managed::Object::pool(&obj).filter(|pool| !pool.is_closed());
+        let Some(pool) = pool else {
             discard(obj, &this.state.endpoint, "pool closed");
-        } else if !this.connector.is_open(&obj.conn) {
+            return;
+        };
+        if !pool.manager().connector.is_open(&obj.conn) {
             discard(obj, &this.state.endpoint, "closed");
         } else {
             obj.returned = Instant::now();

@@ -41,8 +41,9 @@ pub struct EndpointStatus {
     pub idle: usize,
     /// Connections checked out (live [`Pooled`](crate::Pooled) values).
     pub in_use: usize,
-    /// [`Pool::get`](crate::Pool::get) calls in progress: waiting for a slot, vetting an idle
-    /// connection or connecting.
+    /// [`Pool::get`](crate::Pool::get) calls in progress that had to wait: for a slot, for the
+    /// probe of an idle connection or for a connect. A checkout that completes at once (an idle
+    /// connection, nothing to vet) is never counted.
     pub waiters: usize,
     /// Health probes running now (at most one per endpoint).
     pub probes_in_flight: usize,
