@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use mogile_pool::{Endpoint, Pool, PoolStatus, Pooled};
-use mogile_protocol::{Args, Command, CommandKind, ReplyError, Request, Response};
+use mogile_protocol::{Args, Command, CommandKind, ReplyError, Request, RequestLine, Response};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -75,6 +75,12 @@ impl TrackerClient {
         TrackerClientBuilder::default()
     }
 
+    /// The shared state, for this crate's unit tests.
+    #[cfg(test)]
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
     pub(crate) fn from_parts(
         pool: Pool<TrackerConnector>,
         settings: Settings,
@@ -103,11 +109,11 @@ impl TrackerClient {
     /// reply was lost; [`TrackerError::RetriesExhausted`] when every attempt failed; see
     /// [`TrackerError`] for the rest.
     pub async fn request<C: Command>(&self, cmd: C) -> Result<C::Output, TrackerError> {
-        let call = Call {
+        let mut call = Call {
             command: Cow::Borrowed(C::NAME),
             timeout: self.timeout_for(C::KIND),
             idempotent: C::IDEMPOTENT,
-            request: cmd.request(),
+            line: RequestLine::of(&cmd),
         };
         // `execute` boxes the large part of its future itself: this one stays small for the
         // callers that nest it in their own.
@@ -116,7 +122,7 @@ impl TrackerClient {
             response,
             conn,
             ..
-        } = self.inner.execute(&call).await?;
+        } = self.inner.execute(&mut call).await?;
         let output = C::parse_reply(response);
         // Only a reply the command could use vouches for the connection; after an `OK` line it
         // cannot decode the connection is dropped, like after any other bad reply.
@@ -157,18 +163,18 @@ impl TrackerClient {
             let second = self.request(second).await;
             return Ok((first, second));
         }
-        let calls = (
+        let mut calls = (
             Call {
                 command: Cow::Borrowed(A::NAME),
                 timeout: self.timeout_for(A::KIND),
                 idempotent: true,
-                request: first.request(),
+                line: RequestLine::of(&first),
             },
             Call {
                 command: Cow::Borrowed(B::NAME),
                 timeout: self.timeout_for(B::KIND),
                 idempotent: true,
-                request: second.request(),
+                line: RequestLine::of(&second),
             },
         );
         let Reply {
@@ -176,7 +182,7 @@ impl TrackerClient {
             response,
             second,
             conn,
-        } = self.inner.execute_pair(&calls.0, &calls.1).await?;
+        } = self.inner.execute_pair(&mut calls.0, &mut calls.1).await?;
         let Some(second) = second else {
             // `execute_pair` always reads two replies or fails.
             return Err(TrackerError::Closed);
@@ -209,18 +215,18 @@ impl TrackerClient {
                 reason: "callid is added by the client",
             });
         }
-        let call = Call {
+        let mut call = Call {
             command: Cow::Owned(request.command().to_owned()),
             timeout: self.inner.settings.admin_timeout,
             idempotent: false,
-            request,
+            line: RequestLine::new(&request),
         };
         let Reply {
             tracker,
             response,
             conn,
             ..
-        } = self.inner.execute(&call).await?;
+        } = self.inner.execute(&mut call).await?;
         if let Some(conn) = conn {
             Pooled::release(conn);
         }

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use mogile_pool::{Endpoint, PoolError, Pooled};
-use mogile_protocol::{Request, RequestLine, Response};
+use mogile_protocol::{RequestLine, Response};
 use tracing::{Instrument, field};
 
 use crate::client::Inner;
@@ -36,8 +36,8 @@ pub(crate) struct Call {
     pub(crate) timeout: Duration,
     /// Whether running it twice is harmless.
     pub(crate) idempotent: bool,
-    /// The request, without `callid` (added per attempt, by [`RequestLine`]).
-    pub(crate) request: Request,
+    /// The encoded request; each attempt sets its `callid` ([`RequestLine::set_callid`]).
+    pub(crate) line: RequestLine,
 }
 
 /// A complete reply, the tracker that gave it, and the connection it came on if that may serve
@@ -56,7 +56,7 @@ pub(crate) struct Reply {
 impl Inner {
     /// Runs `call` until a tracker answers, the retry budget is spent, or a failure forbids
     /// another attempt.
-    pub(crate) async fn execute(&self, call: &Call) -> Result<Reply, TrackerError> {
+    pub(crate) async fn execute(&self, call: &mut Call) -> Result<Reply, TrackerError> {
         self.execute_calls(call, None).await
     }
 
@@ -68,21 +68,21 @@ impl Inner {
     /// timeout is the sum of the two commands' (the tracker runs them one after the other).
     pub(crate) async fn execute_pair(
         &self,
-        first: &Call,
-        second: &Call,
+        first: &mut Call,
+        second: &mut Call,
     ) -> Result<Reply, TrackerError> {
         self.execute_calls(first, Some(second)).await
     }
 
     async fn execute_calls(
         &self,
-        call: &Call,
-        second: Option<&Call>,
+        call: &mut Call,
+        second: Option<&mut Call>,
     ) -> Result<Reply, TrackerError> {
         let span = tracing::debug_span!(
             "tracker_request",
             command = &*call.command,
-            pipelined = second.map(|c| &*c.command),
+            pipelined = second.as_ref().map(|c| &*c.command),
             tracker = field::Empty,
             attempt = field::Empty,
             callid = field::Empty,
@@ -90,8 +90,10 @@ impl Inner {
         );
         // Boxed here, once: the attempt loop, the pool checkout and the exchange make a large
         // future, and boxing it before it is wrapped and awaited means it is moved (copied) once,
-        // not at every level of nesting. The span wraps only a pointer; when no subscriber
-        // listens it is disabled and costs a branch per poll.
+        // not at every level of nesting. It is kept within `SMALL_BOX`, so that glibc's
+        // per-thread cache serves the box (`the_request_future_fits_the_allocators_cache`). The
+        // span wraps only a pointer; when no subscriber listens it is disabled and costs a
+        // branch per poll.
         let result = Box::pin(self.run(call, second, &span))
             .instrument(span.clone())
             .await;
@@ -114,20 +116,33 @@ impl Inner {
 
     async fn run(
         &self,
-        call: &Call,
-        second: Option<&Call>,
+        call: &mut Call,
+        second: Option<&mut Call>,
         span: &tracing::Span,
     ) -> Result<Reply, TrackerError> {
-        let mut line = self.encode_checked(&call.request)?;
+        self.check_len(&call.line)?;
         let mut pair = match second {
-            Some(second) => Some(Pair {
-                line: self.encode_checked(&second.request)?,
-                timeout: call.timeout.saturating_add(second.timeout),
-                both: Vec::new(),
-            }),
+            // Boxed, as the last error below: each is rare, and inline they would take this
+            // future over `SMALL_BOX` (`execute_calls` boxes it).
+            Some(second) => {
+                self.check_len(&second.line)?;
+                Some(Box::new(Pair {
+                    timeout: call.timeout.saturating_add(second.timeout),
+                    idempotent: second.idempotent,
+                    line: &mut second.line,
+                    both: Vec::new(),
+                }))
+            }
             None => None,
         };
-        let idempotent = call.idempotent && second.is_none_or(|c| c.idempotent);
+        let idempotent = call.idempotent && pair.as_ref().is_none_or(|p| p.idempotent);
+        let Call {
+            command,
+            timeout,
+            line,
+            ..
+        } = call;
+        let (command, timeout) = (&**command, *timeout);
         let budget = self.settings.retry_budget;
         let mut attempts = 0u32;
         let mut last = None;
@@ -144,18 +159,18 @@ impl Inner {
             if candidates.peek().is_none() {
                 break;
             }
-            for tracker in candidates {
+            // By reference: moved into the loop, the order would be stored twice in this future.
+            for tracker in candidates.by_ref() {
                 if attempts == budget {
                     break;
                 }
                 attempts += 1;
                 span.record("tracker", tracker.as_str());
                 span.record("attempt", attempts);
-                let attempt = self.attempt(tracker, call, &mut line, pair.as_mut(), span);
+                let attempt = self.attempt(tracker, timeout, line, pair.as_deref_mut(), span);
                 let error = match attempt.await {
                     Ok((response, second, conn)) => {
                         if attempts > 1 {
-                            let command = &*call.command;
                             tracing::warn!(command, %tracker, attempt = attempts, "answered after failover");
                         }
                         return Ok(Reply {
@@ -173,17 +188,16 @@ impl Inner {
                     Delivery::NotAttempted | Delivery::Answered => return Err(error),
                     Delivery::ReplyLost if !idempotent => {
                         return Err(TrackerError::OutcomeUnknown {
-                            command: call.command.clone().into_owned(),
+                            command: command.to_owned(),
                             tracker: tracker.clone(),
                             source: Box::new(error),
                         });
                     }
                     Delivery::NotSent | Delivery::ReplyLost => {
                         if attempts < budget {
-                            let command = &*call.command;
                             tracing::warn!(command, %tracker, attempt = attempts, %error, "tracker failed; trying another");
                         }
-                        last = Some(error);
+                        last = Some(Box::new(error));
                     }
                 }
             }
@@ -193,9 +207,9 @@ impl Inner {
         }
         Err(match last {
             Some(last) => TrackerError::RetriesExhausted {
-                command: call.command.clone().into_owned(),
+                command: command.to_owned(),
                 attempts,
-                last: Box::new(last),
+                last,
             },
             // Only reachable with an empty candidate list, which the pool never gives.
             None => TrackerError::Closed,
@@ -206,9 +220,9 @@ impl Inner {
     async fn attempt(
         &self,
         tracker: &Endpoint,
-        call: &Call,
+        timeout: Duration,
         line: &mut RequestLine,
-        pair: Option<&mut Pair>,
+        pair: Option<&mut Pair<'_>>,
         span: &tracing::Span,
     ) -> Result<AttemptReply, TrackerError> {
         let mut conn = self
@@ -221,11 +235,8 @@ impl Inner {
         line.set_callid(callid);
         let (outcome, timeout) = match pair {
             None => {
-                let outcome = conn.exchange_within(line.bytes(), call.timeout).await;
-                (
-                    outcome.map(|r| r.map(|response| (response, None))),
-                    call.timeout,
-                )
+                let outcome = conn.exchange_within(line.bytes(), timeout).await;
+                (outcome.map(|r| r.map(|response| (response, None))), timeout)
             }
             Some(pair) => {
                 pair.line.set_callid(self.next_callid());
@@ -365,17 +376,15 @@ impl Inner {
         }
     }
 
-    /// Encodes the request once for every attempt (only the `callid` changes, see
-    /// [`RequestLine`]), refusing a line that would exceed the limit before any tracker is
+    /// Refuses a line that would exceed the limit with any `callid`, before any tracker is
     /// involved.
-    fn encode_checked(&self, request: &Request) -> Result<RequestLine, TrackerError> {
-        let line = RequestLine::new(request);
+    fn check_len(&self, line: &RequestLine) -> Result<(), TrackerError> {
         let limit = self.settings.max_request_line;
         if line.max_len() > limit {
             let len = line.len_without_callid();
             return Err(TrackerError::RequestTooLong { len, limit });
         }
-        Ok(line)
+        Ok(())
     }
 
     fn all_inactive(&self) -> bool {
@@ -386,10 +395,20 @@ impl Inner {
 /// A reply, the pair's second reply if any, and the connection if it may serve again.
 type AttemptReply = (Response, Option<Response>, Option<Pooled<TrackerConnector>>);
 
+/// The largest allocation glibc serves from its per-thread cache (`tcache`): a larger one takes
+/// the allocator's slow path, which cost the request path several times the instructions of the
+/// cached one when its future was larger than this (`cargo xtask bench tracker-loop` under
+/// callgrind; see the benchmark notes). Checked by a test.
+#[cfg(test)]
+const SMALL_BOX: usize = 1032;
+
 /// The second request of a pair, encoded once for every attempt.
-struct Pair {
-    line: RequestLine,
+struct Pair<'a> {
+    line: &'a mut RequestLine,
+    /// The pair's timeout: the sum of the two commands'.
     timeout: Duration,
+    /// Whether the second command is safe to repeat.
+    idempotent: bool,
     /// Both lines, rebuilt per attempt (only the `callid`s change).
     both: Vec<u8>,
 }
@@ -406,5 +425,47 @@ fn pool_failure(tracker: &Endpoint, error: PoolError<ConnectionError>) -> Tracke
         },
         // `Closed`, and `UnknownEndpoint`, which cannot happen: candidates come from the pool.
         _ => TrackerError::Closed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TrackerClient;
+    use mogile_protocol::GetPaths;
+
+    /// The future `execute_calls` boxes for every request stays within what glibc's per-thread
+    /// cache serves. A change that grows it past `SMALL_BOX` makes every request take the
+    /// allocator's slow path: box the new rare-path state, as `Pair` and the last error are.
+    #[tokio::test]
+    async fn the_request_future_fits_the_allocators_cache() {
+        // A tracker that is never asked anything: the future is only built, never polled.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tracker = listener.local_addr().unwrap().to_string();
+        let client = TrackerClient::builder()
+            .trackers([tracker])
+            .build()
+            .unwrap();
+        let line = |cmd| RequestLine::of(&cmd);
+        let call = |line| Call {
+            command: Cow::Borrowed("get_paths"),
+            timeout: Duration::from_secs(1),
+            idempotent: true,
+            line,
+        };
+        let (mut first, mut second) = (
+            call(line(GetPaths::new("d", "a"))),
+            call(line(GetPaths::new("d", "b"))),
+        );
+        let span = tracing::Span::none();
+        let inner = client.inner();
+        let single = std::mem::size_of_val(&inner.run(&mut first, None, &span));
+        let pair = std::mem::size_of_val(&inner.run(&mut first, Some(&mut second), &span));
+        assert_eq!(single, pair, "one future type");
+        assert!(
+            single <= SMALL_BOX,
+            "the request future is {single} bytes, over {SMALL_BOX}"
+        );
+        client.close();
     }
 }
