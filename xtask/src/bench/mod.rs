@@ -104,6 +104,9 @@ enum Internal {
     /// Diagnostic: the CPU of one small GET through each HTTP client layer
     #[command(hide = true)]
     HttpShapes(Raw),
+    /// Diagnostic: a fixed number of tracker requests, for instruction counts under callgrind
+    #[command(hide = true)]
+    TrackerLoop(Raw),
 }
 
 /// The arguments of an internal subcommand, which parses them itself.
@@ -126,6 +129,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
         Some(Internal::HedgeGets(raw)) => replica_procs::hedge_gets(&raw.args),
         Some(Internal::SyncFacadePut(raw)) => sync::facade_put_process(&raw.args),
         Some(Internal::HttpShapes(raw)) => http_shapes::run(&raw.args),
+        Some(Internal::TrackerLoop(raw)) => tracker_rt::tracker_loop(&raw.args),
         None => {
             let only = match args.only.as_deref().map(|p| (p, Part::parse(p))) {
                 None => None,

@@ -201,3 +201,58 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
         met: Some(met),
     })
 }
+
+/// `bench tracker-loop TRACKER DOMAIN REQUESTS CONCURRENCY`: a diagnostic, never on the page.
+///
+/// Sends exactly REQUESTS `get_paths` requests (`noverify=1`, the bench's keys) through one
+/// `TrackerClient`, CONCURRENCY at a time on the bench's two-worker runtime, and reads no clock
+/// and no CPU counter. Run under `valgrind --tool=callgrind` with two request counts, the
+/// difference of the instruction totals divided by the difference of the counts is the client's
+/// user-space instructions per request: unlike CPU time on a shared machine, it is the same from
+/// run to run, so it can tell changes of a few per cent apart.
+pub(crate) fn tracker_loop(args: &[String]) -> std::process::ExitCode {
+    let result = (|| {
+        let [tracker, domain, requests, conc] = args else {
+            return Err("usage: tracker-loop TRACKER DOMAIN REQUESTS CONCURRENCY".to_owned());
+        };
+        let requests: usize = requests.parse().map_err(|_| "REQUESTS: a number")?;
+        let conc: usize = conc.parse().map_err(|_| "CONCURRENCY: a number")?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("tokio runtime: {e}"))?;
+        rt.block_on(async {
+            let client = TrackerClient::builder()
+                .trackers([tracker.as_str()])
+                .pool(PoolSettings {
+                    max_size: conc,
+                    ..PoolSettings::default()
+                })
+                .build()
+                .map_err(|e| format!("tracker client: {e}"))?;
+            let domain: Arc<str> = Arc::from(domain.as_str());
+            let tasks: Vec<_> = (0..conc)
+                .map(|i| {
+                    let (client, domain) = (client.clone(), Arc::clone(&domain));
+                    tokio::spawn(async move {
+                        for k in (i..requests).step_by(conc) {
+                            let key = super::round_trip_key(k % super::ROUND_TRIP_KEYS);
+                            client
+                                .get_paths(GetPaths::new(&*domain, key).noverify(true))
+                                .await
+                                .map_err(|e| format!("get_paths: {e}"))?;
+                        }
+                        Ok::<(), String>(())
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.map_err(|e| format!("worker: {e}"))??;
+            }
+            client.close();
+            Ok(())
+        })
+    })();
+    super::client::finish(result, "tracker-loop")
+}
