@@ -94,7 +94,7 @@ impl Plan {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     // Two workers: the machine has two cores, as a service using the client would.
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -149,11 +149,7 @@ pub(crate) fn hedge_gets(args: &[String]) -> ExitCode {
             "off" => HedgeAfter::Off,
             _ => return Err("on or off".to_owned()),
         };
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| format!("tokio runtime: {e}"))?;
+        let rt = super::client::runtime()?;
         rt.block_on(async {
             let client = Client::builder()
                 .trackers([tracker.as_str()])

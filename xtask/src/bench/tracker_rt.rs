@@ -217,11 +217,7 @@ pub(crate) fn tracker_loop(args: &[String]) -> std::process::ExitCode {
         };
         let requests: usize = requests.parse().map_err(|_| "REQUESTS: a number")?;
         let conc: usize = conc.parse().map_err(|_| "CONCURRENCY: a number")?;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| format!("tokio runtime: {e}"))?;
+        let rt = super::client::runtime()?;
         rt.block_on(async {
             let client = TrackerClient::builder()
                 .trackers([tracker.as_str()])
