@@ -202,23 +202,69 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
     })
 }
 
-/// `bench tracker-loop TRACKER DOMAIN REQUESTS CONCURRENCY`: a diagnostic, never on the page.
+/// `bench tracker-loop TRACKER DOMAIN REQUESTS CONCURRENCY [client|raw]`: a diagnostic, never
+/// on the page.
 ///
-/// Sends exactly REQUESTS `get_paths` requests (`noverify=1`, the bench's keys) through one
-/// `TrackerClient`, CONCURRENCY at a time on the bench's two-worker runtime, and reads no clock
-/// and no CPU counter. Run under `valgrind --tool=callgrind` with two request counts, the
-/// difference of the instruction totals divided by the difference of the counts is the client's
-/// user-space instructions per request: unlike CPU time on a shared machine, it is the same from
-/// run to run, so it can tell changes of a few per cent apart.
+/// Sends exactly REQUESTS `get_paths` requests (`noverify=1`, the bench's keys), CONCURRENCY at
+/// a time on the bench's two-worker runtime, through one `TrackerClient` (`client`, the
+/// default) or as part 1's raw loop does (`raw`: precomputed lines, one socket per worker, a
+/// line read back), and reads no clock and no CPU counter. Run under `valgrind --tool=callgrind`
+/// with two request counts, the difference of the instruction totals divided by the difference
+/// of the counts is the user-space instructions per request: unlike CPU time on a shared
+/// machine, it is the same from run to run, so it can tell changes of a few per cent apart.
 pub(crate) fn tracker_loop(args: &[String]) -> std::process::ExitCode {
     let result = (|| {
-        let [tracker, domain, requests, conc] = args else {
-            return Err("usage: tracker-loop TRACKER DOMAIN REQUESTS CONCURRENCY".to_owned());
+        let (tracker, domain, requests, conc, raw) = match args {
+            [t, d, n, c] => (t, d, n, c, false),
+            [t, d, n, c, side] if side == "client" || side == "raw" => (t, d, n, c, side == "raw"),
+            _ => {
+                return Err(
+                    "usage: tracker-loop TRACKER DOMAIN REQUESTS CONCURRENCY [client|raw]"
+                        .to_owned(),
+                );
+            }
         };
         let requests: usize = requests.parse().map_err(|_| "REQUESTS: a number")?;
         let conc: usize = conc.parse().map_err(|_| "CONCURRENCY: a number")?;
+        // Built before any request, as part 1 does: the keys for the client, the whole lines
+        // (with their `callid`) for the raw loop.
+        let keys: Arc<Vec<String>> = Arc::new(
+            (0..super::ROUND_TRIP_KEYS)
+                .map(super::round_trip_key)
+                .collect(),
+        );
+        let domain: Arc<str> = Arc::from(domain.as_str());
         let rt = super::client::runtime()?;
         rt.block_on(async {
+            if raw {
+                let lines: Arc<Vec<Vec<u8>>> = Arc::new(
+                    keys.iter()
+                        .zip(RAW_CALLID_BASE..)
+                        .map(|(k, callid)| {
+                            request_line(
+                                &GetPaths::new(&*domain, k.as_str()).noverify(true),
+                                callid,
+                            )
+                        })
+                        .collect(),
+                );
+                let mut tasks = Vec::with_capacity(conc);
+                for i in 0..conc {
+                    let mut conn = LineConn::connect(tracker).await?;
+                    let lines = Arc::clone(&lines);
+                    tasks.push(tokio::spawn(async move {
+                        for k in (i..requests).step_by(conc) {
+                            conn.write(&lines[k % lines.len()]).await?;
+                            conn.read_line().await?;
+                        }
+                        Ok::<(), String>(())
+                    }));
+                }
+                for task in tasks {
+                    task.await.map_err(|e| format!("worker: {e}"))??;
+                }
+                return Ok(());
+            }
             let client = TrackerClient::builder()
                 .trackers([tracker.as_str()])
                 .pool(PoolSettings {
@@ -227,13 +273,13 @@ pub(crate) fn tracker_loop(args: &[String]) -> std::process::ExitCode {
                 })
                 .build()
                 .map_err(|e| format!("tracker client: {e}"))?;
-            let domain: Arc<str> = Arc::from(domain.as_str());
             let tasks: Vec<_> = (0..conc)
                 .map(|i| {
-                    let (client, domain) = (client.clone(), Arc::clone(&domain));
+                    let (client, keys, domain) =
+                        (client.clone(), Arc::clone(&keys), Arc::clone(&domain));
                     tokio::spawn(async move {
                         for k in (i..requests).step_by(conc) {
-                            let key = super::round_trip_key(k % super::ROUND_TRIP_KEYS);
+                            let key = keys[k % keys.len()].as_str();
                             client
                                 .get_paths(GetPaths::new(&*domain, key).noverify(true))
                                 .await
