@@ -37,12 +37,12 @@ impl Args {
         Self::default()
     }
 
-    /// An empty list with room for `pairs` pairs of `bytes` bytes in all, so that building a
-    /// request's arguments does not grow the buffers pair by pair.
-    pub(crate) fn with_capacity(bytes: usize, pairs: usize) -> Self {
+    /// An empty list with room for a typical request's arguments (domain, key, a few options),
+    /// so that building them does not grow the buffers pair by pair.
+    pub(crate) fn for_request() -> Self {
         Self {
-            buf: Vec::with_capacity(bytes),
-            spans: Vec::with_capacity(pairs),
+            buf: Vec::with_capacity(128),
+            spans: Vec::with_capacity(6),
         }
     }
 

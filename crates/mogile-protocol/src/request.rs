@@ -97,11 +97,7 @@ impl Request {
     /// without arguments is `noop \r\n`; the tracker accepts both forms. Names and values are
     /// escaped, so no argument can add, change or split another argument or request.
     pub fn encode(&self, dst: &mut BytesMut) {
-        dst.reserve(self.command.len() + 3);
-        dst.put_slice(self.command.as_bytes());
-        dst.put_u8(b' ');
-        self.args.encode_into(dst);
-        dst.put_slice(b"\r\n");
+        encode_line(&self.command, &self.args, dst);
     }
 
     /// Parses one request line as the 2.73 tracker does (server side). The line terminator may
@@ -138,6 +134,17 @@ impl Request {
             args,
         }))
     }
+}
+
+/// Appends `<command> <args>\r\n`: the one place a request line's shape is written
+/// ([`Request::encode`], and [`RequestLine`](crate::RequestLine) from a typed command's
+/// arguments).
+pub(crate) fn encode_line(command: &str, args: &Args, dst: &mut BytesMut) {
+    dst.reserve(command.len() + 3);
+    dst.put_slice(command.as_bytes());
+    dst.put_u8(b' ');
+    args.encode_into(dst);
+    dst.put_slice(b"\r\n");
 }
 
 /// Removes `\n` or `\r\n`, but not a lone `\r` (the tracker's `\r?\n` split).

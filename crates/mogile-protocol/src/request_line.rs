@@ -6,16 +6,14 @@ use std::cell::RefCell;
 
 use crate::args::Args;
 use crate::command::Command;
-use crate::request::Request;
+use crate::request::{Request, encode_line};
 
-/// The scratch arguments of [`RequestLine::of`]: sized for a typical request (domain, key, a few
-/// options), and let go once a request grew them past `SCRATCH_KEEP` bytes.
-const SCRATCH_BYTES: usize = 128;
-const SCRATCH_PAIRS: usize = 6;
+/// The scratch arguments of [`RequestLine::of`] are let go once a request grew them past this
+/// many bytes.
 const SCRATCH_KEEP: usize = 4096;
 
 thread_local! {
-    static SCRATCH: RefCell<Args> = RefCell::new(Args::with_capacity(SCRATCH_BYTES, SCRATCH_PAIRS));
+    static SCRATCH: RefCell<Args> = RefCell::new(Args::for_request());
 }
 
 /// The most a `callid` adds to a line: `&callid=` and the 20 digits of `u64::MAX`.
@@ -83,7 +81,7 @@ impl RequestLine {
             command.write_args(&mut args);
             let line = Self::encode(C::NAME, &args);
             if args.capacity_bytes() > SCRATCH_KEEP {
-                *args = Args::with_capacity(SCRATCH_BYTES, SCRATCH_PAIRS);
+                *args = Args::for_request();
             }
             Some(line)
         });
@@ -100,13 +98,11 @@ impl RequestLine {
         // once: `<command> ` + the pairs with their `=` and `&` + slack + the callid + `\r\n`.
         let plain = command.len() + 1 + args.raw_len() + 2 * args.len();
         let mut buf = BytesMut::with_capacity(plain + plain / 4 + 16 + CALLID_ROOM + 2);
-        buf.put_slice(command.as_bytes());
-        buf.put_u8(b' ');
-        args.encode_into(&mut buf);
-        let base = buf.len();
+        encode_line(command, args, &mut buf);
+        // `encode_line` ends every line with `\r\n`.
+        let base = buf.len().saturating_sub(2);
         // Room for the separator, `callid=`, 20 digits and the line end.
         buf.reserve(CALLID_ROOM + 2);
-        buf.put_slice(b"\r\n");
         Self {
             buf,
             base,

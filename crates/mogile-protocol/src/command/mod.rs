@@ -146,8 +146,7 @@ pub trait Command {
 
     /// The request line for this command.
     fn request(&self) -> Request {
-        // Room for a typical request (domain, key, a few options): one allocation per buffer.
-        let mut args = Args::with_capacity(128, 6);
+        let mut args = Args::for_request();
         self.write_args(&mut args);
         Request::from_parts(Self::NAME, args)
     }
