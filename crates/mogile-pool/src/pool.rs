@@ -371,8 +371,8 @@ impl<C: Connector> Pool<C> {
 }
 
 /// Awaits `fut`, counting it in `counter` from the first time it is pending, until it completes
-/// or is dropped. A checkout that completes at once (an idle connection, nothing to vet) is never
-/// seen waiting, so it does not count, and it costs no updates of a counter every request shares.
+/// or is dropped. A checkout that completes at once (an idle connection, nothing to vet) does not
+/// count, and it costs no updates of a counter every request shares.
 async fn counted<F: Future>(counter: &AtomicUsize, mut fut: Pin<Box<F>>) -> F::Output {
     let mut waiting = None;
     poll_fn(|cx| {

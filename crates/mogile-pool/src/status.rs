@@ -43,7 +43,8 @@ pub struct EndpointStatus {
     pub in_use: usize,
     /// [`Pool::get`](crate::Pool::get) calls in progress that had to wait: for a slot, for the
     /// probe of an idle connection or for a connect. A checkout that completes at once (an idle
-    /// connection, nothing to vet) is never counted.
+    /// connection, nothing to vet) is not counted (`tests/waiting.rs` and `tests/cancellation.rs`
+    /// check the count of the ones that wait).
     pub waiters: usize,
     /// Health probes running now (at most one per endpoint).
     pub probes_in_flight: usize,
