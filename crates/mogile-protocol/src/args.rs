@@ -197,12 +197,28 @@ impl Args {
     /// has an empty value), then unescaped with [`unescape`](crate::unescape). Empty values and duplicate names
     /// are kept as they are.
     pub fn decode(src: &[u8]) -> Self {
+        Self::decode_reusing(src, Self::new())
+    }
+
+    /// [`decode`](Self::decode) into the storage of `spare`, whose pairs are discarded: a reader
+    /// that hands every reply's arguments back once it has read them (as
+    /// [`ResponseDecoder::recycle`](crate::ResponseDecoder::recycle) takes them) decodes without
+    /// allocating.
+    ///
+    /// ```
+    /// use mogile_protocol::Args;
+    ///
+    /// let first = Args::decode(b"paths=1&path1=http://n/1.fid");
+    /// let second = Args::decode_reusing(b"paths=0", first);
+    /// assert_eq!(second, Args::decode(b"paths=0"));
+    /// ```
+    pub fn decode_reusing(src: &[u8], spare: Self) -> Self {
         // One pass over the line, copying runs of plain bytes: this is the hot path of every
         // reply, so it avoids splitting first and scanning each piece again.
-        let mut args = Self {
-            buf: Vec::with_capacity(src.len()),
-            spans: Vec::with_capacity(8),
-        };
+        let mut args = spare;
+        args.clear();
+        args.buf.reserve(src.len());
+        args.spans.reserve(8);
         let mut piece_start = 0; // in `src`
         let mut start = 0; // in `buf`
         let mut mid = None;
@@ -325,6 +341,19 @@ impl<N: AsRef<[u8]>, V: AsRef<[u8]>> FromIterator<(N, V)> for Args {
 mod tests {
     use super::*;
     use crate::escape::unescape;
+
+    #[test]
+    fn decoding_into_spare_storage_keeps_it_and_drops_its_pairs() {
+        let long = Args::decode(b"paths=2&path1=http://n:7500/dev1/0/000/000/0000000001.fid&x");
+        let capacity = long.capacity_bytes();
+        for line in [&b"paths=0"[..], b"", b"a=1&a=2&b", b"k=%41+b&="] {
+            let spare =
+                Args::decode(b"paths=2&path1=http://n:7500/dev1/0/000/000/0000000001.fid&x");
+            let reused = Args::decode_reusing(line, spare);
+            assert_eq!(reused, Args::decode(line), "{line:?}");
+            assert_eq!(reused.capacity_bytes(), capacity, "no new allocation");
+        }
+    }
 
     #[test]
     fn decode_keeps_empty_values_and_order() {

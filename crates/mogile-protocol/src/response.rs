@@ -76,9 +76,15 @@ impl Response {
     /// [`DecodeError::UnknownStatus`] for a line that is neither `OK` nor `ERR`,
     /// [`DecodeError::MissingErrorCode`] for an `ERR` without code.
     pub fn decode_line(line: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode_line_reusing(line, &mut Args::new())
+    }
+
+    /// [`decode_line`](Self::decode_line), an `OK` line's arguments decoded into the storage of
+    /// `spare` (taken, leaving it empty).
+    fn decode_line_reusing(line: &[u8], spare: &mut Args) -> Result<Self, DecodeError> {
         let line = trim_terminator(line);
         if let Some(rest) = status_rest(line, b"OK") {
-            return Ok(Self::Ok(Args::decode(rest)));
+            return Ok(Self::Ok(Args::decode_reusing(rest, std::mem::take(spare))));
         }
         if let Some(rest) = status_rest(line, b"ERR") {
             let mut fields = rest.split(|&b| b == b' ');
@@ -153,6 +159,9 @@ fn status_rest<'a>(line: &'a [u8], status: &[u8]) -> Option<&'a [u8]> {
 /// escaped 255-byte keys (about 780 KB).
 pub const DEFAULT_MAX_LINE_LEN: usize = 1 << 20;
 
+/// The most storage, in bytes, that [`ResponseDecoder::recycle`] keeps for the next reply.
+const RECYCLE_KEEP: usize = 4096;
+
 /// An incremental response decoder for a byte stream cut at arbitrary points.
 ///
 /// ```
@@ -170,6 +179,8 @@ pub const DEFAULT_MAX_LINE_LEN: usize = 1 << 20;
 pub struct ResponseDecoder {
     max_line_len: usize,
     scanner: LineScanner,
+    /// Storage handed back with [`recycle`](Self::recycle), for the next `OK` line's arguments.
+    spare: Args,
 }
 
 impl Default for ResponseDecoder {
@@ -184,6 +195,7 @@ impl ResponseDecoder {
         Self {
             max_line_len: DEFAULT_MAX_LINE_LEN,
             scanner: LineScanner::default(),
+            spare: Args::new(),
         }
     }
 
@@ -212,9 +224,33 @@ impl ResponseDecoder {
         let Some(len) = next_line(&mut self.scanner, buf, self.max_line_len)? else {
             return Ok(None);
         };
-        let response = Response::decode_line(&buf[..len]);
+        let response = Response::decode_line_reusing(&buf[..len], &mut self.spare);
         buf.advance(len);
         response.map(Some)
+    }
+
+    /// Hands back the arguments of a reply this decoder returned, once read: the next `OK`
+    /// line decodes into their storage instead of allocating its own. Storage that a long reply
+    /// grew past 4 KiB is let go, so that one large listing does not stay allocated for the
+    /// connection's life.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use mogile_protocol::{Response, ResponseDecoder};
+    ///
+    /// let mut decoder = ResponseDecoder::new();
+    /// let mut buf = BytesMut::from(&b"OK paths=0&callid=1\r\nOK paths=0&callid=2\r\n"[..]);
+    /// let Some(Response::Ok(args)) = decoder.decode(&mut buf).unwrap() else { panic!() };
+    /// assert_eq!(args.get("callid"), Some(&b"1"[..]));
+    /// decoder.recycle(args);
+    /// let Some(Response::Ok(args)) = decoder.decode(&mut buf).unwrap() else { panic!() };
+    /// assert_eq!(args.get("callid"), Some(&b"2"[..]));
+    /// ```
+    pub fn recycle(&mut self, args: Args) {
+        let kept = args.capacity_bytes();
+        if kept <= RECYCLE_KEEP && kept > self.spare.capacity_bytes() {
+            self.spare = args;
+        }
     }
 }
 
@@ -246,6 +282,42 @@ mod tests {
         let mut out = BytesMut::new();
         r.encode(&mut out);
         out.to_vec()
+    }
+
+    #[test]
+    fn recycled_arguments_hold_the_next_reply_and_large_ones_are_let_go() {
+        let mut decoder = ResponseDecoder::new();
+        let mut buf = BytesMut::new();
+        let mut next = |decoder: &mut ResponseDecoder, line: &[u8]| {
+            buf.extend_from_slice(line);
+            match decoder.decode(&mut buf).unwrap() {
+                Some(Response::Ok(args)) => args,
+                other => panic!("{other:?}"),
+            }
+        };
+        let first = next(
+            &mut decoder,
+            b"OK paths=1&path1=http://n/1.fid&callid=1\r\n",
+        );
+        let capacity = first.capacity_bytes();
+        decoder.recycle(first);
+        let second = next(&mut decoder, b"OK paths=0&callid=2\r\n");
+        assert_eq!(second, Args::decode(b"paths=0&callid=2"));
+        assert_eq!(
+            second.capacity_bytes(),
+            capacity,
+            "decoded into the recycled storage"
+        );
+
+        // Storage past 4 KiB is not kept; nor is a smaller one over a larger spare.
+        decoder.recycle(Args::decode(&vec![b'x'; RECYCLE_KEEP + 1]));
+        let third = next(&mut decoder, b"OK paths=0\r\n");
+        assert!(third.capacity_bytes() <= RECYCLE_KEEP);
+        decoder.recycle(second);
+        decoder.recycle(Args::new());
+        let fourth = next(&mut decoder, b"OK\r\n");
+        assert_eq!(fourth.capacity_bytes(), capacity);
+        assert!(fourth.is_empty());
     }
 
     #[test]

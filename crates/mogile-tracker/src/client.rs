@@ -120,10 +120,10 @@ impl TrackerClient {
         let Reply {
             tracker,
             response,
-            conn,
+            mut conn,
             ..
         } = self.inner.execute(&mut call).await?;
-        let output = C::parse_reply(response);
+        let output = parse::<C>(response, conn.as_mut());
         // Only a reply the command could use vouches for the connection; after an `OK` line it
         // cannot decode the connection is dropped, like after any other bad reply.
         if let (true, Some(conn)) = (usable(&output), conn) {
@@ -181,14 +181,14 @@ impl TrackerClient {
             tracker,
             response,
             second,
-            conn,
+            mut conn,
         } = self.inner.execute_pair(&mut calls.0, &mut calls.1).await?;
         let Some(second) = second else {
             // `execute_pair` always reads two replies or fails.
             return Err(TrackerError::Closed);
         };
-        let first = A::parse_reply(response);
-        let second = B::parse_reply(second);
+        let first = parse::<A>(response, conn.as_mut());
+        let second = parse::<B>(second, conn.as_mut());
         if let (true, true, Some(conn)) = (usable(&first), usable(&second), conn) {
             Pooled::release(conn);
         }
@@ -265,6 +265,25 @@ impl TrackerClient {
             // Admin commands, and any class added later, get the longer timeout.
             _ => self.inner.settings.admin_timeout,
         }
+    }
+}
+
+/// Reads a reply as `C`'s answer ([`Command::parse_reply`]'s two halves), then hands an `OK`
+/// line's arguments back to the connection that read them, whose next reply decodes into their
+/// storage: no allocation for the arguments of a reply on a reused connection.
+fn parse<C: Command>(
+    response: Response,
+    conn: Option<&mut Pooled<TrackerConnector>>,
+) -> Result<C::Output, ReplyError> {
+    match response {
+        Response::Ok(args) => {
+            let output = C::parse_ok(&args).map_err(ReplyError::Decode);
+            if let Some(conn) = conn {
+                conn.recycle(args);
+            }
+            output
+        }
+        Response::Err(err) => C::parse_err(err),
     }
 }
 

@@ -11,7 +11,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use mogile_protocol::{DecodeError, Response, ResponseDecoder};
+use mogile_protocol::{Args, DecodeError, Response, ResponseDecoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
@@ -120,6 +120,12 @@ impl TrackerConnection {
     }
 
     /// How far the current (or last) exchange got.
+    /// Hands back the arguments of a reply this connection read, once parsed: the next reply
+    /// decodes into their storage ([`ResponseDecoder::recycle`]).
+    pub(crate) fn recycle(&mut self, args: Args) {
+        self.decoder.recycle(args);
+    }
+
     pub(crate) fn progress(&self) -> Progress {
         self.progress
     }

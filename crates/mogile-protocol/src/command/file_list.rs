@@ -7,7 +7,7 @@ use crate::args::Args;
 use crate::error::{DecodeError, ReplyError};
 use crate::error_code::ErrorCode;
 use crate::key::Key;
-use crate::response::Response;
+use crate::response::ErrLine;
 use crate::types::Fid;
 
 /// `list_keys`: one page of keys, in the database's order.
@@ -91,11 +91,11 @@ impl Command for ListKeys {
 
     /// `ERR none_match` is the tracker's way of saying "empty page": it becomes an empty
     /// [`KeyPage`], not an error.
-    fn parse_reply(reply: Response) -> Result<Self::Output, ReplyError> {
-        match reply {
-            Response::Ok(args) => Self::parse_ok(&args).map_err(ReplyError::Decode),
-            Response::Err(err) if err.code == ErrorCode::NoneMatch => Ok(KeyPage::default()),
-            Response::Err(err) => Err(ReplyError::Tracker(err)),
+    fn parse_err(err: ErrLine) -> Result<Self::Output, ReplyError> {
+        if err.code == ErrorCode::NoneMatch {
+            Ok(KeyPage::default())
+        } else {
+            Err(ReplyError::Tracker(err))
         }
     }
 

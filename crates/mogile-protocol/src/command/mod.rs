@@ -10,7 +10,7 @@ use crate::error::{DecodeError, ReplyError};
 use crate::error_code::ErrorCode;
 use crate::key::Key;
 use crate::request::Request;
-use crate::response::Response;
+use crate::response::{ErrLine, Response};
 
 /// Defines a command struct without arguments.
 macro_rules! unit_struct {
@@ -121,14 +121,28 @@ pub trait Command {
     /// [`DecodeError`] when a field is missing or malformed.
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError>;
 
-    /// Reads a full reply. By default `ERR` becomes [`ReplyError::Tracker`].
+    /// Reads an `ERR` reply. By default it is [`ReplyError::Tracker`]; a command for which
+    /// some code is an answer (`list_keys`'s `none_match`: an empty page) turns it into one.
+    ///
+    /// # Errors
+    /// [`ReplyError::Tracker`] for a code that is not an answer.
+    fn parse_err(err: ErrLine) -> Result<Self::Output, ReplyError> {
+        Err(ReplyError::Tracker(err))
+    }
+
+    /// Reads a full reply: an `OK` with [`parse_ok`](Self::parse_ok), an `ERR` with
+    /// [`parse_err`](Self::parse_err).
+    ///
+    /// A client may call those two itself (the tracker client does, to keep the `OK` line's
+    /// arguments for the next reply): a command changes how its replies read by overriding
+    /// them, not this.
     ///
     /// # Errors
     /// [`ReplyError::Tracker`] for an `ERR`, [`ReplyError::Decode`] for a malformed `OK`.
     fn parse_reply(reply: Response) -> Result<Self::Output, ReplyError> {
         match reply {
             Response::Ok(args) => Self::parse_ok(&args).map_err(ReplyError::Decode),
-            Response::Err(err) => Err(ReplyError::Tracker(err)),
+            Response::Err(err) => Self::parse_err(err),
         }
     }
 
