@@ -80,9 +80,12 @@ impl Plan {
             tracker,
             domain,
             // Many short alternating rounds: on a shared machine, load comes and goes within
-            // seconds, and the median of many short rounds shrugs it off better.
-            rounds: if quick { 5 } else { 7 },
-            round: Duration::from_millis(if quick { 150 } else { 400 }),
+            // seconds, and the median of many short rounds shrugs it off better. 21 of 200 ms
+            // against the 7 of 400 ms before: in six runs of part 1 each (13:38-13:53 UTC on
+            // 2026-12-07), `get_paths`' CPU ratio at c=128 spread 1.06-1.18 against 1.03-1.21,
+            // `file_info`'s 1.04-1.12 against 1.02-1.22 (`--rounds`, `--round-ms`).
+            rounds: if quick { 5 } else { 21 },
+            round: Duration::from_millis(if quick { 150 } else { 200 }),
             tracker_concurrency: vec![1, 16, 128],
             small_concurrency: vec![1, 32],
             small_sizes: vec![1024, 64 * 1024],
@@ -131,6 +134,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         let mut pipelined = true;
         let mut layers = None;
         let (mut conc, mut size, mut op) = (None, None, None);
+        let (mut rounds, mut round_ms) = (None, None);
         while let Some(a) = it.next() {
             match a.as_str() {
                 "--tracker" => tracker = it.next().cloned(),
@@ -147,6 +151,9 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                 "--conc" => conc = Some(number(it.next(), "--conc N")?),
                 "--size" => size = Some(number(it.next(), "--size BYTES")?),
                 "--op" => op = it.next().map(|s| s == "put"),
+                // To study the figures' spread: `--rounds N` per side, each `--round-ms MS` long.
+                "--rounds" => rounds = Some(number(it.next(), "--rounds N")?),
+                "--round-ms" => round_ms = Some(number(it.next(), "--round-ms MS")?),
                 "--server-pid" => {
                     let pid = it
                         .next()
@@ -172,6 +179,12 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         }
         if let Some(s) = size {
             plan.small_sizes = vec![s];
+        }
+        if let Some(n) = rounds {
+            plan.rounds = n.max(1);
+        }
+        if let Some(ms) = round_ms {
+            plan.round = Duration::from_millis(ms.max(1) as u64);
         }
         runtime()?.block_on(async {
             let keys: Vec<String> = (0..ROUND_TRIP_KEYS).map(round_trip_key).collect();
