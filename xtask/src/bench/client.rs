@@ -81,8 +81,8 @@ impl Plan {
             domain,
             // Many short alternating rounds: on a shared machine, load comes and goes within
             // seconds, and the median of many short rounds shrugs it off better. 21 of 200 ms
-            // against the 7 of 400 ms before: in six runs of part 1 each (13:38-13:53 UTC on
-            // 2026-12-07), `get_paths`' CPU ratio at c=128 spread 1.06-1.18 against 1.03-1.21,
+            // against the 7 of 400 ms before: in runs of part 1 (11 and 6, 2026-12-07 13:38-13:53
+            // UTC), `get_paths`' CPU ratio at c=128 spread 1.05-1.18 against 1.03-1.21,
             // `file_info`'s 1.04-1.12 against 1.02-1.22 (`--rounds`, `--round-ms`).
             rounds: if quick { 5 } else { 21 },
             round: Duration::from_millis(if quick { 150 } else { 200 }),
