@@ -251,7 +251,7 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
     Ok(Figure {
         section: Section::Small,
         line: format!(
-            "small   {name} {:>6} c={conc:<3} client {:>7} ops/s  raw {:>7} ops/s  ratio {ratio:.2}x  CPU/op {} vs {} µs = {} (cluster {})  p50 {} vs {} µs  (CPU {target})",
+            "small   {name} {:>6} c={conc:<3} client {:>7} ops/s  raw {:>7} ops/s  ratio {ratio:.2}x  CPU/op {} vs {} µs = {} (cluster {} vs {})  p50 {} vs {} µs  (CPU {target})",
             size_name(size),
             rate(o.ops_per_sec),
             rate(b.ops_per_sec),
@@ -259,6 +259,7 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
             us(b.cpu_us_per_op),
             cpu_ratio(cpu),
             us(o.server_cpu_us_per_op),
+            us(b.server_cpu_us_per_op),
             us(o.p50_us),
             us(b.p50_us),
         ),
@@ -274,7 +275,11 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
             us(o.cpu_us_per_op),
             us(b.cpu_us_per_op),
             format!("**{}**", cpu_ratio(cpu)),
-            us(o.server_cpu_us_per_op),
+            format!(
+                "{} / {}",
+                us(o.server_cpu_us_per_op),
+                us(b.server_cpu_us_per_op)
+            ),
             format!("CPU {target}"),
         ],
         met: Some(met),

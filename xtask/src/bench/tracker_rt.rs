@@ -172,7 +172,7 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
     Ok(Figure {
         section: Section::Tracker,
         line: format!(
-            "tracker {:<9} c={conc:<3} sockets={sockets:<3} client {:>9} ops/s  raw {:>9} ops/s  ratio {ratio:.2}x  CPU/op {} vs {} µs = {} (cluster {})  p50 {} vs {} µs  ({target})",
+            "tracker {:<9} c={conc:<3} sockets={sockets:<3} client {:>9} ops/s  raw {:>9} ops/s  ratio {ratio:.2}x  CPU/op {} vs {} µs = {} (cluster {} vs {})  p50 {} vs {} µs  ({target})",
             op.name(),
             rate(o.ops_per_sec),
             rate(b.ops_per_sec),
@@ -180,6 +180,7 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
             us(b.cpu_us_per_op),
             cpu_ratio(cpu),
             us(o.server_cpu_us_per_op),
+            us(b.server_cpu_us_per_op),
             us(o.p50_us),
             us(b.p50_us),
         ),
@@ -195,7 +196,11 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
             us(o.cpu_us_per_op),
             us(b.cpu_us_per_op),
             format!("**{}**", cpu_ratio(cpu)),
-            us(o.server_cpu_us_per_op),
+            format!(
+                "{} / {}",
+                us(o.server_cpu_us_per_op),
+                us(b.server_cpu_us_per_op)
+            ),
             target,
         ],
         met: Some(met),
