@@ -15,6 +15,7 @@
 
 mod client;
 mod codec;
+mod cost;
 mod docs;
 mod http_shapes;
 mod measure;
@@ -52,6 +53,7 @@ const PARTS: &[&str] = &[
     "stripes",
     "hedge",
     "sync",
+    "tracker-cost",
 ];
 
 /// `cargo xtask bench` options, and the internal subcommands the orchestrator runs (hidden).
@@ -66,7 +68,9 @@ pub(crate) struct Args {
     /// Do not regenerate docs/benchmarks.md
     #[arg(long)]
     no_docs: bool,
-    /// Run one part alone (and write no docs): tracker, small, streaming, object-store, stripes, hedge or sync
+    /// Run one part alone (and write no docs): tracker, small, streaming, object-store, stripes,
+    /// hedge or sync; or tracker-cost (instructions and simulated cache misses per tracker
+    /// request under callgrind, a diagnostic)
     #[arg(long, value_name = "PART")]
     only: Option<String>,
 }
@@ -165,6 +169,8 @@ enum Part {
     Stripes,
     Hedge,
     Sync,
+    /// Not a part of the page: the diagnostic of `cost.rs`.
+    TrackerCost,
 }
 
 impl Part {
@@ -178,6 +184,7 @@ impl Part {
             "stripes" => Some(Self::Stripes),
             "hedge" => Some(Self::Hedge),
             "sync" => Some(Self::Sync),
+            "tracker-cost" => Some(Self::TrackerCost),
             _ => None,
         }
     }
@@ -218,6 +225,11 @@ fn orchestrate(quick: bool, write_docs: bool, only: Option<Part>) -> Result<(), 
         codec::build(&cargo)?;
     }
     let exe = release_exe(&root);
+    if only == Some(Part::TrackerCost) {
+        let mut server = Server::start(&exe)?;
+        cost::run(&exe, &server.tracker, &server.domain, quick)?;
+        return server.stop();
+    }
     let measured = Instant::now();
     if let Some(part @ (Part::Stripes | Part::Hedge)) = only {
         let figures = if part == Part::Stripes {
@@ -470,5 +482,9 @@ mod tests {
         assert_eq!(run(parse(&["--only", "nope"]).unwrap()), ExitCode::from(2));
         assert!(parse(&["--bogus"]).is_err());
         assert!(parse(&["--only"]).is_err());
+        for part in PARTS {
+            assert!(Part::parse(part).is_some(), "{part}");
+        }
+        assert_eq!(Part::parse("tracker-cost"), Some(Part::TrackerCost));
     }
 }
