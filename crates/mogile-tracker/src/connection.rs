@@ -119,13 +119,13 @@ impl TrackerConnection {
         self.echoes_callid = true;
     }
 
-    /// How far the current (or last) exchange got.
     /// Hands back the arguments of a reply this connection read, once parsed: the next reply
     /// decodes into their storage ([`ResponseDecoder::recycle`]).
     pub(crate) fn recycle(&mut self, args: Args) {
         self.decoder.recycle(args);
     }
 
+    /// How far the current (or last) exchange got.
     pub(crate) fn progress(&self) -> Progress {
         self.progress
     }
