@@ -8,6 +8,10 @@ use bytes::{BufMut, BytesMut};
 use crate::error::DecodeError;
 use crate::escape::{escape, plain_run_end, unescape_into, unescape_one};
 
+/// The most storage, in bytes, an argument list kept for reuse may hold
+/// ([`Args::worth_keeping`]).
+pub(crate) const REUSE_KEEP: usize = 4096;
+
 /// Perl truthiness of a decoded value: the empty string and `0` are false.
 fn perl_true(value: &[u8]) -> bool {
     !(value.is_empty() || value == b"0")
@@ -55,6 +59,14 @@ impl Args {
     /// The bytes the buffers hold room for: what keeping this list around costs.
     pub(crate) fn capacity_bytes(&self) -> usize {
         self.buf.capacity() + self.spans.capacity() * size_of::<Span>()
+    }
+
+    /// Whether storage kept for reuse ([`RequestLine::of`](crate::RequestLine::of)'s scratch
+    /// arguments, [`ResponseDecoder::recycle`](crate::ResponseDecoder::recycle)'s spare) is
+    /// small enough to keep: one that a large request or reply grew past [`REUSE_KEEP`] is let
+    /// go, so that it does not stay allocated for a thread's or a connection's life.
+    pub(crate) fn worth_keeping(&self) -> bool {
+        self.capacity_bytes() <= REUSE_KEEP
     }
 
     /// The unescaped length of all names and values: with [`len`](Self::len), a close estimate

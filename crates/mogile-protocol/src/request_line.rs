@@ -8,10 +8,6 @@ use crate::args::Args;
 use crate::command::Command;
 use crate::request::{Request, encode_line};
 
-/// The scratch arguments of [`RequestLine::of`] are let go once a request grew them past this
-/// many bytes.
-const SCRATCH_KEEP: usize = 4096;
-
 thread_local! {
     static SCRATCH: RefCell<Args> = RefCell::new(Args::for_request());
 }
@@ -80,7 +76,7 @@ impl RequestLine {
             args.clear();
             command.write_args(&mut args);
             let line = Self::encode(C::NAME, &args);
-            if args.capacity_bytes() > SCRATCH_KEEP {
+            if !args.worth_keeping() {
                 *args = Args::for_request();
             }
             Some(line)

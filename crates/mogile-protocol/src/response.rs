@@ -159,9 +159,6 @@ fn status_rest<'a>(line: &'a [u8], status: &[u8]) -> Option<&'a [u8]> {
 /// escaped 255-byte keys (about 780 KB).
 pub const DEFAULT_MAX_LINE_LEN: usize = 1 << 20;
 
-/// The most storage, in bytes, that [`ResponseDecoder::recycle`] keeps for the next reply.
-const RECYCLE_KEEP: usize = 4096;
-
 /// An incremental response decoder for a byte stream cut at arbitrary points.
 ///
 /// ```
@@ -247,8 +244,7 @@ impl ResponseDecoder {
     /// assert_eq!(args.get("callid"), Some(&b"2"[..]));
     /// ```
     pub fn recycle(&mut self, args: Args) {
-        let kept = args.capacity_bytes();
-        if kept <= RECYCLE_KEEP && kept > self.spare.capacity_bytes() {
+        if args.worth_keeping() && args.capacity_bytes() > self.spare.capacity_bytes() {
             self.spare = args;
         }
     }
@@ -310,9 +306,9 @@ mod tests {
         );
 
         // Storage past 4 KiB is not kept; nor is a smaller one over a larger spare.
-        decoder.recycle(Args::decode(&vec![b'x'; RECYCLE_KEEP + 1]));
+        decoder.recycle(Args::decode(&vec![b'x'; crate::args::REUSE_KEEP + 1]));
         let third = next(&mut decoder, b"OK paths=0\r\n");
-        assert!(third.capacity_bytes() <= RECYCLE_KEEP);
+        assert!(third.capacity_bytes() <= crate::args::REUSE_KEEP);
         decoder.recycle(second);
         decoder.recycle(Args::new());
         let fourth = next(&mut decoder, b"OK\r\n");
