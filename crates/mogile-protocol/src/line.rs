@@ -1,29 +1,9 @@
 //! Finding line ends in a buffer, shared by the three stream decoders.
 
-/// The index of the first `\n` in `haystack`.
-///
-/// Scans a machine word at a time (the classic "has zero byte" trick), which is several times
-/// faster than a byte loop on the long `list_keys` lines, without unsafe code or a dependency.
+/// The index of the first `\n` in `haystack` (`memchr`: a vector scan, for the long
+/// `list_keys` lines as for the short replies).
 pub(crate) fn find_newline(haystack: &[u8]) -> Option<usize> {
-    const WORD: usize = size_of::<usize>();
-    const LO: usize = usize::from_ne_bytes([0x01; WORD]);
-    const HI: usize = usize::from_ne_bytes([0x80; WORD]);
-    const NL: usize = usize::from_ne_bytes([b'\n'; WORD]);
-    let mut chunks = haystack.chunks_exact(WORD);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; WORD];
-        word.copy_from_slice(chunk);
-        let x = usize::from_ne_bytes(word) ^ NL;
-        if x.wrapping_sub(LO) & !x & HI != 0 {
-            break;
-        }
-        offset += WORD;
-    }
-    haystack[offset..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map(|i| offset + i)
+    memchr::memchr(b'\n', haystack)
 }
 
 /// Tracks how far a buffer has been searched, so that a line arriving in many small chunks is
@@ -37,6 +17,11 @@ impl LineScanner {
     /// The length of the first complete line in `buf`, terminator included, or `None`.
     pub(crate) fn next_line(&mut self, buf: &[u8]) -> Option<usize> {
         let from = self.searched.min(buf.len());
+        if from == buf.len() {
+            // Nothing new to search (a reader asks before its first read, too).
+            self.searched = buf.len();
+            return None;
+        }
         match find_newline(&buf[from..]) {
             Some(i) => {
                 self.searched = 0;
