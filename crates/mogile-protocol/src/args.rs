@@ -127,6 +127,28 @@ impl Args {
             .map(|(_, v)| v)
     }
 
+    /// The first value of each of `names`, found in one pass over the pairs, where
+    /// [`get`](Self::get) for each name would pass over them once per name (a reply with many
+    /// fields, read field by field, is quadratic in its length).
+    pub(crate) fn first_of<const N: usize>(&self, names: [&str; N]) -> [Option<&[u8]>; N] {
+        let mut found = [None; N];
+        let mut left = N;
+        for (name, value) in self.iter() {
+            let slot = names
+                .iter()
+                .zip(found.iter_mut())
+                .find(|(wanted, slot)| slot.is_none() && wanted.as_bytes() == name);
+            if let Some((_, slot)) = slot {
+                *slot = Some(value);
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        found
+    }
+
     /// The value of `name` as UTF-8 text.
     ///
     /// # Errors
@@ -367,7 +389,8 @@ impl Args {
     }
 }
 
-fn parse_value<T: FromStr>(name: &str, value: &[u8]) -> Result<T, DecodeError> {
+/// `value`, the value of the field `name`, parsed with [`FromStr`].
+pub(crate) fn parse_value<T: FromStr>(name: &str, value: &[u8]) -> Result<T, DecodeError> {
     std::str::from_utf8(value)
         .ok()
         .and_then(|s| s.parse().ok())

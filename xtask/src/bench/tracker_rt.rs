@@ -207,10 +207,11 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
     })
 }
 
-/// `bench tracker-loop TRACKER DOMAIN REQUESTS CONCURRENCY [client|raw]`: a diagnostic, never
-/// on the page.
+/// `bench tracker-loop TRACKER DOMAIN REQUESTS CONCURRENCY [client|raw] [get_paths|file_info]`:
+/// a diagnostic, never on the page.
 ///
-/// Sends exactly REQUESTS `get_paths` requests (`noverify=1`, the bench's keys), CONCURRENCY at
+/// Sends exactly REQUESTS requests of part 1's command (`get_paths` with `noverify=1`, the
+/// default, or `file_info`; the bench's keys), CONCURRENCY at
 /// a time on the bench's two-worker runtime, through one `TrackerClient` (`client`, the
 /// default) or as part 1's raw loop does (`raw`: precomputed lines, one socket per worker, a
 /// line read back), and reads no clock and no CPU counter. Run under `valgrind --tool=callgrind`
@@ -219,15 +220,24 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
 /// machine, it is the same from run to run, so it can tell changes of a few per cent apart.
 pub(crate) fn tracker_loop(args: &[String]) -> std::process::ExitCode {
     let result = (|| {
-        let (tracker, domain, requests, conc, raw) = match args {
-            [t, d, n, c] => (t, d, n, c, false),
-            [t, d, n, c, side] if side == "client" || side == "raw" => (t, d, n, c, side == "raw"),
-            _ => {
-                return Err(
-                    "usage: tracker-loop TRACKER DOMAIN REQUESTS CONCURRENCY [client|raw]"
-                        .to_owned(),
-                );
-            }
+        let usage = || {
+            "usage: tracker-loop TRACKER DOMAIN REQUESTS CONCURRENCY [client|raw] \
+             [get_paths|file_info]"
+                .to_owned()
+        };
+        let (tracker, domain, requests, conc, rest) = match args {
+            [t, d, n, c, rest @ ..] if rest.len() <= 2 => (t, d, n, c, rest),
+            _ => return Err(usage()),
+        };
+        let raw = match rest.first().map(String::as_str) {
+            None | Some("client") => false,
+            Some("raw") => true,
+            Some(_) => return Err(usage()),
+        };
+        let op = match rest.get(1).map(String::as_str) {
+            None | Some("get_paths") => Op::GetPaths,
+            Some("file_info") => Op::FileInfo,
+            Some(_) => return Err(usage()),
         };
         let requests: usize = requests.parse().map_err(|_| "REQUESTS: a number")?;
         let conc: usize = conc.parse().map_err(|_| "CONCURRENCY: a number")?;
@@ -245,11 +255,14 @@ pub(crate) fn tracker_loop(args: &[String]) -> std::process::ExitCode {
                 let lines: Arc<Vec<Vec<u8>>> = Arc::new(
                     keys.iter()
                         .zip(RAW_CALLID_BASE..)
-                        .map(|(k, callid)| {
-                            request_line(
+                        .map(|(k, callid)| match op {
+                            Op::GetPaths => request_line(
                                 &GetPaths::new(&*domain, k.as_str()).noverify(true),
                                 callid,
-                            )
+                            ),
+                            Op::FileInfo => {
+                                request_line(&FileInfo::new(&*domain, k.as_str()), callid)
+                            }
                         })
                         .collect(),
                 );
@@ -285,10 +298,17 @@ pub(crate) fn tracker_loop(args: &[String]) -> std::process::ExitCode {
                     tokio::spawn(async move {
                         for k in (i..requests).step_by(conc) {
                             let key = keys[k % keys.len()].as_str();
-                            client
-                                .get_paths(GetPaths::new(&*domain, key).noverify(true))
-                                .await
-                                .map_err(|e| format!("get_paths: {e}"))?;
+                            let done = match op {
+                                Op::GetPaths => client
+                                    .get_paths(GetPaths::new(&*domain, key).noverify(true))
+                                    .await
+                                    .map(drop),
+                                Op::FileInfo => client
+                                    .file_info(FileInfo::new(&*domain, key))
+                                    .await
+                                    .map(drop),
+                            };
+                            done.map_err(|e| format!("{}: {e}", op.name()))?;
                         }
                         Ok::<(), String>(())
                     })

@@ -2,9 +2,10 @@
 
 use super::file_create::path_of;
 use super::{
-    Command, CommandKind, ErrorMeaning, id_list, join_ids, key, push_flag, push_num, string,
+    Command, CommandKind, ErrorMeaning, id_list, join_ids, push_flag, push_num, required,
+    required_string,
 };
-use crate::args::Args;
+use crate::args::{Args, parse_value};
 use crate::error::DecodeError;
 use crate::error_code::ErrorCode;
 use crate::key::Key;
@@ -73,22 +74,22 @@ impl Command for FileInfo {
         push_flag(args, "devices", self.devices);
     }
 
+    /// The fields are found in one pass over the reply (this is the second request of every
+    /// read) and checked in the order they are declared, so a reply missing several reports
+    /// the first of them.
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {
+        let [fid, domain, class, key, length, devcount, devids, checksum] = args.first_of([
+            "fid", "domain", "class", "key", "length", "devcount", "devids", "checksum",
+        ]);
         Ok(FileInfoOutput {
-            fid: args.parse("fid")?,
-            domain: string(args, "domain")?,
-            class: string(args, "class")?,
-            key: key(args, "key")?,
-            length: args.parse("length")?,
-            devcount: args.parse("devcount")?,
-            devids: args
-                .get("devids")
-                .map(|v| id_list("devids", v))
-                .transpose()?,
-            checksum: args
-                .get("checksum")
-                .map(|_| args.parse("checksum"))
-                .transpose()?,
+            fid: parse_value("fid", required("fid", fid)?)?,
+            domain: required_string("domain", domain)?,
+            class: required_string("class", class)?,
+            key: Key::from(required("key", key)?),
+            length: parse_value("length", required("length", length)?)?,
+            devcount: parse_value("devcount", required("devcount", devcount)?)?,
+            devids: devids.map(|v| id_list("devids", v)).transpose()?,
+            checksum: checksum.map(|v| parse_value("checksum", v)).transpose()?,
         })
     }
 

@@ -192,6 +192,19 @@ pub(crate) fn push_num(args: &mut Args, name: &str, value: impl std::fmt::Displa
     args.push_display(name, value);
 }
 
+/// The value of a field that must be present, found by [`Args::first_of`].
+pub(crate) fn required<'a>(name: &str, value: Option<&'a [u8]>) -> Result<&'a [u8], DecodeError> {
+    value.ok_or_else(|| DecodeError::missing(name))
+}
+
+/// An owned UTF-8 field that must be present, found by [`Args::first_of`].
+pub(crate) fn required_string(name: &str, value: Option<&[u8]>) -> Result<String, DecodeError> {
+    let value = required(name, value)?;
+    std::str::from_utf8(value)
+        .map(str::to_owned)
+        .map_err(|_| DecodeError::bad_field(name, value))
+}
+
 /// An owned UTF-8 field.
 pub(crate) fn string(args: &Args, name: &str) -> Result<String, DecodeError> {
     args.required_str(name).map(str::to_owned)

@@ -195,6 +195,45 @@ fn file_info_with_devids_and_checksum() {
     reencodes::<FileInfo>(nul);
 }
 
+/// `file_info` reads its fields in one pass (`Args::first_of`), with the meaning of reading them
+/// one by one with `Args::get`: a repeated name gives its first value, and of several missing or
+/// bad fields the first in declaration order is reported.
+#[test]
+fn file_info_reads_first_values_and_reports_the_first_bad_field() {
+    let parse = |line: &str| {
+        let Response::Ok(args) = Response::decode_line(line.as_bytes()).unwrap() else {
+            panic!()
+        };
+        FileInfo::parse_ok(&args)
+    };
+    let info =
+        parse("OK fid=1&domain=d&class=c&key=k&length=2&devcount=3&fid=9&key=z&callid=4").unwrap();
+    assert_eq!(
+        (info.fid, info.key, info.length),
+        (Fid(1), Key::from("k"), 2)
+    );
+    assert_eq!(
+        parse("OK length=2&class=c").unwrap_err(),
+        DecodeError::MissingField("fid".into())
+    );
+    assert_eq!(
+        parse("OK fid=1&domain=d&length=2").unwrap_err(),
+        DecodeError::MissingField("class".into())
+    );
+    assert!(matches!(
+        parse("OK fid=x&domain=d&class=c&key=k&length=y&devcount=3"),
+        Err(DecodeError::BadField { field, .. }) if field == "fid"
+    ));
+    assert!(matches!(
+        parse("OK fid=1&domain=%FF&class=c&key=k&length=2&devcount=3"),
+        Err(DecodeError::BadField { field, .. }) if field == "domain"
+    ));
+    assert!(matches!(
+        parse("OK fid=1&domain=d&class=c&key=k&length=2&devcount=3&devids=1,x"),
+        Err(DecodeError::BadField { field, .. }) if field == "devids"
+    ));
+}
+
 #[test]
 fn file_debug_by_key_or_fid() {
     assert_eq!(
