@@ -83,6 +83,24 @@ impl<C: Connector> Manager<C> {
         }
     }
 
+    /// Refuses an idle connection past a limit at checkout. This and
+    /// [`discard_closed`](Self::discard_closed) are out of line, so that the common path of a
+    /// checkout is compact code.
+    #[cold]
+    #[inline(never)]
+    fn expire(&self, reason: &'static str) -> RecycleError<C::Error> {
+        tracing::debug!(endpoint = %self.endpoint, reason, "expire");
+        RecycleError::message(reason)
+    }
+
+    /// Refuses an idle connection the connector no longer reports open.
+    #[cold]
+    #[inline(never)]
+    fn discard_closed(&self) -> RecycleError<C::Error> {
+        tracing::debug!(endpoint = %self.endpoint, reason = "closed", "discard");
+        RecycleError::message("closed")
+    }
+
     /// Probes a connection that sat idle past `probe_idle_after`, within `probe_timeout`.
     async fn probe(&self, conn: &mut C::Connection) -> RecycleResult<C::Error> {
         let probe = self.connector.probe(conn);
@@ -123,12 +141,10 @@ impl<C: Connector> managed::Manager for Manager<C> {
         let now = Instant::now();
         // The reaper may not have run since the limit passed: enforce it at checkout too.
         if let Some(reason) = slot.expired(&self.config, now) {
-            tracing::debug!(endpoint = %self.endpoint, reason, "expire");
-            return Err(RecycleError::message(reason));
+            return Err(self.expire(reason));
         }
         if !self.connector.is_open(&slot.conn) {
-            tracing::debug!(endpoint = %self.endpoint, reason = "closed", "discard");
-            return Err(RecycleError::message("closed"));
+            return Err(self.discard_closed());
         }
         if now.duration_since(slot.returned) >= self.config.probe_idle_after {
             Box::pin(self.probe(&mut slot.conn)).await?;

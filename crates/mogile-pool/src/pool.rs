@@ -274,27 +274,7 @@ impl<C: Connector> Pool<C> {
         };
         match result {
             Ok(obj) => Ok(Pooled::new(obj, Arc::clone(state))),
-            Err(managed::PoolError::Timeout(TimeoutType::Wait)) => {
-                let endpoint = state.endpoint.clone();
-                tracing::debug!(%endpoint, "wait timeout");
-                Err(PoolError::WaitTimeout { endpoint })
-            }
-            Err(managed::PoolError::Timeout(TimeoutType::Create)) => {
-                state.mark_inactive("connect timed out");
-                Err(PoolError::ConnectTimeout {
-                    endpoint: state.endpoint.clone(),
-                })
-            }
-            Err(managed::PoolError::Backend(source)) => {
-                state.mark_inactive("connect failed");
-                Err(PoolError::Connect {
-                    endpoint: state.endpoint.clone(),
-                    source,
-                })
-            }
-            // `Closed` after `close()`. The rest cannot happen: no recycle timeout or hooks are
-            // configured and the runtime is always set; treat them as a pool out of service.
-            Err(_) => Err(PoolError::Closed),
+            Err(error) => Err(checkout_failed(state, error)),
         }
     }
 
@@ -367,6 +347,36 @@ impl<C: Connector> Pool<C> {
     /// Whether [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
         self.inner.closed.load(Ordering::Acquire)
+    }
+}
+
+/// Maps a failed checkout, marking the endpoint inactive when connecting to it failed. Out of
+/// line, so that the checkout's common path stays compact code.
+#[cold]
+#[inline(never)]
+fn checkout_failed<E>(state: &EndpointState, error: managed::PoolError<E>) -> PoolError<E> {
+    match error {
+        managed::PoolError::Timeout(TimeoutType::Wait) => {
+            let endpoint = state.endpoint.clone();
+            tracing::debug!(%endpoint, "wait timeout");
+            PoolError::WaitTimeout { endpoint }
+        }
+        managed::PoolError::Timeout(TimeoutType::Create) => {
+            state.mark_inactive("connect timed out");
+            PoolError::ConnectTimeout {
+                endpoint: state.endpoint.clone(),
+            }
+        }
+        managed::PoolError::Backend(source) => {
+            state.mark_inactive("connect failed");
+            PoolError::Connect {
+                endpoint: state.endpoint.clone(),
+                source,
+            }
+        }
+        // `Closed` after `close()`. The rest cannot happen: no recycle timeout or hooks are
+        // configured and the runtime is always set; treat them as a pool out of service.
+        _ => PoolError::Closed,
     }
 }
 

@@ -102,6 +102,8 @@ impl<C: Connector> Pooled<C> {
 }
 
 /// Closes a checked-out connection and frees its slot in the endpoint's pool.
+#[cold]
+#[inline(never)]
 fn discard<C: Connector>(obj: Object<C>, endpoint: &Endpoint, reason: &'static str) {
     tracing::debug!(%endpoint, reason, "discard");
     drop(managed::Object::take(obj));

@@ -294,6 +294,8 @@ fn usable<T>(output: &Result<T, ReplyError>) -> bool {
 }
 
 /// The error for a reply that is an `ERR` or cannot be decoded.
+#[cold]
+#[inline(never)]
 fn reply_error(error: ReplyError, command: &'static str, tracker: &Endpoint) -> TrackerError {
     match error {
         ReplyError::Tracker(err) => TrackerError::Server {

@@ -168,10 +168,10 @@ impl Inner {
                 span.record("tracker", tracker.as_str());
                 span.record("attempt", attempts);
                 let attempt = self.attempt(tracker, timeout, line, pair.as_deref_mut(), span);
-                let error = match attempt.await {
+                match attempt.await {
                     Ok((response, second, conn)) => {
                         if attempts > 1 {
-                            tracing::warn!(command, %tracker, attempt = attempts, "answered after failover");
+                            answered_after_failover(command, tracker, attempts);
                         }
                         return Ok(Reply {
                             tracker: tracker.clone(),
@@ -180,24 +180,15 @@ impl Inner {
                             conn,
                         });
                     }
-                    Err(error) => error,
-                };
-                let delivery = error.delivery();
-                tracing::debug!(%tracker, attempt = attempts, error = %error, ?delivery, "attempt failed");
-                match delivery {
-                    Delivery::NotAttempted | Delivery::Answered => return Err(error),
-                    Delivery::ReplyLost if !idempotent => {
-                        return Err(TrackerError::OutcomeUnknown {
-                            command: command.to_owned(),
-                            tracker: tracker.clone(),
-                            source: Box::new(error),
-                        });
-                    }
-                    Delivery::NotSent | Delivery::ReplyLost => {
-                        if attempts < budget {
-                            tracing::warn!(command, %tracker, attempt = attempts, %error, "tracker failed; trying another");
-                        }
-                        last = Some(Box::new(error));
+                    Err(error) => {
+                        let failed = Failed {
+                            command,
+                            tracker,
+                            attempts,
+                            budget,
+                            idempotent,
+                        };
+                        last = Some(failed.next_step(error)?);
                     }
                 }
             }
@@ -249,17 +240,7 @@ impl Inner {
             }
         };
         match outcome {
-            Err(TimedOut) => {
-                let request_sent = conn.progress().request_sent();
-                // Dropping discards the connection: its late reply can never be read.
-                drop(conn);
-                self.pool.probe_now(tracker);
-                Err(TrackerError::Timeout {
-                    tracker: tracker.clone(),
-                    timeout,
-                    request_sent,
-                })
-            }
+            Err(TimedOut) => Err(self.timed_out(tracker, conn, timeout)),
             Ok(Err(e)) => {
                 let progress = conn.progress();
                 drop(conn);
@@ -280,6 +261,26 @@ impl Inner {
         }
     }
 
+    /// The error for an attempt whose reply did not come in time. Dropping `conn` discards the
+    /// connection: its late reply can never be read.
+    #[cold]
+    #[inline(never)]
+    fn timed_out(
+        &self,
+        tracker: &Endpoint,
+        conn: Pooled<TrackerConnector>,
+        timeout: Duration,
+    ) -> TrackerError {
+        let request_sent = conn.progress().request_sent();
+        drop(conn);
+        self.pool.probe_now(tracker);
+        TrackerError::Timeout {
+            tracker: tracker.clone(),
+            timeout,
+            request_sent,
+        }
+    }
+
     /// Checks that `response` echoes `expected` (the `callid` it answers), or echoes nothing on
     /// a tracker that never echoed on this connection; otherwise the connection is out of step
     /// and goes, and the tracker is probed.
@@ -297,15 +298,9 @@ impl Inner {
             None => !conn.echoes_callid(),
         };
         if !in_step {
-            let received = echoed.map(|e| String::from_utf8_lossy(e).into_owned());
             // The caller returns the error and so drops `conn`: a dropped `Pooled` is discarded,
             // never released.
-            self.pool.probe_now(tracker);
-            return Err(TrackerError::Desync {
-                tracker: tracker.clone(),
-                expected: String::from_utf8_lossy(expected).into_owned(),
-                received,
-            });
+            return Err(self.desync(tracker, expected, echoed));
         }
         if echoed.is_some() {
             conn.saw_callid_echo();
@@ -313,8 +308,22 @@ impl Inner {
         Ok(())
     }
 
+    /// The error for a reply that answers another request, after which the tracker is probed.
+    #[cold]
+    #[inline(never)]
+    fn desync(&self, tracker: &Endpoint, expected: &[u8], echoed: Option<&[u8]>) -> TrackerError {
+        self.pool.probe_now(tracker);
+        TrackerError::Desync {
+            tracker: tracker.clone(),
+            expected: String::from_utf8_lossy(expected).into_owned(),
+            received: echoed.map(|e| String::from_utf8_lossy(e).into_owned()),
+        }
+    }
+
     /// Classifies a failed exchange (its [`TrackerError::delivery`] says what it allows) and
     /// tells the pool what it says about the tracker.
+    #[cold]
+    #[inline(never)]
     fn exchange_failure(
         &self,
         tracker: &Endpoint,
@@ -392,6 +401,57 @@ impl Inner {
     }
 }
 
+/// A failed attempt, and what the request's state allows after it. The failure paths live out
+/// of line, here and in the `#[cold]` functions below, so that the attempt loop's common path
+/// (the first tracker answers) is compact code: per request, the client's cost is more in how
+/// much code it brings back into the instruction cache than in how many instructions it runs
+/// (see the benchmark notes).
+struct Failed<'a> {
+    command: &'a str,
+    tracker: &'a Endpoint,
+    attempts: u32,
+    budget: u32,
+    idempotent: bool,
+}
+
+impl Failed<'_> {
+    /// Decides what follows a failed attempt: the error to end the request with (`Err`), or the
+    /// error to keep as the last one while the next tracker is tried (`Ok`).
+    #[cold]
+    #[inline(never)]
+    fn next_step(self, error: TrackerError) -> Result<Box<TrackerError>, TrackerError> {
+        let Self {
+            command,
+            tracker,
+            attempts,
+            budget,
+            idempotent,
+        } = self;
+        let delivery = error.delivery();
+        tracing::debug!(%tracker, attempt = attempts, error = %error, ?delivery, "attempt failed");
+        match delivery {
+            Delivery::NotAttempted | Delivery::Answered => Err(error),
+            Delivery::ReplyLost if !idempotent => Err(TrackerError::OutcomeUnknown {
+                command: command.to_owned(),
+                tracker: tracker.clone(),
+                source: Box::new(error),
+            }),
+            Delivery::NotSent | Delivery::ReplyLost => {
+                if attempts < budget {
+                    tracing::warn!(command, %tracker, attempt = attempts, %error, "tracker failed; trying another");
+                }
+                Ok(Box::new(error))
+            }
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn answered_after_failover(command: &str, tracker: &Endpoint, attempts: u32) {
+    tracing::warn!(command, %tracker, attempt = attempts, "answered after failover");
+}
+
 /// A reply, the pair's second reply if any, and the connection if it may serve again.
 type AttemptReply = (Response, Option<Response>, Option<Pooled<TrackerConnector>>);
 
@@ -414,6 +474,8 @@ struct Pair<'a> {
 }
 
 /// Maps a checkout failure. The pool itself marks the tracker inactive on connect failures.
+#[cold]
+#[inline(never)]
 fn pool_failure(tracker: &Endpoint, error: PoolError<ConnectionError>) -> TrackerError {
     let tracker = tracker.clone();
     match error {
