@@ -1,7 +1,8 @@
 //! `cargo xtask bench --only tracker-cost`: what one tracker request costs in user space, counted
 //! rather than timed, for the client and for part 1's raw loop.
 //!
-//! Runs `bench tracker-loop` (exactly N `get_paths` requests, reading no clock) under
+//! Runs `bench tracker-loop` (exactly N requests of one of part 1's commands, `get_paths` and
+//! `file_info`, reading no clock) under
 //! `valgrind --tool=callgrind --cache-sim=yes` at two request counts, and divides the difference
 //! of the totals by the difference of the counts: instructions, and misses of the simulated
 //! first-level instruction and data caches, per request. Unlike CPU time on a shared machine, the
@@ -36,48 +37,64 @@ pub(crate) fn run(exe: &Path, tracker: &str, domain: &str, quick: bool) -> Resul
     };
     let concurrency: &[usize] = if quick { &[128] } else { &[16, 128] };
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    for &conc in concurrency {
-        let mut sides = Vec::new();
-        for side in ["client", "raw"] {
-            let mut totals = Vec::new();
-            for requests in [few, many] {
-                let out = dir
-                    .path()
-                    .join(format!("callgrind.{side}.{conc}.{requests}"));
-                // Its output (warnings about the cache sizes it found) is shown only on failure.
-                let run = Command::new("valgrind")
-                    .args(["--tool=callgrind", "--cache-sim=yes", "--quiet"])
-                    .arg(format!("--callgrind-out-file={}", out.display()))
-                    .arg(exe)
-                    .args(["bench", "tracker-loop", tracker, domain])
-                    .args([requests.to_string(), conc.to_string(), side.to_owned()])
-                    .output()
-                    .map_err(|e| format!("valgrind (tracker-cost needs it on the PATH): {e}"))?;
-                if !run.status.success() {
-                    return Err(format!(
-                        "valgrind on tracker-loop {side} c={conc}: {}\n{}",
-                        run.status,
-                        String::from_utf8_lossy(&run.stderr)
-                    ));
-                }
-                let text =
-                    std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-                totals.push(totals_of(&text)?);
+    for command in ["get_paths", "file_info"] {
+        for &conc in concurrency {
+            one(exe, tracker, domain, command, conc, (few, many), dir.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Measures both sides for `command` at `conc`, and prints a line for each and one comparing
+/// them.
+fn one(
+    exe: &Path,
+    tracker: &str,
+    domain: &str,
+    command: &str,
+    conc: usize,
+    (few, many): (usize, usize),
+    dir: &Path,
+) -> Result<(), String> {
+    let mut sides = Vec::new();
+    for side in ["client", "raw"] {
+        let mut totals = Vec::new();
+        for requests in [few, many] {
+            let out = dir.join(format!("callgrind.{command}.{side}.{conc}.{requests}"));
+            // Its output (warnings about the cache sizes it found) is shown only on failure.
+            let run = Command::new("valgrind")
+                .args(["--tool=callgrind", "--cache-sim=yes", "--quiet"])
+                .arg(format!("--callgrind-out-file={}", out.display()))
+                .arg(exe)
+                .args(["bench", "tracker-loop", tracker, domain])
+                .args([requests.to_string(), conc.to_string(), side.to_owned()])
+                .arg(command)
+                .output()
+                .map_err(|e| format!("valgrind (tracker-cost needs it on the PATH): {e}"))?;
+            if !run.status.success() {
+                return Err(format!(
+                    "valgrind on tracker-loop {side} {command} c={conc}: {}\n{}",
+                    run.status,
+                    String::from_utf8_lossy(&run.stderr)
+                ));
             }
-            let per = per_request(&totals[0], &totals[1], (many - few) as f64);
-            eprintln!(
-                "tracker-cost get_paths c={conc:<3} {side:<6}: {:>6.0} instructions, {:>5.1} I1 misses, {:>5.1} D1 read and {:>5.1} D1 write misses per request",
-                per.instructions, per.i1_misses, per.d1_read_misses, per.d1_write_misses,
-            );
-            sides.push(per);
+            let text =
+                std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+            totals.push(totals_of(&text)?);
         }
-        if let [client, raw] = sides[..] {
-            eprintln!(
-                "tracker-cost get_paths c={conc:<3} client over raw: {:.0} more instructions, {:.0} more I1 misses per request",
-                client.instructions - raw.instructions,
-                client.i1_misses - raw.i1_misses,
-            );
-        }
+        let per = per_request(&totals[0], &totals[1], (many - few) as f64);
+        eprintln!(
+            "tracker-cost {command:<9} c={conc:<3} {side:<6}: {:>6.0} instructions, {:>5.1} I1 misses, {:>5.1} D1 read and {:>5.1} D1 write misses per request",
+            per.instructions, per.i1_misses, per.d1_read_misses, per.d1_write_misses,
+        );
+        sides.push(per);
+    }
+    if let [client, raw] = sides[..] {
+        eprintln!(
+            "tracker-cost {command:<9} c={conc:<3} client over raw: {:.0} more instructions, {:.0} more I1 misses per request",
+            client.instructions - raw.instructions,
+            client.i1_misses - raw.i1_misses,
+        );
     }
     Ok(())
 }
