@@ -154,9 +154,7 @@ impl Args {
     /// # Errors
     /// [`DecodeError::BadField`] when the value is not UTF-8.
     pub fn str(&self, name: &str) -> Result<Option<&str>, DecodeError> {
-        self.get(name)
-            .map(|v| std::str::from_utf8(v).map_err(|_| DecodeError::bad_field(name, v)))
-            .transpose()
+        self.get(name).map(|v| str_value(name, v)).transpose()
     }
 
     /// The value of `name`, which must be present.
@@ -387,6 +385,11 @@ impl Args {
         self.buf.extend_from_slice(&joined);
         self.spans[idx] = Span::adjacent(start, mid, self.buf.len());
     }
+}
+
+/// `value`, the value of the field `name`, as UTF-8 text.
+pub(crate) fn str_value<'a>(name: &str, value: &'a [u8]) -> Result<&'a str, DecodeError> {
+    std::str::from_utf8(value).map_err(|_| DecodeError::bad_field(name, value))
 }
 
 /// `value`, the value of the field `name`, parsed with [`FromStr`].

@@ -5,7 +5,7 @@
 //! ([`Command::encode_output`]). A `callid` is not part of any command: the tracker client adds
 //! it to the encoded line ([`RequestLine`](crate::RequestLine)) and checks the echo.
 
-use crate::args::Args;
+use crate::args::{Args, str_value};
 use crate::error::{DecodeError, ReplyError};
 use crate::error_code::ErrorCode;
 use crate::key::Key;
@@ -199,15 +199,12 @@ pub(crate) fn required<'a>(name: &str, value: Option<&'a [u8]>) -> Result<&'a [u
 
 /// An owned UTF-8 field that must be present, found by [`Args::first_of`].
 pub(crate) fn required_string(name: &str, value: Option<&[u8]>) -> Result<String, DecodeError> {
-    let value = required(name, value)?;
-    std::str::from_utf8(value)
-        .map(str::to_owned)
-        .map_err(|_| DecodeError::bad_field(name, value))
+    str_value(name, required(name, value)?).map(str::to_owned)
 }
 
 /// An owned UTF-8 field.
 pub(crate) fn string(args: &Args, name: &str) -> Result<String, DecodeError> {
-    args.required_str(name).map(str::to_owned)
+    required_string(name, args.get(name))
 }
 
 /// An owned key field (any bytes).
