@@ -6,7 +6,7 @@ use std::str::FromStr;
 use bytes::{BufMut, BytesMut};
 
 use crate::error::DecodeError;
-use crate::escape::{escape, plain_run_end, unescape_into, unescape_one};
+use crate::escape::{escape, is_plain, plain_run_end, unescape_into, unescape_one};
 
 /// The most storage, in bytes, an argument list kept for reuse may hold
 /// ([`Args::worth_keeping`]).
@@ -36,6 +36,99 @@ impl Span {
             name_end: mid,
             value_start: mid,
             end,
+        }
+    }
+}
+
+/// Where a command writes its request arguments ([`Command::write_args`](crate::Command::write_args)):
+/// an [`Args`] list, or the encoded request line itself, which
+/// [`RequestLine::of`](crate::RequestLine::of) has them escaped straight into, with no list in
+/// between. Both give the same pairs in the same order.
+///
+/// Sealed: a command only calls it.
+///
+/// ```
+/// use mogile_protocol::{ArgSink, Args};
+///
+/// fn write(args: &mut impl ArgSink) {
+///     args.push("domain", "media");
+///     args.push_display("size", 7);
+/// }
+/// let mut args = Args::new();
+/// write(&mut args);
+/// assert_eq!(args, Args::new().with("domain", "media").with("size", "7"));
+/// ```
+pub trait ArgSink: sealed::Sealed {
+    /// Appends a pair.
+    fn push(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>);
+
+    /// Appends a pair whose value is formatted (numbers), without a temporary string.
+    fn push_display(&mut self, name: impl AsRef<[u8]>, value: impl fmt::Display);
+}
+
+mod sealed {
+    /// Only this crate's sinks implement [`ArgSink`](super::ArgSink).
+    pub trait Sealed {}
+    impl Sealed for super::Args {}
+    impl Sealed for super::LineArgs<'_> {}
+}
+
+impl ArgSink for Args {
+    fn push(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        Self::push(self, name, value);
+    }
+
+    fn push_display(&mut self, name: impl AsRef<[u8]>, value: impl fmt::Display) {
+        Self::push_display(self, name, value);
+    }
+}
+
+/// Arguments escaped straight onto the end of an encoded line: `n=v&n=v`, as the Perl client
+/// writes them. The one place that shape is written ([`Args::encode_into`] goes through it too).
+pub(crate) struct LineArgs<'a> {
+    dst: &'a mut BytesMut,
+    pairs: usize,
+}
+
+impl<'a> LineArgs<'a> {
+    /// Appends pairs to `dst` from its current end.
+    pub(crate) fn new(dst: &'a mut BytesMut) -> Self {
+        Self { dst, pairs: 0 }
+    }
+
+    /// How many pairs were appended.
+    pub(crate) fn pairs(&self) -> usize {
+        self.pairs
+    }
+
+    /// The separator before a pair, and its escaped name and `=`.
+    fn start_pair(&mut self, name: &[u8]) {
+        if self.pairs > 0 {
+            self.dst.put_u8(b'&');
+        }
+        self.pairs += 1;
+        escape(name, self.dst);
+        self.dst.put_u8(b'=');
+    }
+}
+
+impl ArgSink for LineArgs<'_> {
+    fn push(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        self.start_pair(name.as_ref());
+        escape(value.as_ref(), self.dst);
+    }
+
+    fn push_display(&mut self, name: impl AsRef<[u8]>, value: impl fmt::Display) {
+        use std::fmt::Write as _;
+        self.start_pair(name.as_ref());
+        let start = self.dst.len();
+        // Writing into a `BytesMut` cannot fail; a Display impl that errors would leave a
+        // partial value, which no number type does.
+        let _ = write!(self.dst, "{value}");
+        // Numbers need no escaping; anything else is escaped like any value.
+        if !is_plain(&self.dst[start..]) {
+            let raw = self.dst.split_off(start);
+            escape(&raw, self.dst);
         }
     }
 }
@@ -102,7 +195,7 @@ impl Args {
     }
 
     /// Appends a pair whose value is formatted in place (numbers), without a temporary string.
-    pub(crate) fn push_display(&mut self, name: impl AsRef<[u8]>, value: impl fmt::Display) {
+    pub fn push_display(&mut self, name: impl AsRef<[u8]>, value: impl fmt::Display) {
         use std::io::Write as _;
         let start = self.buf.len();
         self.buf.extend_from_slice(name.as_ref());
@@ -225,13 +318,9 @@ impl Args {
 
     /// Appends `n=v&n=v` to `dst`, escaped as the Perl client does ([`escape`]).
     pub fn encode_into(&self, dst: &mut BytesMut) {
-        for (i, (name, value)) in self.iter().enumerate() {
-            if i > 0 {
-                dst.put_u8(b'&');
-            }
-            escape(name, dst);
-            dst.put_u8(b'=');
-            escape(value, dst);
+        let mut line = LineArgs::new(dst);
+        for (name, value) in self.iter() {
+            line.push(name, value);
         }
     }
 

@@ -29,9 +29,47 @@ const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 /// assert_eq!(&out[..], b"a+b%2Bc/d%26%FF");
 /// ```
 pub fn escape(src: &[u8], dst: &mut BytesMut) {
+    // Names and values are mostly plain, and short: find how much is, without a branch per
+    // byte, and copy it whole.
+    let plain = plain_prefix(src);
+    dst.extend_from_slice(&src[..plain]);
+    if plain < src.len() {
+        escape_rest(&src[plain..], dst);
+    }
+}
+
+/// Whether `src` needs no escaping.
+pub(crate) fn is_plain(src: &[u8]) -> bool {
+    plain_prefix(src) == src.len()
+}
+
+/// The length of the run of plain bytes `src` starts with.
+fn plain_prefix(src: &[u8]) -> usize {
+    // Eight bytes at a time, all eight looked up before one test: a short value costs a few
+    // table loads, not a compare and branch per byte.
+    let mut chunks = src.chunks_exact(8);
+    let mut done = 0;
+    for chunk in chunks.by_ref() {
+        if !chunk
+            .iter()
+            .fold(true, |all, &b| all & PLAIN[usize::from(b)])
+        {
+            break;
+        }
+        done += 8;
+    }
+    done + src[done..]
+        .iter()
+        .position(|&b| !PLAIN[usize::from(b)])
+        .unwrap_or(src.len() - done)
+}
+
+/// [`escape`] from the first byte that needs it.
+#[cold]
+#[inline(never)]
+fn escape_rest(src: &[u8], dst: &mut BytesMut) {
     dst.reserve(src.len());
-    // Runs of plain bytes are copied whole: keys and domains are mostly plain, so a value is
-    // usually one copy.
+    // Runs of plain bytes are copied whole.
     let mut i = 0;
     while i < src.len() {
         let run = i;
@@ -183,6 +221,32 @@ mod tests {
             }
         }
         assert_eq!(out, expected);
+    }
+
+    /// The reference: one byte at a time, as the Perl client's regex does it.
+    fn naive(src: &[u8]) -> String {
+        src.iter()
+            .map(|&b| match b {
+                b' ' => "+".to_owned(),
+                _ if PLAIN[usize::from(b)] => char::from(b).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Plain runs of every length around the eight-byte steps, with an escape anywhere or
+        /// nowhere: the fast prefix and the byte-by-byte rest agree with the reference.
+        #[test]
+        fn escape_matches_the_byte_by_byte_reference(
+            plain in "[A-Za-z0-9_,./:-]{0,40}",
+            rest in proptest::collection::vec(proptest::num::u8::ANY, 0..12),
+        ) {
+            let mut src = plain.into_bytes();
+            src.extend_from_slice(&rest);
+            proptest::prop_assert_eq!(esc(&src), naive(&src));
+            proptest::prop_assert_eq!(is_plain(&src), naive(&src).as_bytes() == &src[..]);
+        }
     }
 
     #[test]

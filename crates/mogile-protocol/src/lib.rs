@@ -74,7 +74,7 @@ mod types;
 mod usage;
 
 pub use admin_reply::{AdminReply, AdminReplyDecoder};
-pub use args::Args;
+pub use args::{ArgSink, Args};
 pub use command::*;
 pub use error::{DecodeError, ReplyError, RequestError};
 pub use error_code::ErrorCode;

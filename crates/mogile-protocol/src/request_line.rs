@@ -2,15 +2,14 @@
 
 use bytes::{BufMut, BytesMut};
 
-use std::cell::RefCell;
-
-use crate::args::Args;
+use crate::args::{Args, LineArgs};
 use crate::command::Command;
 use crate::request::{Request, encode_line};
 
-thread_local! {
-    static SCRATCH: RefCell<Args> = RefCell::new(Args::for_request());
-}
+/// What [`RequestLine::of`] allocates before it knows the line's length: room for a command,
+/// a domain, a key of a hundred bytes or so and a few options, with its `callid` (a longer line
+/// grows the buffer once or twice). Under glibc's per-thread cache limit.
+const TYPICAL_LINE: usize = 256;
 
 /// The most a `callid` adds to a line: `&callid=` and the 20 digits of `u64::MAX`.
 const CALLID_ROOM: usize = "&callid=".len() + 20;
@@ -59,8 +58,8 @@ impl RequestLine {
     /// Encodes a typed command's request: the same bytes as `RequestLine::new(&command.request())`,
     /// without building the [`Request`] in between.
     ///
-    /// The arguments are gathered in a buffer kept per thread, so the line is the only
-    /// allocation; a buffer that a very large request grew is let go rather than kept.
+    /// The command escapes its arguments straight into the line
+    /// ([`ArgSink`](crate::ArgSink)), so the line is the only allocation.
     ///
     /// ```
     /// # use mogile_protocol::{Command, GetPaths, RequestLine};
@@ -70,22 +69,14 @@ impl RequestLine {
     /// assert_eq!(line.bytes(), RequestLine::new(&command.request()).bytes());
     /// ```
     pub fn of<C: Command>(command: &C) -> Self {
-        let encoded = SCRATCH.try_with(|scratch| {
-            // Busy only if `write_args` itself encoded a line; then it takes the plain way.
-            let mut args = scratch.try_borrow_mut().ok()?;
-            args.clear();
-            command.write_args(&mut args);
-            let line = Self::encode(C::NAME, &args);
-            if !args.worth_keeping() {
-                *args = Args::for_request();
-            }
-            Some(line)
-        });
-        match encoded {
-            Ok(Some(line)) => line,
-            // The thread is being torn down, or the buffer is in use.
-            _ => Self::new(&command.request()),
-        }
+        let mut buf = BytesMut::with_capacity(TYPICAL_LINE);
+        buf.put_slice(C::NAME.as_bytes());
+        buf.put_u8(b' ');
+        let mut args = LineArgs::new(&mut buf);
+        command.write_args(&mut args);
+        let has_args = args.pairs() > 0;
+        buf.put_slice(b"\r\n");
+        Self::with_room_for_callid(buf, has_args)
     }
 
     /// `<command> <args>\r\n`, with room for any `callid`.
@@ -95,7 +86,12 @@ impl RequestLine {
         let plain = command.len() + 1 + args.raw_len() + 2 * args.len();
         let mut buf = BytesMut::with_capacity(plain + plain / 4 + 16 + CALLID_ROOM + 2);
         encode_line(command, args, &mut buf);
-        // `encode_line` ends every line with `\r\n`.
+        Self::with_room_for_callid(buf, !args.is_empty())
+    }
+
+    /// A line from `<command> <args>\r\n`, made ready for [`set_callid`](Self::set_callid).
+    fn with_room_for_callid(mut buf: BytesMut, has_args: bool) -> Self {
+        // Both encoders end the line with `\r\n`.
         let base = buf.len().saturating_sub(2);
         // Room for the separator, `callid=`, 20 digits and the line end.
         buf.reserve(CALLID_ROOM + 2);
@@ -103,7 +99,7 @@ impl RequestLine {
             buf,
             base,
             digits: base,
-            has_args: !args.is_empty(),
+            has_args,
         }
     }
 
@@ -200,9 +196,8 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// `of` gives the bytes of `new(&command.request())`, line after line on one thread,
-        /// whatever the earlier lines left in the scratch buffer (a key of 8 KiB makes it let go
-        /// of the grown buffer).
+        /// `of` gives the bytes of `new(&command.request())`, for short keys and for keys of
+        /// 8 KiB, which outgrow the line's first allocation.
         #[test]
         fn of_encodes_as_new(
             keys in proptest::collection::vec(

@@ -36,6 +36,11 @@ fn one_request<C: Command>(cmd: &C) {
     let mut expected = Args::new();
     cmd.write_args(&mut expected);
     assert_eq!(parsed.args(), &expected, "{}", C::NAME);
+    // The client's encoder, which escapes the arguments straight into the line, writes the
+    // same bytes.
+    let mut wire = BytesMut::new();
+    request.encode(&mut wire);
+    assert_eq!(RequestLine::of(cmd).bytes(), &wire[..], "{}", C::NAME);
 }
 
 #[test]

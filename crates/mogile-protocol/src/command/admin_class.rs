@@ -1,14 +1,14 @@
 //! Classes: `create_class`, `update_class`, `delete_class`.
 
 use super::{Command, CommandKind, ErrorMeaning, push_num, push_opt, string};
-use crate::args::Args;
+use crate::args::{ArgSink, Args};
 use crate::error::DecodeError;
 use crate::error_code::ErrorCode;
 use crate::types::HashType;
 
 /// The arguments shared by `create_class` and `update_class`.
 fn write_class_args(
-    args: &mut Args,
+    args: &mut impl ArgSink,
     domain: &str,
     class: &str,
     mindevcount: u32,
@@ -105,7 +105,7 @@ macro_rules! class_command {
             const IDEMPOTENT: bool = $idem;
             type Output = ClassOutput;
 
-            fn write_args(&self, args: &mut Args) {
+            fn write_args(&self, args: &mut impl ArgSink) {
                 write_class_args(
                     args,
                     &self.domain,
@@ -188,7 +188,7 @@ impl Command for DeleteClass {
     const IDEMPOTENT: bool = false;
     type Output = DeleteClassOutput;
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("domain", &self.domain);
         args.push("class", &self.class);
     }

@@ -1,7 +1,7 @@
 //! Devices: `get_devices`, `create_device`, `set_state`, `set_weight`.
 
 use super::{Command, CommandKind, ErrorMeaning, push_num, push_opt, push_opt_num, rows};
-use crate::args::Args;
+use crate::args::{ArgSink, Args};
 use crate::error::DecodeError;
 use crate::error_code::ErrorCode;
 use crate::types::DevId;
@@ -69,7 +69,7 @@ impl Command for GetDevices {
     /// The devices. The index in the reply (`dev<n>_`) is an enumeration, not the devid.
     type Output = Vec<DeviceInfo>;
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         push_opt_num(args, "devid", self.devid);
     }
 
@@ -171,7 +171,7 @@ impl Command for CreateDevice {
     const IDEMPOTENT: bool = false;
     type Output = ();
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         push_opt(args, "hostname", self.hostname.as_ref());
         push_opt_num(args, "hostid", self.hostid);
         push_num(args, "devid", self.devid);
@@ -221,7 +221,7 @@ impl Command for SetState {
     const IDEMPOTENT: bool = false;
     type Output = ();
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("host", &self.host);
         push_num(args, "device", self.device);
         args.push("state", &self.state);
@@ -264,7 +264,7 @@ impl Command for SetWeight {
     const IDEMPOTENT: bool = false;
     type Output = ();
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("host", &self.host);
         push_num(args, "device", self.device);
         push_num(args, "weight", self.weight);

@@ -1,7 +1,7 @@
 //! Domains: `get_domains` (with their classes), `create_domain`, `delete_domain`.
 
 use super::{Command, CommandKind, ErrorMeaning, indexed_rows, push_num, string};
-use crate::args::Args;
+use crate::args::{ArgSink, Args};
 use crate::error::DecodeError;
 use crate::error_code::ErrorCode;
 use crate::types::HashType;
@@ -55,7 +55,7 @@ impl Command for GetDomains {
     const IDEMPOTENT: bool = true;
     type Output = Vec<DomainInfo>;
 
-    fn write_args(&self, _args: &mut Args) {}
+    fn write_args(&self, _args: &mut impl ArgSink) {}
 
     /// Keys have no separators: `domain<i>`, `domain<i>classes`, `domain<i>class<j>name`, ...
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {
@@ -143,7 +143,7 @@ impl Command for CreateDomain {
     /// The domain name echoed by the tracker.
     type Output = String;
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("domain", &self.domain);
     }
 
@@ -187,7 +187,7 @@ impl Command for DeleteDomain {
     /// The domain name echoed by the tracker.
     type Output = String;
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("domain", &self.domain);
     }
 

@@ -1,7 +1,7 @@
 //! Hosts: `get_hosts`, `create_host`, `update_host`, `delete_host`.
 
 use super::{Command, CommandKind, ErrorMeaning, push_num, push_opt, push_opt_num, rows, string};
-use crate::args::Args;
+use crate::args::{ArgSink, Args};
 use crate::error::DecodeError;
 use crate::error_code::ErrorCode;
 
@@ -59,7 +59,7 @@ impl Command for GetHosts {
     /// The hosts. The index in the reply (`host<n>_`) is an enumeration, not the host id.
     type Output = Vec<HostInfo>;
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         push_opt_num(args, "hostid", self.hostid);
     }
 
@@ -199,7 +199,7 @@ macro_rules! host_command {
             const IDEMPOTENT: bool = $idem;
             type Output = HostRef;
 
-            fn write_args(&self, args: &mut Args) {
+            fn write_args(&self, args: &mut impl ArgSink) {
                 args.push("host", &self.host);
                 push_opt(args, "ip", self.ip.as_ref());
                 push_opt_num(args, "port", self.port);
@@ -296,7 +296,7 @@ impl Command for DeleteHost {
     const IDEMPOTENT: bool = false;
     type Output = ();
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("host", &self.host);
     }
 

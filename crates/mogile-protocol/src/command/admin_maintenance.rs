@@ -1,7 +1,7 @@
 //! Liveness, cache and debugging commands.
 
 use super::{Command, CommandKind, push_flag, push_num, push_opt_num};
-use crate::args::Args;
+use crate::args::{ArgSink, Args};
 use crate::error::DecodeError;
 
 unit_command! {
@@ -41,7 +41,7 @@ impl Command for ReplicateNow {
     /// How many replications were made due.
     type Output = u64;
 
-    fn write_args(&self, _args: &mut Args) {}
+    fn write_args(&self, _args: &mut impl ArgSink) {}
 
     fn parse_ok(args: &Args) -> Result<u64, DecodeError> {
         args.parse("count")
@@ -76,7 +76,7 @@ impl Command for Sleep {
     const IDEMPOTENT: bool = true;
     type Output = ();
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         push_opt_num(args, "duration", self.duration);
     }
 
@@ -115,7 +115,7 @@ impl Command for Test {
     const IDEMPOTENT: bool = true;
     type Output = ();
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         push_flag(args, "crash", self.crash);
     }
 

@@ -1,7 +1,7 @@
 //! Server settings: `server_settings`, `server_setting`, `set_server_setting`.
 
 use super::{Command, CommandKind, indexed_map, push_num, string};
-use crate::args::Args;
+use crate::args::{ArgSink, Args};
 use crate::error::DecodeError;
 
 unit_struct! {
@@ -16,7 +16,7 @@ impl Command for ServerSettings {
     /// `(key, value)` pairs in reply order.
     type Output = Vec<(String, String)>;
 
-    fn write_args(&self, _args: &mut Args) {}
+    fn write_args(&self, _args: &mut impl ArgSink) {}
 
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {
         indexed_map(args, "key_count", "key_", |i, k| {
@@ -58,7 +58,7 @@ impl Command for ServerSetting {
     /// `(key, value)`.
     type Output = (String, String);
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("key", &self.key);
     }
 
@@ -98,7 +98,7 @@ impl Command for SetServerSetting {
     const IDEMPOTENT: bool = false;
     type Output = ();
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("key", &self.key);
         args.push("value", &self.value);
     }

@@ -3,7 +3,7 @@
 use super::{
     Command, CommandKind, ErrorMeaning, indexed_map, push_flag, push_num, push_opt, push_opt_num,
 };
-use crate::args::Args;
+use crate::args::{ArgSink, Args};
 use crate::error::DecodeError;
 use crate::error_code::ErrorCode;
 use crate::key::Key;
@@ -110,7 +110,7 @@ impl Command for CreateOpen {
     const IDEMPOTENT: bool = false;
     type Output = CreateOpenOutput;
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("domain", &self.domain);
         push_opt(args, "key", self.key.as_ref());
         push_opt(args, "class", self.class.as_ref());
@@ -323,7 +323,7 @@ impl Command for CreateClose {
     const IDEMPOTENT: bool = false;
     type Output = ();
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("domain", &self.domain);
         push_opt(args, "key", self.key.as_ref());
         push_num(args, "fid", self.fid);

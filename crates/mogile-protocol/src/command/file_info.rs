@@ -5,7 +5,7 @@ use super::{
     Command, CommandKind, ErrorMeaning, id_list, join_ids, push_flag, push_num, required,
     required_string,
 };
-use crate::args::{Args, parse_value};
+use crate::args::{ArgSink, Args, parse_value};
 use crate::error::DecodeError;
 use crate::error_code::ErrorCode;
 use crate::key::Key;
@@ -68,7 +68,7 @@ impl Command for FileInfo {
     const IDEMPOTENT: bool = true;
     type Output = FileInfoOutput;
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("domain", &self.domain);
         args.push("key", &self.key);
         push_flag(args, "devices", self.devices);
@@ -211,7 +211,7 @@ impl Command for FileDebug {
     const IDEMPOTENT: bool = true;
     type Output = FileDebugInfo;
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         if let Some(fid) = self.fid {
             push_num(args, "fid", fid);
         }

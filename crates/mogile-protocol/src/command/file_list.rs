@@ -3,7 +3,7 @@
 use super::{
     Command, CommandKind, ErrorMeaning, indexed_map, key, push_num, push_opt, push_opt_num, rows,
 };
-use crate::args::Args;
+use crate::args::{ArgSink, Args};
 use crate::error::{DecodeError, ReplyError};
 use crate::error_code::ErrorCode;
 use crate::key::Key;
@@ -72,7 +72,7 @@ impl Command for ListKeys {
     const IDEMPOTENT: bool = true;
     type Output = KeyPage;
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("domain", &self.domain);
         push_opt(args, "prefix", self.prefix.as_ref());
         push_opt(args, "after", self.after.as_ref());
@@ -169,7 +169,7 @@ impl Command for ListFids {
     const IDEMPOTENT: bool = true;
     type Output = Vec<FidRow>;
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         push_opt_num(args, "from", self.from);
         push_opt_num(args, "to", self.count);
     }

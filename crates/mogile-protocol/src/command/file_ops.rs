@@ -4,7 +4,7 @@ use super::file_create::path_of;
 use super::{
     Command, CommandKind, ErrorMeaning, indexed_map, push_flag, push_num, push_opt, push_opt_num,
 };
-use crate::args::Args;
+use crate::args::{ArgSink, Args};
 use crate::error::DecodeError;
 use crate::error_code::ErrorCode;
 use crate::key::Key;
@@ -68,7 +68,7 @@ impl Command for GetPaths {
     /// replica is readable right now).
     type Output = Vec<StoragePath>;
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("domain", &self.domain);
         args.push("key", &self.key);
         push_flag(args, "noverify", self.noverify);
@@ -127,7 +127,7 @@ impl Command for Delete {
     const IDEMPOTENT: bool = false;
     type Output = ();
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("domain", &self.domain);
         args.push("key", &self.key);
     }
@@ -173,7 +173,7 @@ impl Command for Rename {
     const IDEMPOTENT: bool = false;
     type Output = ();
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("domain", &self.domain);
         args.push("from_key", &self.from);
         args.push("to_key", &self.to);
@@ -227,7 +227,7 @@ impl Command for UpdateFileClass {
     const IDEMPOTENT: bool = false;
     type Output = ();
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("domain", &self.domain);
         args.push("key", &self.key);
         args.push("class", &self.class);

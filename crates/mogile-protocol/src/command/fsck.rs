@@ -1,7 +1,7 @@
 //! The fsck job: start, stop, reset, log and status.
 
 use super::{Command, CommandKind, push_flag, push_num, push_opt_num, rows, string};
-use crate::args::Args;
+use crate::args::{ArgSink, Args};
 use crate::error::DecodeError;
 use crate::types::{DevId, Fid};
 
@@ -57,7 +57,7 @@ impl Command for FsckReset {
     const IDEMPOTENT: bool = false;
     type Output = ();
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         push_flag(args, "policy_only", self.policy_only);
         push_opt_num(args, "startpos", self.startpos);
     }
@@ -112,7 +112,7 @@ impl Command for FsckGetLog {
     const IDEMPOTENT: bool = true;
     type Output = Vec<FsckLogRow>;
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         push_opt_num(args, "after_logid", self.after_logid);
     }
 
@@ -187,7 +187,7 @@ impl Command for FsckStatus {
     const IDEMPOTENT: bool = true;
     type Output = FsckStatusOutput;
 
-    fn write_args(&self, _args: &mut Args) {}
+    fn write_args(&self, _args: &mut impl ArgSink) {}
 
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {
         let counters = args

@@ -5,7 +5,7 @@
 //! ([`Command::encode_output`]). A `callid` is not part of any command: the tracker client adds
 //! it to the encoded line ([`RequestLine`](crate::RequestLine)) and checks the echo.
 
-use crate::args::{Args, str_value};
+use crate::args::{ArgSink, Args, str_value};
 use crate::error::{DecodeError, ReplyError};
 use crate::error_code::ErrorCode;
 use crate::key::Key;
@@ -40,7 +40,7 @@ macro_rules! unit_command {
             const IDEMPOTENT: bool = $idem;
             type Output = ();
 
-            fn write_args(&self, _args: &mut $crate::args::Args) {}
+            fn write_args(&self, _args: &mut impl $crate::args::ArgSink) {}
 
             fn parse_ok(_args: &$crate::args::Args) -> Result<(), $crate::error::DecodeError> {
                 Ok(())
@@ -112,8 +112,9 @@ pub trait Command {
     /// The typed result of an `OK`.
     type Output;
 
-    /// Appends the command's arguments.
-    fn write_args(&self, args: &mut Args);
+    /// Appends the command's arguments, to an [`Args`] list or straight into an encoded line
+    /// ([`RequestLine::of`](crate::RequestLine::of)).
+    fn write_args(&self, args: &mut impl ArgSink);
 
     /// Reads the arguments of an `OK` reply (a `callid` among them is ignored).
     ///
@@ -167,28 +168,32 @@ pub trait Command {
 }
 
 /// Appends `name=value` when `value` is set.
-pub(crate) fn push_opt(args: &mut Args, name: &str, value: Option<impl AsRef<[u8]>>) {
+pub(crate) fn push_opt(args: &mut impl ArgSink, name: &str, value: Option<impl AsRef<[u8]>>) {
     if let Some(value) = value {
         args.push(name, value);
     }
 }
 
 /// Appends `name=1` when `flag` is set (the tracker's boolean arguments are Perl truth tests).
-pub(crate) fn push_flag(args: &mut Args, name: &str, flag: bool) {
+pub(crate) fn push_flag(args: &mut impl ArgSink, name: &str, flag: bool) {
     if flag {
         args.push(name, "1");
     }
 }
 
 /// Appends `name=<number>` when set.
-pub(crate) fn push_opt_num(args: &mut Args, name: &str, value: Option<impl std::fmt::Display>) {
+pub(crate) fn push_opt_num(
+    args: &mut impl ArgSink,
+    name: &str,
+    value: Option<impl std::fmt::Display>,
+) {
     if let Some(value) = value {
         args.push_display(name, value);
     }
 }
 
 /// Appends a number.
-pub(crate) fn push_num(args: &mut Args, name: &str, value: impl std::fmt::Display) {
+pub(crate) fn push_num(args: &mut impl ArgSink, name: &str, value: impl std::fmt::Display) {
     args.push_display(name, value);
 }
 

@@ -1,7 +1,7 @@
 //! The rebalance job.
 
 use super::{Command, CommandKind, id_list, join_ids, string};
-use crate::args::Args;
+use crate::args::{ArgSink, Args};
 use crate::error::DecodeError;
 use crate::types::DevId;
 
@@ -26,7 +26,7 @@ macro_rules! state_command {
             /// The tracker's serialised rebalance state.
             type Output = String;
 
-            fn write_args(&self, _args: &mut Args) {}
+            fn write_args(&self, _args: &mut impl ArgSink) {}
 
             fn parse_ok(args: &Args) -> Result<String, DecodeError> {
                 string(args, "state")
@@ -69,7 +69,7 @@ impl Command for RebalanceTest {
     const IDEMPOTENT: bool = true;
     type Output = RebalanceTestOutput;
 
-    fn write_args(&self, _args: &mut Args) {}
+    fn write_args(&self, _args: &mut impl ArgSink) {}
 
     fn parse_ok(args: &Args) -> Result<Self::Output, DecodeError> {
         Ok(RebalanceTestOutput {
@@ -107,7 +107,7 @@ impl Command for RebalanceSetPolicy {
     const IDEMPOTENT: bool = false;
     type Output = ();
 
-    fn write_args(&self, args: &mut Args) {
+    fn write_args(&self, args: &mut impl ArgSink) {
         args.push("policy", &self.policy);
     }
 
