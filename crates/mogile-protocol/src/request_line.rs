@@ -1,5 +1,7 @@
 //! [`RequestLine`]: a request encoded once, sent with a new `callid` on every attempt.
 
+use std::cell::Cell;
+
 use bytes::{BufMut, BytesMut};
 
 use crate::args::{Args, LineArgs};
@@ -10,6 +12,17 @@ use crate::request::{Request, encode_line};
 /// a domain, a key of a hundred bytes or so and a few options, with its `callid` (a longer line
 /// grows the buffer once or twice). Under glibc's per-thread cache limit.
 const TYPICAL_LINE: usize = 256;
+
+/// The largest line buffer kept for the next line ([`SPARE`]): one that a long key grew past
+/// this is let go.
+const SPARE_KEEP: usize = 1024;
+
+thread_local! {
+    /// A finished line's buffer, which the next [`RequestLine::of`] on this thread writes into
+    /// instead of allocating. A client finishes one request and starts its next in the same
+    /// poll, so one buffer per thread is enough, and it bounds what is kept.
+    static SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };
+}
 
 /// The most a `callid` adds to a line: `&callid=` and the 20 digits of `u64::MAX`.
 const CALLID_ROOM: usize = "&callid=".len() + 20;
@@ -59,7 +72,9 @@ impl RequestLine {
     /// without building the [`Request`] in between.
     ///
     /// The command escapes its arguments straight into the line
-    /// ([`ArgSink`](crate::ArgSink)), so the line is the only allocation.
+    /// ([`ArgSink`](crate::ArgSink)). The line's buffer is the one the last line dropped on
+    /// this thread left behind, if it was not grown past 1 KiB: a client that sends request
+    /// after request allocates none.
     ///
     /// ```
     /// # use mogile_protocol::{Command, GetPaths, RequestLine};
@@ -69,7 +84,14 @@ impl RequestLine {
     /// assert_eq!(line.bytes(), RequestLine::new(&command.request()).bytes());
     /// ```
     pub fn of<C: Command>(command: &C) -> Self {
-        let mut buf = BytesMut::with_capacity(TYPICAL_LINE);
+        // Taking the spare fails only while the thread is torn down.
+        let mut buf = match SPARE.try_with(Cell::take) {
+            Ok(Some(mut spare)) => {
+                spare.clear();
+                spare
+            }
+            _ => BytesMut::with_capacity(TYPICAL_LINE),
+        };
         buf.put_slice(C::NAME.as_bytes());
         buf.put_u8(b' ');
         let mut args = LineArgs::new(&mut buf);
@@ -139,6 +161,17 @@ impl RequestLine {
     }
 }
 
+/// Hands the buffer to the next [`RequestLine::of`] on this thread, unless a long line grew it.
+impl Drop for RequestLine {
+    fn drop(&mut self) {
+        if self.buf.capacity() <= SPARE_KEEP {
+            let buf = std::mem::take(&mut self.buf);
+            // Fails only while the thread is torn down; the buffer is then freed.
+            let _ = SPARE.try_with(|spare| spare.set(Some(buf)));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +226,23 @@ mod tests {
                 assert_eq!(line.bytes().len(), line.max_len());
             }
         }
+    }
+
+    #[test]
+    fn a_dropped_line_lends_its_buffer_to_the_next_one() {
+        let first = RequestLine::of(&GetPaths::new("d", "k1"));
+        let at = first.bytes().as_ptr();
+        drop(first);
+        let second = RequestLine::of(&GetPaths::new("d", "k2"));
+        assert_eq!(second.bytes().as_ptr(), at, "the same buffer");
+        assert_eq!(second.bytes(), b"get_paths domain=d&key=k2\r\n");
+        // A line grown past the limit is let go, and the next one starts small.
+        let long = RequestLine::of(&GetPaths::new("d", "k".repeat(4096)));
+        assert!(long.bytes().len() > SPARE_KEEP);
+        drop((second, long));
+        let next = RequestLine::of(&Noop::new());
+        assert_eq!(next.bytes(), b"noop \r\n");
+        assert!(next.buf.capacity() <= SPARE_KEEP);
     }
 
     proptest::proptest! {
