@@ -90,7 +90,9 @@ pub(crate) struct Counted<'a>(&'a AtomicUsize);
 
 impl<'a> Counted<'a> {
     pub(crate) fn enter(counter: &'a AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::AcqRel);
+        // Sequentially consistent: a waiting checkout's count is one side of the idle stack's
+        // release/wait handshake (see `idle`).
+        counter.fetch_add(1, Ordering::SeqCst);
         Self(counter)
     }
 }

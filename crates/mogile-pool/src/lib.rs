@@ -148,13 +148,18 @@
 //! reaper and the prober there. Both hold only a weak reference and are aborted when the last
 //! [`Pool`] clone is dropped or [`Pool::close`] is called, so they never keep a process alive.
 //!
-//! `deadpool` does the per-endpoint pooling underneath; it appears in no public signature.
+//! `deadpool` does the per-endpoint pooling underneath (opening connections within
+//! `connect_timeout`, the `max_size` bound, bounded waiting); it appears in no public signature.
+//! Idle connections wait on a stack of the pool's own, which a checkout pops and vets without
+//! going through `deadpool`'s checkout: that is most of what a pooled request used to spend on
+//! its connection.
 
 mod config;
 mod connector;
 mod endpoint;
 mod error;
 mod health;
+mod idle;
 mod manager;
 mod pool;
 mod pooled;

@@ -101,8 +101,27 @@ impl<C: Connector> Manager<C> {
         RecycleError::message("closed")
     }
 
+    /// The checks an idle connection passes before it is handed out, all but the probe: its
+    /// age limits and [`Connector::is_open`]. `Ok(true)` when it sat idle past
+    /// `probe_idle_after` and must be [probed](Self::probe) too. A refusal is logged here.
+    pub(crate) fn vet(
+        &self,
+        slot: &Slot<C::Connection>,
+        now: Instant,
+    ) -> Result<bool, RecycleError<C::Error>> {
+        // The reaper may not have run since the limit passed: enforce it at checkout too.
+        if let Some(reason) = slot.expired(&self.config, now) {
+            return Err(self.expire(reason));
+        }
+        if !self.connector.is_open(&slot.conn) {
+            return Err(self.discard_closed());
+        }
+        Ok(now.duration_since(slot.returned) >= self.config.probe_idle_after)
+    }
+
     /// Probes a connection that sat idle past `probe_idle_after`, within `probe_timeout`.
-    async fn probe(&self, conn: &mut C::Connection) -> RecycleResult<C::Error> {
+    /// A failure is logged here.
+    pub(crate) async fn probe(&self, conn: &mut C::Connection) -> RecycleResult<C::Error> {
         let probe = self.connector.probe(conn);
         match tokio::time::timeout(self.config.probe_timeout, probe).await {
             Ok(Ok(())) => Ok(()),
@@ -135,18 +154,11 @@ impl<C: Connector> managed::Manager for Manager<C> {
         Box::pin(self.connect())
     }
 
-    /// Runs when an idle connection is popped for reuse. An error makes `deadpool` drop it
-    /// and try the next idle one, or open a new one.
+    /// Runs when an idle connection is popped from `deadpool`'s queue for reuse (most idle
+    /// ones are on the pool's own stack instead, which vets them the same way). An error makes
+    /// `deadpool` drop it and try the next idle one, or open a new one.
     async fn recycle(&self, slot: &mut Self::Type, _: &Metrics) -> RecycleResult<Self::Error> {
-        let now = Instant::now();
-        // The reaper may not have run since the limit passed: enforce it at checkout too.
-        if let Some(reason) = slot.expired(&self.config, now) {
-            return Err(self.expire(reason));
-        }
-        if !self.connector.is_open(&slot.conn) {
-            return Err(self.discard_closed());
-        }
-        if now.duration_since(slot.returned) >= self.config.probe_idle_after {
+        if self.vet(slot, Instant::now())? {
             Box::pin(self.probe(&mut slot.conn)).await?;
         }
         Ok(())

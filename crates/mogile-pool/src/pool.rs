@@ -13,10 +13,12 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use tokio::runtime::Handle;
 use tokio::task::AbortHandle;
+use tokio::time::Instant;
 
 use crate::config::PoolSettings;
 use crate::health::{self, Counted, EndpointState};
-use crate::manager::{EndpointPool, Manager};
+use crate::idle::{self, IdleStack};
+use crate::manager::{EndpointPool, Manager, Object};
 use crate::status::{EndpointStatus, PoolStatus};
 use crate::{BuildError, Connector, Endpoint, PoolBuilder, PoolError, Pooled, reaper};
 
@@ -59,6 +61,8 @@ pub(crate) struct Inner<C: Connector> {
 pub(crate) struct EndpointEntry<C: Connector> {
     pub(crate) pool: EndpointPool<C>,
     pub(crate) state: Arc<EndpointState>,
+    /// The idle connections, which checkout takes before asking `deadpool`.
+    pub(crate) idle: Arc<IdleStack<C>>,
 }
 
 impl<C: Connector> Inner<C> {
@@ -114,7 +118,8 @@ impl<C: Connector> Pool<C> {
                 // Only fails for timeouts without a runtime, and the runtime is set above.
                 .map_err(|_| BuildError::NoRuntime)?;
             let state = Arc::new(EndpointState::new(endpoint, can_deactivate));
-            entries.push(EndpointEntry { pool, state });
+            let idle = Arc::new(IdleStack::new(Arc::clone(&state)));
+            entries.push(EndpointEntry { pool, state, idle });
         }
         let rng = match rng_seed {
             Some(seed) => StdRng::seed_from_u64(seed),
@@ -249,31 +254,55 @@ impl<C: Connector> Pool<C> {
             .ok_or_else(|| PoolError::UnknownEndpoint {
                 endpoint: endpoint.clone(),
             })?;
+        // The common case: an idle connection on the endpoint's own stack, vetted in place.
+        let manager = entry.pool.manager();
+        while let Some(obj) = entry.idle.pop() {
+            match manager.vet(&obj, Instant::now()) {
+                Ok(false) => return Ok(Pooled::new(obj, Arc::clone(&entry.idle))),
+                Ok(true) => {
+                    // A probe writes and reads: the connection is held by a guard that closes
+                    // it if the probe fails or this checkout is dropped halfway, so it is never
+                    // put back with half an exchange in it.
+                    let mut vetting = Vetting(Some(obj));
+                    // Boxed: rare, and inline it would make every checkout's future larger.
+                    // Counted as waiting, as a probe in `deadpool`'s checkout is.
+                    let probe = Box::pin(vetting.probe(manager));
+                    if counted(&entry.state.waiters, probe, || ()).await
+                        && let Some(obj) = vetting.0.take()
+                    {
+                        return Ok(Pooled::new(obj, Arc::clone(&entry.idle)));
+                    }
+                    // `probe` logged why; dropping the guard closes the connection.
+                }
+                // `vet` logged why.
+                Err(_) => idle::close(obj),
+            }
+        }
         let state = &entry.state;
-        // First without waiting: with a slot free (the common case) this skips building the
-        // wait timeout (a clock read and a timer entry) that deadpool would put around an
-        // acquire that completes at once. With none free, the checkout waits as configured.
-        // The connect timeout and the (absent) recycle timeout are the pool's own.
+        // Then `deadpool`: an idle connection handed to its queue, or a new one. First without
+        // waiting: with a slot free this skips building the wait timeout (a clock read and a
+        // timer entry) that deadpool would put around an acquire that completes at once. With
+        // none free, the checkout waits as configured, and on starting to wait hands over any
+        // connection released onto the stack meanwhile (see `idle`). The connect timeout and
+        // the (absent) recycle timeout are the pool's own.
         //
         // deadpool's checkout future is boxed: inline, it would make every caller's future
-        // 600 bytes larger, and theirs are moved and boxed whole. The manager boxes its own
-        // rare paths (connect, probe) and the connection, which keeps this one under 1 KiB: an
-        // allocation that glibc's per-thread cache serves (up to 1,032 bytes), where a larger
-        // one takes the allocator's slow path (several times the instructions, in a profile).
+        // 600 bytes larger, and theirs are moved and boxed whole.
         let now = Timeouts {
             wait: Some(Duration::ZERO),
             create: Some(self.inner.config.connect_timeout),
             recycle: None,
         };
         let checkout = Box::pin(entry.pool.timeout_get(&now));
-        let result = match counted(&state.waiters, checkout).await {
+        let result = match counted(&state.waiters, checkout, || ()).await {
             Err(managed::PoolError::Timeout(TimeoutType::Wait)) => {
-                counted(&state.waiters, Box::pin(entry.pool.get())).await
+                let wait = Box::pin(entry.pool.get());
+                counted(&state.waiters, wait, || entry.idle.hand_over()).await
             }
             other => other,
         };
         match result {
-            Ok(obj) => Ok(Pooled::new(obj, Arc::clone(state))),
+            Ok(obj) => Ok(Pooled::new(obj, Arc::clone(&entry.idle))),
             Err(error) => Err(checkout_failed(state, error)),
         }
     }
@@ -320,8 +349,8 @@ impl<C: Connector> Pool<C> {
                     active: state.is_active(),
                     max_size: self.inner.config.max_size,
                     open: pool.size,
-                    // `retain` keeping everything is the one exact count of the idle queue.
-                    idle: entry.pool.retain(|_, _| true).retained,
+                    // `retain` keeping everything is the one exact count of deadpool's queue.
+                    idle: entry.pool.retain(|_, _| true).retained + entry.idle.len(),
                     in_use: state.in_use.load(Ordering::Acquire),
                     waiters: state.waiters.load(Ordering::Acquire),
                     probes_in_flight: state.probes_in_flight.load(Ordering::Acquire),
@@ -340,6 +369,7 @@ impl<C: Connector> Pool<C> {
         self.inner.closed.store(true, Ordering::Release);
         for entry in &self.inner.endpoints {
             entry.pool.close();
+            idle::close_all(entry.idle.drain());
         }
         self.inner.abort_tasks();
     }
@@ -347,6 +377,27 @@ impl<C: Connector> Pool<C> {
     /// Whether [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
         self.inner.closed.load(Ordering::Acquire)
+    }
+}
+
+/// An idle connection being probed at checkout: closed, not put back, if dropped.
+struct Vetting<C: Connector>(Option<Object<C>>);
+
+impl<C: Connector> Vetting<C> {
+    /// Probes the connection; `true` if it answered.
+    async fn probe(&mut self, manager: &Manager<C>) -> bool {
+        match &mut self.0 {
+            Some(obj) => manager.probe(&mut obj.conn).await.is_ok(),
+            None => false,
+        }
+    }
+}
+
+impl<C: Connector> Drop for Vetting<C> {
+    fn drop(&mut self) {
+        if let Some(obj) = self.0.take() {
+            idle::close(obj);
+        }
     }
 }
 
@@ -381,14 +432,23 @@ fn checkout_failed<E>(state: &EndpointState, error: managed::PoolError<E>) -> Po
 }
 
 /// Awaits `fut`, counting it in `counter` from the first time it is pending, until it completes
-/// or is dropped. A checkout that completes at once (an idle connection, nothing to vet) does not
-/// count, and it costs no updates of a counter every request shares.
-async fn counted<F: Future>(counter: &AtomicUsize, mut fut: Pin<Box<F>>) -> F::Output {
+/// or is dropped; `on_wait` runs once, just after the count went up. A checkout that completes at
+/// once (a connection opened or vetted without waiting) does not count, and it costs no updates
+/// of a counter every request shares.
+async fn counted<F: Future>(
+    counter: &AtomicUsize,
+    mut fut: Pin<Box<F>>,
+    on_wait: impl FnOnce(),
+) -> F::Output {
     let mut waiting = None;
+    let mut on_wait = Some(on_wait);
     poll_fn(|cx| {
         let poll = fut.as_mut().poll(cx);
         if poll.is_pending() && waiting.is_none() {
             waiting = Some(Counted::enter(counter));
+            if let Some(on_wait) = on_wait.take() {
+                on_wait();
+            }
         }
         poll
     })

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use deadpool::managed;
 use tokio::time::Instant;
 
-use crate::health::EndpointState;
+use crate::idle::IdleStack;
 use crate::manager::{Object, Slot};
 use crate::{Connector, Endpoint};
 
@@ -22,18 +22,19 @@ use crate::{Connector, Endpoint};
 pub struct Pooled<C: Connector> {
     /// `None` only once `release` or `detach` has moved the connection out.
     obj: Option<Object<C>>,
-    state: Arc<EndpointState>,
+    /// Where `release` puts it back; also the endpoint's counters.
+    idle: Arc<IdleStack<C>>,
 }
 
 impl<C: Connector> Pooled<C> {
-    pub(crate) fn new(obj: Object<C>, state: Arc<EndpointState>) -> Self {
+    pub(crate) fn new(obj: Object<C>, idle: Arc<IdleStack<C>>) -> Self {
         // Counted here and uncounted where the connection is taken out of `obj` (`release`,
-        // `detach`, `Drop`), always before its slot can be handed out again, so `in_use` never
-        // counts a slot twice.
-        state.in_use.fetch_add(1, Ordering::AcqRel);
+        // `detach`, `Drop`), always before it can be handed out again, so
+        // `in_use` never counts a connection twice.
+        idle.state.in_use.fetch_add(1, Ordering::AcqRel);
         Self {
             obj: Some(obj),
-            state,
+            idle,
         }
     }
 
@@ -47,22 +48,26 @@ impl<C: Connector> Pooled<C> {
         let Some(mut obj) = this.obj.take() else {
             return;
         };
-        this.state.in_use.fetch_sub(1, Ordering::AcqRel);
+        let state = &this.idle.state;
+        state.in_use.fetch_sub(1, Ordering::AcqRel);
         // The connector comes from the pool's manager: the pool is needed here anyway, and a
         // connector handle of its own would cost every checkout a shared reference count.
         let pool = managed::Object::pool(&obj).filter(|pool| !pool.is_closed());
         let Some(pool) = pool else {
-            discard(obj, &this.state.endpoint, "pool closed");
+            discard(obj, &state.endpoint, "pool closed");
             return;
         };
         if !pool.manager().connector.is_open(&obj.conn) {
-            discard(obj, &this.state.endpoint, "closed");
-        } else {
-            obj.returned = Instant::now();
-            obj.return_seq = this.state.next_return_seq();
-            // Dropping a `deadpool` object pushes it on the back of the idle queue, which the
-            // pool pops first (`QueueMode::Lifo`).
-            drop(obj);
+            discard(obj, &state.endpoint, "closed");
+            return;
+        }
+        obj.returned = Instant::now();
+        obj.return_seq = state.next_return_seq();
+        this.idle.put(obj);
+        // A `close` since the check above may have emptied the stack before this put: empty it
+        // again, so that no connection stays open in a closed pool.
+        if pool.is_closed() {
+            crate::idle::close_all(this.idle.drain());
         }
     }
 
@@ -74,13 +79,13 @@ impl<C: Connector> Pooled<C> {
             .obj
             .take()
             .expect("Pooled holds its connection until consumed");
-        this.state.in_use.fetch_sub(1, Ordering::AcqRel);
+        this.idle.state.in_use.fetch_sub(1, Ordering::AcqRel);
         managed::Object::take(obj).conn
     }
 
     /// The endpoint this connection is open to.
     pub fn endpoint(this: &Self) -> &Endpoint {
-        &this.state.endpoint
+        &this.idle.state.endpoint
     }
 
     // `obj` is `Some` from construction until `release`/`detach`, which consume `self`, or
@@ -112,8 +117,8 @@ fn discard<C: Connector>(obj: Object<C>, endpoint: &Endpoint, reason: &'static s
 impl<C: Connector> Drop for Pooled<C> {
     fn drop(&mut self) {
         if let Some(obj) = self.obj.take() {
-            self.state.in_use.fetch_sub(1, Ordering::AcqRel);
-            discard(obj, &self.state.endpoint, "dropped without release");
+            self.idle.state.in_use.fetch_sub(1, Ordering::AcqRel);
+            discard(obj, &self.idle.state.endpoint, "dropped without release");
         }
     }
 }
@@ -135,7 +140,7 @@ impl<C: Connector> DerefMut for Pooled<C> {
 impl<C: Connector> std::fmt::Debug for Pooled<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pooled")
-            .field("endpoint", &self.state.endpoint)
+            .field("endpoint", &self.idle.state.endpoint)
             .finish_non_exhaustive()
     }
 }

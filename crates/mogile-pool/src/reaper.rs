@@ -7,7 +7,8 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::Connector;
 use crate::config::PoolSettings;
-use crate::manager::EndpointPool;
+use crate::idle::{IdleStack, close_all};
+use crate::manager::{EndpointPool, Slot};
 use crate::pool::Inner;
 
 /// Every `period`, reaps every endpoint's idle connections; stops once the pool is gone.
@@ -19,6 +20,7 @@ pub(crate) async fn run<C: Connector>(inner: Weak<Inner<C>>, period: Duration) {
         for entry in &inner.endpoints {
             reap(
                 &entry.pool,
+                &entry.idle,
                 &*inner.connector,
                 &inner.config,
                 &entry.state.endpoint,
@@ -40,18 +42,19 @@ pub(crate) async fn ticks_from(start: Instant, period: Duration) -> Interval {
 
 /// Closes the idle connections past `idle_timeout` or `max_lifetime` and those the connector
 /// no longer reports open, then, while more than `max_idle` remain, the least recently
-/// returned ones. Checked-out connections are not in the idle stack, so they are never touched.
+/// returned ones. Idle connections are on the pool's stack or, handed over to a waiting
+/// checkout that gave up, in `deadpool`'s queue: both are reaped. Checked-out connections are
+/// in neither, so they are never touched.
 pub(crate) fn reap<C: Connector>(
     pool: &EndpointPool<C>,
+    idle: &IdleStack<C>,
     connector: &C,
     config: &PoolSettings,
     endpoint: &crate::Endpoint,
 ) {
     let now = Instant::now();
     let mut kept = Vec::new();
-    // `retain` holds `deadpool`'s lock while it runs; `is_open` is cheap and non-blocking by
-    // the `Connector` contract, so it can run under it.
-    let expired = pool.retain(|slot, _| {
+    let mut keep = |slot: &Slot<C::Connection>| {
         if let Some(reason) = slot.expired(config, now) {
             tracing::debug!(%endpoint, reason, "expire");
             false
@@ -62,9 +65,15 @@ pub(crate) fn reap<C: Connector>(
             kept.push(slot.return_seq);
             true
         }
-    });
-    // Close the sockets outside `deadpool`'s lock.
+    };
+    // `retain` holds `deadpool`'s lock while it runs, as `remove_unless` holds the stack's;
+    // `is_open` is cheap and non-blocking by the `Connector` contract, so it can run under
+    // them.
+    let expired = pool.retain(|slot, _| keep(slot));
+    let gone = idle.remove_unless(keep);
+    // Close the sockets outside the locks.
     drop(expired);
+    close_all(gone);
 
     let max_idle = config.idle_limit();
     if kept.len() > max_idle {
@@ -75,13 +84,16 @@ pub(crate) fn reap<C: Connector>(
         } else {
             *kept.select_nth_unstable(excess).1
         };
-        let surplus = pool.retain(|slot, _| {
+        let keep = |slot: &Slot<C::Connection>| {
             let keep = slot.return_seq >= cutoff;
             if !keep {
                 tracing::debug!(%endpoint, reason = "max_idle", "expire");
             }
             keep
-        });
+        };
+        let surplus = pool.retain(|slot, _| keep(slot));
+        let gone = idle.remove_unless(keep);
         drop(surplus);
+        close_all(gone);
     }
 }

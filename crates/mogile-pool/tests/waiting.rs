@@ -128,6 +128,46 @@ async fn a_waiter_gets_the_connection_released_to_it() {
     assert_eq!(waiter.await.unwrap().unwrap(), 0);
 }
 
+/// Released connections go on the pool's own idle stack, which `deadpool` (where checkouts
+/// wait) does not see; a release and a checkout that starts waiting meet in a handshake so that
+/// no checkout waits while a connection sits idle. On two worker threads, many more checkouts
+/// than connections, each released at once: with the handshake broken, a checkout would wait
+/// out `wait_timeout` (the fault here; real time, other threads) and fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_checkout_waits_while_a_released_connection_is_idle() {
+    let toy = Arc::new(Toy::default());
+    let pool = Pool::builder(Arc::clone(&toy), [A])
+        .settings(PoolSettings {
+            max_size: 2,
+            wait_timeout: Duration::from_secs(60),
+            probe_interval: Duration::from_secs(3600),
+            ..PoolSettings::default()
+        })
+        .build()
+        .unwrap();
+    let ep = Endpoint::from(A);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (pool, ep) = (pool.clone(), ep.clone());
+            tokio::spawn(async move {
+                for _ in 0..2_000 {
+                    let conn = pool.get(&ep).await?;
+                    tokio::task::yield_now().await;
+                    Pooled::release(conn);
+                }
+                Ok::<_, PoolError<Infallible>>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert!(toy.opened.load(Ordering::SeqCst) <= 2);
+    let s = pool.status().endpoint(&ep).unwrap().clone();
+    assert_eq!((s.in_use, s.waiters), (0, 0));
+    assert_eq!(s.idle, s.open);
+}
+
 #[tokio::test(start_paused = true)]
 async fn past_wait_timeout_a_typed_error_names_the_endpoint() {
     let toy = Arc::new(Toy::default());
