@@ -5,7 +5,7 @@
 //! ([`Command::encode_output`]). A `callid` is not part of any command: the tracker client adds
 //! it to the encoded line ([`RequestLine`](crate::RequestLine)) and checks the echo.
 
-use crate::args::{ArgSink, Args, str_value};
+use crate::args::{ArgSink, Args, parse_value, str_value};
 use crate::error::{DecodeError, ReplyError};
 use crate::error_code::ErrorCode;
 use crate::key::Key;
@@ -251,8 +251,9 @@ pub(crate) fn indexed_rows<'a>(
 /// Reads the `count` field, then the `count` values named exactly `<prefix><index>` with `index`
 /// in `1..=count`, and maps them with `f(index - 1, value)` in index order.
 ///
-/// This is on the hot path of `get_paths` and `list_keys`: one pass over the pairs, the slots
-/// on the stack for small counts, and one allocation for the result.
+/// This is on the hot path of `get_paths` and `list_keys`: one pass over the pairs finds the
+/// count and the values of the first few indexes (the slots on the stack), and a reply with
+/// more rows than that takes a second pass; one allocation for the result.
 pub(crate) fn indexed_map<'a, T>(
     args: &'a Args,
     count_field: &str,
@@ -260,23 +261,33 @@ pub(crate) fn indexed_map<'a, T>(
     mut f: impl FnMut(usize, &'a [u8]) -> Result<T, DecodeError>,
 ) -> Result<Vec<T>, DecodeError> {
     const INLINE: usize = 16;
-    let count = count(args, count_field)?;
     let mut inline = [None; INLINE];
+    let mut count_value = None;
+    for (name, value) in args.iter() {
+        if let Some(index) = name.strip_prefix(prefix.as_bytes()).and_then(parse_index) {
+            if let Some(slot) = index.checked_sub(1).and_then(|i| inline.get_mut(i)) {
+                *slot = Some(value);
+            }
+        } else if count_value.is_none() && name == count_field.as_bytes() {
+            count_value = Some(value);
+        }
+    }
+    let count = row_count(count_field, count_value, args.len())?;
     let mut heap = Vec::new();
     let slots: &mut [Option<&'a [u8]>] = if count <= INLINE {
         &mut inline[..count]
     } else {
         heap.resize(count, None);
+        for (name, value) in args.iter() {
+            let Some(index) = name.strip_prefix(prefix.as_bytes()).and_then(parse_index) else {
+                continue;
+            };
+            if let Some(slot) = index.checked_sub(1).and_then(|i| heap.get_mut(i)) {
+                *slot = Some(value);
+            }
+        }
         &mut heap
     };
-    for (name, value) in args.iter() {
-        let Some(index) = name.strip_prefix(prefix.as_bytes()).and_then(parse_index) else {
-            continue;
-        };
-        if let Some(slot) = index.checked_sub(1).and_then(|i| slots.get_mut(i)) {
-            *slot = Some(value);
-        }
-    }
     let mut out = Vec::with_capacity(count);
     for (i, slot) in slots.iter().enumerate() {
         let value = slot.ok_or_else(|| DecodeError::missing(&format!("{prefix}{}", i + 1)))?;
@@ -288,8 +299,13 @@ pub(crate) fn indexed_map<'a, T>(
 /// A row count field. A count larger than the number of pairs cannot be honest; refusing it
 /// keeps a hostile count from sizing an allocation.
 pub(crate) fn count(args: &Args, field: &str) -> Result<usize, DecodeError> {
-    let count: usize = args.parse(field)?;
-    if count > args.len() {
+    row_count(field, args.get(field), args.len())
+}
+
+/// [`count`] from the field's first value, found by the caller, and the number of pairs.
+fn row_count(field: &str, value: Option<&[u8]>, pairs: usize) -> Result<usize, DecodeError> {
+    let count: usize = parse_value(field, required(field, value)?)?;
+    if count > pairs {
         return Err(DecodeError::bad_field(field, count.to_string().as_bytes()));
     }
     Ok(count)

@@ -518,3 +518,53 @@ fn settings_fsck_rebalance_and_maintenance_from_capture() {
         Err(ReplyError::Tracker(ErrLine::new(ErrorCode::Failure)))
     );
 }
+
+/// `indexed_map` reads the count and the first rows in one pass, and more rows than it keeps
+/// on the stack in a second: both give what the two-step reading (`count`, then each
+/// `<prefix><index>`) gives, errors included.
+#[test]
+fn indexed_rows_read_in_one_pass_as_in_two() {
+    fn two_step(args: &Args) -> Result<Vec<Vec<u8>>, DecodeError> {
+        let count = super::count(args, "paths")?;
+        (1..=count)
+            .map(|i| {
+                let name = format!("path{i}");
+                // The last value of a repeated name, as the one-pass reader keeps it.
+                args.iter()
+                    .filter(|(n, _)| *n == name.as_bytes())
+                    .last()
+                    .map(|(_, v)| v.to_vec())
+                    .ok_or_else(|| DecodeError::missing(&name))
+            })
+            .collect()
+    }
+    let one_pass = |args: &Args| super::indexed_map(args, "paths", "path", |_, v| Ok(v.to_vec()));
+    let mut cases: Vec<String> = vec![
+        "paths=2&path1=a&path2=b".into(),
+        "path2=b&paths=2&path1=a&callid=9".into(),
+        // The first count counts; a repeated row's last value wins; rows past the count and
+        // malformed indexes are ignored.
+        "paths=1&paths=2&path1=a&path1=c&path2=b".into(),
+        "paths=1&path1=a&path2=b&path01=x&path0=y&pathx=z".into(),
+        "paths=0".into(),
+        "path1=a".into(),
+        "paths=x&path1=a".into(),
+        "paths=3&path1=a&path2=b".into(),
+        "paths=9&path1=a".into(),
+        "paths=-1".into(),
+    ];
+    // Past the rows kept on the stack (16), in and out of order.
+    for n in [16, 17, 40] {
+        let mut pairs: Vec<String> = (1..=n).map(|i| format!("path{i}=u{i}")).collect();
+        pairs.push(format!("paths={n}"));
+        cases.push(pairs.join("&"));
+        pairs.reverse();
+        cases.push(pairs.join("&"));
+        pairs.retain(|p| p != "path17=u17");
+        cases.push(pairs.join("&"));
+    }
+    for case in cases {
+        let args = Args::decode(case.as_bytes());
+        assert_eq!(one_pass(&args), two_step(&args), "{case}");
+    }
+}
