@@ -1,7 +1,7 @@
 //! The pool handle: checkout, endpoint selection, health marks, status and shutdown.
 
 use std::future::{Future, poll_fn};
-use std::pin::Pin;
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -254,49 +254,60 @@ impl<C: Connector> Pool<C> {
             .ok_or_else(|| PoolError::UnknownEndpoint {
                 endpoint: endpoint.clone(),
             })?;
-        // The common case: an idle connection on the endpoint's own stack, vetted in place.
-        let manager = entry.pool.manager();
-        while let Some(obj) = entry.idle.pop() {
-            match manager.vet(&obj, Instant::now()) {
-                Ok(false) => return Ok(Pooled::new(obj, Arc::clone(&entry.idle))),
-                Ok(true) => {
+        // The common case, which builds no future of its own: an idle connection on the
+        // endpoint's own stack, vetted in place.
+        let next = pop_idle(entry);
+        if let Idle::Ready(obj) = next {
+            return Ok(Pooled::new(obj, Arc::clone(&entry.idle)));
+        }
+        // Boxed: probing, opening a connection and waiting are the rare paths, and inline they
+        // would make every checkout's future (and its callers') several hundred bytes larger.
+        Box::pin(self.get_slow(entry, next)).await
+    }
+
+    /// [`get`](Self::get) past the common case: probes `next` if it must be, then tries the
+    /// rest of the stack, then `deadpool`.
+    async fn get_slow(
+        &self,
+        entry: &EndpointEntry<C>,
+        mut next: Idle<C>,
+    ) -> Result<Pooled<C>, PoolError<C::Error>> {
+        let state = &entry.state;
+        loop {
+            match next {
+                Idle::Ready(obj) => return Ok(Pooled::new(obj, Arc::clone(&entry.idle))),
+                Idle::Probe(obj) => {
                     // A probe writes and reads: the connection is held by a guard that closes
                     // it if the probe fails or this checkout is dropped halfway, so it is never
-                    // put back with half an exchange in it.
+                    // put back with half an exchange in it. Counted as waiting, as a probe in
+                    // `deadpool`'s checkout is.
                     let mut vetting = Vetting(Some(obj));
-                    // Boxed: rare, and inline it would make every checkout's future larger.
-                    // Counted as waiting, as a probe in `deadpool`'s checkout is.
-                    let probe = Box::pin(vetting.probe(manager));
-                    if counted(&entry.state.waiters, probe, || ()).await
+                    let manager = entry.pool.manager();
+                    if counted(&state.waiters, vetting.probe(manager), || ()).await
                         && let Some(obj) = vetting.0.take()
                     {
                         return Ok(Pooled::new(obj, Arc::clone(&entry.idle)));
                     }
                     // `probe` logged why; dropping the guard closes the connection.
                 }
-                // `vet` logged why.
-                Err(_) => idle::close(obj),
+                Idle::Empty => break,
             }
+            next = pop_idle(entry);
         }
-        let state = &entry.state;
         // Then `deadpool`: an idle connection handed to its queue, or a new one. First without
         // waiting: with a slot free this skips building the wait timeout (a clock read and a
         // timer entry) that deadpool would put around an acquire that completes at once. With
         // none free, the checkout waits as configured, and on starting to wait hands over any
         // connection released onto the stack meanwhile (see `idle`). The connect timeout and
         // the (absent) recycle timeout are the pool's own.
-        //
-        // deadpool's checkout future is boxed: inline, it would make every caller's future
-        // 600 bytes larger, and theirs are moved and boxed whole.
         let now = Timeouts {
             wait: Some(Duration::ZERO),
             create: Some(self.inner.config.connect_timeout),
             recycle: None,
         };
-        let checkout = Box::pin(entry.pool.timeout_get(&now));
-        let result = match counted(&state.waiters, checkout, || ()).await {
+        let result = match counted(&state.waiters, entry.pool.timeout_get(&now), || ()).await {
             Err(managed::PoolError::Timeout(TimeoutType::Wait)) => {
-                let wait = Box::pin(entry.pool.get());
+                let wait = entry.pool.get();
                 counted(&state.waiters, wait, || entry.idle.hand_over()).await
             }
             other => other,
@@ -380,6 +391,31 @@ impl<C: Connector> Pool<C> {
     }
 }
 
+/// What the top of an idle stack gave.
+enum Idle<C: Connector> {
+    /// A connection that passed every check but the probe, and needs none.
+    Ready(Object<C>),
+    /// A connection that passed every check but the probe, and must be probed.
+    Probe(Object<C>),
+    /// None left.
+    Empty,
+}
+
+/// Pops `entry`'s idle connections, closing those that fail the checks without a round trip
+/// ([`Manager::vet`]), until one passes or none is left.
+fn pop_idle<C: Connector>(entry: &EndpointEntry<C>) -> Idle<C> {
+    let manager = entry.pool.manager();
+    while let Some(obj) = entry.idle.pop() {
+        match manager.vet(&obj, Instant::now()) {
+            Ok(false) => return Idle::Ready(obj),
+            Ok(true) => return Idle::Probe(obj),
+            // `vet` logged why.
+            Err(_) => idle::close(obj),
+        }
+    }
+    Idle::Empty
+}
+
 /// An idle connection being probed at checkout: closed, not put back, if dropped.
 struct Vetting<C: Connector>(Option<Object<C>>);
 
@@ -435,11 +471,8 @@ fn checkout_failed<E>(state: &EndpointState, error: managed::PoolError<E>) -> Po
 /// or is dropped; `on_wait` runs once, just after the count went up. A checkout that completes at
 /// once (a connection opened or vetted without waiting) does not count, and it costs no updates
 /// of a counter every request shares.
-async fn counted<F: Future>(
-    counter: &AtomicUsize,
-    mut fut: Pin<Box<F>>,
-    on_wait: impl FnOnce(),
-) -> F::Output {
+async fn counted<F: Future>(counter: &AtomicUsize, fut: F, on_wait: impl FnOnce()) -> F::Output {
+    let mut fut = pin!(fut);
     let mut waiting = None;
     let mut on_wait = Some(on_wait);
     poll_fn(|cx| {
