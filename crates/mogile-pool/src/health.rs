@@ -20,6 +20,10 @@ pub(crate) struct EndpointState {
     can_deactivate: bool,
     pub(crate) in_use: AtomicUsize,
     pub(crate) waiters: AtomicUsize,
+    /// Checkouts waiting in `deadpool` for a connection to come back (every one in use): the
+    /// idle stack's release/wait handshake (see `idle`). `waiters` also counts checkouts that
+    /// are connecting or probing.
+    pub(crate) blocked: AtomicUsize,
     pub(crate) probes_in_flight: AtomicUsize,
     pub(crate) probe_failures: AtomicU64,
     last_probe: Mutex<Option<LastProbe>>,
@@ -34,6 +38,7 @@ impl EndpointState {
             can_deactivate,
             in_use: AtomicUsize::new(0),
             waiters: AtomicUsize::new(0),
+            blocked: AtomicUsize::new(0),
             probes_in_flight: AtomicUsize::new(0),
             probe_failures: AtomicU64::new(0),
             last_probe: Mutex::new(None),
@@ -90,7 +95,7 @@ pub(crate) struct Counted<'a>(&'a AtomicUsize);
 
 impl<'a> Counted<'a> {
     pub(crate) fn enter(counter: &'a AtomicUsize) -> Self {
-        // Sequentially consistent: a waiting checkout's count is one side of the idle stack's
+        // Sequentially consistent: a blocked checkout's count is one side of the idle stack's
         // release/wait handshake (see `idle`).
         counter.fetch_add(1, Ordering::SeqCst);
         Self(counter)

@@ -16,8 +16,10 @@
 //!   it here and then sees a waiter hands the top connection over the same way;
 //! - a checkout that starts waiting hands over the top connection if the stack is not empty.
 //!
-//! Both may hand one over; a connection in `deadpool`'s queue is still checked out from there
-//! (after this stack is empty), so nothing is lost, only the LIFO order bent in that race.
+//! The waiting side is counted in `blocked`: checkouts waiting for a connection to come back,
+//! not those connecting or probing, during which releases still go on the stack. Both sides may
+//! hand one over; a connection in `deadpool`'s queue is still checked out from there (after this
+//! stack is empty), so nothing is lost, only the LIFO order bent in that race.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -71,7 +73,7 @@ impl<C: Connector> IdleStack<C> {
 
     /// Puts a vetted, stamped connection back: on top of the stack, or to a waiting checkout.
     pub(crate) fn put(&self, obj: Object<C>) {
-        if self.state.waiters.load(Ordering::SeqCst) > 0 {
+        if self.state.blocked.load(Ordering::SeqCst) > 0 {
             // Into `deadpool`'s queue, which hands it to the first waiter.
             drop(obj);
             return;
@@ -81,7 +83,7 @@ impl<C: Connector> IdleStack<C> {
             stack.push(obj);
             self.len.store(stack.len(), Ordering::SeqCst);
         }
-        if self.state.waiters.load(Ordering::SeqCst) > 0 {
+        if self.state.blocked.load(Ordering::SeqCst) > 0 {
             self.hand_over();
         }
     }

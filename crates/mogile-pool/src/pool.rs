@@ -79,6 +79,12 @@ impl<C: Connector> Drop for Inner<C> {
         // The tasks hold only a `Weak`, so they would stop at their next tick anyway; aborting
         // stops them now, including any probe still waiting on a slow endpoint.
         self.abort_tasks();
+        // The idle stacks are shared with checked-out connections, which may outlive the pool:
+        // close what is idle now, as dropping `deadpool`'s queue does. (A connection released
+        // later finds the pool gone and is closed.)
+        for entry in &self.endpoints {
+            idle::close_all(entry.idle.drain());
+        }
     }
 }
 
@@ -308,7 +314,14 @@ impl<C: Connector> Pool<C> {
         let result = match counted(&state.waiters, entry.pool.timeout_get(&now), || ()).await {
             Err(managed::PoolError::Timeout(TimeoutType::Wait)) => {
                 let wait = entry.pool.get();
-                counted(&state.waiters, wait, || entry.idle.hand_over()).await
+                // Counted as blocked from when it waits, and hands over a connection released
+                // onto the stack meanwhile (see `idle`).
+                let blocked = || {
+                    let blocked = Counted::enter(&state.blocked);
+                    entry.idle.hand_over();
+                    blocked
+                };
+                counted(&state.waiters, wait, blocked).await
             }
             other => other,
         };
@@ -468,20 +481,26 @@ fn checkout_failed<E>(state: &EndpointState, error: managed::PoolError<E>) -> Po
 }
 
 /// Awaits `fut`, counting it in `counter` from the first time it is pending, until it completes
-/// or is dropped; `on_wait` runs once, just after the count went up. A checkout that completes at
-/// once (a connection opened or vetted without waiting) does not count, and it costs no updates
-/// of a counter every request shares.
-async fn counted<F: Future>(counter: &AtomicUsize, fut: F, on_wait: impl FnOnce()) -> F::Output {
+/// or is dropped; `on_wait` runs once, just after the count went up, and what it returns (a
+/// guard) is kept as long as the count. A checkout that completes at once (a connection opened
+/// or vetted without waiting) does not count, and it costs no updates of a counter every request
+/// shares.
+async fn counted<F: Future, G>(
+    counter: &AtomicUsize,
+    fut: F,
+    on_wait: impl FnOnce() -> G,
+) -> F::Output {
     let mut fut = pin!(fut);
     let mut waiting = None;
     let mut on_wait = Some(on_wait);
     poll_fn(|cx| {
         let poll = fut.as_mut().poll(cx);
-        if poll.is_pending() && waiting.is_none() {
-            waiting = Some(Counted::enter(counter));
-            if let Some(on_wait) = on_wait.take() {
-                on_wait();
-            }
+        if poll.is_pending()
+            && waiting.is_none()
+            && let Some(on_wait) = on_wait.take()
+        {
+            let counted = Counted::enter(counter);
+            waiting = Some((counted, on_wait()));
         }
         poll
     })

@@ -152,3 +152,87 @@ async fn unknown_endpoint_is_a_typed_error() {
         "endpoint 127.0.0.1:7999 is not configured in this pool"
     );
 }
+
+/// A connector whose probes take five seconds (paused clock), so a checkout can be caught
+/// probing.
+#[derive(Default)]
+struct SlowProbe {
+    opened: AtomicUsize,
+    live: Arc<AtomicUsize>,
+}
+
+impl Connector for SlowProbe {
+    type Connection = Conn;
+    type Error = Infallible;
+
+    async fn connect(&self, _: &Endpoint) -> Result<Conn, Infallible> {
+        self.live.fetch_add(1, Ordering::SeqCst);
+        Ok(Conn {
+            id: self.opened.fetch_add(1, Ordering::SeqCst),
+            live: Arc::clone(&self.live),
+        })
+    }
+
+    fn is_open(&self, _: &Conn) -> bool {
+        true
+    }
+
+    async fn probe(&self, _: &mut Conn) -> Result<(), Infallible> {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        Ok(())
+    }
+}
+
+/// A checkout that is probing (or connecting) is not waiting for a connection to come back: a
+/// connection released meanwhile goes on top of the idle stack as usual, and the next checkout
+/// gets it first, not an older one.
+#[tokio::test(start_paused = true)]
+async fn a_release_during_another_checkouts_probe_stays_on_top() {
+    use std::time::Duration;
+    let ep = Endpoint::from("127.0.0.1:7001");
+    let pool = Pool::builder(SlowProbe::default(), [ep.as_str()])
+        .settings(PoolSettings {
+            max_size: 4,
+            probe_idle_after: Duration::from_secs(10),
+            probe_timeout: Duration::from_secs(60),
+            ..PoolSettings::default()
+        })
+        .build()
+        .unwrap();
+    let a = pool.get(&ep).await.unwrap();
+    let b = pool.get(&ep).await.unwrap();
+    let c = pool.get(&ep).await.unwrap();
+    Pooled::release(a);
+    Pooled::release(b);
+    // Both sit idle past `probe_idle_after`; `c` stays checked out.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let probing = tokio::spawn({
+        let (pool, ep) = (pool.clone(), ep.clone());
+        async move { pool.get(&ep).await.map(|conn| conn.id) }
+    });
+    while pool.status().endpoint(&ep).unwrap().waiters == 0 {
+        tokio::task::yield_now().await;
+    }
+    Pooled::release(c);
+    // `c` was returned just now: it needs no probe and is on top of the stack, above `a`.
+    let next = pool.get(&ep).await.unwrap();
+    assert_eq!(next.id, 2);
+    // The probing checkout got `b`, the top of the stack when it started.
+    assert_eq!(probing.await.unwrap().unwrap(), 1);
+}
+
+/// Dropping the pool closes its idle connections even while another connection is still
+/// checked out (the idle stack is shared with it).
+#[tokio::test(start_paused = true)]
+async fn dropping_the_pool_closes_idle_connections_while_others_are_out() {
+    let (pool, live, ep) = pool(4);
+    let a = pool.get(&ep).await.unwrap();
+    let b = pool.get(&ep).await.unwrap();
+    Pooled::release(b);
+    assert_eq!(live.load(Ordering::SeqCst), 2);
+    drop(pool);
+    assert_eq!(live.load(Ordering::SeqCst), 1, "the idle one is closed");
+    // Released after the pool is gone, `a` is closed too.
+    Pooled::release(a);
+    assert_eq!(live.load(Ordering::SeqCst), 0);
+}
