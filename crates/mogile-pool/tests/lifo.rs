@@ -24,6 +24,8 @@ impl Drop for Conn {
 struct Toy {
     opened: AtomicUsize,
     live: Arc<AtomicUsize>,
+    /// How long a probe takes (paused clock), so that a checkout can be caught probing.
+    probe_time: std::time::Duration,
 }
 
 impl Connector for Toy {
@@ -44,6 +46,7 @@ impl Connector for Toy {
     }
 
     async fn probe(&self, _: &mut Conn) -> Result<(), Infallible> {
+        tokio::time::sleep(self.probe_time).await;
         Ok(())
     }
 }
@@ -153,36 +156,6 @@ async fn unknown_endpoint_is_a_typed_error() {
     );
 }
 
-/// A connector whose probes take five seconds (paused clock), so a checkout can be caught
-/// probing.
-#[derive(Default)]
-struct SlowProbe {
-    opened: AtomicUsize,
-    live: Arc<AtomicUsize>,
-}
-
-impl Connector for SlowProbe {
-    type Connection = Conn;
-    type Error = Infallible;
-
-    async fn connect(&self, _: &Endpoint) -> Result<Conn, Infallible> {
-        self.live.fetch_add(1, Ordering::SeqCst);
-        Ok(Conn {
-            id: self.opened.fetch_add(1, Ordering::SeqCst),
-            live: Arc::clone(&self.live),
-        })
-    }
-
-    fn is_open(&self, _: &Conn) -> bool {
-        true
-    }
-
-    async fn probe(&self, _: &mut Conn) -> Result<(), Infallible> {
-        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-        Ok(())
-    }
-}
-
 /// A checkout that is probing (or connecting) is not waiting for a connection to come back: a
 /// connection released meanwhile goes on top of the idle stack as usual, and the next checkout
 /// gets it first, not an older one.
@@ -190,7 +163,11 @@ impl Connector for SlowProbe {
 async fn a_release_during_another_checkouts_probe_stays_on_top() {
     use std::time::Duration;
     let ep = Endpoint::from("127.0.0.1:7001");
-    let pool = Pool::builder(SlowProbe::default(), [ep.as_str()])
+    let toy = Toy {
+        probe_time: Duration::from_secs(5),
+        ..Toy::default()
+    };
+    let pool = Pool::builder(toy, [ep.as_str()])
         .settings(PoolSettings {
             max_size: 4,
             probe_idle_after: Duration::from_secs(10),
