@@ -170,10 +170,10 @@ impl Args {
         self.buf.capacity() + self.spans.capacity() * size_of::<Span>()
     }
 
-    /// Whether storage kept for reuse ([`RequestLine::of`](crate::RequestLine::of)'s scratch
-    /// arguments, [`ResponseDecoder::recycle`](crate::ResponseDecoder::recycle)'s spare) is
-    /// small enough to keep: one that a large request or reply grew past [`REUSE_KEEP`] is let
-    /// go, so that it does not stay allocated for a thread's or a connection's life.
+    /// Whether storage kept for reuse
+    /// ([`ResponseDecoder::recycle`](crate::ResponseDecoder::recycle)'s spare) is small enough
+    /// to keep: one that a large reply grew past [`REUSE_KEEP`] is let go, so that it does not
+    /// stay allocated for a connection's life.
     pub(crate) fn worth_keeping(&self) -> bool {
         self.capacity_bytes() <= REUSE_KEEP
     }
