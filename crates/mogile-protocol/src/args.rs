@@ -318,9 +318,13 @@ impl Args {
 
     /// Appends `n=v&n=v` to `dst`, escaped as the Perl client does ([`escape`]).
     pub fn encode_into(&self, dst: &mut BytesMut) {
-        let mut line = LineArgs::new(dst);
+        self.push_all(&mut LineArgs::new(dst));
+    }
+
+    /// Appends every pair, in order, to `sink`.
+    pub(crate) fn push_all(&self, sink: &mut impl ArgSink) {
         for (name, value) in self.iter() {
-            line.push(name, value);
+            sink.push(name, value);
         }
     }
 

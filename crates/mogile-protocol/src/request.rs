@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use bytes::{Buf, BufMut, BytesMut};
 
-use crate::args::Args;
+use crate::args::{Args, LineArgs};
 use crate::error::{DecodeError, RequestError};
 use crate::line::{LineScanner, trim_terminator};
 use crate::response::{DEFAULT_MAX_LINE_LEN, next_line};
@@ -97,7 +97,7 @@ impl Request {
     /// without arguments is `noop \r\n`; the tracker accepts both forms. Names and values are
     /// escaped, so no argument can add, change or split another argument or request.
     pub fn encode(&self, dst: &mut BytesMut) {
-        encode_line(&self.command, &self.args, dst);
+        encode_line(&self.command, dst, |line| self.args.push_all(line));
     }
 
     /// Parses one request line as the 2.73 tracker does (server side). The line terminator may
@@ -136,15 +136,23 @@ impl Request {
     }
 }
 
-/// Appends `<command> <args>\r\n`: the one place a request line's shape is written
-/// ([`Request::encode`], and [`RequestLine`](crate::RequestLine) from a typed command's
-/// arguments).
-pub(crate) fn encode_line(command: &str, args: &Args, dst: &mut BytesMut) {
+/// Appends `<command> <args>\r\n`, the arguments written by `write_args` straight onto the
+/// line: the one place a request line's shape is written ([`Request::encode`], and
+/// [`RequestLine`](crate::RequestLine) from a request or a typed command). Returns whether any
+/// argument was written.
+pub(crate) fn encode_line(
+    command: &str,
+    dst: &mut BytesMut,
+    write_args: impl FnOnce(&mut LineArgs<'_>),
+) -> bool {
     dst.reserve(command.len() + 3);
     dst.put_slice(command.as_bytes());
     dst.put_u8(b' ');
-    args.encode_into(dst);
+    let mut args = LineArgs::new(dst);
+    write_args(&mut args);
+    let has_args = args.pairs() > 0;
     dst.put_slice(b"\r\n");
+    has_args
 }
 
 /// Removes `\n` or `\r\n`, but not a lone `\r` (the tracker's `\r?\n` split).

@@ -4,7 +4,7 @@ use std::cell::Cell;
 
 use bytes::{BufMut, BytesMut};
 
-use crate::args::{Args, LineArgs};
+use crate::args::Args;
 use crate::command::Command;
 use crate::request::{Request, encode_line};
 
@@ -92,12 +92,7 @@ impl RequestLine {
             }
             _ => BytesMut::with_capacity(TYPICAL_LINE),
         };
-        buf.put_slice(C::NAME.as_bytes());
-        buf.put_u8(b' ');
-        let mut args = LineArgs::new(&mut buf);
-        command.write_args(&mut args);
-        let has_args = args.pairs() > 0;
-        buf.put_slice(b"\r\n");
+        let has_args = encode_line(C::NAME, &mut buf, |line| command.write_args(line));
         Self::with_room_for_callid(buf, has_args)
     }
 
@@ -107,13 +102,13 @@ impl RequestLine {
         // once: `<command> ` + the pairs with their `=` and `&` + slack + the callid + `\r\n`.
         let plain = command.len() + 1 + args.raw_len() + 2 * args.len();
         let mut buf = BytesMut::with_capacity(plain + plain / 4 + 16 + CALLID_ROOM + 2);
-        encode_line(command, args, &mut buf);
-        Self::with_room_for_callid(buf, !args.is_empty())
+        let has_args = encode_line(command, &mut buf, |line| args.push_all(line));
+        Self::with_room_for_callid(buf, has_args)
     }
 
     /// A line from `<command> <args>\r\n`, made ready for [`set_callid`](Self::set_callid).
     fn with_room_for_callid(mut buf: BytesMut, has_args: bool) -> Self {
-        // Both encoders end the line with `\r\n`.
+        // `encode_line` ends every line with `\r\n`.
         let base = buf.len().saturating_sub(2);
         // Room for the separator, `callid=`, 20 digits and the line end.
         buf.reserve(CALLID_ROOM + 2);
