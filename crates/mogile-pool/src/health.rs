@@ -195,13 +195,13 @@ pub(crate) async fn run_prober<C: Connector>(
         {
             let Some(inner) = inner.upgrade() else { return };
             for (entry, last) in inner.endpoints.iter().zip(&mut last_probed) {
-                let due = !entry.state.is_active() || now.duration_since(*last) >= active_period;
+                let due = !entry.state().is_active() || now.duration_since(*last) >= active_period;
                 if !due {
                     continue;
                 }
                 *last = now;
                 let connector = Arc::clone(&inner.connector);
-                let state = Arc::clone(&entry.state);
+                let state = Arc::clone(entry.state());
                 let config = inner.config;
                 probes.spawn(async move { probe(&*connector, &state, &config).await });
             }

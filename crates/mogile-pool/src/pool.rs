@@ -60,9 +60,16 @@ pub(crate) struct Inner<C: Connector> {
 
 pub(crate) struct EndpointEntry<C: Connector> {
     pub(crate) pool: EndpointPool<C>,
-    pub(crate) state: Arc<EndpointState>,
-    /// The idle connections, which checkout takes before asking `deadpool`.
+    /// The idle connections, which checkout takes before asking `deadpool`; it holds the
+    /// endpoint's state, which its checked-out connections share.
     pub(crate) idle: Arc<IdleStack<C>>,
+}
+
+impl<C: Connector> EndpointEntry<C> {
+    /// The endpoint's health and counters.
+    pub(crate) fn state(&self) -> &Arc<EndpointState> {
+        &self.idle.state
+    }
 }
 
 impl<C: Connector> Inner<C> {
@@ -124,8 +131,8 @@ impl<C: Connector> Pool<C> {
                 // Only fails for timeouts without a runtime, and the runtime is set above.
                 .map_err(|_| BuildError::NoRuntime)?;
             let state = Arc::new(EndpointState::new(endpoint, can_deactivate));
-            let idle = Arc::new(IdleStack::new(Arc::clone(&state)));
-            entries.push(EndpointEntry { pool, state, idle });
+            let idle = Arc::new(IdleStack::new(state));
+            entries.push(EndpointEntry { pool, idle });
         }
         let rng = match rng_seed {
             Some(seed) => StdRng::seed_from_u64(seed),
@@ -163,7 +170,7 @@ impl<C: Connector> Pool<C> {
         self.inner
             .endpoints
             .iter()
-            .find(|entry| &entry.state.endpoint == endpoint)
+            .find(|entry| &entry.state().endpoint == endpoint)
     }
 
     /// The order a request should try endpoints in: the active ones in random order; if none
@@ -173,8 +180,8 @@ impl<C: Connector> Pool<C> {
             .inner
             .endpoints
             .iter()
-            .filter(|entry| entry.state.is_active())
-            .map(|entry| entry.state.endpoint.clone())
+            .filter(|entry| entry.state().is_active())
+            .map(|entry| entry.state().endpoint.clone())
             .collect();
         if list.is_empty() {
             // Failing without trying would turn a blip on every endpoint into an outage.
@@ -197,7 +204,7 @@ impl<C: Connector> Pool<C> {
         let left = if endpoints.len() <= u64::BITS as usize {
             let mut active = 0u64;
             for (i, entry) in endpoints.iter().enumerate() {
-                if entry.state.is_active() {
+                if entry.state().is_active() {
                     active |= 1 << i;
                 }
             }
@@ -210,7 +217,7 @@ impl<C: Connector> Pool<C> {
         } else {
             // More endpoints than bits: the list, as `candidates` builds it.
             let mut list: Vec<usize> = (0..endpoints.len())
-                .filter(|&i| endpoints[i].state.is_active())
+                .filter(|&i| endpoints[i].state().is_active())
                 .collect();
             if list.is_empty() {
                 list = (0..endpoints.len()).collect();
@@ -234,7 +241,7 @@ impl<C: Connector> Pool<C> {
         self.inner
             .endpoints
             .iter()
-            .map(|entry| entry.state.endpoint.clone())
+            .map(|entry| entry.state().endpoint.clone())
             .collect()
     }
 
@@ -278,7 +285,7 @@ impl<C: Connector> Pool<C> {
         entry: &EndpointEntry<C>,
         mut next: Idle<C>,
     ) -> Result<Pooled<C>, PoolError<C::Error>> {
-        let state = &entry.state;
+        let state = &entry.state();
         loop {
             match next {
                 Idle::Ready(obj) => return Ok(Pooled::new(obj, Arc::clone(&entry.idle))),
@@ -336,7 +343,7 @@ impl<C: Connector> Pool<C> {
     /// A slow reply is not a connection failure: use [`probe_now`](Self::probe_now).
     pub fn mark_failed(&self, endpoint: &Endpoint) {
         if let Some(entry) = self.entry(endpoint) {
-            entry.state.mark_inactive("connection failure reported");
+            entry.state().mark_inactive("connection failure reported");
         }
     }
 
@@ -351,7 +358,7 @@ impl<C: Connector> Pool<C> {
             return;
         }
         let connector = Arc::clone(&self.inner.connector);
-        let state = Arc::clone(&entry.state);
+        let state = Arc::clone(entry.state());
         let config = self.inner.config;
         // Bounded by `connect_timeout + probe_timeout`, so it cannot keep a process alive.
         drop(self.inner.runtime.spawn(async move {
@@ -366,7 +373,7 @@ impl<C: Connector> Pool<C> {
             .endpoints
             .iter()
             .map(|entry| {
-                let state = &entry.state;
+                let state = &entry.state();
                 let pool = entry.pool.status();
                 EndpointStatus {
                     endpoint: state.endpoint.clone(),
@@ -556,7 +563,7 @@ impl<'a, C: Connector> Iterator for CandidateOrder<'a, C> {
             .inner
             .endpoints
             .get(index)
-            .map(|entry| &entry.state.endpoint)
+            .map(|entry| &entry.state().endpoint)
     }
 }
 

@@ -111,7 +111,7 @@ impl<C: Connector> Pooled<C> {
 #[inline(never)]
 fn discard<C: Connector>(obj: Object<C>, endpoint: &Endpoint, reason: &'static str) {
     tracing::debug!(%endpoint, reason, "discard");
-    drop(managed::Object::take(obj));
+    crate::idle::close(obj);
 }
 
 impl<C: Connector> Drop for Pooled<C> {

@@ -23,7 +23,7 @@ pub(crate) async fn run<C: Connector>(inner: Weak<Inner<C>>, period: Duration) {
                 &entry.idle,
                 &*inner.connector,
                 &inner.config,
-                &entry.state.endpoint,
+                &entry.state().endpoint,
             );
         }
     }
