@@ -16,6 +16,10 @@
 //!   it here and then sees a waiter hands the top connection over the same way;
 //! - a checkout that starts waiting hands over the top connection if the stack is not empty.
 //!
+//! `tests/waiting.rs`' `no_checkout_waits_while_a_released_connection_is_idle` fails if a
+//! checkout is left waiting; the cancellation proptest (`tests/cancellation.rs`) fails if a
+//! probed connection that a dropped checkout held is put back.
+//!
 //! The waiting side is counted in `blocked`: checkouts waiting for a connection to come back,
 //! not those connecting or probing, during which releases still go on the stack. Both sides may
 //! hand one over; a connection in `deadpool`'s queue is still checked out from there (after this
