@@ -17,8 +17,7 @@
 //! - a checkout that starts waiting hands over the top connection if the stack is not empty.
 //!
 //! `tests/waiting.rs`' `no_checkout_waits_while_a_released_connection_is_idle` fails if a
-//! checkout is left waiting; the cancellation proptest (`tests/cancellation.rs`) fails if a
-//! probed connection that a dropped checkout held is put back.
+//! checkout is left waiting (it did with the handshake taken out).
 //!
 //! The waiting side is counted in `blocked`: checkouts waiting for a connection to come back,
 //! not those connecting or probing, during which releases still go on the stack. Both sides may
