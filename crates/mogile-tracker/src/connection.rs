@@ -7,12 +7,12 @@
 use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::{Pin, pin};
-use std::task::Poll;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::BytesMut;
 use mogile_protocol::{Args, DecodeError, Response, ResponseDecoder};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
@@ -78,6 +78,8 @@ pub(crate) struct TrackerConnection {
     buf: BytesMut,
     decoder: ResponseDecoder,
     progress: Progress,
+    /// Bytes of the current request written so far.
+    written: usize,
     /// False once the connection saw anything that makes it unfit for another request (bytes
     /// after the reply line, an unfinished exchange). Such a connection is dropped, not released.
     clean: bool,
@@ -97,6 +99,7 @@ impl TrackerConnection {
             buf: BytesMut::new(),
             decoder: ResponseDecoder::new().max_line_len(max_line_len),
             progress: Progress::Idle,
+            written: 0,
             clean: true,
             echoes_callid: false,
             timer: None,
@@ -207,10 +210,27 @@ impl TrackerConnection {
     /// Cancel-safe in the sense that matters here: if the future is dropped half-way,
     /// [`progress`](Self::progress) says how far it got and the connection is not reusable.
     pub(crate) async fn exchange(&mut self, line: &[u8]) -> Result<Response, ExchangeError> {
-        self.send(line).await?;
-        let response = self.read_reply().await?;
+        poll_fn(|cx| self.poll_exchange(cx, line)).await
+    }
+
+    /// Drives [`exchange`](Self::exchange): its state is the connection's own ([`Progress`] and
+    /// the bytes written), so the future that polls it is a few pointers, not a nest of
+    /// `async fn` states (the request path's future is built and moved per request).
+    /// Polled again after it returned `Ready`, it starts another exchange.
+    fn poll_exchange(
+        &mut self,
+        cx: &mut Context<'_>,
+        line: &[u8],
+    ) -> Poll<Result<Response, ExchangeError>> {
+        if self.progress == Progress::Idle {
+            self.start()?;
+        }
+        if self.progress == Progress::Writing {
+            ready!(self.poll_write_line(cx, line))?;
+        }
+        let response = ready!(self.poll_reply(cx))?;
         self.finish();
-        Ok(response)
+        Poll::Ready(Ok(response))
     }
 
     /// Sends two encoded request lines in one write and reads their two replies, in order: a
@@ -221,17 +241,18 @@ impl TrackerConnection {
         &mut self,
         lines: &[u8],
     ) -> Result<(Response, Response), ExchangeError> {
-        self.send(lines).await?;
-        let first = self.read_reply().await?;
+        self.start()?;
+        poll_fn(|cx| self.poll_write_line(cx, lines)).await?;
+        let first = poll_fn(|cx| self.poll_reply(cx)).await?;
         // Part of the exchange's reply has arrived; the second is still owed.
         self.progress = Progress::Replying;
-        let second = self.read_reply().await?;
+        let second = poll_fn(|cx| self.poll_reply(cx)).await?;
         self.finish();
         Ok((first, second))
     }
 
-    /// Checks that the connection is clean and open, then writes `line` whole.
-    async fn send(&mut self, line: &[u8]) -> Result<(), ExchangeError> {
+    /// Checks that the connection is clean and open, and starts an exchange on it.
+    fn start(&mut self) -> Result<(), ExchangeError> {
         // Any state left from an earlier, unfinished exchange means a late reply could be read
         // as this one's answer.
         if !self.is_reusable() {
@@ -246,35 +267,48 @@ impl TrackerConnection {
         }
         self.clean = false;
         self.progress = Progress::Writing;
-        self.stream
-            .write_all(line)
-            .await
-            .map_err(ExchangeError::Write)?;
-        self.progress = Progress::Written;
+        self.written = 0;
         Ok(())
     }
 
-    /// Reads one complete reply line.
-    async fn read_reply(&mut self) -> Result<Response, ExchangeError> {
+    /// Writes what is left of `line` (as `write_all`: a write of zero bytes is an error).
+    fn poll_write_line(
+        &mut self,
+        cx: &mut Context<'_>,
+        line: &[u8],
+    ) -> Poll<Result<(), ExchangeError>> {
+        while let Some(rest) = line.get(self.written..).filter(|r| !r.is_empty()) {
+            let n = ready!(Pin::new(&mut self.stream).poll_write(cx, rest))
+                .map_err(ExchangeError::Write)?;
+            if n == 0 {
+                return Poll::Ready(Err(ExchangeError::Write(io::ErrorKind::WriteZero.into())));
+            }
+            self.written += n;
+        }
+        self.progress = Progress::Written;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Reads until one complete reply line is decoded.
+    fn poll_reply(&mut self, cx: &mut Context<'_>) -> Poll<Result<Response, ExchangeError>> {
         loop {
             if let Some(response) = self
                 .decoder
                 .decode(&mut self.buf)
                 .map_err(ExchangeError::Protocol)?
             {
-                return Ok(response);
+                return Poll::Ready(Ok(response));
             }
             // Read straight into the connection's own buffer (kept across requests): no
             // per-request allocation, no zeroing, no copy. At most READ_CHUNK bytes per read, so
-            // the decoder's line limit still bounds the buffer.
+            // the decoder's line limit still bounds the buffer. `read_buf`'s future keeps no
+            // state between polls: one built per poll is the same as one kept.
             self.buf.reserve(READ_CHUNK);
-            let n = (&mut self.stream)
-                .take(READ_CHUNK as u64)
-                .read_buf(&mut self.buf)
-                .await
-                .map_err(ExchangeError::Read)?;
+            let mut src = (&mut self.stream).take(READ_CHUNK as u64);
+            let n =
+                ready!(pin!(src.read_buf(&mut self.buf)).poll(cx)).map_err(ExchangeError::Read)?;
             if n == 0 {
-                return Err(ExchangeError::Eof);
+                return Poll::Ready(Err(ExchangeError::Eof));
             }
             self.progress = Progress::Replying;
         }
@@ -314,7 +348,7 @@ async fn within<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     use tokio::net::TcpListener;
 
     /// A tracker task on the test's runtime that answers each request line after the delay

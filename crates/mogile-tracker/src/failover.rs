@@ -46,8 +46,9 @@ pub(crate) struct Call {
 pub(crate) struct Reply {
     pub(crate) tracker: Endpoint,
     pub(crate) response: Response,
-    /// The second request's reply, for a pair ([`Inner::execute_pair`]).
-    pub(crate) second: Option<Response>,
+    /// The second request's reply, for a pair ([`Inner::execute_pair`]). Boxed: a pair is
+    /// rare, and every request's reply is moved up through the attempt loop.
+    pub(crate) second: Option<Box<Response>>,
     /// Released to the pool by the caller only once the reply decoded: an `OK` line the command
     /// cannot use says the tracker misbehaves, and its connection is dropped with it.
     pub(crate) conn: Option<Pooled<TrackerConnector>>,
@@ -56,8 +57,11 @@ pub(crate) struct Reply {
 impl Inner {
     /// Runs `call` until a tracker answers, the retry budget is spent, or a failure forbids
     /// another attempt.
-    pub(crate) async fn execute(&self, call: &mut Call) -> Result<Reply, TrackerError> {
-        self.execute_calls(call, None).await
+    pub(crate) fn execute<'a>(
+        &'a self,
+        call: &'a mut Call,
+    ) -> impl Future<Output = Result<Reply, TrackerError>> + 'a {
+        self.execute_calls(call, None)
     }
 
     /// Runs two requests as one: both lines written back to back on one connection, both
@@ -66,19 +70,24 @@ impl Inner {
     /// one read, where two requests cost two of each. It fails over as a whole, and is retried
     /// on another tracker after a lost reply only when both commands are safe to repeat. Its
     /// timeout is the sum of the two commands' (the tracker runs them one after the other).
-    pub(crate) async fn execute_pair(
-        &self,
-        first: &mut Call,
-        second: &mut Call,
-    ) -> Result<Reply, TrackerError> {
-        self.execute_calls(first, Some(second)).await
+    pub(crate) fn execute_pair<'a>(
+        &'a self,
+        first: &'a mut Call,
+        second: &'a mut Call,
+    ) -> impl Future<Output = Result<Reply, TrackerError>> + 'a {
+        self.execute_calls(first, Some(second))
     }
 
-    async fn execute_calls(
-        &self,
-        call: &mut Call,
-        second: Option<&mut Call>,
-    ) -> Result<Reply, TrackerError> {
+    /// The request's future: [`run`](Self::run) in the request's span. Not an `async fn` of
+    /// its own, and `run` not boxed: each level of future nesting is built, moved and polled
+    /// per request. The exchange keeps its state in the connection (`poll_exchange`), so the
+    /// future stays small (`the_request_future_stays_small`). When no subscriber listens the
+    /// span is disabled and costs a branch per poll.
+    fn execute_calls<'a>(
+        &'a self,
+        call: &'a mut Call,
+        second: Option<&'a mut Call>,
+    ) -> impl Future<Output = Result<Reply, TrackerError>> + 'a {
         let span = tracing::debug_span!(
             "tracker_request",
             command = &*call.command,
@@ -88,15 +97,112 @@ impl Inner {
             callid = field::Empty,
             outcome = field::Empty,
         );
-        // Boxed here, once: the attempt loop, the pool checkout and the exchange make a large
-        // future, and boxing it before it is wrapped and awaited means it is moved (copied) once,
-        // not at every level of nesting. It is kept within `SMALL_BOX`, so that glibc's
-        // per-thread cache serves the box (`the_request_future_fits_the_allocators_cache`). The
-        // span wraps only a pointer; when no subscriber listens it is disabled and costs a
-        // branch per poll.
-        let result = Box::pin(self.run(call, second, &span))
-            .instrument(span.clone())
-            .await;
+        self.run(call, second, span.clone()).instrument(span)
+    }
+
+    /// The attempt loop, its outcome recorded on `span` at its one exit.
+    async fn run(
+        &self,
+        call: &mut Call,
+        second: Option<&mut Call>,
+        span: tracing::Span,
+    ) -> Result<Reply, TrackerError> {
+        let span = &span;
+        let result = 'run: {
+            if let Err(e) = self.check_len(&call.line) {
+                break 'run Err(e);
+            }
+            let mut pair = match second {
+                // Boxed, as the last error below: each is rare, and inline they would grow this
+                // future, which every request builds and moves (`the_request_future_stays_small`).
+                Some(second) => {
+                    if let Err(e) = self.check_len(&second.line) {
+                        break 'run Err(e);
+                    }
+                    Some(Box::new(Pair {
+                        timeout: call.timeout.saturating_add(second.timeout),
+                        idempotent: second.idempotent,
+                        line: &mut second.line,
+                        both: Vec::new(),
+                    }))
+                }
+                None => None,
+            };
+            let idempotent = call.idempotent && pair.as_ref().is_none_or(|p| p.idempotent);
+            let Call {
+                command,
+                timeout,
+                line,
+                ..
+            } = call;
+            let (command, timeout) = (&**command, *timeout);
+            let budget = self.settings.retry_budget;
+            let mut attempts = 0u32;
+            let mut last = None;
+            for round in 0.. {
+                if round > 0 && self.all_inactive() {
+                    let pause = self.backoff(round);
+                    tracing::debug!(?pause, "every tracker is inactive; backing off");
+                    tokio::time::sleep(pause).await;
+                }
+                // Drawn lazily: the common case (the first tracker answers) builds no list and
+                // shuffles nothing.
+                let mut candidates = self.pool.candidate_order().peekable();
+                // The pool never offers an empty order; if it did, looping would never end.
+                if candidates.peek().is_none() {
+                    break;
+                }
+                // By reference: moved into the loop, the order would be stored twice in this
+                // future.
+                for tracker in candidates.by_ref() {
+                    if attempts == budget {
+                        break;
+                    }
+                    attempts += 1;
+                    span.record("tracker", tracker.as_str());
+                    span.record("attempt", attempts);
+                    let attempt = self.attempt(tracker, timeout, line, pair.as_deref_mut(), span);
+                    match attempt.await {
+                        Ok((response, second, conn)) => {
+                            if attempts > 1 {
+                                answered_after_failover(command, tracker, attempts);
+                            }
+                            break 'run Ok(Reply {
+                                tracker: tracker.clone(),
+                                response,
+                                second,
+                                conn,
+                            });
+                        }
+                        Err(error) => {
+                            let failed = Failed {
+                                command,
+                                tracker,
+                                attempts,
+                                budget,
+                                idempotent,
+                            };
+                            match failed.next_step(error) {
+                                Ok(next) => last = Some(next),
+                                Err(e) => break 'run Err(e),
+                            }
+                        }
+                    }
+                }
+                if attempts == budget {
+                    break;
+                }
+            }
+            Err(match last {
+                Some(last) => TrackerError::RetriesExhausted {
+                    command: command.to_owned(),
+                    attempts,
+                    last,
+                },
+                // Only reachable with an empty candidate list, which the pool never gives.
+                None => TrackerError::Closed,
+            })
+        };
         let outcome = match &result {
             Ok(Reply {
                 response: Response::Ok(_),
@@ -112,99 +218,6 @@ impl Inner {
         };
         span.record("outcome", outcome);
         result
-    }
-
-    async fn run(
-        &self,
-        call: &mut Call,
-        second: Option<&mut Call>,
-        span: &tracing::Span,
-    ) -> Result<Reply, TrackerError> {
-        self.check_len(&call.line)?;
-        let mut pair = match second {
-            // Boxed, as the last error below: each is rare, and inline they would take this
-            // future over `SMALL_BOX` (`execute_calls` boxes it).
-            Some(second) => {
-                self.check_len(&second.line)?;
-                Some(Box::new(Pair {
-                    timeout: call.timeout.saturating_add(second.timeout),
-                    idempotent: second.idempotent,
-                    line: &mut second.line,
-                    both: Vec::new(),
-                }))
-            }
-            None => None,
-        };
-        let idempotent = call.idempotent && pair.as_ref().is_none_or(|p| p.idempotent);
-        let Call {
-            command,
-            timeout,
-            line,
-            ..
-        } = call;
-        let (command, timeout) = (&**command, *timeout);
-        let budget = self.settings.retry_budget;
-        let mut attempts = 0u32;
-        let mut last = None;
-        for round in 0.. {
-            if round > 0 && self.all_inactive() {
-                let pause = self.backoff(round);
-                tracing::debug!(?pause, "every tracker is inactive; backing off");
-                tokio::time::sleep(pause).await;
-            }
-            // Drawn lazily: the common case (the first tracker answers) builds no list and
-            // shuffles nothing.
-            let mut candidates = self.pool.candidate_order().peekable();
-            // The pool never offers an empty order; if it did, looping would never end.
-            if candidates.peek().is_none() {
-                break;
-            }
-            // By reference: moved into the loop, the order would be stored twice in this future.
-            for tracker in candidates.by_ref() {
-                if attempts == budget {
-                    break;
-                }
-                attempts += 1;
-                span.record("tracker", tracker.as_str());
-                span.record("attempt", attempts);
-                let attempt = self.attempt(tracker, timeout, line, pair.as_deref_mut(), span);
-                match attempt.await {
-                    Ok((response, second, conn)) => {
-                        if attempts > 1 {
-                            answered_after_failover(command, tracker, attempts);
-                        }
-                        return Ok(Reply {
-                            tracker: tracker.clone(),
-                            response,
-                            second,
-                            conn,
-                        });
-                    }
-                    Err(error) => {
-                        let failed = Failed {
-                            command,
-                            tracker,
-                            attempts,
-                            budget,
-                            idempotent,
-                        };
-                        last = Some(failed.next_step(error)?);
-                    }
-                }
-            }
-            if attempts == budget {
-                break;
-            }
-        }
-        Err(match last {
-            Some(last) => TrackerError::RetriesExhausted {
-                command: command.to_owned(),
-                attempts,
-                last,
-            },
-            // Only reachable with an empty candidate list, which the pool never gives.
-            None => TrackerError::Closed,
-        })
     }
 
     /// One attempt on one tracker: one request, or a pair when `pair` is given.
@@ -235,7 +248,8 @@ impl Inner {
                 pair.both.extend_from_slice(line.bytes());
                 pair.both.extend_from_slice(pair.line.bytes());
                 let outcome = conn.exchange_pair_within(&pair.both, pair.timeout).await;
-                let outcome = outcome.map(|r| r.map(|(a, b)| (a, Some((b, pair.line.callid())))));
+                let outcome =
+                    outcome.map(|r| r.map(|(a, b)| (a, Some((Box::new(b), pair.line.callid())))));
                 (outcome, pair.timeout)
             }
         };
@@ -453,14 +467,17 @@ fn answered_after_failover(command: &str, tracker: &Endpoint, attempts: u32) {
 }
 
 /// A reply, the pair's second reply if any, and the connection if it may serve again.
-type AttemptReply = (Response, Option<Response>, Option<Pooled<TrackerConnector>>);
+type AttemptReply = (
+    Response,
+    Option<Box<Response>>,
+    Option<Pooled<TrackerConnector>>,
+);
 
-/// The largest allocation glibc serves from its per-thread cache (`tcache`): a larger one takes
-/// the allocator's slow path, which cost the request path several times the instructions of the
-/// cached one when its future was larger than this (`cargo xtask bench tracker-loop` under
-/// callgrind; see the benchmark notes). Checked by a test.
+/// The most bytes the request future may take. Every request builds it and moves it into its
+/// caller's future, and the callers (the facade's operations) nest it in their own; it was 776
+/// bytes when its exchange became a poll function on the connection. Checked by a test.
 #[cfg(test)]
-const SMALL_BOX: usize = 1032;
+const MAX_REQUEST_FUTURE: usize = 1024;
 
 /// The second request of a pair, encoded once for every attempt.
 struct Pair<'a> {
@@ -496,11 +513,10 @@ mod tests {
     use crate::TrackerClient;
     use mogile_protocol::GetPaths;
 
-    /// The future `execute_calls` boxes for every request stays within what glibc's per-thread
-    /// cache serves. A change that grows it past `SMALL_BOX` makes every request take the
-    /// allocator's slow path: box the new rare-path state, as `Pair` and the last error are.
+    /// The future every request builds and moves stays small: rare-path state goes in a box,
+    /// as `Pair` and the last error do, not inline.
     #[tokio::test]
-    async fn the_request_future_fits_the_allocators_cache() {
+    async fn the_request_future_stays_small() {
         // A tracker that is never asked anything: the future is only built, never polled.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let tracker = listener.local_addr().unwrap().to_string();
@@ -521,12 +537,12 @@ mod tests {
         );
         let span = tracing::Span::none();
         let inner = client.inner();
-        let single = std::mem::size_of_val(&inner.run(&mut first, None, &span));
-        let pair = std::mem::size_of_val(&inner.run(&mut first, Some(&mut second), &span));
+        let single = std::mem::size_of_val(&inner.run(&mut first, None, span.clone()));
+        let pair = std::mem::size_of_val(&inner.run(&mut first, Some(&mut second), span.clone()));
         assert_eq!(single, pair, "one future type");
         assert!(
-            single <= SMALL_BOX,
-            "the request future is {single} bytes, over {SMALL_BOX}"
+            single <= MAX_REQUEST_FUTURE,
+            "the request future is {single} bytes, over {MAX_REQUEST_FUTURE}"
         );
         client.close();
     }
