@@ -171,9 +171,13 @@ impl TrackerConnection {
         line: &[u8],
         timeout: Duration,
     ) -> Result<Result<Response, ExchangeError>, TimedOut> {
+        if let Err(e) = self.start() {
+            return Ok(Err(e));
+        }
         let deadline = Instant::now() + timeout;
         let mut timer = self.timer_for(deadline);
-        let result = within(&mut timer, deadline, self.exchange(line)).await;
+        let exchange = poll_fn(|cx| self.poll_exchange(cx, line));
+        let result = within(&mut timer, deadline, exchange).await;
         self.timer = Some(timer);
         result
     }
@@ -210,20 +214,23 @@ impl TrackerConnection {
     /// Cancel-safe in the sense that matters here: if the future is dropped half-way,
     /// [`progress`](Self::progress) says how far it got and the connection is not reusable.
     pub(crate) async fn exchange(&mut self, line: &[u8]) -> Result<Response, ExchangeError> {
+        self.start()?;
         poll_fn(|cx| self.poll_exchange(cx, line)).await
     }
 
-    /// Drives [`exchange`](Self::exchange): its state is the connection's own ([`Progress`] and
-    /// the bytes written), so the future that polls it is a few pointers, not a nest of
-    /// `async fn` states (the request path's future is built and moved per request).
-    /// Polled again after it returned `Ready`, it starts another exchange.
+    /// Drives an exchange that [`start`](Self::start) began: its state is the connection's own
+    /// ([`Progress`] and the bytes written), so the future that polls it is a few pointers, not
+    /// a nest of `async fn` states (the request path's future is built and moved per request).
+    /// On a connection with no exchange under way (never started, or already finished) it
+    /// fails with [`ExchangeError::NotReusable`]: it never reads a reply it did not ask for.
     fn poll_exchange(
         &mut self,
         cx: &mut Context<'_>,
         line: &[u8],
     ) -> Poll<Result<Response, ExchangeError>> {
         if self.progress == Progress::Idle {
-            self.start()?;
+            self.clean = false;
+            return Poll::Ready(Err(ExchangeError::NotReusable));
         }
         if self.progress == Progress::Writing {
             ready!(self.poll_write_line(cx, line))?;
@@ -251,7 +258,9 @@ impl TrackerConnection {
         Ok((first, second))
     }
 
-    /// Checks that the connection is clean and open, and starts an exchange on it.
+    /// Checks that the connection is clean and open, and starts an exchange on it. Every
+    /// exchange begins here, so none continues from what an earlier, unfinished one left
+    /// (`an_unfinished_exchange_is_never_continued`).
     fn start(&mut self) -> Result<(), ExchangeError> {
         // Any state left from an earlier, unfinished exchange means a late reply could be read
         // as this one's answer.
@@ -271,15 +280,19 @@ impl TrackerConnection {
         Ok(())
     }
 
-    /// Writes what is left of `line` (as `write_all`: a write of zero bytes is an error).
+    /// Writes what is left of `line`, as `write_all` does: an interrupted write is retried, a
+    /// write of zero bytes is an error.
     fn poll_write_line(
         &mut self,
         cx: &mut Context<'_>,
         line: &[u8],
     ) -> Poll<Result<(), ExchangeError>> {
         while let Some(rest) = line.get(self.written..).filter(|r| !r.is_empty()) {
-            let n = ready!(Pin::new(&mut self.stream).poll_write(cx, rest))
-                .map_err(ExchangeError::Write)?;
+            let n = match ready!(Pin::new(&mut self.stream).poll_write(cx, rest)) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Poll::Ready(Err(ExchangeError::Write(e))),
+            };
             if n == 0 {
                 return Poll::Ready(Err(ExchangeError::Write(io::ErrorKind::WriteZero.into())));
             }
@@ -389,6 +402,36 @@ mod tests {
         assert_eq!(outcome.err(), Some(TimedOut));
         assert_eq!(start.elapsed(), timeout);
         assert!(conn.progress().request_sent());
+        assert!(!conn.is_reusable());
+    }
+
+    /// A connection left mid-exchange (here by a timeout, the request written and its reply
+    /// owed) refuses the next exchange: it neither reads the late reply as the new one's answer
+    /// nor writes the new line after what it wrote. Without the refusal the second exchange
+    /// below would wait for a reply that never comes, and the test's timeout would fire.
+    #[tokio::test(start_paused = true)]
+    async fn an_unfinished_exchange_is_never_continued() {
+        let stream = tracker(vec![None]).await;
+        let mut conn = TrackerConnection::new(stream, 1024);
+        let timeout = Duration::from_secs(1);
+        let first = conn.exchange_within(b"noop\r\n", timeout).await;
+        assert_eq!(first.err(), Some(TimedOut));
+        assert_eq!(conn.progress(), Progress::Written);
+        let again = tokio::time::timeout(timeout, conn.exchange_within(b"noop\r\n", timeout))
+            .await
+            .expect("refused at once, not waited on");
+        assert!(
+            matches!(again, Ok(Err(ExchangeError::NotReusable))),
+            "{again:?}"
+        );
+        let plain = tokio::time::timeout(timeout, conn.exchange(b"noop\r\n"))
+            .await
+            .expect("refused at once, not waited on");
+        assert!(
+            matches!(plain, Err(ExchangeError::NotReusable)),
+            "{plain:?}"
+        );
+        assert_eq!(conn.progress(), Progress::Written);
         assert!(!conn.is_reusable());
     }
 
