@@ -171,13 +171,9 @@ impl TrackerConnection {
         line: &[u8],
         timeout: Duration,
     ) -> Result<Result<Response, ExchangeError>, TimedOut> {
-        if let Err(e) = self.start() {
-            return Ok(Err(e));
-        }
         let deadline = Instant::now() + timeout;
         let mut timer = self.timer_for(deadline);
-        let exchange = poll_fn(|cx| self.poll_exchange(cx, line));
-        let result = within(&mut timer, deadline, exchange).await;
+        let result = within(&mut timer, deadline, self.exchange(line)).await;
         self.timer = Some(timer);
         result
     }
