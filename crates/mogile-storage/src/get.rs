@@ -8,7 +8,6 @@ use futures_util::StreamExt;
 use http::Method;
 use http::header::CONTENT_RANGE;
 use hyper::body::Incoming;
-use tracing::Instrument;
 
 use crate::client::{ConnHandle, StorageClient, content_length};
 use crate::error::StorageError;
@@ -47,15 +46,15 @@ impl StorageClient {
             })?),
         };
         let transfer = Transfer::start("GET", url);
-        let sent = async {
-            let (resp, conn) = self.send_bodiless(url, Method::GET, range).await?;
-            if !resp.status().is_success() {
-                return Err(self.error_for_status(url, resp).await);
-            }
-            Ok((resp, conn))
-        }
-        .instrument(transfer.span().clone())
-        .await;
+        let sent = transfer
+            .run(|| async {
+                let (resp, conn) = self.send_bodiless(url, Method::GET, range).await?;
+                if !resp.status().is_success() {
+                    return Err(self.error_for_status(url, resp).await);
+                }
+                Ok((resp, conn))
+            })
+            .await;
         let (resp, conn) = match sent {
             Ok(sent) => sent,
             Err(e) => {

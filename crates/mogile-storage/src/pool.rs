@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use http::Uri;
+use http::uri::Authority;
 use hyper::client::conn::http1::SendRequest;
 use tokio::time::Instant;
 
@@ -33,10 +34,32 @@ use crate::req_body::ReqBody;
 
 /// Kept connections per node (`host:port`), most recently returned last.
 pub(crate) struct ConnPool {
-    idle: Mutex<HashMap<String, Vec<Kept>>>,
+    idle: Mutex<Nodes>,
     connector: TimeoutConnector,
     max_idle_per_host: usize,
     idle_timeout: Duration,
+}
+
+/// The nodes' stacks, found by authority once per checkout; a checked-out connection remembers
+/// its node's place, so that giving it back hashes nothing. A node keeps its place for the
+/// pool's life (an empty stack is a few bytes), so a place never points at another node.
+#[derive(Default)]
+struct Nodes {
+    by_authority: HashMap<String, usize>,
+    stacks: Vec<Vec<Kept>>,
+}
+
+impl Nodes {
+    /// The place of `authority`'s stack, made on its first connection.
+    fn place(&mut self, authority: &str) -> usize {
+        if let Some(&place) = self.by_authority.get(authority) {
+            return place;
+        }
+        let place = self.stacks.len();
+        self.stacks.push(Vec::new());
+        self.by_authority.insert(authority.to_owned(), place);
+        place
+    }
 }
 
 /// A connection waiting for its next request.
@@ -54,6 +77,8 @@ pub(crate) struct Checkout {
     pub(crate) reused: bool,
     /// Set when the connection must never serve again.
     pub(crate) poisoned: Arc<AtomicBool>,
+    /// Its node's place in [`Nodes::stacks`].
+    place: usize,
 }
 
 impl ConnPool {
@@ -63,29 +88,38 @@ impl ConnPool {
         idle_timeout: Duration,
     ) -> Self {
         Self {
-            idle: Mutex::new(HashMap::new()),
+            idle: Mutex::new(Nodes::default()),
             connector,
             max_idle_per_host,
             idle_timeout,
         }
     }
 
-    /// A kept connection to `authority` ready for a request, or a new one.
+    /// A kept connection to `authority` ready for a request, or a new one to `uri()` (the same
+    /// node's absolute URI).
     ///
     /// # Errors
     /// The connector's (refused host, connect failure or timeout) or the handshake's.
-    pub(crate) async fn checkout(&self, uri: &Uri, authority: &str) -> Result<Checkout, BoxError> {
-        if let Some(kept) = self.take_ready(authority) {
+    pub(crate) async fn checkout(
+        &self,
+        authority: &Authority,
+        uri: impl FnOnce() -> Uri,
+    ) -> Result<Checkout, BoxError> {
+        if let Some(kept) = self.take_ready(authority.as_str()) {
             return Ok(kept);
         }
         // Boxed: a new connection is the rare path, and inline its future would sit in every
         // request's.
-        Box::pin(self.connect(uri)).await
+        Box::pin(self.connect(authority, uri())).await
     }
 
-    /// A new connection, its task spawned.
-    pub(crate) async fn connect(&self, uri: &Uri) -> Result<Checkout, BoxError> {
-        let io = self.connector.connect(uri.clone()).await?;
+    /// A new connection to `uri` (whose authority is `authority`), its task spawned.
+    pub(crate) async fn connect(
+        &self,
+        authority: &Authority,
+        uri: Uri,
+    ) -> Result<Checkout, BoxError> {
+        let io = self.connector.connect(uri).await?;
         let (mut send, conn) = hyper::client::conn::http1::handshake(io).await?;
         // The connection's task ends when the node closes it, its idle timeout fires, or every
         // handle to it (this `SendRequest`) is dropped; its error is the request's to report.
@@ -99,12 +133,13 @@ impl ConnPool {
             send,
             reused: false,
             poisoned: Arc::new(AtomicBool::new(false)),
+            place: self.lock().place(authority.as_str()),
         })
     }
 
     /// Puts a connection whose response head arrived back on its node's stack (unless the pool
     /// keeps none, or it is closed or poisoned).
-    pub(crate) fn give_back(&self, authority: &str, checkout: Checkout) {
+    pub(crate) fn give_back(&self, checkout: Checkout) {
         if self.max_idle_per_host == 0
             || checkout.send.is_closed()
             || checkout.poisoned.load(Ordering::Acquire)
@@ -112,11 +147,7 @@ impl ConnPool {
             return;
         }
         let mut idle = self.lock();
-        // The node's stack exists after its first request: no key allocated per request.
-        if !idle.contains_key(authority) {
-            idle.insert(authority.to_owned(), Vec::new());
-        }
-        let Some(stack) = idle.get_mut(authority) else {
+        let Some(stack) = idle.stacks.get_mut(checkout.place) else {
             return;
         };
         stack.push(Kept {
@@ -142,7 +173,8 @@ impl ConnPool {
     fn take_ready(&self, authority: &str) -> Option<Checkout> {
         let now = Instant::now();
         let mut idle = self.lock();
-        let stack = idle.get_mut(authority)?;
+        let place = *idle.by_authority.get(authority)?;
+        let stack = idle.stacks.get_mut(place)?;
         stack.retain(|k| {
             !k.send.is_closed()
                 && !k.poisoned.load(Ordering::Acquire)
@@ -154,10 +186,11 @@ impl ConnPool {
             send: kept.send,
             reused: true,
             poisoned: kept.poisoned,
+            place,
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Kept>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Nodes> {
         // The map only holds connections; a panic elsewhere leaves it valid.
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }

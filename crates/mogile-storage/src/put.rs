@@ -13,7 +13,6 @@ use http::header::{CONTENT_LENGTH, HOST};
 use http::{Method, Request, Response, Uri};
 use hyper::body::Incoming;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
-use tracing::Instrument;
 
 use crate::body::{OneShotBody, Payload, PayloadKind};
 use crate::client::{ConnHandle, StorageClient, build, parse_url, with_headers_timeout};
@@ -45,28 +44,28 @@ impl StorageClient {
     ) -> Result<PutOutcome, StorageError> {
         let uri = parse_url(url)?;
         let transfer = Transfer::start("PUT", url);
-        let result = async {
-            let source = match body.kind() {
-                PayloadKind::Bytes(chunks, _) => Source::Chunks {
-                    chunks: chunks.clone(),
-                    next: 0,
-                    offset: 0,
-                },
-                PayloadKind::File(path, len) => {
-                    let file = tokio::fs::File::open(&**path).await.map_err(|source| {
-                        StorageError::Body {
-                            url: url.to_owned(),
-                            source,
-                        }
-                    })?;
-                    file_source(file.into_std().await, *len)
-                }
-            };
-            self.put_known(url, uri, source, body.len(), opts.observer.clone())
-                .await
-        }
-        .instrument(transfer.span().clone())
-        .await;
+        let result = transfer
+            .run(|| async {
+                let source = match body.kind() {
+                    PayloadKind::Bytes(chunks, _) => Source::Chunks {
+                        chunks: chunks.clone(),
+                        next: 0,
+                        offset: 0,
+                    },
+                    PayloadKind::File(path, len) => {
+                        let file = tokio::fs::File::open(&**path).await.map_err(|source| {
+                            StorageError::Body {
+                                url: url.to_owned(),
+                                source,
+                            }
+                        })?;
+                        file_source(file.into_std().await, *len)
+                    }
+                };
+                self.put_known(url, uri, source, body.len(), opts.observer.clone())
+                    .await
+            })
+            .await;
         transfer.put_done(result.as_ref());
         result
     }
@@ -102,9 +101,8 @@ impl StorageClient {
             }
         };
         let transfer = Transfer::start("PUT", url);
-        let result = self
-            .put_one_shot(url, uri, body, opts)
-            .instrument(transfer.span().clone())
+        let result = transfer
+            .run(|| self.put_one_shot(url, uri, body, opts))
             .await;
         transfer.put_done(result.as_ref().map_err(|e| &e.error));
         result

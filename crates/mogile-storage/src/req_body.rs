@@ -23,7 +23,6 @@ use crate::options::TransferObserver;
 
 /// Where the bytes come from.
 pub(crate) enum Source {
-    Empty,
     /// In-memory buffers, handed to hyper in slices of at most [`READ_CHUNK`] bytes (zero-copy),
     /// so that the count of bytes handed over follows what the connection actually took: hyper
     /// buffers only so much before it writes, and a node that answers early is then seen as such.
@@ -172,8 +171,14 @@ impl BodyState {
     }
 }
 
-/// The body of every request this crate sends.
-pub(crate) struct ReqBody {
+/// The body of every request this crate sends: nothing for a body that is empty from the start
+/// (`GET`, `HEAD`, `DELETE`), otherwise its state, boxed. hyper moves a request several times on
+/// its way to the connection (into its channel, out of it, into the encoder), so a body the size
+/// of a pointer keeps every `GET` from copying the state it never uses.
+pub(crate) struct ReqBody(Option<Box<Sending>>);
+
+/// The state of a body with bytes to send.
+struct Sending {
     source: Source,
     declared: Option<u64>,
     sent: u64,
@@ -188,19 +193,10 @@ pub(crate) struct ReqBody {
 }
 
 impl ReqBody {
-    /// A body with no bytes (GET, HEAD, DELETE).
+    /// A body with no bytes (GET, HEAD, DELETE): no state, no allocation. hyper never polls it,
+    /// and [`poll_frame`](Body::poll_frame) would end at once.
     pub(crate) fn empty() -> Self {
-        // Finished from the start, with nobody to tell: no shared state (one allocation less
-        // per GET, HEAD and DELETE). hyper never polls it, and `poll_frame` would end at once.
-        Self {
-            source: Source::Empty,
-            declared: Some(0),
-            sent: 0,
-            state: None,
-            observer: None,
-            finished: true,
-            last: None,
-        }
+        Self(None)
     }
 
     /// A body from `source`; `declared` is its exact length if known. `state` follows its
@@ -211,7 +207,7 @@ impl ReqBody {
         observer: Option<Arc<dyn TransferObserver>>,
         state: Arc<BodyState>,
     ) -> Self {
-        let mut body = Self {
+        let mut body = Sending {
             source,
             declared,
             sent: 0,
@@ -224,9 +220,11 @@ impl ReqBody {
             // hyper never polls a body that is empty from the start.
             body.finish();
         }
-        body
+        Self(Some(Box::new(body)))
     }
+}
 
+impl Sending {
     /// Counts and observes a chunk as it is handed to hyper; the last one ends the body.
     fn hand_over(&mut self, chunk: Bytes) -> Frame<Bytes> {
         self.sent += chunk.len() as u64;
@@ -274,7 +272,6 @@ impl ReqBody {
 
     fn poll_source_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
         match &mut self.source {
-            Source::Empty => Poll::Ready(None),
             Source::Chunks {
                 chunks,
                 next,
@@ -310,12 +307,9 @@ fn aborted() -> io::Error {
     )
 }
 
-impl Body for ReqBody {
-    type Data = Bytes;
-    type Error = BodySourceError;
-
+impl Sending {
     fn poll_frame(
-        mut self: Pin<&mut Self>,
+        &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodySourceError>>> {
         if self.finished {
@@ -383,14 +377,35 @@ impl Body for ReqBody {
             return Poll::Ready(Some(Ok(self.hand_over(chunk))));
         }
     }
+}
+
+impl Body for ReqBody {
+    type Data = Bytes;
+    type Error = BodySourceError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodySourceError>>> {
+        match &mut self.0 {
+            None => Poll::Ready(None),
+            Some(body) => body.poll_frame(cx),
+        }
+    }
 
     fn is_end_stream(&self) -> bool {
-        self.declared == Some(self.sent) && self.last.is_none()
+        self.0
+            .as_ref()
+            .is_none_or(|b| b.declared == Some(b.sent) && b.last.is_none())
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self.declared {
-            Some(d) => SizeHint::with_exact(d - self.sent),
+        match self
+            .0
+            .as_ref()
+            .map_or(Some(0), |b| b.declared.map(|d| d - b.sent))
+        {
+            Some(left) => SizeHint::with_exact(left),
             None => SizeHint::default(),
         }
     }

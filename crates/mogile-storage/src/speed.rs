@@ -110,8 +110,9 @@ pub(crate) struct SpeedMeter {
     waiting_since: Option<Instant>,
     /// Fires when the current window's waiting time is complete.
     timer: Deadline,
-    /// When the I/O last woke the task.
-    stamp: Arc<WakeStamp>,
+    /// When the I/O last woke the task; made when the I/O first waits (a small body never
+    /// does: no allocation, no clock read and no waker of our own for it).
+    stamp: Option<Arc<WakeStamp>>,
 }
 
 impl SpeedMeter {
@@ -123,29 +124,43 @@ impl SpeedMeter {
             moved: 0,
             waiting_since: None,
             timer: Deadline::default(),
-            stamp: Arc::new(WakeStamp {
-                origin: Instant::now(),
-                woken: AtomicU64::new(NOT_WOKEN),
-                waker: AtomicWaker::new(),
-            }),
+            stamp: None,
         }
     }
 
     /// Polls the I/O (`poll`) with a waker that records when it fires, and first ends an open
     /// wait at the moment the I/O woke the task, if it did: time after that, until the owner
     /// polls again, is the owner's.
+    ///
+    /// Until the I/O first returns `Pending` it is polled with `cx` as it is: nothing waited, so
+    /// there is no wake to time. The poll that first returns `Pending` is made again with the
+    /// stamping waker, which takes `cx`'s place in the I/O, so every wait's end is stamped.
     pub(crate) fn poll_io<T>(
         &mut self,
         cx: &mut Context<'_>,
-        poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+        mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
     ) -> Poll<T> {
-        if let Some(woken) = self.stamp.take() {
+        let stamp = match &self.stamp {
+            Some(stamp) => stamp,
+            None => {
+                let res = poll(cx);
+                if res.is_ready() {
+                    return res;
+                }
+                self.stamp.insert(Arc::new(WakeStamp {
+                    origin: Instant::now(),
+                    woken: AtomicU64::new(NOT_WOKEN),
+                    waker: AtomicWaker::new(),
+                }))
+            }
+        };
+        if let Some(woken) = stamp.take() {
             if let Some(since) = self.waiting_since.take() {
                 self.waited += woken.saturating_duration_since(since);
             }
         }
-        self.stamp.waker.register(cx.waker());
-        let waker = Waker::from(Arc::clone(&self.stamp));
+        stamp.waker.register(cx.waker());
+        let waker = Waker::from(Arc::clone(stamp));
         poll(&mut Context::from_waker(&waker))
     }
 

@@ -6,6 +6,8 @@
 //! enabled span.
 
 use std::fmt;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 
 use tokio::time::Instant;
 use tracing::{Span, field};
@@ -37,9 +39,17 @@ impl Transfer {
         Self { span, started }
     }
 
-    /// The span, to run the request in.
-    pub(crate) fn span(&self) -> &Span {
-        &self.span
+    /// Runs the future `make` makes inside the span (entered at each poll), as `.instrument`
+    /// does. It takes a maker, not a future, for the reason
+    /// [`with_headers_timeout`](crate::client::with_headers_timeout) does: a future passed in is
+    /// copied into this one's state, and a request's future is most of a `GET`'s (about 1.8 KB).
+    pub(crate) async fn run<F: Future>(&self, make: impl FnOnce() -> F) -> F::Output {
+        let mut fut = pin!(make());
+        poll_fn(|cx| {
+            let _entered = self.span.enter();
+            fut.as_mut().poll(cx)
+        })
+        .await
     }
 
     /// Records the node's status line.
