@@ -290,12 +290,10 @@ impl Fetch {
                 });
             }
             let client = self.client.clone();
-            let spare = self
-                .paths
-                .get(self.next_path)
-                .map(|p| p.as_str().to_owned());
+            // Copied only if a hedge is sent: most reads never send one.
+            let spare = self.paths.get(self.next_path).map(StoragePath::as_str);
             // Tags: `true` for the hedge.
-            let hedge = spare.map(|u| move || Some((true, u)));
+            let hedge = spare.map(|u| move || Some((true, u.to_owned())));
             let race = hedge::open(&client, (false, url), &opts, hedge).await;
             if race.outcomes.iter().any(|(hedge, _, _)| *hedge) {
                 // The hedge's answer is judged here: the next path is not asked again. (A hedge
