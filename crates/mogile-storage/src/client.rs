@@ -65,18 +65,15 @@ impl StorageClient {
     pub async fn head(&self, url: &str) -> Result<HeadInfo, StorageError> {
         let transfer = Transfer::start("HEAD", url);
         let result = transfer
-            .run(|| async {
-                let (resp, _) = self.send_bodiless(url, Method::HEAD, None).await?;
-                if !resp.status().is_success() {
-                    return Err(self.error_for_status(url, resp).await);
-                }
+            .run(|| self.send_checked(url, Method::HEAD, None))
+            .await
+            .map(|(resp, _)| {
                 transfer.status(resp.status().as_u16());
-                Ok(HeadInfo {
+                HeadInfo {
                     content_length: content_length(&resp),
                     status: resp.status().as_u16(),
-                })
-            })
-            .await;
+                }
+            });
         transfer.finish(Some(0), result.as_ref().err());
         result
     }
@@ -89,21 +86,30 @@ impl StorageClient {
     pub async fn delete(&self, url: &str) -> Result<(), StorageError> {
         let transfer = Transfer::start("DELETE", url);
         let result = transfer
-            .run(|| async {
-                let (resp, _) = self.send_bodiless(url, Method::DELETE, None).await?;
-                if !resp.status().is_success() {
-                    return Err(self.error_for_status(url, resp).await);
-                }
-                transfer.status(resp.status().as_u16());
-                Ok(())
-            })
-            .await;
+            .run(|| self.send_checked(url, Method::DELETE, None))
+            .await
+            .map(|(resp, _)| transfer.status(resp.status().as_u16()));
         transfer.finish(Some(0), result.as_ref().err());
         result
     }
 
     pub(crate) fn config(&self) -> &StorageConfig {
         &self.inner.config
+    }
+
+    /// [`send_bodiless`](Self::send_bodiless), with an answer that is not a 2xx turned into its
+    /// error ([`error_for_status`](Self::error_for_status)).
+    pub(crate) async fn send_checked(
+        &self,
+        url: &str,
+        method: Method,
+        range: Option<String>,
+    ) -> Result<(Response<Incoming>, ConnHandle), StorageError> {
+        let (resp, conn) = self.send_bodiless(url, method, range).await?;
+        if !resp.status().is_success() {
+            return Err(self.error_for_status(url, resp).await);
+        }
+        Ok((resp, conn))
     }
 
     /// Sends a request without a body on a pooled connection; returns the response and a handle

@@ -47,13 +47,7 @@ impl StorageClient {
         };
         let transfer = Transfer::start("GET", url);
         let sent = transfer
-            .run(|| async {
-                let (resp, conn) = self.send_bodiless(url, Method::GET, range).await?;
-                if !resp.status().is_success() {
-                    return Err(self.error_for_status(url, resp).await);
-                }
-                Ok((resp, conn))
-            })
+            .run(|| self.send_checked(url, Method::GET, range))
             .await;
         let (resp, conn) = match sent {
             Ok(sent) => sent,
