@@ -1,5 +1,6 @@
 //! `cargo xtask bench --only tracker-cost`: what one tracker request costs in user space, counted
-//! rather than timed, for the client and for part 1's raw loop.
+//! rather than timed, for the client, for part 1's raw loop and for its typed floor (the raw loop
+//! plus the protocol's own work).
 //!
 //! Runs `bench tracker-loop` (exactly N requests of one of part 1's commands, `get_paths` and
 //! `file_info`, reading no clock) under
@@ -57,7 +58,7 @@ fn one(
     dir: &Path,
 ) -> Result<(), String> {
     let mut sides = Vec::new();
-    for side in ["client", "raw"] {
+    for side in ["client", "typed", "raw"] {
         let mut totals = Vec::new();
         for requests in [few, many] {
             let out = dir.join(format!("callgrind.{command}.{side}.{conc}.{requests}"));
@@ -89,11 +90,13 @@ fn one(
         );
         sides.push(per);
     }
-    if let [client, raw] = sides[..] {
+    if let [client, typed, raw] = sides[..] {
         eprintln!(
-            "tracker-cost {command:<9} c={conc:<3} client over raw: {:.0} more instructions, {:.0} more I1 misses per request",
+            "tracker-cost {command:<9} c={conc:<3} client over raw: {:.0} more instructions, {:.0} more I1 misses per request; of them the protocol's own work (the typed floor over raw) {:.0} and {:.0}",
             client.instructions - raw.instructions,
             client.i1_misses - raw.i1_misses,
+            typed.instructions - raw.instructions,
+            typed.i1_misses - raw.i1_misses,
         );
     }
     Ok(())

@@ -2,7 +2,8 @@
 //! hand-written keep-alive HTTP/1.1 connection. Deliberately minimal: no timeouts, no pooling, no
 //! failover, no checks beyond what is needed to know the exchange succeeded.
 
-use mogile_protocol::{Command, RequestLine, Response};
+use bytes::BytesMut;
+use mogile_protocol::{Command, RequestLine, Response, ResponseDecoder};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -52,6 +53,75 @@ impl LineConn {
         let line = self.read_line().await?;
         let reply = Response::decode_line(line).map_err(|e| format!("{}: {e}", C::NAME))?;
         C::parse_reply(reply).map_err(|e| format!("{}: {e}", C::NAME))
+    }
+}
+
+/// Part 1's third side, the typed floor: a tracker socket of its own, as the raw loop's, that does
+/// per request exactly the protocol's work the client does (the command encoded with its
+/// `callid`, the reply decoded into reused arguments, its `callid` checked, the typed output
+/// parsed) and nothing of the client's machinery: no pool, no timeout, no failover, no span.
+/// What it costs over the raw loop is the floor for any typed, checked client of this protocol.
+#[derive(Debug)]
+pub(crate) struct TypedConn {
+    stream: TcpStream,
+    buf: BytesMut,
+    decoder: ResponseDecoder,
+}
+
+impl TypedConn {
+    pub(crate) async fn connect(addr: &str) -> Result<Self, String> {
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect {addr}: {e}"))?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        Ok(Self {
+            stream,
+            buf: BytesMut::with_capacity(4096),
+            decoder: ResponseDecoder::new(),
+        })
+    }
+
+    /// Sends `cmd` with `callid`, reads its reply, checks the echo and parses the output.
+    pub(crate) async fn exchange<C: Command>(
+        &mut self,
+        cmd: &C,
+        callid: u64,
+    ) -> Result<(), String> {
+        let mut line = RequestLine::of(cmd);
+        line.set_callid(callid);
+        self.stream
+            .write_all(line.bytes())
+            .await
+            .map_err(|e| format!("tracker write: {e}"))?;
+        let reply = loop {
+            if let Some(reply) = self
+                .decoder
+                .decode(&mut self.buf)
+                .map_err(|e| e.to_string())?
+            {
+                break reply;
+            }
+            let n = self
+                .stream
+                .read_buf(&mut self.buf)
+                .await
+                .map_err(|e| format!("tracker read: {e}"))?;
+            if n == 0 {
+                return Err("tracker closed the connection".to_owned());
+            }
+        };
+        if reply.callid() != Some(line.callid()) {
+            return Err(format!("{}: the reply answers another request", C::NAME));
+        }
+        match reply {
+            Response::Ok(args) => {
+                let output = C::parse_ok(&args).map_err(|e| format!("{}: {e}", C::NAME))?;
+                self.decoder.recycle(args);
+                drop(output);
+                Ok(())
+            }
+            Response::Err(e) => Err(format!("{}: {e:?}", C::NAME)),
+        }
     }
 }
 

@@ -62,6 +62,8 @@ impl Section {
                     "client CPU µs/op",
                     "raw CPU µs/op",
                     "CPU ratio",
+                    "typed floor CPU µs/op",
+                    "typed floor CPU ratio",
                     "cluster CPU µs/op (client / raw rounds)",
                     "target",
                 ],

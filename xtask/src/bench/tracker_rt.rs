@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 
 use super::client::Plan;
 use super::measure::{Round, Summary, run_round, timed};
-use super::raw::{LineConn, RAW_CALLID_BASE, request_line};
+use super::raw::{LineConn, RAW_CALLID_BASE, TypedConn, request_line};
 use super::report::{Figure, Section, cpu_ratio, rate, ratio_at_most, ratio_target, us};
 
 /// The target of this part: the client reaches this fraction of the raw baseline's ops/s.
@@ -137,8 +137,38 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
         })
     };
     raw_round(plan.round / 4).await?;
+    // The typed floor: sockets of its own, as many, each doing the protocol's work per request.
+    let mut typed_conns = Vec::with_capacity(sockets);
+    for _ in 0..sockets {
+        typed_conns.push(Mutex::new(TypedConn::connect(&plan.tracker).await?));
+    }
+    let typed_conns = Arc::new(typed_conns);
+    let typed_round = |d: Duration| {
+        let (conns, keys, domain) = (
+            Arc::clone(&typed_conns),
+            Arc::clone(&keys),
+            Arc::clone(&domain),
+        );
+        run_round(sockets, d, move |i, stop| {
+            let (conns, keys, domain) =
+                (Arc::clone(&conns), Arc::clone(&keys), Arc::clone(&domain));
+            async move {
+                let mut conn = conns[i].lock().await;
+                let mut lat = Vec::new();
+                let mut k = i;
+                while !stop.is_set() {
+                    let at = k;
+                    k += sockets;
+                    timed(&mut lat, typed_request(&mut conn, op, &domain, &keys, at)).await?;
+                }
+                Ok(lat)
+            }
+        })
+    };
+    typed_round(plan.round / 4).await?;
 
-    let (mut ours, mut raw): (Vec<Round>, Vec<Round>) = (Vec::new(), Vec::new());
+    let (mut ours, mut raw, mut typed): (Vec<Round>, Vec<Round>, Vec<Round>) =
+        (Vec::new(), Vec::new(), Vec::new());
     for r in 0..plan.rounds {
         if let Some(client_side) = plan.only_client {
             if client_side {
@@ -146,13 +176,15 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
             } else {
                 raw.push(raw_round(plan.round).await?);
             }
-        } else if r % 2 == 0 {
-            // Alternate which side goes first so that drift in machine load hits both alike.
-            ours.push(client_round(plan.round).await?);
-            raw.push(raw_round(plan.round).await?);
-        } else {
-            raw.push(raw_round(plan.round).await?);
-            ours.push(client_round(plan.round).await?);
+            continue;
+        }
+        // Rotate which side goes first so that drift in machine load hits all three alike.
+        for side in 0..3 {
+            match (r + side) % 3 {
+                0 => ours.push(client_round(plan.round).await?),
+                1 => raw.push(raw_round(plan.round).await?),
+                _ => typed.push(typed_round(plan.round).await?),
+            }
         }
     }
     client.close();
@@ -160,6 +192,15 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
     let ratio = o.ops_per_sec / b.ops_per_sec;
     let (ops_target, ops_met) = ratio_target(ratio, TARGET);
     let cpu = o.cpu_us_per_op / b.cpu_us_per_op;
+    // With `--side`, the typed floor is not run: its cells say so.
+    let t = (!typed.is_empty()).then(|| Summary::of(&typed));
+    let (typed_cpu, typed_ratio) = match &t {
+        Some(t) => (
+            us(t.cpu_us_per_op),
+            cpu_ratio(t.cpu_us_per_op / b.cpu_us_per_op),
+        ),
+        None => ("-".to_owned(), "-".to_owned()),
+    };
     let (target, met) = if conc >= CPU_TARGET_FROM {
         let (cpu_target, cpu_met) = ratio_at_most(cpu, CPU_TARGET);
         (
@@ -172,7 +213,7 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
     Ok(Figure {
         section: Section::Tracker,
         line: format!(
-            "tracker {:<9} c={conc:<3} sockets={sockets:<3} client {:>9} ops/s  raw {:>9} ops/s  ratio {ratio:.2}x  CPU/op {} vs {} µs = {} (cluster {} vs {})  p50 {} vs {} µs  ({target})",
+            "tracker {:<9} c={conc:<3} sockets={sockets:<3} client {:>9} ops/s  raw {:>9} ops/s  ratio {ratio:.2}x  CPU/op {} vs {} µs = {} (typed floor {typed_cpu} µs = {typed_ratio}; cluster {} vs {})  p50 {} vs {} µs  ({target})",
             op.name(),
             rate(o.ops_per_sec),
             rate(b.ops_per_sec),
@@ -196,6 +237,8 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
             us(o.cpu_us_per_op),
             us(b.cpu_us_per_op),
             format!("**{}**", cpu_ratio(cpu)),
+            typed_cpu.clone(),
+            typed_ratio.clone(),
             format!(
                 "{} / {}",
                 us(o.server_cpu_us_per_op),
@@ -207,21 +250,22 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
     })
 }
 
-/// `bench tracker-loop TRACKER DOMAIN REQUESTS CONCURRENCY [client|raw] [get_paths|file_info]`:
+/// `bench tracker-loop TRACKER DOMAIN REQUESTS CONCURRENCY [client|raw|typed] [get_paths|file_info]`:
 /// a diagnostic, never on the page.
 ///
 /// Sends exactly REQUESTS requests of part 1's command (`get_paths` with `noverify=1`, the
 /// default, or `file_info`; the bench's keys), CONCURRENCY at
 /// a time on the bench's two-worker runtime, through one `TrackerClient` (`client`, the
 /// default) or as part 1's raw loop does (`raw`: precomputed lines, one socket per worker, a
-/// line read back), and reads no clock and no CPU counter. Run under `valgrind --tool=callgrind`
+/// line read back; or `typed`: the raw loop plus the protocol's own work, see [`typed_loop`]),
+/// and reads no clock and no CPU counter. Run under `valgrind --tool=callgrind`
 /// with two request counts, the difference of the instruction totals divided by the difference
 /// of the counts is the user-space instructions per request: unlike CPU time on a shared
 /// machine, it is the same from run to run, so it can tell changes of a few per cent apart.
 pub(crate) fn tracker_loop(args: &[String]) -> std::process::ExitCode {
     let result = (|| {
         let usage = || {
-            "usage: tracker-loop TRACKER DOMAIN REQUESTS CONCURRENCY [client|raw] \
+            "usage: tracker-loop TRACKER DOMAIN REQUESTS CONCURRENCY [client|raw|typed] \
              [get_paths|file_info]"
                 .to_owned()
         };
@@ -229,9 +273,10 @@ pub(crate) fn tracker_loop(args: &[String]) -> std::process::ExitCode {
             [t, d, n, c, rest @ ..] if rest.len() <= 2 => (t, d, n, c, rest),
             _ => return Err(usage()),
         };
-        let raw = match rest.first().map(String::as_str) {
-            None | Some("client") => false,
-            Some("raw") => true,
+        let side = match rest.first().map(String::as_str) {
+            None | Some("client") => Side::Client,
+            Some("raw") => Side::Raw,
+            Some("typed") => Side::Typed,
             Some(_) => return Err(usage()),
         };
         let op = match rest.get(1).map(String::as_str) {
@@ -251,7 +296,10 @@ pub(crate) fn tracker_loop(args: &[String]) -> std::process::ExitCode {
         let domain: Arc<str> = Arc::from(domain.as_str());
         let rt = super::client::runtime()?;
         rt.block_on(async {
-            if raw {
+            if let Side::Typed = side {
+                return typed_loop(tracker, &domain, &keys, requests, conc, op).await;
+            }
+            if let Side::Raw = side {
                 let lines: Arc<Vec<Vec<u8>>> = Arc::new(
                     keys.iter()
                         .zip(RAW_CALLID_BASE..)
@@ -322,4 +370,59 @@ pub(crate) fn tracker_loop(args: &[String]) -> std::process::ExitCode {
         })
     })();
     super::client::finish(result, "tracker-loop")
+}
+
+/// Which loop `tracker-loop` runs.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Client,
+    Raw,
+    Typed,
+}
+
+/// `tracker-loop`'s `typed` side: the raw loop's sockets, with the protocol's work per request
+/// ([`TypedConn`]), the command built from its key as the client side builds it.
+async fn typed_loop(
+    tracker: &str,
+    domain: &Arc<str>,
+    keys: &Arc<Vec<String>>,
+    requests: usize,
+    conc: usize,
+    op: Op,
+) -> Result<(), String> {
+    let mut tasks = Vec::with_capacity(conc);
+    for i in 0..conc {
+        let mut conn = TypedConn::connect(tracker).await?;
+        let (keys, domain) = (Arc::clone(keys), Arc::clone(domain));
+        tasks.push(tokio::spawn(async move {
+            for k in (i..requests).step_by(conc) {
+                typed_request(&mut conn, op, &domain, &keys, k).await?;
+            }
+            Ok::<(), String>(())
+        }));
+    }
+    for task in tasks {
+        task.await.map_err(|e| format!("worker: {e}"))??;
+    }
+    Ok(())
+}
+
+/// One request of the typed floor: the command built from key `k` as the client side builds it,
+/// with the `callid` its raw line carries.
+async fn typed_request(
+    conn: &mut TypedConn,
+    op: Op,
+    domain: &str,
+    keys: &[String],
+    k: usize,
+) -> Result<(), String> {
+    let at = k % keys.len();
+    let (key, callid) = (keys[at].as_str(), RAW_CALLID_BASE + at as u64);
+    match op {
+        Op::GetPaths => {
+            let cmd = GetPaths::new(domain, key).noverify(true);
+            conn.exchange(&cmd, callid).await
+        }
+        Op::FileInfo => conn.exchange(&FileInfo::new(domain, key), callid).await,
+    }
 }
