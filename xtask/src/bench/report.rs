@@ -244,12 +244,21 @@ pub(crate) fn ratio_at_most(ratio: f64, max: f64) -> (String, bool) {
     )
 }
 
-/// A CPU ratio (client over baseline), `1.23x`.
-pub(crate) fn cpu_ratio(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v:.2}x")
+/// A CPU ratio (client over baseline), `1.23x`; against an at-most `target`, with a third
+/// decimal when two would hide the verdict (`1.154x`, not a missed `1.15x`).
+pub(crate) fn cpu_ratio(v: f64, target: Option<f64>) -> String {
+    if !v.is_finite() {
+        return "-".to_owned();
+    }
+    let two = format!("{v:.2}");
+    let hides = target.is_some_and(|t| {
+        two.parse::<f64>()
+            .is_ok_and(|shown| (shown <= t) != (v <= t))
+    });
+    if hides {
+        format!("{v:.3}x")
     } else {
-        "-".to_owned()
+        format!("{two}x")
     }
 }
 
@@ -300,6 +309,16 @@ pub(crate) fn table(section: Section, figures: &[Figure]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cpu_ratio_shows_a_third_decimal_only_when_two_would_hide_the_verdict() {
+        assert_eq!(cpu_ratio(1.154, Some(1.15)), "1.154x");
+        assert_eq!(cpu_ratio(1.504, Some(1.5)), "1.504x");
+        assert_eq!(cpu_ratio(1.146, Some(1.15)), "1.15x");
+        assert_eq!(cpu_ratio(1.154, None), "1.15x");
+        assert_eq!(cpu_ratio(1.23, Some(1.15)), "1.23x");
+        assert_eq!(cpu_ratio(f64::NAN, Some(1.15)), "-");
+    }
 
     #[test]
     fn a_figure_survives_the_pipe() {

@@ -257,7 +257,7 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
             rate(b.ops_per_sec),
             us(o.cpu_us_per_op),
             us(b.cpu_us_per_op),
-            cpu_ratio(cpu),
+            cpu_ratio(cpu, Some(CPU_TARGET)),
             us(o.server_cpu_us_per_op),
             us(b.server_cpu_us_per_op),
             us(o.p50_us),
@@ -274,7 +274,7 @@ async fn one(plan: &Plan, op: Op, payload: &Bytes, conc: usize) -> Result<Figure
             format!("{} / {}", us(b.p50_us), us(b.p99_us)),
             us(o.cpu_us_per_op),
             us(b.cpu_us_per_op),
-            format!("**{}**", cpu_ratio(cpu)),
+            format!("**{}**", cpu_ratio(cpu, Some(CPU_TARGET))),
             format!(
                 "{} / {}",
                 us(o.server_cpu_us_per_op),

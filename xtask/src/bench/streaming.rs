@@ -144,7 +144,8 @@ fn figure(direction: &str, size: u64, ours: &[Transfer], curl: &[Transfer]) -> F
     let cpu_ratio_value = cpu_median(ours)
         .zip(cpu_median(curl))
         .map_or(f64::NAN, |(o, c)| o / c);
-    if size >= 1 << 30 {
+    let cpu_target = (size >= 1 << 30).then_some(CPU_TARGET);
+    if cpu_target.is_some() {
         let (cpu_target, cpu_met) = ratio_at_most(cpu_ratio_value, CPU_TARGET);
         met &= cpu_met;
         target.push_str(&format!("; CPU {cpu_target}"));
@@ -158,7 +159,7 @@ fn figure(direction: &str, size: u64, ours: &[Transfer], curl: &[Transfer]) -> F
             mib(rss),
             cpu(ours),
             cpu(curl),
-            cpu_ratio(cpu_ratio_value),
+            cpu_ratio(cpu_ratio_value, cpu_target),
             each(ours),
             each(curl),
             cpu_each(ours),
@@ -173,7 +174,7 @@ fn figure(direction: &str, size: u64, ours: &[Transfer], curl: &[Transfer]) -> F
             mib(rss),
             mib(peak(curl)),
             format!("{} / {}", cpu(ours), cpu(curl)),
-            format!("**{}**", cpu_ratio(cpu_ratio_value)),
+            format!("**{}**", cpu_ratio(cpu_ratio_value, cpu_target)),
             target,
         ],
         met: Some(met),

@@ -192,16 +192,17 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
     let ratio = o.ops_per_sec / b.ops_per_sec;
     let (ops_target, ops_met) = ratio_target(ratio, TARGET);
     let cpu = o.cpu_us_per_op / b.cpu_us_per_op;
+    let cpu_target = (conc >= CPU_TARGET_FROM).then_some(CPU_TARGET);
     // With `--side`, the typed floor is not run: its cells say so.
     let t = (!typed.is_empty()).then(|| Summary::of(&typed));
     let (typed_cpu, typed_ratio) = match &t {
         Some(t) => (
             us(t.cpu_us_per_op),
-            cpu_ratio(t.cpu_us_per_op / b.cpu_us_per_op),
+            cpu_ratio(t.cpu_us_per_op / b.cpu_us_per_op, None),
         ),
         None => ("-".to_owned(), "-".to_owned()),
     };
-    let (target, met) = if conc >= CPU_TARGET_FROM {
+    let (target, met) = if cpu_target.is_some() {
         let (cpu_target, cpu_met) = ratio_at_most(cpu, CPU_TARGET);
         (
             format!("CPU {cpu_target}; ops/s {ops_target}"),
@@ -219,7 +220,7 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
             rate(b.ops_per_sec),
             us(o.cpu_us_per_op),
             us(b.cpu_us_per_op),
-            cpu_ratio(cpu),
+            cpu_ratio(cpu, cpu_target),
             us(o.server_cpu_us_per_op),
             us(b.server_cpu_us_per_op),
             us(o.p50_us),
@@ -236,7 +237,7 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
             format!("{} / {}", us(b.p50_us), us(b.p99_us)),
             us(o.cpu_us_per_op),
             us(b.cpu_us_per_op),
-            format!("**{}**", cpu_ratio(cpu)),
+            format!("**{}**", cpu_ratio(cpu, cpu_target)),
             typed_cpu.clone(),
             typed_ratio.clone(),
             format!(
