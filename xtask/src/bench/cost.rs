@@ -28,8 +28,8 @@ struct PerRequest {
     d1_write_misses: f64,
 }
 
-/// Measures both sides at each concurrency against the cluster at `tracker`, and prints a line
-/// for each.
+/// Measures the three sides at each concurrency against the cluster at `tracker`, and prints a
+/// line for each.
 pub(crate) fn run(exe: &Path, tracker: &str, domain: &str, quick: bool) -> Result<(), String> {
     let (few, many) = if quick {
         (1_000, 6_000)
@@ -46,8 +46,8 @@ pub(crate) fn run(exe: &Path, tracker: &str, domain: &str, quick: bool) -> Resul
     Ok(())
 }
 
-/// Measures both sides for `command` at `conc`, and prints a line for each and one comparing
-/// them.
+/// Measures the three sides for `command` at `conc`, and prints a line for each and one
+/// comparing them.
 fn one(
     exe: &Path,
     tracker: &str,

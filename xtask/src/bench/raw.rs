@@ -66,7 +66,13 @@ pub(crate) struct TypedConn {
     stream: TcpStream,
     buf: BytesMut,
     decoder: ResponseDecoder,
+    /// Whether a reply on this connection echoed its `callid`: after one has, every reply must
+    /// (the client's rule; trackers before 2.61 never echo).
+    echoes: bool,
 }
+
+/// Free space reserved before each read, as the client's connections do.
+const TYPED_READ_CHUNK: usize = 8 * 1024;
 
 impl TypedConn {
     pub(crate) async fn connect(addr: &str) -> Result<Self, String> {
@@ -78,6 +84,7 @@ impl TypedConn {
             stream,
             buf: BytesMut::with_capacity(4096),
             decoder: ResponseDecoder::new(),
+            echoes: false,
         })
     }
 
@@ -101,6 +108,7 @@ impl TypedConn {
             {
                 break reply;
             }
+            self.buf.reserve(TYPED_READ_CHUNK);
             let n = self
                 .stream
                 .read_buf(&mut self.buf)
@@ -110,9 +118,14 @@ impl TypedConn {
                 return Err("tracker closed the connection".to_owned());
             }
         };
-        if reply.callid() != Some(line.callid()) {
+        let in_step = match reply.callid() {
+            Some(echoed) => echoed == line.callid(),
+            None => !self.echoes,
+        };
+        if !in_step {
             return Err(format!("{}: the reply answers another request", C::NAME));
         }
+        self.echoes |= reply.callid().is_some();
         match reply {
             Response::Ok(args) => {
                 let output = C::parse_ok(&args).map_err(|e| format!("{}: {e}", C::NAME))?;

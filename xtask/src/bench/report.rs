@@ -244,22 +244,18 @@ pub(crate) fn ratio_at_most(ratio: f64, max: f64) -> (String, bool) {
     )
 }
 
-/// A CPU ratio (client over baseline), `1.23x`; against an at-most `target`, with a third
-/// decimal when two would hide the verdict (`1.154x`, not a missed `1.15x`).
+/// A CPU ratio (client over baseline), `1.23x`; against an at-most `target`, with as many more
+/// decimals (up to six) as it takes not to hide the verdict (`1.154x`, not a missed `1.15x`).
 pub(crate) fn cpu_ratio(v: f64, target: Option<f64>) -> String {
     if !v.is_finite() {
         return "-".to_owned();
     }
-    let two = format!("{v:.2}");
-    let hides = target.is_some_and(|t| {
-        two.parse::<f64>()
-            .is_ok_and(|shown| (shown <= t) != (v <= t))
-    });
-    if hides {
-        format!("{v:.3}x")
-    } else {
-        format!("{two}x")
-    }
+    let shown = |places: usize| format!("{v:.places$}");
+    let hides = |text: &str| {
+        target.is_some_and(|t| text.parse::<f64>().is_ok_and(|s| (s <= t) != (v <= t)))
+    };
+    let places = (2..6).find(|&p| !hides(&shown(p))).unwrap_or(6);
+    format!("{}x", shown(places))
 }
 
 /// Formats a rate with thousands separators for readability (`123456.7` -> `123,457`).
@@ -313,6 +309,8 @@ mod tests {
     #[test]
     fn a_cpu_ratio_shows_a_third_decimal_only_when_two_would_hide_the_verdict() {
         assert_eq!(cpu_ratio(1.154, Some(1.15)), "1.154x");
+        assert_eq!(cpu_ratio(1.1503, Some(1.15)), "1.1503x");
+        assert_eq!(cpu_ratio(1.1496, Some(1.15)), "1.15x");
         assert_eq!(cpu_ratio(1.504, Some(1.5)), "1.504x");
         assert_eq!(cpu_ratio(1.146, Some(1.15)), "1.15x");
         assert_eq!(cpu_ratio(1.154, None), "1.15x");

@@ -146,9 +146,9 @@ fn figure(direction: &str, size: u64, ours: &[Transfer], curl: &[Transfer]) -> F
         .map_or(f64::NAN, |(o, c)| o / c);
     let cpu_target = (size >= 1 << 30).then_some(CPU_TARGET);
     if cpu_target.is_some() {
-        let (cpu_target, cpu_met) = ratio_at_most(cpu_ratio_value, CPU_TARGET);
+        let (cpu_verdict, cpu_met) = ratio_at_most(cpu_ratio_value, CPU_TARGET);
         met &= cpu_met;
-        target.push_str(&format!("; CPU {cpu_target}"));
+        target.push_str(&format!("; CPU {cpu_verdict}"));
     }
     let mib = |r: Option<f64>| r.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.1} MiB"));
     let f = Figure {

@@ -1,6 +1,7 @@
 //! Part 1: `get_paths` and `file_info` round trips through `mogile-tracker`, against raw sockets
 //! (as many as the client's pool opened) that write the same request bytes, a `callid` included,
-//! and read a line.
+//! and read a line; and against the typed floor, as many sockets again that do the protocol's
+//! work per request and nothing else ([`TypedConn`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,16 @@ const TARGET: f64 = 0.95;
 /// concurrency 16 and up (at 1, kernel wake-ups dominate: reported without a target).
 const CPU_TARGET: f64 = 1.15;
 const CPU_TARGET_FROM: usize = 16;
+
+/// The six orders of part 1's three sides (0 the client, 1 the raw loop, 2 the typed floor).
+const ORDERS: [[u8; 3]; 6] = [
+    [0, 1, 2],
+    [1, 2, 0],
+    [2, 0, 1],
+    [0, 2, 1],
+    [2, 1, 0],
+    [1, 0, 2],
+];
 
 #[derive(Debug, Clone, Copy)]
 enum Op {
@@ -138,8 +149,14 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
     };
     raw_round(plan.round / 4).await?;
     // The typed floor: sockets of its own, as many, each doing the protocol's work per request.
-    let mut typed_conns = Vec::with_capacity(sockets);
-    for _ in 0..sockets {
+    // Not with `--side`, which profiles one side alone.
+    let typed_sockets = if plan.only_client.is_none() {
+        sockets
+    } else {
+        0
+    };
+    let mut typed_conns = Vec::with_capacity(typed_sockets);
+    for _ in 0..typed_sockets {
         typed_conns.push(Mutex::new(TypedConn::connect(&plan.tracker).await?));
     }
     let typed_conns = Arc::new(typed_conns);
@@ -165,7 +182,9 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
             }
         })
     };
-    typed_round(plan.round / 4).await?;
+    if typed_sockets > 0 {
+        typed_round(plan.round / 4).await?;
+    }
 
     let (mut ours, mut raw, mut typed): (Vec<Round>, Vec<Round>, Vec<Round>) =
         (Vec::new(), Vec::new(), Vec::new());
@@ -178,9 +197,10 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
             }
             continue;
         }
-        // Rotate which side goes first so that drift in machine load hits all three alike.
-        for side in 0..3 {
-            match (r + side) % 3 {
+        // Each round takes the next of the six orders of the three sides, so that drift in
+        // machine load hits all three alike, and each side follows each other as often.
+        for side in ORDERS[r % ORDERS.len()] {
+            match side {
                 0 => ours.push(client_round(plan.round).await?),
                 1 => raw.push(raw_round(plan.round).await?),
                 _ => typed.push(typed_round(plan.round).await?),
@@ -203,9 +223,9 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
         None => ("-".to_owned(), "-".to_owned()),
     };
     let (target, met) = if cpu_target.is_some() {
-        let (cpu_target, cpu_met) = ratio_at_most(cpu, CPU_TARGET);
+        let (cpu_verdict, cpu_met) = ratio_at_most(cpu, CPU_TARGET);
         (
-            format!("CPU {cpu_target}; ops/s {ops_target}"),
+            format!("CPU {cpu_verdict}; ops/s {ops_target}"),
             cpu_met && ops_met,
         )
     } else {
@@ -238,8 +258,8 @@ async fn one(plan: &Plan, keys: &[String], op: Op, conc: usize) -> Result<Figure
             us(o.cpu_us_per_op),
             us(b.cpu_us_per_op),
             format!("**{}**", cpu_ratio(cpu, cpu_target)),
-            typed_cpu.clone(),
-            typed_ratio.clone(),
+            typed_cpu,
+            typed_ratio,
             format!(
                 "{} / {}",
                 us(o.server_cpu_us_per_op),
