@@ -7,6 +7,15 @@ use mogile_protocol::{Command, RequestLine, Response, ResponseDecoder};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+/// A tracker socket with Nagle off, as the client's connections are.
+async fn tracker_socket(addr: &str) -> Result<TcpStream, String> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    Ok(stream)
+}
+
 /// One tracker connection.
 #[derive(Debug)]
 pub(crate) struct LineConn {
@@ -16,10 +25,7 @@ pub(crate) struct LineConn {
 
 impl LineConn {
     pub(crate) async fn connect(addr: &str) -> Result<Self, String> {
-        let stream = TcpStream::connect(addr)
-            .await
-            .map_err(|e| format!("connect {addr}: {e}"))?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let stream = tracker_socket(addr).await?;
         Ok(Self {
             conn: BufReader::new(stream),
             line: Vec::with_capacity(512),
@@ -76,10 +82,7 @@ const TYPED_READ_CHUNK: usize = 8 * 1024;
 
 impl TypedConn {
     pub(crate) async fn connect(addr: &str) -> Result<Self, String> {
-        let stream = TcpStream::connect(addr)
-            .await
-            .map_err(|e| format!("connect {addr}: {e}"))?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let stream = tracker_socket(addr).await?;
         Ok(Self {
             stream,
             buf: BytesMut::with_capacity(4096),
