@@ -297,17 +297,9 @@ impl Sending {
                 .poll_chunk(cx),
         }
     }
-}
 
-/// The error a body yields once the node has answered before its end.
-fn aborted() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::ConnectionAborted,
-        "the node answered before the whole body was sent",
-    )
-}
-
-impl Sending {
+    /// The next frame of the body, counted and observed; the body's work for [`ReqBody`]'s
+    /// [`Body::poll_frame`].
     fn poll_frame(
         &mut self,
         cx: &mut Context<'_>,
@@ -377,6 +369,14 @@ impl Sending {
             return Poll::Ready(Some(Ok(self.hand_over(chunk))));
         }
     }
+}
+
+/// The error a body yields once the node has answered before its end.
+fn aborted() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "the node answered before the whole body was sent",
+    )
 }
 
 impl Body for ReqBody {

@@ -307,7 +307,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cpu_ratio_shows_a_third_decimal_only_when_two_would_hide_the_verdict() {
+    fn a_cpu_ratio_shows_more_decimals_only_when_two_would_hide_the_verdict() {
         assert_eq!(cpu_ratio(1.154, Some(1.15)), "1.154x");
         assert_eq!(cpu_ratio(1.1503, Some(1.15)), "1.1503x");
         assert_eq!(cpu_ratio(1.1496, Some(1.15)), "1.15x");
